@@ -1,0 +1,134 @@
+using Hangfire;
+using Hangfire.PostgreSql;
+using JasperFx.Events.Daemon;
+using Lanes.Billing.Capacity;
+using Lanes.Billing.Infrastructure;
+using Lanes.Billing.Jobs;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Plans;
+using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Tenants;
+using Lanes.Billing.Usage;
+using Lanes.Billing.Windows;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Lanes.Billing;
+
+/// <summary>What a host runs of billing besides its services.</summary>
+[Flags]
+public enum BillingRole
+{
+    /// <summary>Reads and writes only (the gateway, the CLI).</summary>
+    Services = 0,
+
+    /// <summary>Runs the async projection daemon (usage roll-ups).</summary>
+    Projections = 1,
+
+    /// <summary>Runs a Hangfire server with the recurring jobs.</summary>
+    Jobs = 2,
+}
+
+public static class BillingHostingExtensions
+{
+    public const string ConnectionStringName = "Lanes";
+
+    public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder, BillingRole role)
+    {
+        var services = builder.Services;
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is required (./lanes up sets it).");
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<PlanOptions>().BindConfiguration(PlanOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PlanOptions>, PlanOptionsValidator>();
+        services.AddOptions<PricingOptions>().BindConfiguration(PricingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>();
+        services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DunningOptions>().BindConfiguration(DunningOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<KeyOptions>().BindConfiguration(KeyOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KeyOptions>, KeyOptionsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<PlanOptions>>().Value.ToCatalog());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<PricingOptions>>().Value.ToTable());
+
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        var marten = services.AddMarten(opts => BillingStore.Configure(opts, connectionString))
+            .UseLightweightSessions()
+            .ApplyAllDatabaseChangesOnStartup();
+        if (role.HasFlag(BillingRole.Projections))
+        {
+            // Hot/cold: with several portal replicas exactly one runs the async projections at a time.
+            marten.AddAsyncDaemon(DaemonMode.HotCold);
+        }
+
+        services.AddSingleton<TenantService>();
+        services.AddSingleton<SubscriptionService>();
+        services.AddSingleton<KeyService>();
+        services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<WindowRoller>();
+        services.AddSingleton<Revocations>();
+        services.AddTransient<BillingJobs>();
+
+        services.AddHangfire(c => c
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
+            {
+                SchemaName = "hangfire",
+                PrepareSchemaIfNecessary = true,
+                QueuePollInterval = TimeSpan.FromSeconds(1),
+            }));
+        if (role.HasFlag(BillingRole.Jobs))
+        {
+            services.AddHangfireServer(o =>
+            {
+                o.WorkerCount = Math.Max(2, Environment.ProcessorCount);
+                o.SchedulePollingInterval = TimeSpan.FromSeconds(5);
+            });
+            services.AddHostedService<RecurringJobRegistration>();
+        }
+
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgresql");
+        return builder;
+    }
+
+    /// <summary>Maps <c>/healthz</c>: 200 when the process and its database answer.</summary>
+    public static IEndpointConventionBuilder MapLanesHealth(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions
+        {
+            ResponseWriter = (context, report) =>
+            {
+                context.Response.ContentType = "application/json";
+                return context.Response.WriteAsJsonAsync(new
+                {
+                    status = report.Status.ToString().ToLowerInvariant(),
+                    checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status.ToString().ToLowerInvariant()),
+                });
+            },
+        });
+}
+
+/// <summary>Registers the recurring jobs once the host starts (idempotent: ids are stable).</summary>
+internal sealed class RecurringJobRegistration(IRecurringJobManager jobs) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        BillingJobs.Register(jobs);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,39 @@
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using JasperFx.MultiTenancy;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Tenants;
+using Lanes.Billing.Usage;
+using Marten;
+
+namespace Lanes.Billing.Infrastructure;
+
+/// <summary>The Marten configuration of the billing store, shared by every host and by the tests.</summary>
+public static class BillingStore
+{
+    public const string Schema = "lanes";
+
+    public static void Configure(StoreOptions opts, string connectionString)
+    {
+        opts.Connection(connectionString);
+        opts.DatabaseSchemaName = Schema;
+        opts.Events.DatabaseSchemaName = Schema;
+
+        // Note: tenancy is structural. Every stream and document belongs to a tenant unless listed below as
+        // global; a session opened for one tenant cannot read another's.
+        opts.Events.TenancyStyle = TenancyStyle.Conjoined;
+        opts.Policies.AllDocumentsAreMultiTenanted();
+        opts.Events.StreamIdentity = StreamIdentity.AsGuid;
+
+        opts.Schema.For<TenantDirectoryEntry>().SingleTenanted().UniqueIndex(x => x.Slug);
+        opts.Schema.For<UsageBatchReceipt>().SingleTenanted();
+        opts.Schema.For<ApiKey>().Index(x => x.SecretHash).Index(x => x.Prefix).Index(x => x.WindowEnd);
+        opts.Schema.For<Subscription>().Index(x => x.Status);
+
+        opts.Projections.Snapshot<Tenants.Tenant>(SnapshotLifecycle.Inline);
+        opts.Projections.Snapshot<Subscription>(SnapshotLifecycle.Inline);
+        opts.Projections.Snapshot<ApiKey>(SnapshotLifecycle.Inline);
+        opts.Projections.Add<UsageHourProjection>(ProjectionLifecycle.Async);
+    }
+}

@@ -1,0 +1,34 @@
+using Hangfire;
+using Lanes.Billing.Windows;
+
+namespace Lanes.Billing.Jobs;
+
+/// <summary>The recurring jobs, registered in one place with stable ids. Each is re-entrant: it reads what is due
+/// and changes it with optimistic concurrency, so overlapping runs on several servers do every change once.</summary>
+public sealed class BillingJobs(WindowRoller windows, Revocations revocations)
+{
+    public const string RollWindows = "billing:roll-windows";
+    public const string RevokeKeys = "billing:revoke-keys";
+    public const string ExpireOverrides = "billing:expire-overrides";
+
+    [AutomaticRetry(Attempts = 0)]
+    public Task RollWindowsAsync(CancellationToken ct) => windows.RollDueWindowsAsync(ct);
+
+    [AutomaticRetry(Attempts = 0)]
+    public async Task RevokeKeysAsync(CancellationToken ct)
+    {
+        await revocations.EndLapsedSubscriptionsAsync(ct);
+        await revocations.RevokeKeysAsync(ct);
+    }
+
+    [AutomaticRetry(Attempts = 0)]
+    public Task ExpireOverridesAsync(CancellationToken ct) => revocations.ExpireOverridesAsync(ct);
+
+    public static void Register(IRecurringJobManager jobs)
+    {
+        var utc = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc };
+        jobs.AddOrUpdate<BillingJobs>(RollWindows, j => j.RollWindowsAsync(CancellationToken.None), Cron.Minutely(), utc);
+        jobs.AddOrUpdate<BillingJobs>(RevokeKeys, j => j.RevokeKeysAsync(CancellationToken.None), Cron.Minutely(), utc);
+        jobs.AddOrUpdate<BillingJobs>(ExpireOverrides, j => j.ExpireOverridesAsync(CancellationToken.None), Cron.Minutely(), utc);
+    }
+}

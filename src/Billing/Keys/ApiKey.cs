@@ -1,0 +1,157 @@
+using Lanes.Shared.Windows;
+
+namespace Lanes.Billing.Keys;
+
+public enum KeyState
+{
+    Active,
+    Revoked,
+}
+
+public enum RevocationReason
+{
+    User,
+    Staff,
+    SubscriptionEnded,
+    Expired,
+}
+
+public sealed record ApiKeyIssued(
+    Guid KeyId, Guid TenantId, string Name, string Prefix, string SecretHash, decimal BudgetUsd, TimeSpan WindowLength,
+    DateTimeOffset? ExpiresAt, IReadOnlyList<string> Models, string CreatedBy, DateTimeOffset IssuedAt);
+
+public sealed record KeyBudgetChanged(Guid KeyId, decimal From, decimal To, string ChangedBy, DateTimeOffset ChangedAt);
+
+public sealed record ApiKeyRotated(Guid KeyId, string Prefix, string SecretHash, DateTimeOffset PreviousSecretValidUntil, string RotatedBy, DateTimeOffset RotatedAt);
+
+public sealed record ApiKeyRevoked(Guid KeyId, RevocationReason Reason, string RevokedBy, DateTimeOffset RevokedAt);
+
+/// <summary>The totals of a finished window, recorded by the window job, and the window that opens with it
+/// (one event per key and window keeps the job fast for many keys).</summary>
+public sealed record BudgetWindowClosed(
+    Guid KeyId, DateTimeOffset Start, DateTimeOffset End, decimal LimitUsd, decimal SpentUsd, long Requests,
+    long InputTokens, long OutputTokens, long Throttled, DateTimeOffset NextStart, DateTimeOffset NextEnd, DateTimeOffset ClosedAt);
+
+/// <summary>A key's share of one usage batch from a gateway, for one model and one window.</summary>
+public sealed record UsageRecorded(
+    Guid KeyId, Guid BatchId, string Model, DateTimeOffset WindowStart, DateTimeOffset HourStart, long Requests,
+    long InputTokens, long OutputTokens, decimal SpendUsd, long Throttled, DateTimeOffset RecordedAt);
+
+/// <summary>
+/// An API key with its current window: the inline snapshot is the key status the gateway authenticates against
+/// (hash → tenant, key, state, limit, window bounds, spent).
+/// </summary>
+public sealed record ApiKey
+{
+    public Guid Id { get; init; }
+
+    /// <summary>Stream version (set by Marten): writers that batch many keys append with it as the expected version.</summary>
+    public int Version { get; init; }
+
+    public Guid TenantId { get; init; }
+    public string Name { get; init; } = "";
+    public string Prefix { get; init; } = "";
+    public string SecretHash { get; init; } = "";
+    public string? PreviousSecretHash { get; init; }
+    public DateTimeOffset? PreviousSecretValidUntil { get; init; }
+    public KeyState State { get; init; }
+    public RevocationReason? RevokedFor { get; init; }
+    public DateTimeOffset? RevokedAt { get; init; }
+    public decimal BudgetUsd { get; init; }
+    public TimeSpan WindowLength { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
+    public IReadOnlyList<string> Models { get; init; } = [];
+    public string CreatedBy { get; init; } = "";
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? LastUsedAt { get; init; }
+    public DateTimeOffset WindowStart { get; init; }
+    public DateTimeOffset WindowEnd { get; init; }
+    public decimal WindowSpentUsd { get; init; }
+    public long WindowRequests { get; init; }
+    public long WindowInputTokens { get; init; }
+    public long WindowOutputTokens { get; init; }
+    public long WindowThrottled { get; init; }
+
+    public Window Window => new(WindowStart, WindowEnd);
+
+    public decimal RemainingUsd => Math.Max(0m, BudgetUsd - WindowSpentUsd);
+
+    public bool IsUsableAt(DateTimeOffset now) => State == KeyState.Active && (ExpiresAt is null || ExpiresAt > now);
+
+    public bool AllowsModel(string model) => Models.Count == 0 || Models.Contains(model, StringComparer.Ordinal);
+
+    public static ApiKey Create(ApiKeyIssued e)
+    {
+        var window = WindowSchedule.At(e.IssuedAt, e.WindowLength);
+        return new ApiKey
+        {
+            Id = e.KeyId,
+            TenantId = e.TenantId,
+            Name = e.Name,
+            Prefix = e.Prefix,
+            SecretHash = e.SecretHash,
+            BudgetUsd = e.BudgetUsd,
+            WindowLength = e.WindowLength,
+            ExpiresAt = e.ExpiresAt,
+            Models = e.Models,
+            CreatedBy = e.CreatedBy,
+            CreatedAt = e.IssuedAt,
+            WindowStart = window.Start,
+            WindowEnd = window.End,
+        };
+    }
+
+    public ApiKey Apply(KeyBudgetChanged e) => this with { BudgetUsd = e.To };
+
+    public ApiKey Apply(ApiKeyRotated e) => this with
+    {
+        PreviousSecretHash = SecretHash,
+        PreviousSecretValidUntil = e.PreviousSecretValidUntil,
+        SecretHash = e.SecretHash,
+        Prefix = e.Prefix,
+    };
+
+    public ApiKey Apply(ApiKeyRevoked e) => this with { State = KeyState.Revoked, RevokedFor = e.Reason, RevokedAt = e.RevokedAt };
+
+    public ApiKey Apply(BudgetWindowClosed e) => this with
+    {
+        WindowStart = e.NextStart,
+        WindowEnd = e.NextEnd,
+        WindowSpentUsd = 0m,
+        WindowRequests = 0,
+        WindowInputTokens = 0,
+        WindowOutputTokens = 0,
+        WindowThrottled = 0,
+    };
+
+    public ApiKey Apply(UsageRecorded e)
+    {
+        var used = this with { LastUsedAt = LastUsedAt is { } last && last > e.RecordedAt ? last : e.RecordedAt };
+
+        // Usage metered in an earlier window stays in the usage history but not in this window's budget.
+        return e.WindowStart != WindowStart
+            ? used
+            : used with
+            {
+                WindowSpentUsd = WindowSpentUsd + e.SpendUsd,
+                WindowRequests = WindowRequests + e.Requests,
+                WindowInputTokens = WindowInputTokens + e.InputTokens,
+                WindowOutputTokens = WindowOutputTokens + e.OutputTokens,
+                WindowThrottled = WindowThrottled + e.Throttled,
+            };
+    }
+}
+
+/// <summary>Applies one event to a key, for callers that return the state a write led to.</summary>
+public static class ApiKeyEvents
+{
+    public static ApiKey After(ApiKey key, object e) => e switch
+    {
+        KeyBudgetChanged x => key.Apply(x),
+        ApiKeyRotated x => key.Apply(x),
+        ApiKeyRevoked x => key.Apply(x),
+        BudgetWindowClosed x => key.Apply(x),
+        UsageRecorded x => key.Apply(x),
+        _ => throw new InvalidOperationException($"{e.GetType().Name} does not apply to an API key."),
+    };
+}

@@ -1,0 +1,171 @@
+namespace Lanes.Billing.Subscriptions;
+
+public enum SubscriptionStatus
+{
+    None,
+    Trialing,
+    Active,
+    PastDue,
+    InGrace,
+    Cancelling,
+    Ended,
+}
+
+// Events carry the plan's lanes and window terms as they were when the event happened, so the history and every
+// projection stay right after the catalog changes.
+public sealed record SubscriptionStarted(
+    Guid TenantId, string PlanId, int PlanLanes, int RequestsPerWindow, TimeSpan WindowLength,
+    SubscriptionStatus Status, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string StartedBy, DateTimeOffset StartedAt);
+
+public sealed record PlanChanged(
+    Guid TenantId, string From, string To, int PlanLanes, int RequestsPerWindow, TimeSpan WindowLength,
+    DateTimeOffset EffectiveAt, string ChangedBy, DateTimeOffset ChangedAt);
+
+public sealed record SubscriptionRenewed(Guid TenantId, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string RenewedBy, DateTimeOffset RenewedAt);
+
+public sealed record PaymentFailed(Guid TenantId, string Reason, DateTimeOffset FailedAt);
+
+public sealed record GracePeriodStarted(Guid TenantId, int ReducedLanes, DateTimeOffset GraceEndsAt, DateTimeOffset StartedAt);
+
+public sealed record PaymentRecovered(Guid TenantId, DateTimeOffset RecoveredAt);
+
+public sealed record CancellationScheduled(Guid TenantId, DateTimeOffset EndsAt, string ScheduledBy, DateTimeOffset ScheduledAt);
+
+public sealed record CancellationResumed(Guid TenantId, string ResumedBy, DateTimeOffset ResumedAt);
+
+public sealed record SubscriptionEnded(Guid TenantId, string Reason, string EndedBy, DateTimeOffset EndedAt);
+
+public sealed record ReservationAdjusted(Guid TenantId, int Lanes, DateTimeOffset? Until, string Reason, string StaffId, DateTimeOffset AdjustedAt);
+
+public sealed record ReservationOverrideExpired(Guid TenantId, int Lanes, DateTimeOffset ExpiredAt);
+
+public sealed record ReservationOverride(int Lanes, DateTimeOffset? Until, string Reason, string StaffId)
+{
+    public bool ActiveAt(DateTimeOffset now) => Until is null || Until > now;
+}
+
+/// <summary>
+/// A tenant's subscription: one stream per tenant (id from <see cref="SubscriptionStreams.For"/>), restartable after
+/// it ends. The inline snapshot is also the "tenant lanes" read model the gateway and portal use.
+/// </summary>
+public sealed record Subscription
+{
+    public Guid Id { get; init; }
+    public Guid TenantId { get; init; }
+    public string PlanId { get; init; } = "";
+    public SubscriptionStatus Status { get; init; }
+    public int PlanLanes { get; init; }
+    public int RequestsPerWindow { get; init; }
+    public TimeSpan WindowLength { get; init; }
+    public DateTimeOffset PeriodStart { get; init; }
+    public DateTimeOffset PeriodEnd { get; init; }
+    public DateTimeOffset? GraceEndsAt { get; init; }
+    public int? GraceLanes { get; init; }
+    public DateTimeOffset? CancelsAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+    public ReservationOverride? Override { get; init; }
+
+    /// <summary>Lanes held against cluster capacity. Note: this is the most the tenant can get back without a
+    /// new capacity check (plan lanes during grace, the larger of plan and override), so that an expiring
+    /// override or a recovered payment never oversells the cluster.</summary>
+    public int AllocatedLanes { get; init; }
+
+    public bool IsLive => Status is not (SubscriptionStatus.None or SubscriptionStatus.Ended);
+
+    /// <summary>The lanes the gateway reserves for the tenant right now.</summary>
+    public int ReservedLanesAt(DateTimeOffset now)
+    {
+        if (!IsLive)
+        {
+            return 0;
+        }
+
+        if (Override is { } o && o.ActiveAt(now))
+        {
+            return o.Lanes;
+        }
+
+        return Status == SubscriptionStatus.InGrace && GraceLanes is { } reduced ? Math.Min(reduced, PlanLanes) : PlanLanes;
+    }
+
+    public static Subscription Create(SubscriptionStarted e) => new Subscription().Apply(e);
+
+    public Subscription Apply(SubscriptionStarted e) => Allocate(new Subscription
+    {
+        Id = Id,
+        TenantId = e.TenantId,
+        PlanId = e.PlanId,
+        Status = e.Status,
+        PlanLanes = e.PlanLanes,
+        RequestsPerWindow = e.RequestsPerWindow,
+        WindowLength = e.WindowLength,
+        PeriodStart = e.PeriodStart,
+        PeriodEnd = e.PeriodEnd,
+    });
+
+    public Subscription Apply(PlanChanged e) => Allocate(this with
+    {
+        PlanId = e.To,
+        PlanLanes = e.PlanLanes,
+        RequestsPerWindow = e.RequestsPerWindow,
+        WindowLength = e.WindowLength,
+    });
+
+    public Subscription Apply(SubscriptionRenewed e) => this with
+    {
+        PeriodStart = e.PeriodStart,
+        PeriodEnd = e.PeriodEnd,
+        Status = Status == SubscriptionStatus.Trialing ? SubscriptionStatus.Active : Status,
+    };
+
+    public Subscription Apply(PaymentFailed e) => this with { Status = SubscriptionStatus.PastDue };
+
+    public Subscription Apply(GracePeriodStarted e) =>
+        this with { Status = SubscriptionStatus.InGrace, GraceEndsAt = e.GraceEndsAt, GraceLanes = e.ReducedLanes };
+
+    public Subscription Apply(PaymentRecovered e) =>
+        this with { Status = CancelsAt is null ? SubscriptionStatus.Active : SubscriptionStatus.Cancelling, GraceEndsAt = null, GraceLanes = null };
+
+    public Subscription Apply(CancellationScheduled e) => this with { Status = SubscriptionStatus.Cancelling, CancelsAt = e.EndsAt };
+
+    public Subscription Apply(CancellationResumed e) => this with { Status = SubscriptionStatus.Active, CancelsAt = null };
+
+    public Subscription Apply(SubscriptionEnded e) => Allocate(this with
+    {
+        Status = SubscriptionStatus.Ended,
+        EndedAt = e.EndedAt,
+        CancelsAt = null,
+        GraceEndsAt = null,
+        GraceLanes = null,
+        Override = null,
+    });
+
+    public Subscription Apply(ReservationAdjusted e) =>
+        Allocate(this with { Override = new ReservationOverride(e.Lanes, e.Until, e.Reason, e.StaffId) });
+
+    public Subscription Apply(ReservationOverrideExpired e) => Allocate(this with { Override = null });
+
+    private static Subscription Allocate(Subscription s) => s with
+    {
+        AllocatedLanes = !s.IsLive ? 0 : Math.Max(s.PlanLanes, s.Override?.Lanes ?? 0),
+    };
+
+    /// <summary>Applies one event to a state (null before the first): what the service uses to see the state a
+    /// decision leads to before it is written.</summary>
+    public static Subscription? After(Subscription? s, object e) => (s, e) switch
+    {
+        (null, SubscriptionStarted started) => Subscription.Create(started),
+        (not null, SubscriptionStarted started) => s.Apply(started),
+        (not null, PlanChanged x) => s.Apply(x),
+        (not null, SubscriptionRenewed x) => s.Apply(x),
+        (not null, PaymentFailed x) => s.Apply(x),
+        (not null, GracePeriodStarted x) => s.Apply(x),
+        (not null, PaymentRecovered x) => s.Apply(x),
+        (not null, CancellationScheduled x) => s.Apply(x),
+        (not null, CancellationResumed x) => s.Apply(x),
+        (not null, SubscriptionEnded x) => s.Apply(x),
+        (not null, ReservationAdjusted x) => s.Apply(x),
+        (not null, ReservationOverrideExpired x) => s.Apply(x),
+        _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
+    };
+}

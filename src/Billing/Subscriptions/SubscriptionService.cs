@@ -1,0 +1,135 @@
+using Lanes.Billing.Capacity;
+using Lanes.Billing.Tenants;
+using Lanes.Shared.Plans;
+using Marten;
+using Microsoft.Extensions.Options;
+
+namespace Lanes.Billing.Subscriptions;
+
+/// <summary>
+/// Every change to a subscription goes through <see cref="WriteAsync"/>: one transaction that holds the capacity
+/// lock, decides from the current state, checks the lanes the new state would hold against the cluster's
+/// capacity, and appends with optimistic concurrency on the tenant's stream.
+/// </summary>
+public sealed class SubscriptionService(
+    IDocumentStore store,
+    TimeProvider clock,
+    PlanCatalog plans,
+    IOptions<CapacityOptions> capacity,
+    IOptions<DunningOptions> dunning)
+{
+    // Note: one advisory lock serialises every change of allocated lanes across tenants and nodes, so two
+    // tenants buying the last free lanes at once cannot both succeed.
+    private const long CapacityLockId = 0x4C414E4553; // "LANES"
+
+    public async Task<Subscription?> FindAsync(Guid tenantId, CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession(Tenant.MartenTenantOf(tenantId));
+        return await query.LoadAsync<Subscription>(SubscriptionStreams.For(tenantId), ct);
+    }
+
+    public Task<Subscription> StartAsync(Guid tenantId, string planId, string by, bool trial = false, TimeSpan? period = null, CancellationToken ct = default)
+    {
+        var plan = plans.Find(planId) ?? throw new RuleViolation("unknown_plan", $"There is no plan '{planId}'. Plans: {string.Join(", ", plans.Tiers.Select(t => t.Id))}.");
+        return WriteAsync(tenantId, s => [SubscriptionDecisions.Start(s, tenantId, plan, trial, period, by, clock.GetUtcNow())], ct);
+    }
+
+    /// <summary>Starts a subscription on the plan, or moves a live one to it (what staff and the CLI mean by "assign").</summary>
+    public Task<Subscription> AssignAsync(Guid tenantId, string planId, string by, CancellationToken ct = default)
+    {
+        var plan = plans.Find(planId) ?? throw new RuleViolation("unknown_plan", $"There is no plan '{planId}'. Plans: {string.Join(", ", plans.Tiers.Select(t => t.Id))}.");
+        return WriteAsync(tenantId, s => s is { IsLive: true }
+            ? [SubscriptionDecisions.ChangePlan(s, plan, by, clock.GetUtcNow())]
+            : [SubscriptionDecisions.Start(s, tenantId, plan, trial: false, period: null, by, clock.GetUtcNow())], ct);
+    }
+
+    public Task<Subscription> ChangePlanAsync(Guid tenantId, string planId, string by, CancellationToken ct = default)
+    {
+        var plan = plans.Find(planId) ?? throw new RuleViolation("unknown_plan", $"There is no plan '{planId}'.");
+        return WriteAsync(tenantId, s => [SubscriptionDecisions.ChangePlan(s, plan, by, clock.GetUtcNow())], ct);
+    }
+
+    public Task<Subscription> RenewAsync(Guid tenantId, DateTimeOffset newPeriodEnd, string by, CancellationToken ct = default) =>
+        WriteAsync(tenantId, s => [SubscriptionDecisions.Renew(s, newPeriodEnd, by, clock.GetUtcNow())], ct);
+
+    public Task<Subscription> FailPaymentAsync(Guid tenantId, string reason, CancellationToken ct = default) =>
+        WriteAsync(tenantId, s => SubscriptionDecisions.FailPayment(s, reason, dunning.Value.GracePeriod, dunning.Value.GraceLanes, clock.GetUtcNow()), ct);
+
+    public Task<Subscription> RecoverPaymentAsync(Guid tenantId, CancellationToken ct = default) =>
+        WriteAsync(tenantId, s => [SubscriptionDecisions.RecoverPayment(s, clock.GetUtcNow())], ct);
+
+    public Task<Subscription> CancelAsync(Guid tenantId, string by, CancellationToken ct = default) =>
+        WriteAsync(tenantId, s => [SubscriptionDecisions.Cancel(s, by, clock.GetUtcNow())], ct);
+
+    public Task<Subscription> ResumeAsync(Guid tenantId, string by, CancellationToken ct = default) =>
+        WriteAsync(tenantId, s => [SubscriptionDecisions.Resume(s, by, clock.GetUtcNow())], ct);
+
+    public Task<Subscription> EndAsync(Guid tenantId, string reason, string by, CancellationToken ct = default) =>
+        WriteAsync(tenantId, s => [SubscriptionDecisions.End(s, reason, by, clock.GetUtcNow())], ct);
+
+    public Task<Subscription> AdjustReservationAsync(Guid tenantId, int lanes, DateTimeOffset? until, string reason, string staffId, CancellationToken ct = default) =>
+        WriteAsync(tenantId, s => [SubscriptionDecisions.AdjustReservation(s, lanes, until, reason, staffId, clock.GetUtcNow())], ct);
+
+    /// <summary>Applies what the clock decides (lapsed cancellation or grace, expired override); no-op when nothing is due.</summary>
+    public Task<Subscription> ApplyClockAsync(Guid tenantId, CancellationToken ct = default) =>
+        WriteAsync(tenantId, s =>
+        {
+            var now = clock.GetUtcNow();
+            var events = new List<object>();
+            if (SubscriptionDecisions.ExpireOverride(s, now) is { } expired)
+            {
+                events.Add(expired);
+            }
+
+            if (SubscriptionDecisions.EndIfLapsed(s, now) is { } ended)
+            {
+                events.Add(ended);
+            }
+
+            return events;
+        }, ct);
+
+    /// <summary>Lanes sold across all tenants, and the cluster's capacity.</summary>
+    public async Task<(int Allocated, int Total)> CapacityAsync(CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession();
+        var allocated = await SumAllocatedAsync(query, exceptTenant: null, ct);
+        return (allocated, capacity.Value.TotalLanes);
+    }
+
+    private async Task<Subscription> WriteAsync(Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, CancellationToken ct)
+    {
+        var streamId = SubscriptionStreams.For(tenantId);
+        await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
+        await session.BeginTransactionAsync(ct);
+        await session.QueryAsync<int>("select 1 from (select pg_advisory_xact_lock(?)) as capacity_lock", ct, CapacityLockId);
+
+        var stream = await session.Events.FetchForWriting<Subscription>(streamId, ct);
+        var before = stream.Aggregate;
+        var events = decide(before);
+        if (events.Count == 0)
+        {
+            return before ?? throw new NotFound("Subscription");
+        }
+
+        var after = events.Aggregate(before, Subscription.After)!;
+        var allocatedToOthers = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
+        CapacityLedger.EnsureFits(capacity.Value.TotalLanes, allocatedToOthers, before?.AllocatedLanes ?? 0, after.AllocatedLanes);
+
+        // FetchForWriting also covers a stream that does not exist yet: the append then starts it.
+        stream.AppendMany(events);
+        await session.SaveChangesAsync(ct);
+        return after with { Id = streamId };
+    }
+
+    private static async Task<int> SumAllocatedAsync(IQuerySession query, Guid? exceptTenant, CancellationToken ct)
+    {
+        var all = query.Query<Subscription>().Where(s => s.AnyTenant() && s.AllocatedLanes > 0);
+        if (exceptTenant is { } t)
+        {
+            all = all.Where(s => s.TenantId != t);
+        }
+
+        return await all.SumAsync(s => s.AllocatedLanes, ct);
+    }
+}

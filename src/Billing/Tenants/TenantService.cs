@@ -1,0 +1,88 @@
+using Lanes.Billing.Infrastructure;
+using Marten;
+
+namespace Lanes.Billing.Tenants;
+
+/// <summary>Creates tenants and manages their members. Each tenant's data lives under its own Marten tenant id.</summary>
+public sealed class TenantService(IDocumentStore store, TimeProvider clock)
+{
+    /// <summary>Creates a tenant, optionally with its first owner, atomically with its directory entry.</summary>
+    public async Task<Tenant> CreateAsync(string slug, string name, string createdBy, (string UserId, string Email)? owner = null, CancellationToken ct = default)
+    {
+        slug = slug.Trim().ToLowerInvariant();
+        name = name.Trim();
+        TenantDecisions.ValidateNew(slug, name);
+        var now = clock.GetUtcNow();
+        var tenantId = Guid.CreateVersion7(now);
+
+        var created = new TenantCreated(tenantId, slug, name, createdBy, now);
+        var events = new List<object> { created };
+        if (owner is { } o)
+        {
+            events.Add(new MemberAdded(tenantId, o.UserId, o.Email, MemberRole.Owner, createdBy, now));
+        }
+
+        await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
+        session.Insert(new TenantDirectoryEntry(tenantId, slug, name, now));
+        session.Events.StartStream<Tenant>(tenantId, events);
+        try
+        {
+            await session.SaveChangesAsync(ct);
+        }
+        catch (Exception e) when (Conflicts.IsUniqueViolation(e))
+        {
+            throw new RuleViolation("slug_taken", $"The slug '{slug}' is already taken.");
+        }
+
+        return events.Skip(1).Cast<MemberAdded>().Aggregate(Tenant.Create(created), (t, m) => t.Apply(m));
+    }
+
+    public async Task<TenantDirectoryEntry?> FindBySlugAsync(string slug, CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession();
+        var normalised = slug.Trim().ToLowerInvariant();
+        return await query.Query<TenantDirectoryEntry>().FirstOrDefaultAsync(t => t.Slug == normalised, ct);
+    }
+
+    public async Task<TenantDirectoryEntry> GetBySlugAsync(string slug, CancellationToken ct = default) =>
+        await FindBySlugAsync(slug, ct) ?? throw new NotFound($"Tenant '{slug}'");
+
+    public async Task<Tenant?> FindAsync(Guid tenantId, CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession(Tenant.MartenTenantOf(tenantId));
+        return await query.LoadAsync<Tenant>(tenantId, ct);
+    }
+
+    /// <summary>The tenants a user belongs to, found through the global directory.</summary>
+    public async Task<IReadOnlyList<(TenantDirectoryEntry Tenant, MemberRole Role)>> MembershipsOfAsync(string userId, CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession();
+        var tenants = await query.Query<Tenant>()
+            .Where(t => t.AnyTenant() && t.Members.Any(m => m.UserId == userId))
+            .ToListAsync(ct);
+        var ids = tenants.Select(t => t.Id).ToArray();
+        var directory = (await query.Query<TenantDirectoryEntry>().Where(d => d.Id.IsOneOf(ids)).ToListAsync(ct)).ToDictionary(d => d.Id);
+        return tenants
+            .Where(t => directory.ContainsKey(t.Id))
+            .Select(t => (directory[t.Id], t.FindMember(userId)!.Role))
+            .ToList();
+    }
+
+    public Task AddMemberAsync(Guid tenantId, string userId, string email, MemberRole role, string by, CancellationToken ct = default) =>
+        WriteAsync(tenantId, t => TenantDecisions.AddMember(t, userId, email, role, by, clock.GetUtcNow()), ct);
+
+    public Task ChangeRoleAsync(Guid tenantId, string userId, MemberRole role, string by, CancellationToken ct = default) =>
+        WriteAsync(tenantId, t => TenantDecisions.ChangeRole(t, userId, role, by, clock.GetUtcNow()), ct);
+
+    public Task RemoveMemberAsync(Guid tenantId, string userId, string by, CancellationToken ct = default) =>
+        WriteAsync(tenantId, t => TenantDecisions.RemoveMember(t, userId, by, clock.GetUtcNow()), ct);
+
+    private async Task WriteAsync(Guid tenantId, Func<Tenant, object> decide, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
+        var stream = await session.Events.FetchForWriting<Tenant>(tenantId, ct);
+        var tenant = stream.Aggregate ?? throw new NotFound("Tenant");
+        stream.AppendOne(decide(tenant));
+        await session.SaveChangesAsync(ct);
+    }
+}

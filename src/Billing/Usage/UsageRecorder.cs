@@ -1,0 +1,87 @@
+using JasperFx;
+using Lanes.Billing.Infrastructure;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Tenants;
+using Marten;
+
+namespace Lanes.Billing.Usage;
+
+/// <summary>Appends usage batches to the keys' streams, exactly once per batch id.</summary>
+public sealed class UsageRecorder(IDocumentStore store, TimeProvider clock)
+{
+    private const int Attempts = 5;
+
+    /// <returns>True when the batch was recorded now; false when it had been recorded before.</returns>
+    public async Task<bool> RecordAsync(UsageBatch batch, CancellationToken ct = default)
+    {
+        Validate(batch);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryRecordAsync(batch, ct);
+            }
+            catch (ConcurrencyException) when (attempt < Attempts)
+            {
+                // A key moved on (window job, revocation) between our read and our write: read again.
+            }
+        }
+    }
+
+    private async Task<bool> TryRecordAsync(UsageBatch batch, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using var session = store.LightweightSession();
+        session.Insert(new UsageBatchReceipt(batch.BatchId, batch.Source, batch.Lines.Count, now));
+
+        foreach (var tenant in batch.Lines.GroupBy(l => l.TenantId))
+        {
+            var scoped = session.ForTenant(Tenant.MartenTenantOf(tenant.Key));
+            var keyIds = tenant.Select(l => l.KeyId).Distinct().ToArray();
+            var versions = (await scoped.LoadManyAsync<ApiKey>(ct, keyIds)).ToDictionary(k => k.Id, k => k.Version);
+            foreach (var key in tenant.GroupBy(l => l.KeyId))
+            {
+                // Note: a line for a key that is not the tenant's is dropped, never appended to a stream the
+                // tenant does not own.
+                if (!versions.TryGetValue(key.Key, out var version))
+                {
+                    continue;
+                }
+
+                var events = key.Select(l => (object)new UsageRecorded(
+                    l.KeyId, batch.BatchId, l.Model, l.WindowStart, l.HourStart, l.Requests, l.InputTokens, l.OutputTokens,
+                    l.SpendUsd, l.Throttled, now)).ToArray();
+
+                // Every writer of a key stream appends at an expected version, so the inline key status never
+                // loses an update to a concurrent writer.
+                scoped.Events.Append(key.Key, version + events.Length, events);
+            }
+        }
+
+        try
+        {
+            await session.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (Exception e) when (Conflicts.IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    private static void Validate(UsageBatch batch)
+    {
+        if (batch.BatchId == Guid.Empty)
+        {
+            throw new RuleViolation("invalid_batch", "A usage batch has an id.");
+        }
+
+        foreach (var l in batch.Lines)
+        {
+            if (l.Requests < 0 || l.InputTokens < 0 || l.OutputTokens < 0 || l.SpendUsd < 0 || l.Throttled < 0)
+            {
+                throw new RuleViolation("invalid_batch", "Usage counts are never negative.");
+            }
+        }
+    }
+}

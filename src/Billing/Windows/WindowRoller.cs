@@ -1,0 +1,108 @@
+using JasperFx;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Tenants;
+using Marten;
+using Microsoft.Extensions.Logging;
+
+namespace Lanes.Billing.Windows;
+
+/// <summary>
+/// Closes every budget window whose end has passed, recording its totals, and opens the next. Safe to run on
+/// several servers at once: each key is appended at its expected version, so a key rolled by another runner is
+/// refused here and skipped.
+/// </summary>
+public sealed partial class WindowRoller(IDocumentStore store, TimeProvider clock, ILogger<WindowRoller> logger)
+{
+    public const int PageSize = 500;
+
+    /// <returns>How many windows this run closed.</returns>
+    public async Task<int> RollDueWindowsAsync(CancellationToken ct = default)
+    {
+        var now = clock.GetUtcNow();
+        var closed = 0;
+        var after = Guid.Empty;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            IReadOnlyList<ApiKey> page;
+            await using (var query = store.QuerySession())
+            {
+                // Keyset paging over every tenant: the job is the operator's, not a tenant's.
+                page = await query.Query<ApiKey>()
+                    .Where(k => k.AnyTenant() && k.State == KeyState.Active && k.WindowEnd <= now && k.Id > after)
+                    .OrderBy(k => k.Id)
+                    .Take(PageSize)
+                    .ToListAsync(ct);
+            }
+
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            after = page[^1].Id;
+            closed += await RollPageAsync(page, now, ct);
+        }
+
+        if (closed > 0)
+        {
+            Log.WindowsClosed(logger, closed);
+        }
+
+        return closed;
+    }
+
+    private async Task<int> RollPageAsync(IReadOnlyList<ApiKey> page, DateTimeOffset now, CancellationToken ct)
+    {
+        try
+        {
+            await using var session = store.LightweightSession();
+            foreach (var key in page)
+            {
+                var e = KeyDecisions.RollWindow(key, now)!;
+                session.ForTenant(Tenant.MartenTenantOf(key.TenantId)).Events.Append(key.Id, key.Version + 1, e);
+            }
+
+            await session.SaveChangesAsync(ct);
+            return page.Count;
+        }
+        catch (ConcurrencyException)
+        {
+            // Another runner or a usage flush got to some of these keys first: roll them one at a time.
+            var rolled = 0;
+            foreach (var key in page)
+            {
+                rolled += await RollOneAsync(key.TenantId, key.Id, now, ct);
+            }
+
+            return rolled;
+        }
+    }
+
+    private async Task<int> RollOneAsync(Guid tenantId, Guid keyId, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
+        var stream = await session.Events.FetchForWriting<ApiKey>(keyId, ct);
+        if (stream.Aggregate is not { State: KeyState.Active } key || KeyDecisions.RollWindow(key, now) is not { } e)
+        {
+            return 0;
+        }
+
+        stream.AppendOne(e);
+        try
+        {
+            await session.SaveChangesAsync(ct);
+            return 1;
+        }
+        catch (ConcurrencyException)
+        {
+            return 0;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Closed {Count} budget windows")]
+        public static partial void WindowsClosed(ILogger logger, int count);
+    }
+}

@@ -1,0 +1,10 @@
+namespace Lanes.Shared.Pricing;
+
+/// <summary>List price of one model in USD per million tokens, with where and when it was read.</summary>
+public sealed record ModelPrice(
+    string Model,
+    decimal InputPerMillionUsd,
+    decimal OutputPerMillionUsd,
+    int ContextTokens,
+    string Source,
+    DateOnly AsOf);
