@@ -47,6 +47,13 @@ public sealed class TenantService(IDocumentStore store, TimeProvider clock)
     public async Task<TenantDirectoryEntry> GetBySlugAsync(string slug, CancellationToken ct = default) =>
         await FindBySlugAsync(slug, ct) ?? throw new NotFound($"Tenant '{slug}'");
 
+    /// <summary>Every tenant, for operators and the support console.</summary>
+    public async Task<IReadOnlyList<TenantDirectoryEntry>> ListAcrossTenantsAsync(CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession();
+        return await query.Query<TenantDirectoryEntry>().OrderBy(t => t.Slug).ToListAsync(ct);
+    }
+
     public async Task<Tenant?> FindAsync(Guid tenantId, CancellationToken ct = default)
     {
         await using var query = store.QuerySession(Tenant.MartenTenantOf(tenantId));

@@ -1,0 +1,256 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Lanes.Billing;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Tenants;
+using Lanes.Portal.Identity;
+using Lanes.Shared.Windows;
+using Microsoft.AspNetCore.Identity;
+
+namespace Lanes.Portal.Admin;
+
+/// <summary>
+/// <c>./lanes admin ...</c>: what operators script against, on the same database as the portal. Output shapes are
+/// stable; <c>--json</c> prints one JSON document; errors go to stderr with a non-zero exit.
+/// </summary>
+public static class OperatorCli
+{
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var cli = new CliArguments(args);
+        if (cli.Words.Count == 0 || cli.Words[0] == "help")
+        {
+            Console.Out.Write(Help);
+            return 0;
+        }
+
+        var builder = Host.CreateApplicationBuilder();
+        // stdout carries only the command's result; warnings and errors go to stderr.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.AddFilter((category, level) => level >= (category?.StartsWith("Marten", StringComparison.Ordinal) == true ? LogLevel.Error : LogLevel.Warning));
+        builder.AddBilling(BillingRole.Services);
+        builder.AddIdentityStore();
+        using var host = builder.Build();
+
+        // Marten prints start-up notes (such as the async daemon being off) to stdout; scripts read stdout as
+        // the command's result, so the notes go to stderr.
+        var stdout = Console.Out;
+        Console.SetOut(Console.Error);
+        await host.StartAsync();
+        Console.SetOut(stdout);
+        try
+        {
+            var result = await DispatchAsync(host.Services, cli);
+            Print(cli, result);
+            return 0;
+        }
+        catch (CliUsageException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}\n\n{Help}");
+            return 2;
+        }
+        catch (RuleViolation e)
+        {
+            await Console.Error.WriteLineAsync($"error ({e.Code}): {e.Message}");
+            return 1;
+        }
+        catch (NotFound e)
+        {
+            await Console.Error.WriteLineAsync($"error (not_found): {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private static async Task<object> DispatchAsync(IServiceProvider services, CliArguments cli)
+    {
+        var tenants = services.GetRequiredService<TenantService>();
+        var subscriptions = services.GetRequiredService<SubscriptionService>();
+        var keys = services.GetRequiredService<KeyService>();
+        var by = $"operator:{Environment.UserName}";
+
+        switch (string.Join(' ', cli.Words))
+        {
+            case "tenant create":
+            {
+                var tenant = await tenants.CreateAsync(cli.Required("slug"), cli.Required("name"), by);
+                var subscription = await subscriptions.StartAsync(tenant.Id, cli.Required("plan"), by);
+                return TenantView(tenant.Slug, tenant.Name, tenant.Id, subscription, DateTimeOffset.UtcNow);
+            }
+
+            case "tenant list":
+            {
+                var all = await tenants.ListAcrossTenantsAsync();
+                return all.Select(t => new { slug = t.Slug, name = t.Name, tenant_id = t.Id, created_at = t.CreatedAt }).ToList();
+            }
+
+            case "plan assign":
+            {
+                var tenant = await tenants.GetBySlugAsync(cli.Required("tenant"));
+                var subscription = await subscriptions.AssignAsync(tenant.Id, cli.Required("plan"), by);
+                return TenantView(tenant.Slug, tenant.Name, tenant.Id, subscription, DateTimeOffset.UtcNow);
+            }
+
+            case "reservation set":
+            {
+                var tenant = await tenants.GetBySlugAsync(cli.Required("tenant"));
+                var lanes = int.TryParse(cli.Required("lanes"), out var n) ? n : throw new CliUsageException("--lanes is a whole number.");
+                var until = cli.Optional("until") is { } text ? ParseInstant(text, "until") : (DateTimeOffset?)null;
+                var subscription = await subscriptions.AdjustReservationAsync(tenant.Id, lanes, until, cli.Required("reason"), cli.Optional("staff") ?? by);
+                return TenantView(tenant.Slug, tenant.Name, tenant.Id, subscription, DateTimeOffset.UtcNow);
+            }
+
+            case "key create":
+            {
+                var request = ParseKeyRequest(cli);
+                var tenant = await tenants.GetBySlugAsync(cli.Required("tenant"));
+                var issued = await keys.IssueAsync(tenant.Id, request, by);
+                return KeyView(issued.Key, issued.Secret);
+            }
+
+            case "key revoke":
+            {
+                var key = await FindOneKeyAsync(keys, cli.Required("key"));
+                return KeyView(await keys.RevokeAsync(key.TenantId, key.Id, RevocationReason.Staff, by), secret: null);
+            }
+
+            case "key list":
+            {
+                var tenant = await tenants.GetBySlugAsync(cli.Required("tenant"));
+                return (await keys.ListAsync(tenant.Id)).Select(k => KeyView(k, secret: null)).ToList();
+            }
+
+            case "staff create":
+            {
+                var user = await StaffAccounts.EnsureAsync(services, cli.Required("email"), cli.Required("password"));
+                return new { user_id = user.Id, email = user.Email, role = Roles.Staff };
+            }
+
+            case "demo seed":
+                return await DemoSeed.RunAsync(services, cli.Required("admin-email"), cli.Required("admin-password"), cli.Has("new-key"), by);
+
+            default:
+                throw new CliUsageException($"unknown command '{string.Join(' ', cli.Words)}'.");
+        }
+    }
+
+    private static KeyRequest ParseKeyRequest(CliArguments cli)
+    {
+        decimal? budget = cli.Optional("budget-usd") is { } b
+            ? decimal.TryParse(b, NumberStyles.Number, CultureInfo.InvariantCulture, out var usd) ? usd : throw new CliUsageException("--budget-usd is an amount such as 5 or 2.50.")
+            : null;
+        TimeSpan? window = cli.Optional("window") is { } w
+            ? WindowSchedule.TryParseLength(w, out var length) ? length : throw new CliUsageException("--window is a length such as 8h, 30m or 1d.")
+            : null;
+        var expires = cli.Optional("expires") is { } e ? ParseInstant(e, "expires") : (DateTimeOffset?)null;
+        var models = cli.Optional("models")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return new KeyRequest(cli.Required("name"), budget, window, expires, models);
+    }
+
+    private static async Task<ApiKey> FindOneKeyAsync(KeyService keys, string idOrPrefix)
+    {
+        var found = await keys.FindAcrossTenantsAsync(idOrPrefix);
+        return found.Count switch
+        {
+            0 => throw new NotFound($"Key '{idOrPrefix}' (give its id or at least 8 characters of its prefix)"),
+            1 => found[0],
+            _ => throw new CliUsageException($"'{idOrPrefix}' matches {found.Count} keys; give the key id or a longer prefix."),
+        };
+    }
+
+    private static DateTimeOffset ParseInstant(string text, string option) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? at.ToUniversalTime()
+            : throw new CliUsageException($"--{option} is an ISO 8601 time such as 2026-12-31T00:00:00Z.");
+
+    internal static object TenantView(string slug, string name, Guid tenantId, Subscription s, DateTimeOffset now) => new
+    {
+        slug,
+        name,
+        tenant_id = tenantId,
+        plan = s.PlanId,
+        status = s.Status,
+        reserved_lanes = s.ReservedLanesAt(now),
+        plan_lanes = s.PlanLanes,
+        @override = s.Override is { } o ? new { lanes = o.Lanes, until = o.Until, reason = o.Reason, staff = o.StaffId } : null,
+        period_end = s.PeriodEnd,
+    };
+
+    internal static object KeyView(ApiKey k, string? secret) => new
+    {
+        id = k.Id,
+        tenant_id = k.TenantId,
+        name = k.Name,
+        prefix = k.Prefix,
+        state = k.State,
+        revoked_for = k.RevokedFor,
+        budget_usd = k.BudgetUsd,
+        window = WindowSchedule.Format(k.WindowLength),
+        window_resets_at = k.WindowEnd,
+        spent_usd = k.WindowSpentUsd,
+        expires_at = k.ExpiresAt,
+        models = k.Models,
+        created_at = k.CreatedAt,
+        secret,
+    };
+
+    private static void Print(CliArguments cli, object result)
+    {
+        var json = JsonSerializer.Serialize(result, JsonOptions);
+        if (cli.Json)
+        {
+            Console.Out.WriteLine(json);
+            return;
+        }
+
+        // Without --json: the same fields, one per line, readable in a terminal.
+        using var doc = JsonDocument.Parse(json);
+        var items = doc.RootElement.ValueKind == JsonValueKind.Array ? doc.RootElement.EnumerateArray().ToList() : [doc.RootElement];
+        if (items.Count == 0)
+        {
+            Console.Out.WriteLine("(none)");
+        }
+
+        foreach (var item in items)
+        {
+            foreach (var p in item.EnumerateObject().Where(p => p.Value.ValueKind != JsonValueKind.Null))
+            {
+                Console.Out.WriteLine($"{p.Name,-18} {p.Value}");
+            }
+
+            Console.Out.WriteLine();
+        }
+
+        if (result.GetType().GetProperty("secret")?.GetValue(result) is string)
+        {
+            Console.Out.WriteLine("The secret is shown once: store it now.");
+        }
+    }
+
+    private const string Help = """
+        ./lanes admin <command> [--json]
+
+          tenant create --slug <slug> --name <name> --plan <tier>
+          tenant list
+          plan assign --tenant <slug> --plan <tier>
+          reservation set --tenant <slug> --lanes <n> [--until <iso>] --reason <text> [--staff <id>]
+          key create --tenant <slug> --name <name> [--budget-usd <amount>] [--window 8h] [--expires <iso>] [--models a,b]
+          key revoke --key <id-or-prefix>
+          key list --tenant <slug>
+          staff create --email <email> --password <password>
+          demo seed --admin-email <email> --admin-password <password> [--new-key]
+
+        """;
+}

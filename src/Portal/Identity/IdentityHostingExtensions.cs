@@ -1,0 +1,40 @@
+using Lanes.Billing;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace Lanes.Portal.Identity;
+
+public static class IdentityHostingExtensions
+{
+    /// <summary>Identity for the web portal: the user store plus cookie sign-in and the staff policy.</summary>
+    public static IHostApplicationBuilder AddPortalIdentity(this IHostApplicationBuilder builder)
+    {
+        builder.AddIdentityStore();
+        builder.Services.AddAuthentication(IdentityConstants.ApplicationScheme).AddIdentityCookies();
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(Roles.Staff, p => p.RequireRole(Roles.Staff));
+        builder.Services.AddIdentityCore<LanesUser>().AddSignInManager();
+        return builder;
+    }
+
+    /// <summary>The user store and user management only (what the operator CLI needs, with no web pipeline).</summary>
+    public static IHostApplicationBuilder AddIdentityStore(this IHostApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString(BillingHostingExtensions.ConnectionStringName)!;
+        builder.Services.AddDataProtection();
+        builder.Services.AddDbContext<IdentityStore>(o => o.UseNpgsql(connectionString,
+            npgsql => npgsql.MigrationsHistoryTable("__ef_migrations", IdentityStore.Schema)));
+        builder.Services.AddIdentityCore<LanesUser>(o =>
+            {
+                o.SignIn.RequireConfirmedAccount = true;
+                o.User.RequireUniqueEmail = true;
+                o.Password.RequiredLength = 10;
+                o.Lockout.MaxFailedAccessAttempts = 5;
+                o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+            })
+            .AddRoles<IdentityRole>()
+            .AddEntityFrameworkStores<IdentityStore>()
+            .AddDefaultTokenProviders();
+        return builder;
+    }
+}

@@ -1,0 +1,43 @@
+using Lanes.Billing;
+using Lanes.Portal.Admin;
+using Lanes.Portal.Components;
+using Lanes.Portal.Identity;
+using Lanes.Portal.Jobs;
+using MudBlazor.Services;
+
+if (args is ["admin", ..])
+{
+    return await OperatorCli.RunAsync(args[1..]);
+}
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddLanesLogging();
+builder.AddBilling(BillingRole.Projections | BillingRole.Jobs);
+builder.AddPortalIdentity();
+builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+builder.Services.AddCascadingAuthenticationState();
+builder.Services.AddMudServices();
+
+var app = builder.Build();
+await IdentityStore.MigrateAsync(app.Services);
+
+if (!app.Environment.IsDevelopment())
+{
+    app.UseExceptionHandler("/Error", createScopeForErrors: true);
+    app.UseHsts();
+}
+
+app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseAntiforgery();
+app.MapStaticAssets();
+app.MapLanesHealth();
+app.MapJobsDashboard();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
+await app.RunAsync();
+return 0;
+
+/// <summary>Entry point type, visible to the tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Lanes.Testing;
+
+namespace Lanes.Portal.Tests.Admin;
+
+/// <summary>The operator CLI as operators run it: a separate process against the database, parsed by its output.</summary>
+public class OperatorCliTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+{
+    private readonly string _pepper = BillingHost.NewPepper();
+
+    [Fact]
+    public async Task Operators_create_a_tenant_issue_a_key_list_and_revoke_it()
+    {
+        var created = await Run(0, "tenant", "create", "--slug", "acme", "--name", "Acme Corp", "--plan", "pro", "--json");
+        Assert.Equal("pro", created.GetProperty("plan").GetString());
+        Assert.Equal(6, created.GetProperty("reserved_lanes").GetInt32());
+
+        var key = await Run(0, "key", "create", "--tenant", "acme", "--name", "ci", "--budget-usd", "2.50", "--window", "4h", "--json");
+        var secret = key.GetProperty("secret").GetString()!;
+        Assert.StartsWith("lanes_", secret);
+        Assert.Equal(2.50m, key.GetProperty("budget_usd").GetDecimal());
+        Assert.Equal("4h", key.GetProperty("window").GetString());
+
+        var listed = await Run(0, "key", "list", "--tenant", "acme", "--json");
+        var only = Assert.Single(listed.EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, only.GetProperty("secret").ValueKind);
+        Assert.DoesNotContain(secret, listed.GetRawText());
+
+        var revoked = await Run(0, "key", "revoke", "--key", key.GetProperty("prefix").GetString()!, "--json");
+        Assert.Equal("revoked", revoked.GetProperty("state").GetString());
+
+        var reserved = await Run(0, "reservation", "set", "--tenant", "acme", "--lanes", "10", "--until", "2030-01-01T00:00:00Z", "--reason", "launch", "--json");
+        Assert.Equal(10, reserved.GetProperty("reserved_lanes").GetInt32());
+    }
+
+    [Fact]
+    public async Task Refusals_go_to_stderr_with_a_non_zero_exit()
+    {
+        var (code, stdout, stderr) = await Exec("tenant", "create", "--slug", "bad slug", "--name", "X", "--plan", "pro");
+
+        Assert.Equal(1, code);
+        Assert.Contains("invalid_slug", stderr);
+        Assert.Equal("", stdout.Trim());
+
+        (code, _, stderr) = await Exec("plan", "assign", "--tenant", "nobody", "--plan", "pro");
+        Assert.Equal(1, code);
+        Assert.Contains("not_found", stderr);
+
+        (code, _, stderr) = await Exec("key", "create", "--tenant", "nobody");
+        Assert.Equal(2, code);
+        Assert.Contains("--name is required", stderr);
+    }
+
+    private async Task<JsonElement> Run(int expectedExit, params string[] args)
+    {
+        var (code, stdout, stderr) = await Exec(args);
+        Assert.True(code == expectedExit, $"exit {code}: {stderr}");
+        return JsonDocument.Parse(stdout).RootElement.Clone();
+    }
+
+    private async Task<(int Code, string Stdout, string Stderr)> Exec(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(typeof(Program).Assembly.Location);
+        start.ArgumentList.Add("admin");
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["ConnectionStrings__Lanes"] = database.ConnectionString;
+        start.Environment["Keys__Pepper"] = _pepper;
+        start.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}

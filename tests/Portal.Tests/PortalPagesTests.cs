@@ -1,0 +1,37 @@
+using System.Net;
+using Lanes.Testing;
+
+namespace Lanes.Portal.Tests;
+
+public class PortalPagesTests(AppFactory<Program> portal) : IClassFixture<AppFactory<Program>>
+{
+    [Fact]
+    public async Task The_landing_page_renders_the_plan_catalog_with_mudblazor()
+    {
+        var html = await portal.CreateClient().GetStringAsync("/");
+
+        Assert.Contains("mud-layout", html);
+        Assert.Matches("_content/MudBlazor/MudBlazor\\.min(\\.[a-z0-9]+)?\\.css", html);
+        foreach (var plan in new[] { "Starter", "Pro", "Team", "Enterprise" })
+        {
+            Assert.Contains(plan, html);
+        }
+    }
+
+    [Fact]
+    public async Task Healthz_answers_once_the_database_is_reachable()
+    {
+        var response = await portal.CreateClient().GetAsync("/healthz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"postgresql\":\"healthy\"", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_jobs_dashboard_is_closed_to_anonymous_visitors()
+    {
+        var response = await portal.CreateClient().GetAsync("/hangfire");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Xunit;
+
+namespace Lanes.Testing;
+
+/// <summary>A Lanes web app (portal or gateway) on its own fresh database.</summary>
+public class AppFactory<TProgram> : WebApplicationFactory<TProgram>, IAsyncLifetime where TProgram : class
+{
+    public PostgresDatabase Database { get; } = new();
+
+    public string Pepper { get; } = BillingHost.NewPepper();
+
+    protected virtual string ConnectionString => Database.ConnectionString;
+
+    public virtual Task InitializeAsync() => Database.InitializeAsync();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("ConnectionStrings:Lanes", ConnectionString);
+        builder.UseSetting("Keys:Pepper", Pepper);
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        await Database.DisposeAsync();
+    }
+}
