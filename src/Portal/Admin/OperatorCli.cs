@@ -37,6 +37,9 @@ public static class OperatorCli
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.AddFilter((category, level) => level >= (category?.StartsWith("Marten", StringComparison.Ordinal) == true ? LogLevel.Error : LogLevel.Warning));
+
+        // EF logs its probe for the migrations table as a failed command on a fresh database; that is expected.
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.None);
         builder.AddBilling(BillingRole.Services);
         builder.AddIdentityStore();
         using var host = builder.Build();
