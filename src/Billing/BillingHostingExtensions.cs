@@ -73,6 +73,7 @@ public static class BillingHostingExtensions
             marten.AddAsyncDaemon(DaemonMode.HotCold);
         }
 
+        services.AddSingleton<StreamVersions>();
         services.AddSingleton<TenantService>();
         services.AddSingleton<SubscriptionService>();
         services.AddSingleton<KeyService>();

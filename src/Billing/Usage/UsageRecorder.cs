@@ -7,7 +7,7 @@ using Marten;
 namespace Lanes.Billing.Usage;
 
 /// <summary>Appends usage batches to the keys' streams, exactly once per batch id.</summary>
-public sealed class UsageRecorder(IDocumentStore store, TimeProvider clock)
+public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, TimeProvider clock)
 {
     private const int Attempts = 5;
 
@@ -34,28 +34,28 @@ public sealed class UsageRecorder(IDocumentStore store, TimeProvider clock)
         await using var session = store.LightweightSession();
         session.Insert(new UsageBatchReceipt(batch.BatchId, batch.Source, batch.Lines.Count, now));
 
-        foreach (var tenant in batch.Lines.GroupBy(l => l.TenantId))
+        // Two round trips whatever the batch holds: which keys exist (and whose they are), then their versions.
+        var keyIds = batch.Lines.Select(l => l.KeyId).Distinct().ToArray();
+        var owners = (await session.Query<ApiKey>().Where(k => k.AnyTenant() && k.Id.IsOneOf(keyIds)).ToListAsync(ct))
+            .ToDictionary(k => k.Id, k => k.TenantId);
+        var versions = await streams.ReadAsync(owners.Keys, ct);
+
+        foreach (var key in batch.Lines.GroupBy(l => (l.TenantId, l.KeyId)))
         {
-            var scoped = session.ForTenant(Tenant.MartenTenantOf(tenant.Key));
-            var keyIds = tenant.Select(l => l.KeyId).Distinct().ToArray();
-            var versions = (await scoped.LoadManyAsync<ApiKey>(ct, keyIds)).ToDictionary(k => k.Id, k => k.Version);
-            foreach (var key in tenant.GroupBy(l => l.KeyId))
+            // Note: a line naming a key that is not the tenant's is dropped, never appended to a stream the tenant
+            // does not own.
+            if (!owners.TryGetValue(key.Key.KeyId, out var owner) || owner != key.Key.TenantId || !versions.TryGetValue(key.Key.KeyId, out var version))
             {
-                // Note: a line for a key that is not the tenant's is dropped, never appended to a stream the
-                // tenant does not own.
-                if (!versions.TryGetValue(key.Key, out var version))
-                {
-                    continue;
-                }
-
-                var events = key.Select(l => (object)new UsageRecorded(
-                    l.KeyId, batch.BatchId, l.Model, l.WindowStart, l.HourStart, l.Requests, l.InputTokens, l.OutputTokens,
-                    l.SpendUsd, l.Throttled, now)).ToArray();
-
-                // Every writer of a key stream appends at an expected version, so the inline key status never
-                // loses an update to a concurrent writer.
-                scoped.Events.Append(key.Key, version + events.Length, events);
+                continue;
             }
+
+            var events = key.Select(l => (object)new UsageRecorded(
+                l.KeyId, batch.BatchId, l.Model, l.WindowStart, l.HourStart, l.Requests, l.InputTokens, l.OutputTokens,
+                l.SpendUsd, l.Throttled, now)).ToArray();
+
+            // Every writer of a key stream appends at an expected version, so the inline key status never loses
+            // an update to a concurrent writer.
+            session.ForTenant(Tenant.MartenTenantOf(owner)).Events.Append(key.Key.KeyId, version + events.Length, events);
         }
 
         try

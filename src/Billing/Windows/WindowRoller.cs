@@ -1,4 +1,5 @@
 using JasperFx;
+using Lanes.Billing.Infrastructure;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Tenants;
 using Marten;
@@ -11,7 +12,7 @@ namespace Lanes.Billing.Windows;
 /// several servers at once: each key is appended at its expected version, so a key rolled by another runner is
 /// refused here and skipped.
 /// </summary>
-public sealed partial class WindowRoller(IDocumentStore store, TimeProvider clock, ILogger<WindowRoller> logger)
+public sealed partial class WindowRoller(IDocumentStore store, StreamVersions streams, TimeProvider clock, ILogger<WindowRoller> logger)
 {
     public const int PageSize = 500;
 
@@ -57,14 +58,24 @@ public sealed partial class WindowRoller(IDocumentStore store, TimeProvider cloc
         try
         {
             await using var session = store.LightweightSession();
-            foreach (var key in page)
+
+            // Versions first, then the keys: a write that lands in between makes the append below fail rather
+            // than close a window with stale totals.
+            var ids = page.Select(k => k.Id).ToArray();
+            var versions = await streams.ReadAsync(ids, ct);
+            var fresh = await session.Query<ApiKey>().Where(k => k.AnyTenant() && k.Id.IsOneOf(ids)).ToListAsync(ct);
+            var rolled = 0;
+            foreach (var key in fresh.Where(k => k.State == KeyState.Active))
             {
-                var e = KeyDecisions.RollWindow(key, now)!;
-                session.ForTenant(Tenant.MartenTenantOf(key.TenantId)).Events.Append(key.Id, key.Version + 1, e);
+                if (KeyDecisions.RollWindow(key, now) is { } e)
+                {
+                    session.ForTenant(Tenant.MartenTenantOf(key.TenantId)).Events.Append(key.Id, versions[key.Id] + 1, e);
+                    rolled++;
+                }
             }
 
             await session.SaveChangesAsync(ct);
-            return page.Count;
+            return rolled;
         }
         catch (ConcurrencyException)
         {
