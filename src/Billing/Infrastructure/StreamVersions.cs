@@ -9,7 +9,9 @@ namespace Lanes.Billing.Infrastructure;
 /// </summary>
 public sealed class StreamVersions(NpgsqlDataSource dataSource)
 {
-    public async Task<Dictionary<Guid, long>> ReadAsync(IReadOnlyCollection<Guid> streamIds, CancellationToken ct)
+    /// <param name="tenantIds">The Marten tenants the streams belong to: with them the primary key (tenant, id) finds
+    /// each stream directly.</param>
+    public async Task<Dictionary<Guid, long>> ReadAsync(IReadOnlyCollection<string> tenantIds, IReadOnlyCollection<Guid> streamIds, CancellationToken ct)
     {
         var versions = new Dictionary<Guid, long>(streamIds.Count);
         if (streamIds.Count == 0)
@@ -17,7 +19,9 @@ public sealed class StreamVersions(NpgsqlDataSource dataSource)
             return versions;
         }
 
-        await using var command = dataSource.CreateCommand($"select id, version from {BillingStore.Schema}.mt_streams where id = any($1)");
+        await using var command = dataSource.CreateCommand(
+            $"select id, version from {BillingStore.Schema}.mt_streams where tenant_id = any($1) and id = any($2)");
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantIds.ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = streamIds.ToArray() });
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

@@ -72,6 +72,10 @@ public sealed record ApiKey
     public long WindowOutputTokens { get; init; }
     public long WindowThrottled { get; init; }
 
+    /// <summary>Usage a gateway metered for a window that starts after this one, before the window job rolled
+    /// the key (gateways know the boundaries to the second; the job runs a little later).</summary>
+    public WindowUsage? Pending { get; init; }
+
     public Window Window => new(WindowStart, WindowEnd);
 
     public decimal RemainingUsd => Math.Max(0m, BudgetUsd - WindowSpentUsd);
@@ -113,20 +117,31 @@ public sealed record ApiKey
 
     public ApiKey Apply(ApiKeyRevoked e) => this with { State = KeyState.Revoked, RevokedFor = e.Reason, RevokedAt = e.RevokedAt };
 
-    public ApiKey Apply(BudgetWindowClosed e) => this with
+    public ApiKey Apply(BudgetWindowClosed e)
     {
-        WindowStart = e.NextStart,
-        WindowEnd = e.NextEnd,
-        WindowSpentUsd = 0m,
-        WindowRequests = 0,
-        WindowInputTokens = 0,
-        WindowOutputTokens = 0,
-        WindowThrottled = 0,
-    };
+        var carried = Pending is { } p && p.WindowStart == e.NextStart ? p : new WindowUsage(e.NextStart, 0m, 0, 0, 0, 0);
+        return this with
+        {
+            WindowStart = e.NextStart,
+            WindowEnd = e.NextEnd,
+            WindowSpentUsd = carried.SpentUsd,
+            WindowRequests = carried.Requests,
+            WindowInputTokens = carried.InputTokens,
+            WindowOutputTokens = carried.OutputTokens,
+            WindowThrottled = carried.Throttled,
+            Pending = null,
+        };
+    }
 
     public ApiKey Apply(UsageRecorded e)
     {
         var used = this with { LastUsedAt = LastUsedAt is { } last && last > e.RecordedAt ? last : e.RecordedAt };
+
+        if (e.WindowStart >= WindowEnd)
+        {
+            var pending = Pending is { } p && p.WindowStart == e.WindowStart ? p : new WindowUsage(e.WindowStart, 0m, 0, 0, 0, 0);
+            return used with { Pending = pending.Add(e) };
+        }
 
         // Usage metered in an earlier window stays in the usage history but not in this window's budget.
         return e.WindowStart != WindowStart
@@ -140,6 +155,19 @@ public sealed record ApiKey
                 WindowThrottled = WindowThrottled + e.Throttled,
             };
     }
+}
+
+/// <summary>Totals of one window's usage.</summary>
+public sealed record WindowUsage(DateTimeOffset WindowStart, decimal SpentUsd, long Requests, long InputTokens, long OutputTokens, long Throttled)
+{
+    public WindowUsage Add(UsageRecorded e) => this with
+    {
+        SpentUsd = SpentUsd + e.SpendUsd,
+        Requests = Requests + e.Requests,
+        InputTokens = InputTokens + e.InputTokens,
+        OutputTokens = OutputTokens + e.OutputTokens,
+        Throttled = Throttled + e.Throttled,
+    };
 }
 
 /// <summary>Applies one event to a key, for callers that return the state a write led to.</summary>

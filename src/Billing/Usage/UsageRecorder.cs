@@ -36,9 +36,10 @@ public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, 
 
         // Two round trips whatever the batch holds: which keys exist (and whose they are), then their versions.
         var keyIds = batch.Lines.Select(l => l.KeyId).Distinct().ToArray();
-        var owners = (await session.Query<ApiKey>().Where(k => k.AnyTenant() && k.Id.IsOneOf(keyIds)).ToListAsync(ct))
+        var tenants = batch.Lines.Select(l => Tenant.MartenTenantOf(l.TenantId)).Distinct().ToArray();
+        var owners = (await session.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenants) && k.Id.IsOneOf(keyIds)).ToListAsync(ct))
             .ToDictionary(k => k.Id, k => k.TenantId);
-        var versions = await streams.ReadAsync(owners.Keys, ct);
+        var versions = await streams.ReadAsync(tenants, owners.Keys, ct);
 
         foreach (var key in batch.Lines.GroupBy(l => (l.TenantId, l.KeyId)))
         {

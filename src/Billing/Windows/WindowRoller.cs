@@ -22,16 +22,20 @@ public sealed partial class WindowRoller(IDocumentStore store, StreamVersions st
         var now = clock.GetUtcNow();
         var closed = 0;
         var after = Guid.Empty;
+
+        // Pages are found one after another (keyset paging over every tenant: the job is the operator's, not a
+        // tenant's) and rolled concurrently, a couple at a time, so the database's and this process's cores both work.
+        var running = new List<Task<int>>();
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            IReadOnlyList<ApiKey> page;
+            IReadOnlyList<KeyRef> page;
             await using (var query = store.QuerySession())
             {
-                // Keyset paging over every tenant: the job is the operator's, not a tenant's.
                 page = await query.Query<ApiKey>()
                     .Where(k => k.AnyTenant() && k.State == KeyState.Active && k.WindowEnd <= now && k.Id > after)
                     .OrderBy(k => k.Id)
+                    .Select(k => new KeyRef(k.Id, k.TenantId))
                     .Take(PageSize)
                     .ToListAsync(ct);
             }
@@ -42,9 +46,16 @@ public sealed partial class WindowRoller(IDocumentStore store, StreamVersions st
             }
 
             after = page[^1].Id;
-            closed += await RollPageAsync(page, now, ct);
+            running.Add(RollPageAsync(page, now, ct));
+            if (running.Count >= Parallelism)
+            {
+                var done = await Task.WhenAny(running);
+                running.Remove(done);
+                closed += await done;
+            }
         }
 
+        closed += (await Task.WhenAll(running)).Sum();
         if (closed > 0)
         {
             Log.WindowsClosed(logger, closed);
@@ -53,7 +64,9 @@ public sealed partial class WindowRoller(IDocumentStore store, StreamVersions st
         return closed;
     }
 
-    private async Task<int> RollPageAsync(IReadOnlyList<ApiKey> page, DateTimeOffset now, CancellationToken ct)
+    private static int Parallelism => Math.Max(2, Environment.ProcessorCount);
+
+    private async Task<int> RollPageAsync(IReadOnlyList<KeyRef> page, DateTimeOffset now, CancellationToken ct)
     {
         try
         {
@@ -62,8 +75,9 @@ public sealed partial class WindowRoller(IDocumentStore store, StreamVersions st
             // Versions first, then the keys: a write that lands in between makes the append below fail rather
             // than close a window with stale totals.
             var ids = page.Select(k => k.Id).ToArray();
-            var versions = await streams.ReadAsync(ids, ct);
-            var fresh = await session.Query<ApiKey>().Where(k => k.AnyTenant() && k.Id.IsOneOf(ids)).ToListAsync(ct);
+            var tenants = page.Select(k => Tenant.MartenTenantOf(k.TenantId)).Distinct().ToArray();
+            var versions = await streams.ReadAsync(tenants, ids, ct);
+            var fresh = await session.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenants) && k.Id.IsOneOf(ids)).ToListAsync(ct);
             var rolled = 0;
             foreach (var key in fresh.Where(k => k.State == KeyState.Active))
             {
@@ -116,4 +130,7 @@ public sealed partial class WindowRoller(IDocumentStore store, StreamVersions st
         [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Closed {Count} budget windows")]
         public static partial void WindowsClosed(ILogger logger, int count);
     }
+
+    /// <summary>A key's id and tenant: enough to find it by primary key.</summary>
+    private sealed record KeyRef(Guid Id, Guid TenantId);
 }

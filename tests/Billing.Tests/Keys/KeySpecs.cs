@@ -75,6 +75,21 @@ public class KeySpecs
     }
 
     [Fact]
+    public void Usage_for_the_next_window_metered_before_the_roll_counts_in_that_window()
+    {
+        var key = Key().Apply(Usage(1m));
+        var next = key.WindowEnd;
+
+        var early = key.Apply(Usage(2m) with { WindowStart = next });
+        var rolled = early.Apply(KeyDecisions.RollWindow(early, next.AddMinutes(1))!);
+
+        Assert.Equal(1m, early.WindowSpentUsd);
+        Assert.Equal(next, rolled.WindowStart);
+        Assert.Equal((2m, 2L), (rolled.WindowSpentUsd, rolled.WindowRequests));
+        Assert.Null(rolled.Pending);
+    }
+
+    [Fact]
     public void A_revoked_key_stays_revoked()
     {
         var revoked = Key().Apply(KeyDecisions.Revoke(Key(), RevocationReason.User, "dev", Now));
