@@ -1,0 +1,206 @@
+using Lanes.Billing.Keys;
+using Lanes.Billing.Subscriptions;
+using Lanes.Inference.Auth;
+using Lanes.Inference.Budgets;
+using Lanes.Inference.Engine;
+using Lanes.Inference.Lanes;
+using Lanes.Inference.Metering;
+using Lanes.Inference.Metrics;
+using Lanes.Shared.Plans;
+using Lanes.Shared.Pricing;
+using Lanes.Shared.Windows;
+
+namespace Lanes.Inference.Api;
+
+/// <summary>Everything decided about a request before it runs: who, what, the money held and the lane granted.</summary>
+public sealed class Admission
+{
+    public required ApiKey Key { get; init; }
+    public required Subscription Subscription { get; init; }
+    public required EnginePrompt Prompt { get; init; }
+    public required Sampling Sampling { get; init; }
+    public required ModelPrice Price { get; init; }
+    public required Hold Hold { get; init; }
+    public required LaneLease Lease { get; init; }
+    public required DateTimeOffset ArrivedAt { get; init; }
+    public required TimeSpan QueueWait { get; init; }
+}
+
+/// <summary>Where a caller stands: sent as <c>x-ratelimit-*</c> and <c>x-lanes-*</c> headers on every response.</summary>
+public sealed record Standing(BudgetView Budget, LaneView Lanes, long RequestLimit, long RequestsUsed, Window RequestWindow);
+
+/// <summary>
+/// The data plane's decisions, in the order a request meets them: key, subscription, model, context, request
+/// window, budget hold, lane. Everything here is in memory; nothing waits on the database.
+/// </summary>
+public sealed class Gateway(
+    KeyDirectory keys,
+    BudgetLedger budgets,
+    RequestWindows requestWindows,
+    LaneScheduler lanes,
+    IInferenceEngine engine,
+    PriceTable prices,
+    PlanCatalog plans,
+    UsageMeter meter,
+    GatewayMetrics metrics,
+    TimeProvider clock)
+{
+    public TimeProvider Clock => clock;
+
+    public ApiKey Authenticate(string? authorization)
+    {
+        const string bearer = "Bearer ";
+        if (authorization is null || !authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
+        {
+            throw ApiError.Unauthorized("missing_api_key", "Send your Lanes API key as 'Authorization: Bearer <key>'.");
+        }
+
+        var now = clock.GetUtcNow();
+        var key = keys.Find(authorization[bearer.Length..].Trim(), now)
+                  ?? throw ApiError.Unauthorized("invalid_api_key", "Incorrect API key. Create or copy one in the Lanes portal.");
+        if (key.State == KeyState.Revoked)
+        {
+            throw ApiError.Unauthorized("key_revoked", $"This API key was revoked{(key.RevokedFor is { } r ? $" ({Describe(r)})" : "")} on {key.RevokedAt:u}.");
+        }
+
+        if (key.ExpiresAt <= now)
+        {
+            throw ApiError.Unauthorized("key_expired", $"This API key expired at {key.ExpiresAt:u}.");
+        }
+
+        return key;
+    }
+
+    public Subscription LiveSubscription(ApiKey key) =>
+        keys.SubscriptionOf(key.TenantId) is { IsLive: true } s
+            ? s
+            : throw ApiError.Forbidden("subscription_inactive", "Your organisation has no active subscription, so its keys cannot run requests. Choose a plan in the Lanes portal.");
+
+    /// <summary>The models this key may use: served by the engine, priced, in the plan and in the key's allow-list.</summary>
+    public IReadOnlyList<EngineModel> ModelsFor(ApiKey key)
+    {
+        var plan = keys.SubscriptionOf(key.TenantId) is { } s ? plans.Find(s.PlanId) : null;
+        return engine.Models.Where(m => prices.Knows(m.Id) && key.AllowsModel(m.Id) && (plan?.Allows(m.Id) ?? true)).ToList();
+    }
+
+    public Standing StandingOf(ApiKey key)
+    {
+        var now = clock.GetUtcNow();
+        var subscription = keys.SubscriptionOf(key.TenantId);
+        var reserved = subscription?.ReservedLanesAt(now) ?? 0;
+        var requestWindow = WindowSchedule.At(now, subscription?.WindowLength is { } w && w > TimeSpan.Zero ? w : PlanCatalog.DefaultWindow);
+        return new Standing(
+            budgets.View(key, now),
+            lanes.View(key.TenantId, reserved),
+            subscription?.RequestsPerWindow ?? 0,
+            requestWindows.Used(key.TenantId, requestWindow),
+            requestWindow);
+    }
+
+    public async Task<Admission> AdmitAsync(ApiKey key, GenerationCall call, CancellationToken ct)
+    {
+        var arrived = clock.GetUtcNow();
+        var subscription = LiveSubscription(key);
+        var model = engine.Models.FirstOrDefault(m => m.Id == call.Model)
+                    ?? throw ApiError.NotFound("model_not_found", $"The model '{call.Model}' does not exist here. GET /v1/models lists the models your key can use.", "model");
+        var price = prices.Find(model.Id)
+                    ?? throw ApiError.NotFound("model_not_found", $"The model '{call.Model}' has no price configured, so it cannot be budgeted.", "model");
+        if (!key.AllowsModel(model.Id))
+        {
+            throw ApiError.Forbidden("model_not_allowed", $"This key may only use: {string.Join(", ", key.Models)}.", "model");
+        }
+
+        if (plans.Find(subscription.PlanId) is { } plan && !plan.Allows(model.Id))
+        {
+            throw ApiError.Forbidden("model_not_in_plan", $"The {plan.Name} plan does not include '{model.Id}'.", "model");
+        }
+
+        var prompt = call.IsChat ? engine.PrepareChat(model.Id, call.Messages!) : engine.PrepareCompletion(model.Id, call.Prompt!);
+        var room = model.ContextTokens - prompt.PromptTokens;
+        if (room < 1)
+        {
+            throw ApiError.InvalidRequest(
+                $"The prompt is {prompt.PromptTokens} tokens; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
+                call.IsChat ? "messages" : "prompt", "context_length_exceeded");
+        }
+
+        // A missing max_tokens is capped by what is left of the model's context: that is the worst case held.
+        var maxTokens = Math.Min(call.MaxTokens ?? room, room);
+        var worstCase = PriceTable.Spend(price, prompt.PromptTokens, maxTokens);
+
+        var requestWindow = WindowSchedule.At(arrived, subscription.WindowLength > TimeSpan.Zero ? subscription.WindowLength : PlanCatalog.DefaultWindow);
+        if (requestWindows.TryCount(key.TenantId, requestWindow, subscription.RequestsPerWindow) is null)
+        {
+            throw Refuse(key, model.Id, ApiError.TooMany("request_window_exhausted",
+                $"Your organisation used its {subscription.RequestsPerWindow:N0} requests for this window; the window resets at {requestWindow.End:u}.",
+                requestWindow.Remaining(arrived)), arrived);
+        }
+
+        if (!budgets.TryHold(key, worstCase, arrived, out var hold, out var view))
+        {
+            throw Refuse(key, model.Id, ApiError.TooMany("budget_exhausted",
+                $"This key's budget of ${view.LimitUsd:0.00####} for the window is spent (${view.SpentUsd:0.00####} used, ${view.HeldUsd:0.00####} held by running requests; " +
+                $"this request needs up to ${worstCase:0.00####}). It resets at {view.Window.End:u}.",
+                view.Window.Remaining(arrived)), arrived);
+        }
+
+        var admitted = false;
+        try
+        {
+            var lease = await lanes.AcquireAsync(key.TenantId, subscription.ReservedLanesAt(arrived), keys.TotalReservedLanes(arrived), ct);
+            admitted = true;
+            return new Admission
+            {
+                Key = key,
+                Subscription = subscription,
+                Prompt = prompt,
+                Sampling = new Sampling(maxTokens, call.Temperature, call.TopP, null, call.Seed, call.Stop),
+                Price = price,
+                Hold = hold!,
+                Lease = lease,
+                ArrivedAt = arrived,
+                QueueWait = clock.GetUtcNow() - arrived,
+            };
+        }
+        catch (LaneRefused refused)
+        {
+            throw Refuse(key, model.Id, ApiError.TooMany(refused.Code, refused.Message, TimeSpan.FromSeconds(1)), arrived);
+        }
+        finally
+        {
+            if (!admitted)
+            {
+                // Queue full, timed out or the client left: the money held for it goes back at once.
+                budgets.Settle(hold!, 0m);
+            }
+        }
+    }
+
+    /// <summary>Ends a request: actual cost counted, the rest of the hold released, usage metered, lane freed.</summary>
+    public void Complete(Admission a, long outputTokens, TimeSpan? firstToken, TimeSpan generation, string outcome)
+    {
+        var cost = PriceTable.Spend(a.Price, a.Prompt.PromptTokens, outputTokens);
+        budgets.Settle(a.Hold, cost);
+        a.Lease.ServedTokens = a.Prompt.PromptTokens + outputTokens;
+        a.Lease.Dispose();
+        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, a.Prompt.PromptTokens, outputTokens, cost, Throttled: false));
+        metrics.Request(outcome, a.Prompt.Model);
+        metrics.Completed(a.Prompt.Model, a.Prompt.PromptTokens, outputTokens, a.QueueWait, firstToken, generation);
+    }
+
+    private ApiError Refuse(ApiKey key, string model, ApiError error, DateTimeOffset at)
+    {
+        meter.Record(new Metered(key.TenantId, key.Id, model, WindowSchedule.At(at, key.WindowLength).Start, at, 0, 0, 0m, Throttled: true));
+        metrics.Request(error.Code, model);
+        return error;
+    }
+
+    private static string Describe(RevocationReason reason) => reason switch
+    {
+        RevocationReason.User => "by your organisation",
+        RevocationReason.Staff => "by Lanes support",
+        RevocationReason.SubscriptionEnded => "the subscription ended",
+        RevocationReason.Expired => "it expired",
+        _ => reason.ToString(),
+    };
+}

@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Lanes.Billing.Keys;
+using Lanes.Inference.Engine;
+using Microsoft.Extensions.Options;
+
+namespace Lanes.Inference.Api;
+
+/// <summary>Request limits of the OpenAI-compatible API (<c>Gateway</c> section).</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>Largest request body accepted; larger ones get 413.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1_024, 64 * 1024 * 1024)]
+    public int MaxRequestBytes { get; set; } = 1024 * 1024;
+}
+
+/// <summary>The OpenAI wire: <c>/v1/chat/completions</c>, <c>/v1/completions</c>, <c>/v1/models</c>, <c>/v1/usage</c>.</summary>
+public static class OpenAiApi
+{
+    public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1");
+        v1.MapPost("/chat/completions", (HttpContext http, Gateway gateway, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
+            Handle(http, gateway, async key => await Generate(http, gateway, engine, key, RequestParser.ParseChat(await ReadBodyAsync(http, options.Value)))));
+        v1.MapPost("/completions", (HttpContext http, Gateway gateway, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
+            Handle(http, gateway, async key => await Generate(http, gateway, engine, key, RequestParser.ParseCompletion(await ReadBodyAsync(http, options.Value)))));
+        v1.MapGet("/models", (HttpContext http, Gateway gateway) => Handle(http, gateway, key =>
+            http.Response.WriteAsJsonAsync(new ModelList("list", gateway.ModelsFor(key).Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy)).ToList()), Wire.Json)));
+        v1.MapGet("/usage", (HttpContext http, Gateway gateway) => Handle(http, gateway, key => http.Response.WriteAsJsonAsync(UsageOf(gateway, key), Wire.Json)));
+        return app;
+    }
+
+    /// <summary>Authenticates, runs the handler, and turns refusals into OpenAI's error shape; headers on every answer.</summary>
+    private static async Task Handle(HttpContext http, Gateway gateway, Func<ApiKey, Task> handler)
+    {
+        ApiKey? key = null;
+        try
+        {
+            key = gateway.Authenticate(http.Request.Headers.Authorization);
+            http.Response.OnStarting(() =>
+            {
+                WriteStanding(http.Response, gateway.StandingOf(key), gateway.Clock.GetUtcNow());
+                return Task.CompletedTask;
+            });
+            await handler(key);
+        }
+        catch (ApiError error) when (!http.Response.HasStarted)
+        {
+            http.Response.StatusCode = error.Status;
+            if (error.RetryAfter is { } retry)
+            {
+                http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
+            await http.Response.WriteAsJsonAsync(error.ToBody(), Wire.Json);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client left; its lane and hold were released on the way out.
+        }
+    }
+
+    private static async Task<JsonElement> ReadBodyAsync(HttpContext http, GatewayOptions options)
+    {
+        if (http.Request.ContentLength > options.MaxRequestBytes)
+        {
+            throw TooLarge(options);
+        }
+
+        // Read at most one byte past the limit, whatever Content-Length claimed (or if chunked).
+        var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > options.MaxRequestBytes)
+            {
+                throw TooLarge(options);
+            }
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            throw ApiError.InvalidRequest("The request body is not valid JSON.", code: "invalid_json");
+        }
+    }
+
+    private static ApiError TooLarge(GatewayOptions options) =>
+        new(413, "invalid_request_error", "request_too_large", $"The request body is larger than {options.MaxRequestBytes / 1024} KiB.");
+
+    private static async Task Generate(HttpContext http, Gateway gateway, IInferenceEngine engine, ApiKey key, GenerationCall call)
+    {
+        var admission = await gateway.AdmitAsync(key, call, http.RequestAborted);
+        var id = Wire.NewId(call.IsChat ? "chatcmpl" : "cmpl");
+        var created = gateway.Clock.GetUtcNow().ToUnixTimeSeconds();
+        var started = Stopwatch.GetTimestamp();
+        TimeSpan? firstToken = null;
+        long tokens = 0;
+        FinishReason finish = FinishReason.Stop;
+        var outcome = "ok";
+        try
+        {
+            var text = call.Stream ? null : new StringBuilder();
+            if (call.Stream)
+            {
+                http.Response.ContentType = "text/event-stream";
+                http.Response.Headers.CacheControl = "no-cache";
+                if (call.IsChat)
+                {
+                    await Sse(http, new ChatCompletionChunk(id, "chat.completion.chunk", created, call.Model, Wire.Fingerprint,
+                        [new ChatChunkChoice(0, new ChatDelta("assistant", ""), null, null)], null));
+                }
+            }
+
+            await foreach (var chunk in engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
+            {
+                firstToken ??= gateway.Clock.GetUtcNow() - admission.ArrivedAt;
+                tokens += chunk.Tokens;
+                finish = chunk.Finish ?? finish;
+                if (text is not null)
+                {
+                    text.Append(chunk.Text);
+                }
+                else if (chunk.Text.Length > 0)
+                {
+                    object piece = call.IsChat
+                        ? new ChatCompletionChunk(id, "chat.completion.chunk", created, call.Model, Wire.Fingerprint,
+                            [new ChatChunkChoice(0, new ChatDelta(null, chunk.Text), null, null)], null)
+                        : new TextCompletion(id, "text_completion", created, call.Model, [new TextChoice(chunk.Text, 0, null, null)], null, Wire.Fingerprint);
+                    await Sse(http, piece);
+                }
+            }
+
+            var usage = new Usage(admission.Prompt.PromptTokens, tokens, admission.Prompt.PromptTokens + tokens);
+            var reason = finish == FinishReason.Length ? "length" : "stop";
+            if (text is not null)
+            {
+                object body = call.IsChat
+                    ? new ChatCompletion(id, "chat.completion", created, call.Model, [new ChatChoice(0, new ChatMessageOut("assistant", text.ToString()), null, reason)], usage, Wire.Fingerprint)
+                    : new TextCompletion(id, "text_completion", created, call.Model, [new TextChoice(text.ToString(), 0, null, reason)], usage, Wire.Fingerprint);
+                await http.Response.WriteAsJsonAsync(body, Wire.Json, http.RequestAborted);
+                return;
+            }
+
+            object last = call.IsChat
+                ? new ChatCompletionChunk(id, "chat.completion.chunk", created, call.Model, Wire.Fingerprint, [new ChatChunkChoice(0, new ChatDelta(null, null), null, reason)], null)
+                : new TextCompletion(id, "text_completion", created, call.Model, [new TextChoice("", 0, null, reason)], null, Wire.Fingerprint);
+            await Sse(http, last);
+            if (call.IncludeUsage)
+            {
+                object usageChunk = call.IsChat
+                    ? new ChatCompletionChunk(id, "chat.completion.chunk", created, call.Model, Wire.Fingerprint, [], usage)
+                    : new TextCompletion(id, "text_completion", created, call.Model, [], usage, Wire.Fingerprint);
+                await Sse(http, usageChunk);
+            }
+
+            await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            outcome = "client_cancelled";
+            throw;
+        }
+        finally
+        {
+            // Tokens generated before a disconnect are counted; the lane is free for the next request at once.
+            gateway.Complete(admission, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
+        }
+    }
+
+    private static async Task Sse(HttpContext http, object chunk)
+    {
+        await http.Response.WriteAsync("data: ", http.RequestAborted);
+        await JsonSerializer.SerializeAsync(http.Response.Body, chunk, chunk.GetType(), Wire.Json, http.RequestAborted);
+        await http.Response.WriteAsync("\n\n", http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+    }
+
+    private static object UsageOf(Gateway gateway, ApiKey key)
+    {
+        var s = gateway.StandingOf(key);
+        return new
+        {
+            @object = "lanes.usage",
+            key = new
+            {
+                id = key.Id,
+                name = key.Name,
+                window = new { start = s.Budget.Window.Start, end = s.Budget.Window.End },
+                budget_usd = new { limit = s.Budget.LimitUsd, spent = s.Budget.SpentUsd, held = s.Budget.HeldUsd, remaining = s.Budget.RemainingUsd },
+                resets_at = s.Budget.Window.End,
+            },
+            lanes = new { reserved = s.Lanes.Reserved, in_use = s.Lanes.InUse, borrowed = s.Lanes.Borrowed, queued = s.Lanes.Queued },
+            requests = new
+            {
+                limit = s.RequestLimit,
+                used = s.RequestsUsed,
+                remaining = Math.Max(0, s.RequestLimit - s.RequestsUsed),
+                resets_at = s.RequestWindow.End,
+            },
+        };
+    }
+
+    /// <summary>Budget, window and lanes on every response, success or refusal, so clients pace themselves.</summary>
+    private static void WriteStanding(HttpResponse response, Standing s, DateTimeOffset now)
+    {
+        var h = response.Headers;
+        h["x-ratelimit-limit-requests"] = s.RequestLimit.ToString(CultureInfo.InvariantCulture);
+        h["x-ratelimit-remaining-requests"] = Math.Max(0, s.RequestLimit - s.RequestsUsed).ToString(CultureInfo.InvariantCulture);
+        h["x-ratelimit-reset-requests"] = Duration(s.RequestWindow.Remaining(now));
+        h["x-lanes-budget-limit-usd"] = s.Budget.LimitUsd.ToString("0.######", CultureInfo.InvariantCulture);
+        h["x-lanes-budget-remaining-usd"] = s.Budget.RemainingUsd.ToString("0.######", CultureInfo.InvariantCulture);
+        h["x-lanes-budget-resets-at"] = s.Budget.Window.End.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        h["x-lanes-lanes-reserved"] = s.Lanes.Reserved.ToString(CultureInfo.InvariantCulture);
+        h["x-lanes-lanes-in-use"] = s.Lanes.InUse.ToString(CultureInfo.InvariantCulture);
+        h["x-lanes-lanes-borrowed"] = s.Lanes.Borrowed.ToString(CultureInfo.InvariantCulture);
+        h["x-lanes-lanes-queued"] = s.Lanes.Queued.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>OpenAI's duration format for reset headers, such as "6h12m3s" or "850ms".</summary>
+    private static string Duration(TimeSpan t) =>
+        t < TimeSpan.FromSeconds(1) ? $"{(int)t.TotalMilliseconds}ms"
+        : t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes}m{t.Seconds}s"
+        : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds}s"
+        : $"{t.Seconds}s";
+}

@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Subscriptions;
+using Lanes.Shared.Keys;
+
+namespace Lanes.Inference.Auth;
+
+/// <summary>
+/// Key status and tenant lanes held in memory, so authenticating a request never waits on the database.
+/// Filled at start and kept current by <see cref="KeyDirectoryRefresher"/>.
+/// </summary>
+public sealed class KeyDirectory
+{
+    private readonly ConcurrentDictionary<string, ApiKey> _byHash = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, ApiKey> _byId = new();
+    private readonly ConcurrentDictionary<Guid, Subscription> _subscriptions = new();
+    private readonly byte[] _pepper;
+
+    public KeyDirectory(Microsoft.Extensions.Options.IOptions<KeyOptions> options)
+    {
+        _pepper = options.Value.PepperBytes();
+    }
+
+    public int KeyCount => _byId.Count;
+
+    /// <summary>Total lanes reserved by every live tenant: what bursting must leave free.</summary>
+    public int TotalReservedLanes(DateTimeOffset now) => _subscriptions.Values.Sum(s => s.ReservedLanesAt(now));
+
+    /// <summary>The key a secret belongs to: by its current hash, or by its previous one during a rotation's grace.</summary>
+    public ApiKey? Find(string? secret, DateTimeOffset now)
+    {
+        if (!ApiKeySecret.LooksValid(secret))
+        {
+            return null;
+        }
+
+        return _byHash.TryGetValue(ApiKeySecret.Hash(secret!, _pepper), out var key)
+               && (key.SecretHash == ApiKeySecret.Hash(secret!, _pepper) || key.PreviousSecretValidUntil > now)
+            ? key
+            : null;
+    }
+
+    public Subscription? SubscriptionOf(Guid tenantId) => _subscriptions.GetValueOrDefault(tenantId);
+
+    public void Upsert(ApiKey key)
+    {
+        if (_byId.TryGetValue(key.Id, out var old))
+        {
+            _byHash.TryRemove(old.SecretHash, out _);
+            if (old.PreviousSecretHash is { } previous)
+            {
+                _byHash.TryRemove(previous, out _);
+            }
+        }
+
+        _byId[key.Id] = key;
+        _byHash[key.SecretHash] = key;
+        if (key.PreviousSecretHash is { } hash)
+        {
+            _byHash[hash] = key;
+        }
+    }
+
+    public void Upsert(Subscription subscription) => _subscriptions[subscription.TenantId] = subscription;
+}

@@ -1,0 +1,76 @@
+using Lanes.Billing.Keys;
+using Lanes.Inference.Api;
+using Lanes.Inference.Auth;
+using Lanes.Inference.Budgets;
+using Lanes.Inference.Engine;
+using Lanes.Inference.Engine.Scripted;
+using Lanes.Inference.Lanes;
+using Lanes.Inference.Metering;
+using Lanes.Inference.Metrics;
+using Lanes.Shared.Pricing;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+
+namespace Lanes.Inference;
+
+public static class GatewayHostingExtensions
+{
+    /// <summary>The data plane: key directory, budgets, lanes, metering, the engine named by <c>Engine:Kind</c>.</summary>
+    public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LaneOptions>().BindConfiguration(LaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<KeyDirectoryOptions>().BindConfiguration(KeyDirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.Section).ValidateOnStart();
+
+        var kind = builder.Configuration["Engine:Kind"] ?? "scripted";
+        switch (kind)
+        {
+            case "scripted":
+                services.AddOptions<ScriptedEngineOptions>().BindConfiguration(ScriptedEngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+                services.AddSingleton<IInferenceEngine, ScriptedEngine>();
+                break;
+            default:
+                throw new InvalidOperationException($"Engine:Kind '{kind}' is not known; use 'scripted'.");
+        }
+
+        services.AddSingleton<KeyDirectory>();
+        services.AddSingleton<KeyDirectoryRefresher>();
+        services.AddHostedService(sp => sp.GetRequiredService<KeyDirectoryRefresher>());
+        services.AddSingleton<BudgetLedger>();
+        services.AddSingleton<RequestWindows>();
+        services.AddSingleton<LaneScheduler>();
+        services.AddSingleton<UsageMeter>();
+        services.AddSingleton<UsageFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<UsageFlusher>());
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<Gateway>();
+        services.AddSingleton<IValidateOptions<KeyOptions>, EveryServedModelIsPriced>();
+
+        services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(GatewayMetrics.MeterName)
+            .AddAspNetCoreInstrumentation()
+            .AddPrometheusExporter());
+        return builder;
+    }
+
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.MapOpenAiApi();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    /// <summary>A served model without a price could not be budgeted: refuse to start instead.</summary>
+    private sealed class EveryServedModelIsPriced(IInferenceEngine engine, PriceTable prices) : IValidateOptions<KeyOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, KeyOptions options)
+        {
+            var unpriced = engine.Models.Where(m => !prices.Knows(m.Id)).Select(m => m.Id).ToList();
+            return unpriced.Count == 0
+                ? ValidateOptionsResult.Success
+                : ValidateOptionsResult.Fail($"Pricing:Models has no price for served model(s): {string.Join(", ", unpriced)}.");
+        }
+    }
+}

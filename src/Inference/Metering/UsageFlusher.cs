@@ -1,0 +1,95 @@
+using Lanes.Billing.Usage;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Lanes.Inference.Metering;
+
+/// <summary>Flush cadence (<c>Gateway:Metering</c>).</summary>
+public sealed class MeteringOptions
+{
+    public const string Section = "Gateway:Metering";
+
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>
+/// Sends metered usage to billing every interval and at shutdown. A batch keeps its id until billing has it, so a
+/// flush retried after a timeout or a crash between commit and acknowledgement counts once.
+/// </summary>
+public sealed partial class UsageFlusher(
+    UsageMeter meter, UsageRecorder recorder, IOptions<MeteringOptions> options, ILogger<UsageFlusher> logger) : BackgroundService
+{
+    private readonly Queue<UsageBatch> _unsent = new();
+    private readonly string _source = $"gateway:{Environment.MachineName}:{Environment.ProcessId}";
+
+    /// <summary>Flushes now; used at shutdown and by tests that need usage in billing before they look.</summary>
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        var lines = meter.Drain();
+        if (lines.Count > 0)
+        {
+            lock (_unsent)
+            {
+                _unsent.Enqueue(new UsageBatch(Guid.NewGuid(), _source, lines));
+            }
+        }
+
+        while (true)
+        {
+            UsageBatch? batch;
+            lock (_unsent)
+            {
+                if (!_unsent.TryPeek(out batch))
+                {
+                    return;
+                }
+            }
+
+            await recorder.RecordAsync(batch, ct);
+            lock (_unsent)
+            {
+                _unsent.TryDequeue(out _);
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.FlushInterval);
+        while (await Tick(timer, stoppingToken))
+        {
+            try
+            {
+                await FlushAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or JasperFx.ConcurrencyException)
+            {
+                Log.FlushFailed(logger, e);
+            }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await FlushAsync(cancellationToken);
+    }
+
+    private static async Task<bool> Tick(PeriodicTimer timer, CancellationToken ct)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Usage flush failed; the batch is kept and retried with the same id")]
+        public static partial void FlushFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,53 @@
+using System.Diagnostics.Metrics;
+using Lanes.Inference.Lanes;
+
+namespace Lanes.Inference.Metrics;
+
+/// <summary>
+/// The gateway's instruments (meter <c>Lanes.Gateway</c>), exported at <c>/metrics</c>. Labels are ids and
+/// outcomes, never request content.
+/// </summary>
+public sealed class GatewayMetrics
+{
+    public const string MeterName = "Lanes.Gateway";
+
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _tokens;
+    private readonly Histogram<double> _queueWait;
+    private readonly Histogram<double> _timeToFirstToken;
+    private readonly Histogram<double> _tokensPerSecond;
+
+    public GatewayMetrics(IMeterFactory meters, LaneScheduler lanes)
+    {
+        var meter = meters.Create(MeterName);
+        _requests = meter.CreateCounter<long>("lanes.gateway.requests", description: "Requests by outcome (ok or the refusal code)");
+        _tokens = meter.CreateCounter<long>("lanes.gateway.tokens", description: "Tokens processed, by direction");
+        _queueWait = meter.CreateHistogram<double>("lanes.gateway.queue_wait", "s", "Time a request waited for a lane");
+        _timeToFirstToken = meter.CreateHistogram<double>("lanes.gateway.time_to_first_token", "s", "From arrival to the first generated token");
+        _tokensPerSecond = meter.CreateHistogram<double>("lanes.gateway.tokens_per_second", "{token}/s", "Generation speed per request");
+        meter.CreateObservableGauge("lanes.gateway.lanes_in_use", () => lanes.Occupancy()
+            .Select(o => new Measurement<int>(o.InUse, new KeyValuePair<string, object?>("tenant", o.Tenant.ToString()))));
+        meter.CreateObservableGauge("lanes.gateway.lane_queue_depth", () => lanes.Occupancy()
+            .Select(o => new Measurement<int>(o.Queued, new KeyValuePair<string, object?>("tenant", o.Tenant.ToString()))));
+    }
+
+    public void Request(string outcome, string model) =>
+        _requests.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("model", model));
+
+    public void Completed(string model, long inputTokens, long outputTokens, TimeSpan queueWait, TimeSpan? firstToken, TimeSpan generation)
+    {
+        var m = new KeyValuePair<string, object?>("model", model);
+        _tokens.Add(inputTokens, m, new KeyValuePair<string, object?>("direction", "input"));
+        _tokens.Add(outputTokens, m, new KeyValuePair<string, object?>("direction", "output"));
+        _queueWait.Record(queueWait.TotalSeconds, m);
+        if (firstToken is { } ttft)
+        {
+            _timeToFirstToken.Record(ttft.TotalSeconds, m);
+        }
+
+        if (generation > TimeSpan.Zero && outputTokens > 0)
+        {
+            _tokensPerSecond.Record(outputTokens / generation.TotalSeconds, m);
+        }
+    }
+}
