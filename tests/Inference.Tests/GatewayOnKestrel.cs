@@ -1,0 +1,78 @@
+using System.ClientModel;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Tenants;
+using Lanes.Inference.Auth;
+using Lanes.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Lanes.Inference.Tests;
+
+/// <summary>The gateway on real Kestrel (a loopback port), on its own database, with the scripted engine.</summary>
+public class GatewayOnKestrel : AppFactory<Program>
+{
+    private string? _baseAddress;
+
+    public GatewayOnKestrel()
+    {
+        UseKestrel(0);
+    }
+
+    /// <summary>Null: the real clock. Fixtures that move time set a fake one.</summary>
+    public virtual FakeTimeProvider? Clock => null;
+
+    protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
+
+    public Uri BaseAddress => new(_baseAddress ?? throw new InvalidOperationException("Not started."));
+
+    public Uri V1 => new(BaseAddress, "/v1");
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        StartServer();
+        _baseAddress = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Engine:Kind", "scripted");
+        builder.UseSetting("Gateway:Keys:PollInterval", "00:00:00.100");
+        builder.UseSetting("Gateway:Metering:FlushInterval", "00:00:00.200");
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        if (Clock is { } clock)
+        {
+            builder.ConfigureServices(s => s.AddSingleton<TimeProvider>(clock));
+        }
+    }
+
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    public HttpClient Http() => new() { BaseAddress = BaseAddress };
+
+    public ChatClient Chat(string secret, string model = "scripted") =>
+        new(model, new ApiKeyCredential(secret), new OpenAIClientOptions { Endpoint = V1 });
+
+    public OpenAIClient OpenAi(string secret) => new(new ApiKeyCredential(secret), new OpenAIClientOptions { Endpoint = V1 });
+
+    /// <summary>A tenant on a plan with a key, visible to the gateway before this returns.</summary>
+    public async Task<(Tenant Tenant, IssuedKey Key)> TenantWithKey(string plan = "pro", decimal budget = 5m, IReadOnlyList<string>? models = null)
+    {
+        var tenant = await Get<TenantService>().CreateAsync($"t-{Guid.NewGuid():N}"[..20], "Gateway test", "test");
+        await Get<SubscriptionService>().StartAsync(tenant.Id, plan, "test");
+        var key = await Get<KeyService>().IssueAsync(tenant.Id, new KeyRequest("test", budget, Models: models), "test");
+        await Get<KeyDirectoryRefresher>().RefreshAsync(CancellationToken.None);
+        return (tenant, key);
+    }
+}
