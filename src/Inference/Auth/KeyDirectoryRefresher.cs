@@ -28,6 +28,7 @@ public sealed partial class KeyDirectoryRefresher(
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
     private long _seen;
+    private int _disposed;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -51,7 +52,11 @@ public sealed partial class KeyDirectoryRefresher(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            await _stopping.CancelAsync();
+        }
+
         if (_loop is not null)
         {
             await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -60,8 +65,12 @@ public sealed partial class KeyDirectoryRefresher(
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync();
-        _stopping.Dispose();
+        // Hosts in tests may stop and dispose twice; both are idempotent.
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _stopping.CancelAsync();
+            _stopping.Dispose();
+        }
     }
 
     /// <summary>One refresh: reload what changed since the last one. Public so tests and start-up can force it.</summary>

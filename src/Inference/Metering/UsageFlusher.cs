@@ -71,9 +71,24 @@ public sealed partial class UsageFlusher(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        // The last flush happens once, even when a host is stopped twice.
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+
         await base.StopAsync(cancellationToken);
-        await FlushAsync(cancellationToken);
+        try
+        {
+            await FlushAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or ObjectDisposedException or JasperFx.ConcurrencyException)
+        {
+            Log.ShutdownFlushFailed(logger, e);
+        }
     }
+
+    private int _stopped;
 
     private static async Task<bool> Tick(PeriodicTimer timer, CancellationToken ct)
     {
@@ -91,5 +106,8 @@ public sealed partial class UsageFlusher(
     {
         [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Usage flush failed; the batch is kept and retried with the same id")]
         public static partial void FlushFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Usage metered since the last flush could not be sent at shutdown")]
+        public static partial void ShutdownFlushFailed(ILogger logger, Exception exception);
     }
 }

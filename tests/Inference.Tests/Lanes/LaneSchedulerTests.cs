@@ -52,17 +52,18 @@ public class LaneSchedulerTests
         var waitingB = lanes.AcquireAsync(B, 0, 0, CancellationToken.None);
         var waitingC = lanes.AcquireAsync(C, 0, 0, CancellationToken.None);
 
+        // C has had less service, so the first freed slot is C's; B waits for the next one.
         heavy.Dispose();
+        var c = await waitingC.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(waitingB.IsCompleted);
         light.Dispose();
+        await waitingB.WaitAsync(TimeSpan.FromSeconds(5));
 
-        // Both were served: C first (less service), B second.
-        Assert.True(waitingC.IsCompletedSuccessfully);
-        Assert.True(waitingB.IsCompletedSuccessfully);
-
+        // A reservation that arrives while B is also waiting gets the next slot.
         var next = lanes.AcquireAsync(B, 0, 0, CancellationToken.None);
         var reserved = lanes.AcquireAsync(A, 1, 1, CancellationToken.None);
-        (await waitingC).Dispose();
-        Assert.True(reserved.IsCompletedSuccessfully);
+        c.Dispose();
+        Assert.False((await reserved.WaitAsync(TimeSpan.FromSeconds(5))).Borrowed);
         Assert.False(next.IsCompleted);
     }
 
