@@ -140,6 +140,22 @@ public class ChatCompletionsTests(GatewayOnKestrel gateway) : IClassFixture<Gate
         Assert.Equal(9_999, body.RootElement.GetProperty("requests").GetProperty("remaining").GetInt64());
     }
 
+    [Fact]
+    public async Task Metrics_expose_requests_lanes_and_latencies_for_prometheus()
+    {
+        var (tenant, key) = await gateway.TenantWithKey();
+        await gateway.Chat(key.Secret).CompleteChatAsync([new UserChatMessage("hi")]);
+        using var http = gateway.Http();
+
+        var metrics = await Testing.Eventually.Get(() => http.GetStringAsync("/metrics"),
+            m => m.Contains("lanes_gateway_requests", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the requests counter");
+
+        Assert.Contains("outcome=\"ok\"", metrics);
+        Assert.Contains("lanes_gateway_queue_wait_seconds_bucket", metrics);
+        Assert.Contains("lanes_gateway_time_to_first_token_seconds_bucket", metrics);
+        Assert.Contains($"lanes_gateway_lanes_in_use{{otel_scope_name=\"Lanes.Gateway\",tenant=\"{tenant.Id}\"}}", metrics.Replace("otel_scope_version=\"\",", "", StringComparison.Ordinal));
+    }
+
     internal static HttpRequestMessage Post(string path, string? secret, string json)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
