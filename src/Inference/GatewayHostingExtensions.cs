@@ -4,6 +4,7 @@ using Lanes.Inference.Auth;
 using Lanes.Inference.Budgets;
 using Lanes.Inference.Engine;
 using Lanes.Inference.Engine.Scripted;
+using Lanes.Inference.Engine.Upstream;
 using Lanes.Inference.Lanes;
 using Lanes.Inference.Metering;
 using Lanes.Inference.Metrics;
@@ -31,8 +32,13 @@ public static class GatewayHostingExtensions
                 services.AddOptions<ScriptedEngineOptions>().BindConfiguration(ScriptedEngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
                 services.AddSingleton<IInferenceEngine, ScriptedEngine>();
                 break;
+            case "upstream":
+                services.AddOptions<UpstreamEngineOptions>().BindConfiguration(UpstreamEngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+                services.AddHttpClient<IInferenceEngine, UpstreamEngine>((sp, http) =>
+                    http.Timeout = sp.GetRequiredService<IOptions<UpstreamEngineOptions>>().Value.Timeout);
+                break;
             default:
-                throw new InvalidOperationException($"Engine:Kind '{kind}' is not known; use 'scripted'.");
+                throw new InvalidOperationException($"Engine:Kind '{kind}' is not known; use 'scripted' or 'upstream'.");
         }
 
         services.AddSingleton<KeyDirectory>();

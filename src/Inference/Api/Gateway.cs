@@ -177,15 +177,17 @@ public sealed class Gateway(
     }
 
     /// <summary>Ends a request: actual cost counted, the rest of the hold released, usage metered, lane freed.</summary>
-    public void Complete(Admission a, long outputTokens, TimeSpan? firstToken, TimeSpan generation, string outcome)
+    public void Complete(Admission a, long promptTokens, long outputTokens, TimeSpan? firstToken, TimeSpan generation, string outcome)
     {
-        var cost = PriceTable.Spend(a.Price, a.Prompt.PromptTokens, outputTokens);
+        // Note: the hold is the most a request may cost; an engine that reports more than was held (an upstream
+        // whose tokenizer disagrees with the estimate) is settled at the hold, never above the budget.
+        var cost = Math.Min(PriceTable.Spend(a.Price, promptTokens, outputTokens), a.Hold.AmountUsd);
         budgets.Settle(a.Hold, cost);
-        a.Lease.ServedTokens = a.Prompt.PromptTokens + outputTokens;
+        a.Lease.ServedTokens = promptTokens + outputTokens;
         a.Lease.Dispose();
-        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, a.Prompt.PromptTokens, outputTokens, cost, Throttled: false));
+        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Throttled: false));
         metrics.Request(outcome, a.Prompt.Model);
-        metrics.Completed(a.Prompt.Model, a.Prompt.PromptTokens, outputTokens, a.QueueWait, firstToken, generation);
+        metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, a.QueueWait, firstToken, generation);
     }
 
     private ApiError Refuse(ApiKey key, string model, ApiError error, DateTimeOffset at)

@@ -106,13 +106,22 @@ public static class OpenAiApi
         var started = Stopwatch.GetTimestamp();
         TimeSpan? firstToken = null;
         long tokens = 0;
+        long promptTokens = admission.Prompt.PromptTokens;
         FinishReason finish = FinishReason.Stop;
         var outcome = "ok";
         try
         {
             var text = call.Stream ? null : new StringBuilder();
-            if (call.Stream)
+
+            // The stream opens with the engine's first chunk, so an engine that fails at once still gets a
+            // proper error status instead of a cut stream.
+            async Task OpenStreamAsync()
             {
+                if (!call.Stream || http.Response.HasStarted)
+                {
+                    return;
+                }
+
                 http.Response.ContentType = "text/event-stream";
                 http.Response.Headers.CacheControl = "no-cache";
                 if (call.IsChat)
@@ -124,8 +133,10 @@ public static class OpenAiApi
 
             await foreach (var chunk in engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
             {
+                await OpenStreamAsync();
                 firstToken ??= gateway.Clock.GetUtcNow() - admission.ArrivedAt;
                 tokens += chunk.Tokens;
+                promptTokens = chunk.PromptTokens ?? promptTokens;
                 finish = chunk.Finish ?? finish;
                 if (text is not null)
                 {
@@ -141,7 +152,8 @@ public static class OpenAiApi
                 }
             }
 
-            var usage = new Usage(admission.Prompt.PromptTokens, tokens, admission.Prompt.PromptTokens + tokens);
+            await OpenStreamAsync();
+            var usage = new Usage(promptTokens, tokens, promptTokens + tokens);
             var reason = finish == FinishReason.Length ? "length" : "stop";
             if (text is not null)
             {
@@ -171,10 +183,17 @@ public static class OpenAiApi
             outcome = "client_cancelled";
             throw;
         }
+        catch (EngineUnavailable e)
+        {
+            // Nothing was served, so nothing is charged.
+            outcome = "upstream_error";
+            promptTokens = 0;
+            throw new ApiError(502, "server_error", "upstream_error", e.Message);
+        }
         finally
         {
             // Tokens generated before a disconnect are counted; the lane is free for the next request at once.
-            gateway.Complete(admission, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
+            gateway.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
         }
     }
 

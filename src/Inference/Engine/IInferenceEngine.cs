@@ -20,8 +20,13 @@ public enum FinishReason
     Length,
 }
 
-/// <summary>A piece of generated text (never splitting a UTF-8 character) and how many tokens it holds.</summary>
-public readonly record struct GeneratedChunk(string Text, int Tokens, FinishReason? Finish);
+/// <summary>A piece of generated text (never splitting a UTF-8 character) and how many tokens it holds. An engine
+/// that learns the prompt's exact size only at the end (an upstream server) reports it in
+/// <paramref name="PromptTokens"/> on its last chunk.</summary>
+public readonly record struct GeneratedChunk(string Text, int Tokens, FinishReason? Finish, int? PromptTokens = null);
+
+/// <summary>The engine could not serve the request (an upstream server refused or failed).</summary>
+public sealed class EngineUnavailable(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// What the gateway needs of an inference backend. The lane scheduler decides which request runs; the engine runs
