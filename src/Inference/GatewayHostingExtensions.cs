@@ -56,7 +56,6 @@ public static class GatewayHostingExtensions
 
         services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(GatewayMetrics.MeterName)
-            .AddAspNetCoreInstrumentation()
             .AddPrometheusExporter());
         return builder;
     }

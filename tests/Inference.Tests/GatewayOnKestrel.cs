@@ -43,7 +43,12 @@ public class GatewayOnKestrel : AppFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
+        // The engine the tests rely on, whatever appsettings.Development.json sets for the demo.
         builder.UseSetting("Engine:Kind", "scripted");
+        builder.UseSetting("Engine:Scripted:Model", "scripted");
+        builder.UseSetting("Engine:Scripted:Tokens", "16");
+        builder.UseSetting("Engine:Scripted:TokenDelay", "00:00:00");
+        builder.UseSetting("Engine:Scripted:Slots", "8");
         builder.UseSetting("Gateway:Keys:PollInterval", "00:00:00.100");
         builder.UseSetting("Gateway:Metering:FlushInterval", "00:00:00.200");
         foreach (var (key, value) in Settings)

@@ -147,7 +147,7 @@ public sealed class Gateway(
         var admitted = false;
         try
         {
-            var lease = await lanes.AcquireAsync(key.TenantId, subscription.ReservedLanesAt(arrived), keys.TotalReservedLanes(arrived), ct);
+            var lease = await lanes.AcquireAsync(key.TenantId, subscription.ReservedLanesAt(arrived), keys.TotalReservedLanes, ct);
             admitted = true;
             return new Admission
             {

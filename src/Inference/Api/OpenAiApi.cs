@@ -25,9 +25,9 @@ public static class OpenAiApi
     {
         var v1 = app.MapGroup("/v1");
         v1.MapPost("/chat/completions", (HttpContext http, Gateway gateway, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
-            Handle(http, gateway, async key => await Generate(http, gateway, engine, key, RequestParser.ParseChat(await ReadBodyAsync(http, options.Value)))));
+            Handle(http, gateway, async key => await Generate(http, gateway, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseChat))));
         v1.MapPost("/completions", (HttpContext http, Gateway gateway, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
-            Handle(http, gateway, async key => await Generate(http, gateway, engine, key, RequestParser.ParseCompletion(await ReadBodyAsync(http, options.Value)))));
+            Handle(http, gateway, async key => await Generate(http, gateway, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseCompletion))));
         v1.MapGet("/models", (HttpContext http, Gateway gateway) => Handle(http, gateway, key =>
             http.Response.WriteAsJsonAsync(new ModelList("list", gateway.ModelsFor(key).Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy)).ToList()), Wire.Json)));
         v1.MapGet("/usage", (HttpContext http, Gateway gateway) => Handle(http, gateway, key => http.Response.WriteAsJsonAsync(UsageOf(gateway, key), Wire.Json)));
@@ -64,34 +64,49 @@ public static class OpenAiApi
         }
     }
 
-    private static async Task<JsonElement> ReadBodyAsync(HttpContext http, GatewayOptions options)
+    private static async Task<GenerationCall> ReadBodyAsync(HttpContext http, GatewayOptions options, Func<JsonElement, GenerationCall> parse)
     {
         if (http.Request.ContentLength > options.MaxRequestBytes)
         {
             throw TooLarge(options);
         }
 
-        // Read at most one byte past the limit, whatever Content-Length claimed (or if chunked).
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
-        {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > options.MaxRequestBytes)
-            {
-                throw TooLarge(options);
-            }
-        }
-
+        // Read at most one byte past the limit, whatever Content-Length claimed (or if chunked), into a pooled buffer.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(http.Request.ContentLength ?? 16 * 1024, options.MaxRequestBytes) + 1);
         try
         {
-            using var doc = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
-            return doc.RootElement.Clone();
+            var length = 0;
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(buffer.AsMemory(length), http.RequestAborted)) > 0)
+            {
+                length += read;
+                if (length > options.MaxRequestBytes)
+                {
+                    throw TooLarge(options);
+                }
+
+                if (length == buffer.Length)
+                {
+                    var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, options.MaxRequestBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+
+            try
+            {
+                using var doc = JsonDocument.Parse(buffer.AsMemory(0, length));
+                return parse(doc.RootElement);
+            }
+            catch (JsonException)
+            {
+                throw ApiError.InvalidRequest("The request body is not valid JSON.", code: "invalid_json");
+            }
         }
-        catch (JsonException)
+        finally
         {
-            throw ApiError.InvalidRequest("The request body is not valid JSON.", code: "invalid_json");
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

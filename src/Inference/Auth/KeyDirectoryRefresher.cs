@@ -17,6 +17,7 @@ public sealed partial class KeyDirectoryRefresher(
     IDocumentStore store,
     NpgsqlDataSource dataSource,
     IOptions<KeyDirectoryOptions> options,
+    TimeProvider clock,
     ILogger<KeyDirectoryRefresher> logger) : IHostedService, IAsyncDisposable
 {
     // Note: sequence numbers can commit out of order, so every poll looks back over a margin of recent events;
@@ -46,6 +47,7 @@ public sealed partial class KeyDirectoryRefresher(
             }
         }
 
+        directory.RecountReservations(clock.GetUtcNow());
         Log.Loaded(logger, directory.KeyCount);
         _loop = Task.Run(() => PollAsync(_stopping.Token), CancellationToken.None);
     }
@@ -107,6 +109,7 @@ public sealed partial class KeyDirectoryRefresher(
             }
         }
 
+        directory.RecountReservations(clock.GetUtcNow());
         _seen = max;
     }
 

@@ -10,6 +10,7 @@ namespace Lanes.Inference.Engine.Scripted;
 public sealed class ScriptedEngine(IOptions<ScriptedEngineOptions> options, TimeProvider clock) : IInferenceEngine
 {
     private readonly ScriptedEngineOptions _options = options.Value;
+    private readonly string[] _script = Enumerable.Range(0, options.Value.Tokens).Select(i => i == 0 ? "tok0" : $" tok{i}").ToArray();
 
     public IReadOnlyList<EngineModel> Models { get; } = [new(options.Value.Model, options.Value.ContextTokens)];
 
@@ -32,7 +33,7 @@ public sealed class ScriptedEngine(IOptions<ScriptedEngineOptions> options, Time
 
             ct.ThrowIfCancellationRequested();
             var last = i == tokens - 1;
-            yield return new GeneratedChunk(i == 0 ? "tok0" : $" tok{i}", 1, last ? (tokens < _options.Tokens ? FinishReason.Length : FinishReason.Stop) : null);
+            yield return new GeneratedChunk(_script[i], 1, last ? (tokens < _options.Tokens ? FinishReason.Length : FinishReason.Stop) : null);
         }
     }
 

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Lanes.Gateway.Bench;
+
+internal sealed record LoadResult(int Requests, TimeSpan Elapsed, double P50Ms, double P99Ms, IReadOnlyDictionary<HttpStatusCode, int> Statuses)
+{
+    public double RequestsPerSecond => Requests / Elapsed.TotalSeconds;
+
+    public int Count(HttpStatusCode status) => Statuses.GetValueOrDefault(status);
+}
+
+/// <summary>A closed-loop load: <c>concurrency</c> clients each send requests one after another until the total is sent.</summary>
+internal static class Load
+{
+    public static readonly HttpClient Client = new(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+    {
+        Timeout = TimeSpan.FromMinutes(2),
+    };
+
+    public static async Task<LoadResult> RunAsync(Uri url, string? secret, string body, int concurrency, int total)
+    {
+        var latencies = new double[total];
+        var statuses = new HttpStatusCode[total];
+        var next = -1;
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < total)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                if (secret is not null)
+                {
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                using var response = await Client.SendAsync(request);
+                await response.Content.CopyToAsync(Stream.Null);
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                statuses[i] = response.StatusCode;
+            }
+        }));
+        var elapsed = watch.Elapsed;
+        Array.Sort(latencies);
+        return new LoadResult(total, elapsed, Percentile(latencies, 0.50), Percentile(latencies, 0.99),
+            statuses.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count()));
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}
