@@ -21,6 +21,9 @@ public static class GatewayHostingExtensions
     {
         var services = builder.Services;
         services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        // Graceful shutdown: the web server stops taking requests and lets running streams finish within the drain time.
+        services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.DrainTimeout);
         services.AddOptions<LaneOptions>().BindConfiguration(LaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KeyDirectoryOptions>().BindConfiguration(KeyDirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.Section).ValidateOnStart();
@@ -48,6 +51,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<RequestWindows>();
         services.AddSingleton<LaneScheduler>();
         services.AddSingleton<UsageMeter>();
+        services.AddSingleton<RequestDrain>();
         services.AddSingleton<UsageFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageFlusher>());
         services.AddSingleton<GatewayMetrics>();

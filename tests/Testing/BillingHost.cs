@@ -20,6 +20,9 @@ public class BillingHost : IAsyncLifetime
 
     public string ConnectionString => _database.ConnectionString;
 
+    /// <summary>The key pepper this host hashes with (another process on the same database needs the same).</summary>
+    public string Pepper { get; } = NewPepper();
+
     public IServiceProvider Services => _host?.Services ?? throw new InvalidOperationException("The host has not started.");
 
     public IDocumentStore Store => Services.GetRequiredService<IDocumentStore>();
@@ -39,7 +42,7 @@ public class BillingHost : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Lanes"] = _database.ConnectionString,
-            ["Keys:Pepper"] = NewPepper(),
+            ["Keys:Pepper"] = Pepper,
             ["Capacity:TotalLanes"] = "64",
         });
         builder.Configuration.AddInMemoryCollection(Settings);

@@ -43,6 +43,7 @@ public sealed class Gateway(
     PlanCatalog plans,
     UsageMeter meter,
     GatewayMetrics metrics,
+    RequestDrain drain,
     TimeProvider clock)
 {
     public TimeProvider Clock => clock;
@@ -100,6 +101,11 @@ public sealed class Gateway(
     public async Task<Admission> AdmitAsync(ApiKey key, GenerationCall call, CancellationToken ct)
     {
         var arrived = clock.GetUtcNow();
+        if (drain.Stopping)
+        {
+            throw new ApiError(503, "server_error", "shutting_down", "This gateway is shutting down; retry the request (another node will take it).", retryAfter: TimeSpan.FromSeconds(1));
+        }
+
         var subscription = LiveSubscription(key);
         var model = engine.Models.FirstOrDefault(m => m.Id == call.Model)
                     ?? throw ApiError.NotFound("model_not_found", $"The model '{call.Model}' does not exist here. GET /v1/models lists the models your key can use.", "model");
@@ -149,6 +155,7 @@ public sealed class Gateway(
         {
             var lease = await lanes.AcquireAsync(key.TenantId, subscription.ReservedLanesAt(arrived), keys.TotalReservedLanes, ct);
             admitted = true;
+            drain.Enter();
             return new Admission
             {
                 Key = key,
@@ -185,6 +192,7 @@ public sealed class Gateway(
         budgets.Settle(a.Hold, cost);
         a.Lease.ServedTokens = promptTokens + outputTokens;
         a.Lease.Dispose();
+        drain.Leave();
         meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Throttled: false));
         metrics.Request(outcome, a.Prompt.Model);
         metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, a.QueueWait, firstToken, generation);

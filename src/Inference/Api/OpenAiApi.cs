@@ -16,6 +16,9 @@ public sealed class GatewayOptions
     /// <summary>Largest request body accepted; larger ones get 413.</summary>
     [System.ComponentModel.DataAnnotations.Range(1_024, 64 * 1024 * 1024)]
     public int MaxRequestBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>At shutdown, how long running requests and streams may take to finish before the process exits.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>The OpenAI wire: <c>/v1/chat/completions</c>, <c>/v1/completions</c>, <c>/v1/models</c>, <c>/v1/usage</c>.</summary>

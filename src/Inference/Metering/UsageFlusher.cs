@@ -17,7 +17,12 @@ public sealed class MeteringOptions
 /// flush retried after a timeout or a crash between commit and acknowledgement counts once.
 /// </summary>
 public sealed partial class UsageFlusher(
-    UsageMeter meter, UsageRecorder recorder, IOptions<MeteringOptions> options, ILogger<UsageFlusher> logger) : BackgroundService
+    UsageMeter meter,
+    UsageRecorder recorder,
+    RequestDrain drain,
+    IOptions<MeteringOptions> options,
+    IOptions<Api.GatewayOptions> gateway,
+    ILogger<UsageFlusher> logger) : BackgroundService
 {
     private readonly Queue<UsageBatch> _unsent = new();
     private readonly string _source = $"gateway:{Environment.MachineName}:{Environment.ProcessId}";
@@ -69,12 +74,18 @@ public sealed partial class UsageFlusher(
         }
     }
 
+    /// <summary>At shutdown: new requests are already refused; wait for the running ones (up to the drain time),
+    /// then flush what they used. Runs once, even when a host is stopped twice.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        // The last flush happens once, even when a host is stopped twice.
         if (Interlocked.Exchange(ref _stopped, 1) == 1)
         {
             return;
+        }
+
+        if (!await drain.WaitAsync(gateway.Value.DrainTimeout, cancellationToken))
+        {
+            Log.DrainTimedOut(logger, gateway.Value.DrainTimeout);
         }
 
         await base.StopAsync(cancellationToken);
@@ -106,6 +117,9 @@ public sealed partial class UsageFlusher(
     {
         [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Usage flush failed; the batch is kept and retried with the same id")]
         public static partial void FlushFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Requests still running after the drain time of {DrainTimeout}; stopping anyway")]
+        public static partial void DrainTimedOut(ILogger logger, TimeSpan drainTimeout);
 
         [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Usage metered since the last flush could not be sent at shutdown")]
         public static partial void ShutdownFlushFailed(ILogger logger, Exception exception);
