@@ -6,6 +6,7 @@ using Lanes.Billing.Infrastructure;
 using Lanes.Billing.Jobs;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Plans;
+using Lanes.Billing.Stripe;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
 using Lanes.Billing.Usage;
@@ -58,6 +59,8 @@ public static class BillingHostingExtensions
         services.AddSingleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>();
         services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DunningOptions>().BindConfiguration(DunningOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<InternalBillingOptions>().BindConfiguration(InternalBillingOptions.Section)
+            .Validate(o => o.TrialLength > TimeSpan.Zero, "InternalBilling:TrialLength must be positive.").ValidateOnStart();
         services.AddOptions<KeyOptions>().BindConfiguration(KeyOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<KeyOptions>, KeyOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<PlanOptions>>().Value.ToCatalog());
@@ -73,6 +76,21 @@ public static class BillingHostingExtensions
             marten.AddAsyncDaemon(DaemonMode.HotCold);
         }
 
+        services.AddOptions<StripeOptions>().BindConfiguration(StripeOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StripeOptions>, StripeOptionsValidator>();
+        services.AddSingleton<BillingModeInfo>();
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<StripeOptions>>().Value;
+            return new global::Stripe.StripeClient(new global::Stripe.StripeClientOptions
+            {
+                ApiKey = o.SecretKey ?? "sk_unconfigured",
+                ApiBase = o.ApiBase ?? global::Stripe.StripeClient.DefaultApiBase,
+                HttpClient = new global::Stripe.SystemNetHttpClient(new HttpClient(), o.MaxNetworkRetries),
+            });
+        });
+        services.AddSingleton<StripeBilling>();
+        services.AddTransient<StripeEventJob>();
         services.AddSingleton<StreamVersions>();
         services.AddSingleton<TenantService>();
         services.AddSingleton<SubscriptionService>();
@@ -94,6 +112,7 @@ public static class BillingHostingExtensions
             }));
         if (role.HasFlag(BillingRole.Jobs))
         {
+            services.AddHostedService<StripeReconciliationRegistration>();
             services.AddHangfireServer(o =>
             {
                 o.WorkerCount = Math.Max(2, Environment.ProcessorCount);
@@ -120,6 +139,28 @@ public static class BillingHostingExtensions
                 });
             },
         });
+}
+
+/// <summary>The nightly Stripe reconciliation, only in Stripe mode.</summary>
+internal sealed class StripeReconciliationRegistration(IRecurringJobManager jobs, BillingModeInfo mode) : IHostedService
+{
+    public const string JobId = "billing:stripe-reconcile";
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (mode.Mode == BillingMode.Stripe)
+        {
+            jobs.AddOrUpdate<StripeEventJob>(JobId, j => j.ReconcileAsync(CancellationToken.None), Cron.Daily(3), new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
+        }
+        else
+        {
+            jobs.RemoveIfExists(JobId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Registers the recurring jobs once the host starts (idempotent: ids are stable).</summary>

@@ -1,4 +1,5 @@
 using Lanes.Billing;
+using Lanes.Billing.Stripe;
 using Lanes.Portal.Admin;
 using Lanes.Portal.Components;
 using Lanes.Portal.Identity;
@@ -34,6 +35,7 @@ app.UseAntiforgery();
 app.MapStaticAssets();
 app.MapLanesHealth();
 app.MapJobsDashboard();
+app.MapStripeWebhook();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

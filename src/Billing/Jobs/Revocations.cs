@@ -23,9 +23,10 @@ public sealed partial class Revocations(
         return await ApplyClockAsync(due, ct);
     }
 
+    /// <summary>Staff overrides past their expiry lapse; downgrades scheduled for the period end take effect.</summary>
     public async Task<int> ExpireOverridesAsync(CancellationToken ct = default)
     {
-        var due = await DueSubscriptionsAsync(s => s.IsLive && s.Override?.Until <= clock.GetUtcNow(), ct);
+        var due = await DueSubscriptionsAsync(s => s.IsLive && (s.Override?.Until <= clock.GetUtcNow() || s.ScheduledChange?.EffectiveAt <= clock.GetUtcNow()), ct);
         return await ApplyClockAsync(due, ct);
     }
 
@@ -90,7 +91,7 @@ public sealed partial class Revocations(
             {
                 var before = s;
                 var after = await subscriptions.ApplyClockAsync(s.TenantId, ct);
-                if (after.Status != before.Status || after.Override != before.Override)
+                if (after.Status != before.Status || after.Override != before.Override || after.PlanId != before.PlanId)
                 {
                     changed++;
                 }

@@ -8,6 +8,7 @@ public enum SubscriptionStatus
     PastDue,
     InGrace,
     Cancelling,
+    Paused,
     Ended,
 }
 
@@ -39,6 +40,20 @@ public sealed record ReservationAdjusted(Guid TenantId, int Lanes, DateTimeOffse
 
 public sealed record ReservationOverrideExpired(Guid TenantId, int Lanes, DateTimeOffset ExpiredAt);
 
+/// <summary>A downgrade waits for the end of the paid period; lanes shrink exactly then.</summary>
+public sealed record PlanChangeScheduled(
+    Guid TenantId, string From, string To, int PlanLanes, int RequestsPerWindow, TimeSpan WindowLength,
+    DateTimeOffset EffectiveAt, string ScheduledBy, DateTimeOffset ScheduledAt);
+
+public sealed record SubscriptionPaused(Guid TenantId, string PausedBy, DateTimeOffset PausedAt);
+
+public sealed record SubscriptionUnpaused(Guid TenantId, string UnpausedBy, DateTimeOffset UnpausedAt);
+
+/// <summary>The tenant's subscription is paid through Stripe: these ids tie it to Stripe's objects.</summary>
+public sealed record StripeSubscriptionLinked(Guid TenantId, string CustomerId, string SubscriptionId, DateTimeOffset LinkedAt);
+
+public sealed record ScheduledPlanChange(string To, int PlanLanes, int RequestsPerWindow, TimeSpan WindowLength, DateTimeOffset EffectiveAt);
+
 public sealed record ReservationOverride(int Lanes, DateTimeOffset? Until, string Reason, string StaffId)
 {
     public bool ActiveAt(DateTimeOffset now) => Until is null || Until > now;
@@ -64,6 +79,9 @@ public sealed record Subscription
     public DateTimeOffset? CancelsAt { get; init; }
     public DateTimeOffset? EndedAt { get; init; }
     public ReservationOverride? Override { get; init; }
+    public ScheduledPlanChange? ScheduledChange { get; init; }
+    public string? StripeCustomerId { get; init; }
+    public string? StripeSubscriptionId { get; init; }
 
     /// <summary>Lanes held against cluster capacity. Note: this is the most the tenant can get back without a
     /// new capacity check (plan lanes during grace, the larger of plan and override), so that an expiring
@@ -75,7 +93,7 @@ public sealed record Subscription
     /// <summary>The lanes the gateway reserves for the tenant right now.</summary>
     public int ReservedLanesAt(DateTimeOffset now)
     {
-        if (!IsLive)
+        if (!IsLive || Status == SubscriptionStatus.Paused)
         {
             return 0;
         }
@@ -93,6 +111,7 @@ public sealed record Subscription
     public Subscription Apply(SubscriptionStarted e) => Allocate(new Subscription
     {
         Id = Id,
+        StripeCustomerId = StripeCustomerId,
         TenantId = e.TenantId,
         PlanId = e.PlanId,
         Status = e.Status,
@@ -105,6 +124,7 @@ public sealed record Subscription
 
     public Subscription Apply(PlanChanged e) => Allocate(this with
     {
+        ScheduledChange = null,
         PlanId = e.To,
         PlanLanes = e.PlanLanes,
         RequestsPerWindow = e.RequestsPerWindow,
@@ -138,12 +158,22 @@ public sealed record Subscription
         GraceEndsAt = null,
         GraceLanes = null,
         Override = null,
+        ScheduledChange = null,
     });
 
     public Subscription Apply(ReservationAdjusted e) =>
         Allocate(this with { Override = new ReservationOverride(e.Lanes, e.Until, e.Reason, e.StaffId) });
 
     public Subscription Apply(ReservationOverrideExpired e) => Allocate(this with { Override = null });
+
+    public Subscription Apply(PlanChangeScheduled e) =>
+        this with { ScheduledChange = new ScheduledPlanChange(e.To, e.PlanLanes, e.RequestsPerWindow, e.WindowLength, e.EffectiveAt) };
+
+    public Subscription Apply(SubscriptionPaused e) => this with { Status = SubscriptionStatus.Paused };
+
+    public Subscription Apply(SubscriptionUnpaused e) => this with { Status = CancelsAt is null ? SubscriptionStatus.Active : SubscriptionStatus.Cancelling };
+
+    public Subscription Apply(StripeSubscriptionLinked e) => this with { StripeCustomerId = e.CustomerId, StripeSubscriptionId = e.SubscriptionId };
 
     private static Subscription Allocate(Subscription s) => s with
     {
@@ -166,6 +196,10 @@ public sealed record Subscription
         (not null, SubscriptionEnded x) => s.Apply(x),
         (not null, ReservationAdjusted x) => s.Apply(x),
         (not null, ReservationOverrideExpired x) => s.Apply(x),
+        (not null, PlanChangeScheduled x) => s.Apply(x),
+        (not null, SubscriptionPaused x) => s.Apply(x),
+        (not null, SubscriptionUnpaused x) => s.Apply(x),
+        (not null, StripeSubscriptionLinked x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

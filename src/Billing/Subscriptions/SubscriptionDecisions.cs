@@ -34,6 +34,46 @@ public static class SubscriptionDecisions
         return new PlanChanged(s.TenantId, s.PlanId, to.Id, to.ReservedLanes, to.RequestsPerWindow, to.WindowLength, now, by, now);
     }
 
+    /// <summary>What a customer's own plan change does: more lanes at once; fewer lanes at the end of the paid
+    /// period (the customer keeps what they paid for until then).</summary>
+    public static object ChangePlanAsCustomer(Subscription? current, PlanTier to, string by, DateTimeOffset now)
+    {
+        var s = RequireLive(current, "change the plan of");
+        if (to.ReservedLanes >= s.PlanLanes || s.PeriodEnd <= now)
+        {
+            return ChangePlan(s, to, by, now);
+        }
+
+        if (string.Equals(s.ScheduledChange?.To, to.Id, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new RuleViolation("already_scheduled", $"The change to {to.Name} is already scheduled for {s.PeriodEnd:u}.");
+        }
+
+        return new PlanChangeScheduled(s.TenantId, s.PlanId, to.Id, to.ReservedLanes, to.RequestsPerWindow, to.WindowLength, s.PeriodEnd, by, now);
+    }
+
+    /// <summary>A scheduled downgrade whose time has come.</summary>
+    public static PlanChanged? ApplyScheduledChange(Subscription? current, DateTimeOffset now) =>
+        current is { IsLive: true, ScheduledChange: { } c } && c.EffectiveAt <= now
+            ? new PlanChanged(current.TenantId, current.PlanId, c.To, c.PlanLanes, c.RequestsPerWindow, c.WindowLength, c.EffectiveAt, "system", now)
+            : null;
+
+    public static SubscriptionPaused Pause(Subscription? current, string by, DateTimeOffset now)
+    {
+        var s = RequireLive(current, "pause");
+        return s.Status == SubscriptionStatus.Paused
+            ? throw new RuleViolation("already_paused", "The subscription is already paused.")
+            : new SubscriptionPaused(s.TenantId, by, now);
+    }
+
+    public static SubscriptionUnpaused Unpause(Subscription? current, string by, DateTimeOffset now)
+    {
+        var s = RequireLive(current, "resume");
+        return s.Status != SubscriptionStatus.Paused
+            ? throw new RuleViolation("not_paused", "The subscription is not paused.")
+            : new SubscriptionUnpaused(s.TenantId, by, now);
+    }
+
     public static SubscriptionRenewed Renew(Subscription? current, DateTimeOffset newPeriodEnd, string by, DateTimeOffset now)
     {
         var s = RequireLive(current, "renew");

@@ -16,7 +16,8 @@ public sealed class SubscriptionService(
     TimeProvider clock,
     PlanCatalog plans,
     IOptions<CapacityOptions> capacity,
-    IOptions<DunningOptions> dunning)
+    IOptions<DunningOptions> dunning,
+    IOptions<InternalBillingOptions> internalBilling)
 {
     // Note: one advisory lock serialises every change of allocated lanes across tenants and nodes, so two
     // tenants buying the last free lanes at once cannot both succeed.
@@ -76,6 +77,11 @@ public sealed class SubscriptionService(
         {
             var now = clock.GetUtcNow();
             var events = new List<object>();
+            if (SubscriptionDecisions.ApplyScheduledChange(s, now) is { } downgrade)
+            {
+                events.Add(downgrade);
+            }
+
             if (SubscriptionDecisions.ExpireOverride(s, now) is { } expired)
             {
                 events.Add(expired);
@@ -97,7 +103,27 @@ public sealed class SubscriptionService(
         return (allocated, capacity.Value.TotalLanes);
     }
 
-    private async Task<Subscription> WriteAsync(Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, CancellationToken ct)
+    /// <summary>Applies what an external source of truth decided (Stripe). Note: with <paramref name="enforceCapacity"/>
+    /// off, a subscription Stripe has already charged for is recorded even when it oversells the cluster; the
+    /// checkout refuses to start when capacity is short, so this only happens in a race and is logged by the caller.</summary>
+    public Task<Subscription> ApplyAsync(Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, bool enforceCapacity, CancellationToken ct = default) =>
+        WriteAsync(tenantId, decide, ct, enforceCapacity);
+
+    /// <summary>Self-serve signup in internal mode: the configured trial plan for the configured time.</summary>
+    public Task<Subscription> StartTrialAsync(Guid tenantId, string by, CancellationToken ct = default)
+    {
+        var trial = internalBilling.Value;
+        var plan = plans.Find(trial.TrialPlan) ?? throw new RuleViolation("unknown_plan", $"The trial plan '{trial.TrialPlan}' is not in the catalog.");
+        return WriteAsync(tenantId, s => [SubscriptionDecisions.Start(s, tenantId, plan, trial: true, trial.TrialLength, by, clock.GetUtcNow())], ct);
+    }
+
+    public Task<Subscription> ChangePlanAsCustomerAsync(Guid tenantId, string planId, string by, CancellationToken ct = default)
+    {
+        var plan = plans.Find(planId) ?? throw new RuleViolation("unknown_plan", $"There is no plan '{planId}'.");
+        return WriteAsync(tenantId, s => [SubscriptionDecisions.ChangePlanAsCustomer(s, plan, by, clock.GetUtcNow())], ct);
+    }
+
+    private async Task<Subscription> WriteAsync(Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, CancellationToken ct, bool enforceCapacity = true)
     {
         var streamId = SubscriptionStreams.For(tenantId);
         await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
@@ -113,8 +139,11 @@ public sealed class SubscriptionService(
         }
 
         var after = events.Aggregate(before, Subscription.After)!;
-        var allocatedToOthers = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
-        CapacityLedger.EnsureFits(capacity.Value.TotalLanes, allocatedToOthers, before?.AllocatedLanes ?? 0, after.AllocatedLanes);
+        if (enforceCapacity)
+        {
+            var allocatedToOthers = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
+            CapacityLedger.EnsureFits(capacity.Value.TotalLanes, allocatedToOthers, before?.AllocatedLanes ?? 0, after.AllocatedLanes);
+        }
 
         // FetchForWriting also covers a stream that does not exist yet: the append then starts it.
         stream.AppendMany(events);

@@ -1,0 +1,259 @@
+using Lanes.Billing.Subscriptions;
+using Lanes.Shared.Plans;
+using PlanTier = Lanes.Shared.Plans.PlanTier;
+using SubscriptionService = Lanes.Billing.Subscriptions.SubscriptionService;
+using Marten;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using global::Stripe;
+using global::Stripe.Checkout;
+
+namespace Lanes.Billing.Stripe;
+
+/// <summary>
+/// Lanes' side of Stripe: checkout, the customer portal, plan changes with a proration preview, cancel and resume,
+/// and syncing a tenant's subscription from Stripe's current view. Every mutating call carries an idempotency key
+/// derived from the command that caused it, so a retried command never charges twice.
+/// </summary>
+public sealed partial class StripeBilling(
+    StripeClient stripe,
+    IDocumentStore store,
+    SubscriptionService subscriptions,
+    PlanCatalog plans,
+    IOptions<StripeOptions> options,
+    IOptions<DunningOptions> dunning,
+    TimeProvider clock,
+    ILogger<StripeBilling> logger)
+{
+    private readonly StripeOptions _options = options.Value;
+
+    public string? PriceOf(string planId) =>
+        _options.Prices.TryGetValue(planId, out var price) ? price : plans.Find(planId)?.StripePriceId;
+
+    public PlanTier? PlanForPrice(string? priceId) =>
+        priceId is null ? null : plans.Tiers.FirstOrDefault(p => PriceOf(p.Id) == priceId);
+
+    /// <summary>Starts a Stripe Checkout for the plan; the subscription becomes active from the webhook, not from the
+    /// browser coming back.</summary>
+    public async Task<string> CheckoutAsync(Guid tenantId, string planId, string email, Guid commandId, CancellationToken ct = default)
+    {
+        var plan = plans.Find(planId) is { SelfServe: true } p ? p : throw new RuleViolation("unknown_plan", $"'{planId}' is not a plan customers can buy.");
+        var price = PriceOf(plan.Id) ?? throw new RuleViolation("no_price", $"The {plan.Name} plan has no Stripe price.");
+        if (await subscriptions.FindAsync(tenantId, ct) is { IsLive: true })
+        {
+            throw new RuleViolation("already_subscribed", "The organisation already has a subscription: change its plan instead.");
+        }
+
+        var (allocated, total) = await subscriptions.CapacityAsync(ct);
+        if (total - allocated < plan.ReservedLanes)
+        {
+            // Refused before the customer pays: a reservation is sold only while capacity exists.
+            throw new RuleViolation("capacity_exceeded", $"The {plan.Name} plan needs {plan.ReservedLanes} lanes and {Math.Max(0, total - allocated)} are free right now.");
+        }
+
+        var customer = await CustomerOfAsync(tenantId, email, ct);
+        var session = await stripe.V1.Checkout.Sessions.CreateAsync(new SessionCreateOptions
+        {
+            Mode = "subscription",
+            Customer = customer,
+            ClientReferenceId = tenantId.ToString(),
+            LineItems = [new SessionLineItemOptions { Price = price, Quantity = 1 }],
+            SuccessUrl = _options.SuccessUrl,
+            CancelUrl = _options.CancelUrl,
+            Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString(), ["plan"] = plan.Id },
+            SubscriptionData = new SessionSubscriptionDataOptions { Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString() } },
+        }, Idempotent($"checkout:{tenantId}:{plan.Id}:{commandId}"), ct);
+        return session.Url;
+    }
+
+    /// <summary>A Stripe Customer Portal session for payment methods, invoices and cancellation.</summary>
+    public async Task<string> PortalAsync(Guid tenantId, Guid commandId, CancellationToken ct = default)
+    {
+        var customer = await FindCustomerAsync(tenantId, ct) ?? throw new RuleViolation("no_customer", "The organisation has not paid through Stripe yet.");
+        var session = await stripe.V1.BillingPortal.Sessions.CreateAsync(
+            new global::Stripe.BillingPortal.SessionCreateOptions { Customer = customer, ReturnUrl = _options.PortalReturnUrl },
+            Idempotent($"portal:{tenantId}:{commandId}"), ct);
+        return session.Url;
+    }
+
+    public async Task<PlanChangePreview> PreviewChangeAsync(Guid tenantId, string planId, CancellationToken ct = default)
+    {
+        var (local, remote, plan, price) = await ChangeContextAsync(tenantId, planId, ct);
+        var immediate = plan.ReservedLanes >= local.PlanLanes;
+        var preview = await stripe.V1.Invoices.CreatePreviewAsync(new InvoiceCreatePreviewOptions
+        {
+            Customer = remote.CustomerId,
+            Subscription = remote.Id,
+            SubscriptionDetails = new InvoiceSubscriptionDetailsOptions
+            {
+                Items = [new InvoiceSubscriptionDetailsItemOptions { Id = remote.Items.Data[0].Id, Price = price }],
+                ProrationBehavior = immediate ? "always_invoice" : "none",
+                ProrationDate = clock.GetUtcNow().UtcDateTime,
+            },
+        }, cancellationToken: ct);
+        return new PlanChangePreview(local.PlanId, plan.Id, immediate ? preview.AmountDue : 0, preview.Currency ?? "usd",
+            immediate ? clock.GetUtcNow() : local.PeriodEnd, immediate);
+    }
+
+    /// <summary>Upgrades are charged prorated now and resize the lanes at once; downgrades are not prorated and
+    /// shrink the lanes at the end of the period already paid.</summary>
+    public async Task<Lanes.Billing.Subscriptions.Subscription> ChangePlanAsync(Guid tenantId, string planId, string by, Guid commandId, CancellationToken ct = default)
+    {
+        var (local, remote, plan, price) = await ChangeContextAsync(tenantId, planId, ct);
+        var upgrade = plan.ReservedLanes >= local.PlanLanes;
+        if (upgrade)
+        {
+            var (allocated, total) = await subscriptions.CapacityAsync(ct);
+            if (total - allocated < plan.ReservedLanes - local.AllocatedLanes)
+            {
+                throw new RuleViolation("capacity_exceeded", $"The {plan.Name} plan needs {plan.ReservedLanes - local.AllocatedLanes} more lanes and {Math.Max(0, total - allocated)} are free right now.");
+            }
+        }
+
+        var updated = await stripe.V1.Subscriptions.UpdateAsync(remote.Id, new SubscriptionUpdateOptions
+        {
+            Items = [new SubscriptionItemOptions { Id = remote.Items.Data[0].Id, Price = price }],
+            ProrationBehavior = upgrade ? "always_invoice" : "none",
+        }, Idempotent($"change-plan:{tenantId}:{plan.Id}:{commandId}"), ct);
+        return await ApplyAsync(tenantId, View(updated, tenantId), by, ct);
+    }
+
+    public Task<Lanes.Billing.Subscriptions.Subscription> CancelAsync(Guid tenantId, string by, Guid commandId, CancellationToken ct = default) =>
+        SetCancelAtPeriodEndAsync(tenantId, true, by, commandId, ct);
+
+    public Task<Lanes.Billing.Subscriptions.Subscription> ResumeAsync(Guid tenantId, string by, Guid commandId, CancellationToken ct = default) =>
+        SetCancelAtPeriodEndAsync(tenantId, false, by, commandId, ct);
+
+    /// <summary>Reads the subscription from Stripe now and brings the tenant's subscription in line with it.</summary>
+    public async Task<Lanes.Billing.Subscriptions.Subscription?> SyncAsync(string subscriptionId, string by, CancellationToken ct = default)
+    {
+        var remote = await stripe.V1.Subscriptions.GetAsync(subscriptionId, cancellationToken: ct);
+        var tenantId = await TenantOfAsync(remote, ct);
+        if (tenantId is null)
+        {
+            Log.UnknownTenant(logger, subscriptionId);
+            return null;
+        }
+
+        return await ApplyAsync(tenantId.Value, View(remote, tenantId), by, ct);
+    }
+
+    /// <summary>Every subscription Stripe has, compared with Lanes; corrections are recorded with "reconciled".</summary>
+    public async Task<int> ReconcileAsync(CancellationToken ct = default)
+    {
+        var corrected = 0;
+        await foreach (var remote in stripe.V1.Subscriptions.ListAutoPagingAsync(new SubscriptionListOptions { Status = "all", Limit = 100 }, cancellationToken: ct))
+        {
+            if (await TenantOfAsync(remote, ct) is not { } tenantId)
+            {
+                continue;
+            }
+
+            var before = await subscriptions.FindAsync(tenantId, ct);
+            var after = await ApplyAsync(tenantId, View(remote, tenantId), "reconciled", ct);
+            if (before != after)
+            {
+                corrected++;
+            }
+        }
+
+        return corrected;
+    }
+
+    private async Task<Lanes.Billing.Subscriptions.Subscription> ApplyAsync(Guid tenantId, StripeView view, string by, CancellationToken ct)
+    {
+        var d = dunning.Value;
+        return await subscriptions.ApplyAsync(tenantId,
+            local => StripeSync.Decide(local, view, tenantId, PlanForPrice, d.GracePeriod, d.GraceLanes, by, clock.GetUtcNow()),
+            enforceCapacity: false, ct);
+    }
+
+    private async Task<Lanes.Billing.Subscriptions.Subscription> SetCancelAtPeriodEndAsync(Guid tenantId, bool cancel, string by, Guid commandId, CancellationToken ct)
+    {
+        var local = await subscriptions.FindAsync(tenantId, ct);
+        if (local is not { IsLive: true, StripeSubscriptionId: { } subscriptionId })
+        {
+            throw new RuleViolation("no_subscription", "The organisation has no Stripe subscription.");
+        }
+
+        var updated = await stripe.V1.Subscriptions.UpdateAsync(subscriptionId, new SubscriptionUpdateOptions { CancelAtPeriodEnd = cancel },
+            Idempotent($"{(cancel ? "cancel" : "resume")}:{tenantId}:{commandId}"), ct);
+        return await ApplyAsync(tenantId, View(updated, tenantId), by, ct);
+    }
+
+    private async Task<(Lanes.Billing.Subscriptions.Subscription Local, global::Stripe.Subscription Remote, PlanTier Plan, string Price)> ChangeContextAsync(
+        Guid tenantId, string planId, CancellationToken ct)
+    {
+        var plan = plans.Find(planId) is { SelfServe: true } p ? p : throw new RuleViolation("unknown_plan", $"'{planId}' is not a plan customers can buy.");
+        var price = PriceOf(plan.Id) ?? throw new RuleViolation("no_price", $"The {plan.Name} plan has no Stripe price.");
+        var local = await subscriptions.FindAsync(tenantId, ct);
+        if (local is not { IsLive: true, StripeSubscriptionId: { } subscriptionId })
+        {
+            throw new RuleViolation("no_subscription", "The organisation has no Stripe subscription to change.");
+        }
+
+        if (string.Equals(local.PlanId, plan.Id, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new RuleViolation("same_plan", $"The subscription is already on {plan.Name}.");
+        }
+
+        var remote = await stripe.V1.Subscriptions.GetAsync(subscriptionId, cancellationToken: ct);
+        return (local, remote, plan, price);
+    }
+
+    private async Task<string> CustomerOfAsync(Guid tenantId, string email, CancellationToken ct)
+    {
+        if (await FindCustomerAsync(tenantId, ct) is { } existing)
+        {
+            return existing;
+        }
+
+        // One customer per tenant: the idempotency key is the tenant, so two checkouts racing create one customer.
+        var customer = await stripe.V1.Customers.CreateAsync(new CustomerCreateOptions
+        {
+            Email = email,
+            Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString() },
+        }, Idempotent($"customer:{tenantId}"), ct);
+        await using var session = store.LightweightSession();
+        session.Store(new StripeCustomerRecord(customer.Id, tenantId, clock.GetUtcNow()));
+        await session.SaveChangesAsync(ct);
+        return customer.Id;
+    }
+
+    private async Task<string?> FindCustomerAsync(Guid tenantId, CancellationToken ct)
+    {
+        await using var query = store.QuerySession();
+        var record = await query.Query<StripeCustomerRecord>().FirstOrDefaultAsync(c => c.TenantId == tenantId, ct);
+
+        // A subscription created outside Lanes' checkout (dashboard, API) is linked by the webhook instead.
+        return record?.Id ?? (await subscriptions.FindAsync(tenantId, ct))?.StripeCustomerId;
+    }
+
+    private async Task<Guid?> TenantOfAsync(global::Stripe.Subscription remote, CancellationToken ct)
+    {
+        if (remote.Metadata?.TryGetValue("tenant_id", out var text) == true && Guid.TryParse(text, out var id))
+        {
+            return id;
+        }
+
+        await using var query = store.QuerySession();
+        return (await query.LoadAsync<StripeCustomerRecord>(remote.CustomerId, ct))?.TenantId;
+    }
+
+    private static StripeView View(global::Stripe.Subscription s, Guid? tenantId)
+    {
+        var item = s.Items.Data.FirstOrDefault();
+        return new StripeView(s.Id, s.CustomerId, s.Status, item?.Price?.Id,
+            new DateTimeOffset(DateTime.SpecifyKind(item?.CurrentPeriodStart ?? s.StartDate, DateTimeKind.Utc)),
+            new DateTimeOffset(DateTime.SpecifyKind(item?.CurrentPeriodEnd ?? s.StartDate, DateTimeKind.Utc)),
+            s.CancelAtPeriodEnd, tenantId);
+    }
+
+    private static RequestOptions Idempotent(string key) => new() { IdempotencyKey = $"lanes:{key}" };
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} belongs to no known tenant; ignored")]
+        public static partial void UnknownTenant(ILogger logger, string subscriptionId);
+    }
+}

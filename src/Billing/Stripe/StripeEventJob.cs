@@ -1,0 +1,92 @@
+using Hangfire;
+using Marten;
+using Microsoft.Extensions.Logging;
+using global::Stripe;
+
+namespace Lanes.Billing.Stripe;
+
+/// <summary>
+/// Processes one recorded webhook. Ordering is made safe by acting on the subscription as Stripe has it now, never
+/// on the event's copy: a late <c>customer.subscription.updated</c> converges to the same state as the newest one.
+/// Re-entrant: running it twice syncs twice to the same result.
+/// </summary>
+public sealed partial class StripeEventJob(IDocumentStore store, StripeBilling billing, TimeProvider clock, ILogger<StripeEventJob> logger)
+{
+    [AutomaticRetry(Attempts = 10)]
+    public async Task ProcessAsync(string eventId, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        var receipt = await session.LoadAsync<StripeEventReceipt>(eventId, ct);
+        if (receipt is null || receipt.ProcessedAt is not null)
+        {
+            return;
+        }
+
+        var stripeEvent = EventUtility.ParseEvent(receipt.Payload, throwOnApiVersionMismatch: false);
+        var subscriptionId = stripeEvent.Data.Object switch
+        {
+            global::Stripe.Subscription s => s.Id,
+            global::Stripe.Checkout.Session c => c.SubscriptionId,
+            Invoice i => i.Parent?.SubscriptionDetails?.SubscriptionId,
+            _ => null,
+        };
+
+        switch (stripeEvent.Type)
+        {
+            case EventTypes.CheckoutSessionCompleted:
+            case EventTypes.CustomerSubscriptionCreated:
+            case EventTypes.CustomerSubscriptionUpdated:
+            case EventTypes.CustomerSubscriptionDeleted:
+            case EventTypes.CustomerSubscriptionPaused:
+            case EventTypes.CustomerSubscriptionResumed:
+            case EventTypes.InvoicePaid:
+            case EventTypes.InvoicePaymentFailed:
+            case EventTypes.InvoicePaymentActionRequired:
+                if (subscriptionId is not null)
+                {
+                    await billing.SyncAsync(subscriptionId, "stripe", ct);
+                }
+
+                break;
+            case EventTypes.CustomerSubscriptionTrialWillEnd:
+                Log.TrialEnding(logger, subscriptionId ?? "?");
+                break;
+            default:
+                Log.Ignored(logger, stripeEvent.Type, eventId);
+                break;
+        }
+
+        session.Store(receipt with { ProcessedAt = clock.GetUtcNow() });
+        await session.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Nightly: correct drift against Stripe, and process any recorded event whose job never ran.</summary>
+    [AutomaticRetry(Attempts = 3)]
+    public async Task ReconcileAsync(CancellationToken ct)
+    {
+        IReadOnlyList<string> stale;
+        await using (var query = store.QuerySession())
+        {
+            stale = await query.Query<StripeEventReceipt>().Where(r => r.ProcessedAt == null).Select(r => r.Id).ToListAsync(ct);
+        }
+
+        foreach (var id in stale)
+        {
+            await ProcessAsync(id, ct);
+        }
+
+        Log.Reconciled(logger, await billing.ReconcileAsync(ct));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Stripe event {Type} ({EventId}) acknowledged; Lanes does not act on it")]
+        public static partial void Ignored(ILogger logger, string type, string eventId);
+
+        [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Trial of Stripe subscription {SubscriptionId} ends soon")]
+        public static partial void TrialEnding(ILogger logger, string subscriptionId);
+
+        [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "Stripe reconciliation corrected {Count} subscriptions")]
+        public static partial void Reconciled(ILogger logger, int count);
+    }
+}

@@ -1,0 +1,13 @@
+namespace Lanes.Billing.Stripe;
+
+/// <summary>The one Stripe customer of a tenant (global document: the webhook job finds tenants from customers).</summary>
+public sealed record StripeCustomerRecord(string Id, Guid TenantId, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// A webhook delivery, recorded before it is acknowledged. Its id is Stripe's event id, so a second delivery fails to
+/// insert and is a no-op. The job that processes it marks it done; the nightly reconciliation picks up any left over.
+/// </summary>
+public sealed record StripeEventReceipt(string Id, string Type, DateTimeOffset Created, string Payload, DateTimeOffset ReceivedAt, DateTimeOffset? ProcessedAt = null);
+
+/// <summary>What a plan change would cost now and when the lanes change.</summary>
+public sealed record PlanChangePreview(string From, string To, long AmountDueCents, string Currency, DateTimeOffset LanesChangeAt, bool Immediate);

@@ -1,0 +1,97 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Lanes.Billing.Stripe;
+using Lanes.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using global::Stripe;
+
+namespace Lanes.Billing.Tests.Stripe;
+
+/// <summary>
+/// Billing in Stripe mode as the portal hosts it: the webhook endpoint on Kestrel, a Hangfire server on PostgreSQL,
+/// Stripe.net pointed at <see cref="FakeStripe"/>, and a fake clock.
+/// </summary>
+public sealed class BillingWithStripe : IAsyncLifetime
+{
+    public const string WebhookSecret = "whsec_test_lanes";
+
+    private readonly PostgresDatabase _database = new();
+    private WebApplication? _app;
+
+    public FakeStripe Stripe { get; private set; } = null!;
+
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 2, 10, 30, 0, TimeSpan.Zero));
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public T Get<T>() where T : notnull => _app!.Services.GetRequiredService<T>();
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        Stripe = await FakeStripe.StartAsync();
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Lanes"] = _database.ConnectionString,
+            ["Keys:Pepper"] = BillingHost.NewPepper(),
+            ["Capacity:TotalLanes"] = "1000",
+            ["Stripe:SecretKey"] = "sk_test_lanes",
+            ["Stripe:WebhookSecret"] = WebhookSecret,
+            ["Stripe:ApiBase"] = Stripe.ApiBase,
+            ["Stripe:MaxNetworkRetries"] = "0",
+            ["Stripe:Prices:starter"] = "price_starter",
+            ["Stripe:Prices:pro"] = "price_pro",
+            ["Stripe:Prices:team"] = "price_team",
+        });
+        builder.AddBilling(BillingRole.Jobs);
+        builder.Services.AddSingleton<TimeProvider>(Clock);
+        _app = builder.Build();
+        _app.MapStripeWebhook();
+        await _app.StartAsync();
+        Http = new HttpClient { BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+    }
+
+    /// <summary>Delivers an event the way Stripe does: JSON body, signed with the endpoint's secret at a time.</summary>
+    public Task<HttpResponseMessage> DeliverAsync(string payload, string secret = WebhookSecret, DateTimeOffset? signedAt = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/stripe/webhook") { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
+        request.Headers.Add("Stripe-Signature", EventUtility.GenerateSignatureHeader(payload, secret, (signedAt ?? Clock.GetUtcNow()).ToUnixTimeSeconds()));
+        return Http.SendAsync(request);
+    }
+
+    /// <summary>Stripe's example event, carrying <paramref name="data"/> as its object.</summary>
+    public string Event(string type, JsonObject data, string? id = null)
+    {
+        var e = FakeStripe.Fixture("event");
+        e["id"] = id ?? $"evt_{Guid.NewGuid():N}";
+        e["type"] = type;
+        e["api_version"] = StripeConfiguration.ApiVersion;
+        e["created"] = Clock.GetUtcNow().ToUnixTimeSeconds();
+        e["data"] = new JsonObject { ["object"] = data.DeepClone() };
+        return e.ToJsonString();
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        await Stripe.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+}

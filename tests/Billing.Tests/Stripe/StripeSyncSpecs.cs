@@ -1,0 +1,117 @@
+using Lanes.Billing.Stripe;
+using Lanes.Billing.Subscriptions;
+using Lanes.Shared.Plans;
+
+namespace Lanes.Billing.Tests.Stripe;
+
+/// <summary>Stripe's current view of a subscription → the events that bring Lanes in line. No database.</summary>
+public class StripeSyncSpecs
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 2, 10, 30, 0, TimeSpan.Zero);
+    private static readonly Guid Tenant = Guid.NewGuid();
+    private static readonly PlanCatalog Plans = new(PlanCatalog.Defaults.Select(p => p with { StripePriceId = $"price_{p.Id}" }));
+
+    private static StripeView Remote(string status = "active", string plan = "pro", bool cancel = false, int periodDays = 30) =>
+        new("sub_1", "cus_1", status, $"price_{plan}", Now.AddDays(-1), Now.AddDays(periodDays - 1), cancel, Tenant);
+
+    private static IReadOnlyList<object> Sync(Subscription? local, StripeView remote) =>
+        StripeSync.Decide(local, remote, Tenant, price => Plans.Tiers.FirstOrDefault(p => p.StripePriceId == price), TimeSpan.FromDays(3), 1, "stripe", Now);
+
+    private static Subscription Apply(Subscription? s, IEnumerable<object> events) => events.Aggregate(s, Subscription.After)!;
+
+    [Fact]
+    public void An_active_stripe_subscription_starts_the_plan_and_links_it()
+    {
+        var events = Sync(null, Remote());
+
+        Assert.Collection(events, e => Assert.IsType<SubscriptionStarted>(e), e => Assert.IsType<StripeSubscriptionLinked>(e));
+        var s = Apply(null, events);
+        Assert.Equal((SubscriptionStatus.Active, 6, "sub_1"), (s.Status, s.ReservedLanesAt(Now), s.StripeSubscriptionId));
+    }
+
+    [Fact]
+    public void The_same_view_twice_changes_nothing_the_second_time()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+
+        Assert.Empty(Sync(s, Remote()));
+    }
+
+    [Fact]
+    public void An_incomplete_checkout_reserves_nothing()
+    {
+        Assert.Empty(Sync(null, Remote("incomplete")));
+    }
+
+    [Fact]
+    public void An_upgrade_applies_at_once_and_a_downgrade_at_the_end_of_the_paid_period()
+    {
+        var pro = Apply(null, Sync(null, Remote(plan: "pro")));
+
+        var team = Apply(pro, Sync(pro, Remote(plan: "team")));
+        Assert.Equal(32, team.ReservedLanesAt(Now));
+
+        var downgrade = Sync(team, Remote(plan: "starter"));
+        var scheduled = Assert.IsType<PlanChangeScheduled>(Assert.Single(downgrade));
+        Assert.Equal(team.PeriodEnd, scheduled.EffectiveAt);
+        var waiting = Apply(team, downgrade);
+        Assert.Equal(32, waiting.ReservedLanesAt(Now));
+        Assert.Empty(Sync(waiting, Remote(plan: "starter")));
+        var applied = SubscriptionDecisions.ApplyScheduledChange(waiting, team.PeriodEnd)!;
+        Assert.Equal(2, Subscription.After(waiting, applied)!.ReservedLanesAt(team.PeriodEnd));
+    }
+
+    [Fact]
+    public void Past_due_starts_grace_with_reduced_lanes_and_active_again_restores_the_plan()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+
+        var failing = Apply(s, Sync(s, Remote("past_due")));
+        Assert.Equal((SubscriptionStatus.InGrace, 1), (failing.Status, failing.ReservedLanesAt(Now)));
+        Assert.Empty(Sync(failing, Remote("past_due")));
+
+        var paid = Apply(failing, Sync(failing, Remote("active")));
+        Assert.Equal((SubscriptionStatus.Active, 6), (paid.Status, paid.ReservedLanesAt(Now)));
+    }
+
+    [Fact]
+    public void Cancel_at_period_end_and_its_undo_follow_stripe()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+
+        var cancelling = Apply(s, Sync(s, Remote(cancel: true)));
+        Assert.Equal(SubscriptionStatus.Cancelling, cancelling.Status);
+        Assert.Equal(SubscriptionStatus.Active, Apply(cancelling, Sync(cancelling, Remote(cancel: false))).Status);
+    }
+
+    [Fact]
+    public void Canceled_in_stripe_ends_the_subscription_once()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+
+        var ended = Apply(s, Sync(s, Remote("canceled")));
+
+        Assert.Equal(SubscriptionStatus.Ended, ended.Status);
+        Assert.Empty(Sync(ended, Remote("canceled")));
+    }
+
+    [Fact]
+    public void A_renewal_moves_the_period_and_a_pause_reserves_no_lanes()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+
+        var renewed = Apply(s, Sync(s, Remote(periodDays: 60)));
+        Assert.Equal(Now.AddDays(59), renewed.PeriodEnd);
+
+        var paused = Apply(renewed, Sync(renewed, Remote("paused", periodDays: 60)));
+        Assert.Equal(0, paused.ReservedLanesAt(Now));
+        Assert.Equal(6, Apply(paused, Sync(paused, Remote(periodDays: 60))).ReservedLanesAt(Now));
+    }
+
+    [Fact]
+    public void A_price_outside_the_catalog_is_refused_not_guessed()
+    {
+        var error = Assert.Throws<RuleViolation>(() => Sync(null, Remote() with { PriceId = "price_unknown" }));
+        Assert.Equal("unknown_price", error.Code);
+    }
+}

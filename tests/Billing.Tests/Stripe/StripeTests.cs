@@ -1,0 +1,267 @@
+using System.Net;
+using Lanes.Billing.Jobs;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Stripe;
+using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Tenants;
+using Lanes.Testing;
+using Marten;
+using global::Stripe;
+using SubscriptionService = Lanes.Billing.Subscriptions.SubscriptionService;
+
+namespace Lanes.Billing.Tests.Stripe;
+
+public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithStripe>
+{
+    private DateTimeOffset Now => billing.Clock.GetUtcNow();
+
+    private async Task<Tenant> NewTenantAsync() =>
+        await billing.Get<TenantService>().CreateAsync($"s-{Guid.NewGuid():N}"[..20], "Stripe tenant", "test", ("user-1", "owner@test.local"));
+
+    private Task<Lanes.Billing.Subscriptions.Subscription> LanesSubscription(Guid tenantId, Func<Lanes.Billing.Subscriptions.Subscription?, bool> done, string what) =>
+        Eventually.Get(() => billing.Get<SubscriptionService>().FindAsync(tenantId), s => done(s), TimeSpan.FromSeconds(30), what)!;
+
+    /// <summary>A tenant whose Stripe subscription (on <paramref name="price"/>) the webhook has made active in Lanes.</summary>
+    private async Task<(Tenant Tenant, string SubscriptionId)> SubscribedAsync(string price = "price_pro")
+    {
+        var tenant = await NewTenantAsync();
+        var id = $"sub_{Guid.NewGuid():N}"[..20];
+        var sub = billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "active", price, Now.AddDays(-1), Now.AddDays(29));
+        Assert.Equal(HttpStatusCode.OK, (await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionCreated, sub))).StatusCode);
+        await LanesSubscription(tenant.Id, s => s is { IsLive: true }, "the subscription to start");
+        return (tenant, id);
+    }
+
+    [Fact]
+    public async Task Checkout_creates_one_customer_per_tenant_and_a_subscription_session_for_the_plans_price()
+    {
+        var tenant = await NewTenantAsync();
+        var command = Guid.NewGuid();
+
+        var url = await billing.Get<StripeBilling>().CheckoutAsync(tenant.Id, "pro", "owner@test.local", command);
+        await billing.Get<StripeBilling>().CheckoutAsync(tenant.Id, "team", "owner@test.local", Guid.NewGuid());
+
+        Assert.StartsWith("https://checkout.stripe.com/", url);
+        var customer = Assert.Single(billing.Stripe.To("POST", "/v1/customers"), r => r.Form["metadata[tenant_id]"] == tenant.Id.ToString());
+        Assert.Equal($"lanes:customer:{tenant.Id}", customer.IdempotencyKey);
+        var sessions = billing.Stripe.To("POST", "/v1/checkout/sessions").Where(r => r.Form["client_reference_id"] == tenant.Id.ToString()).ToList();
+        Assert.Equal(2, sessions.Count);
+        Assert.Equal("subscription", sessions[0].Form["mode"]);
+        Assert.Equal("price_pro", sessions[0].Form["line_items[0][price]"]);
+        Assert.Equal(tenant.Id.ToString(), sessions[0].Form["subscription_data[metadata][tenant_id]"]);
+        Assert.Equal($"lanes:checkout:{tenant.Id}:pro:{command}", sessions[0].IdempotencyKey);
+        Assert.Equal(sessions[0].Form["customer"], sessions[1].Form["customer"]);
+
+        // The browser coming back proves nothing: only the webhook activates the subscription.
+        Assert.Null(await billing.Get<SubscriptionService>().FindAsync(tenant.Id));
+    }
+
+    [Fact]
+    public async Task A_valid_webhook_is_processed_once_even_when_delivered_twice()
+    {
+        var tenant = await NewTenantAsync();
+        var sub = billing.Stripe.PutSubscription("sub_twice", "cus_twice", tenant.Id, "active", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+        var completed = FakeStripe.Fixture("checkout.session");
+        completed["mode"] = "subscription";
+        completed["subscription"] = "sub_twice";
+        completed["customer"] = "cus_twice";
+        var payload = billing.Event(EventTypes.CheckoutSessionCompleted, completed, "evt_twice");
+
+        var first = await billing.DeliverAsync(payload);
+        var second = await billing.DeliverAsync(payload);
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (first.StatusCode, second.StatusCode));
+        Assert.Contains("duplicate", await second.Content.ReadAsStringAsync());
+        var s = await LanesSubscription(tenant.Id, s => s is { IsLive: true }, "the checkout to activate the subscription");
+        Assert.Equal((6, "sub_twice"), (s.ReservedLanesAt(Now), s.StripeSubscriptionId));
+        await Eventually.Get(async () =>
+        {
+            await using var query = billing.Get<IDocumentStore>().QuerySession();
+            return await query.LoadAsync<StripeEventReceipt>("evt_twice");
+        }, r => r?.ProcessedAt is not null, TimeSpan.FromSeconds(30), "the event to be processed");
+        await using var events = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenant.Id));
+        var stream = await events.Events.FetchStreamAsync(SubscriptionStreams.For(tenant.Id));
+        Assert.Single(stream, e => e.Data is SubscriptionStarted);
+    }
+
+    [Theory]
+    [InlineData("wrong secret")]
+    [InlineData("tampered body")]
+    [InlineData("expired timestamp")]
+    [InlineData("no api version")]
+    public async Task A_bad_or_stale_signature_is_a_400_and_nothing_is_recorded(string fault)
+    {
+        var tenant = await NewTenantAsync();
+        var sub = billing.Stripe.PutSubscription($"sub_{fault.Replace(' ', '_')}", "cus_bad", tenant.Id, "active", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+        var id = $"evt_{Guid.NewGuid():N}";
+        var payload = billing.Event(EventTypes.CustomerSubscriptionCreated, sub, id);
+
+        var response = fault switch
+        {
+            "wrong secret" => await billing.DeliverAsync(payload, secret: "whsec_someone_else"),
+            "expired timestamp" => await billing.DeliverAsync(payload, signedAt: Now.AddMinutes(-6)),
+            "no api version" => await billing.DeliverAsync(payload.Replace(StripeConfiguration.ApiVersion, "", StringComparison.Ordinal).Replace("\"api_version\":\"\"", "\"api_version\":null", StringComparison.Ordinal)),
+            _ => await TamperedAsync(payload),
+        };
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await using var query = billing.Get<IDocumentStore>().QuerySession();
+        Assert.Null(await query.LoadAsync<StripeEventReceipt>(id));
+        Assert.Null(await billing.Get<SubscriptionService>().FindAsync(tenant.Id));
+    }
+
+    private async Task<HttpResponseMessage> TamperedAsync(string payload)
+    {
+        var signature = EventUtility.GenerateSignatureHeader(payload, BillingWithStripe.WebhookSecret, Now.ToUnixTimeSeconds());
+        var request = new HttpRequestMessage(HttpMethod.Post, "/stripe/webhook")
+        {
+            Content = new StringContent(payload.Replace("price_pro", "price_team", StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Stripe-Signature", signature);
+        return await billing.Http.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task Reordered_deliveries_end_in_the_state_stripe_has_now()
+    {
+        var tenant = await NewTenantAsync();
+        var older = billing.Stripe.PutSubscription("sub_order", "cus_order", tenant.Id, "active", "price_pro", Now.AddDays(-1), Now.AddDays(29)).DeepClone().AsObject();
+        var latest = billing.Stripe.PutSubscription("sub_order", "cus_order", tenant.Id, "active", "price_team", Now.AddDays(-1), Now.AddDays(29));
+
+        // "updated" (newest) arrives first, then the old "created", then an old "updated" with the first plan.
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionUpdated, latest));
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionCreated, older));
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionUpdated, older));
+
+        var s = await LanesSubscription(tenant.Id, s => s is { IsLive: true }, "the subscription");
+        await Eventually.Get(async () =>
+        {
+            await using var query = billing.Get<IDocumentStore>().QuerySession();
+            return await query.Query<StripeEventReceipt>().CountAsync(r => r.ProcessedAt == null);
+        }, n => n == 0, TimeSpan.FromSeconds(30), "every delivery to be processed");
+        s = (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!;
+        Assert.Equal(("team", 32), (s.PlanId, s.ReservedLanesAt(Now)));
+    }
+
+    [Fact]
+    public async Task A_failed_payment_gives_grace_with_reduced_lanes_and_payment_restores_the_plan()
+    {
+        var (tenant, id) = await SubscribedAsync();
+        var invoice = FakeStripe.Fixture("invoice");
+        invoice["parent"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "subscription_details",
+            ["subscription_details"] = new System.Text.Json.Nodes.JsonObject { ["subscription"] = id, ["metadata"] = null },
+        };
+
+        billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "past_due", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+        await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, invoice));
+        var grace = await LanesSubscription(tenant.Id, s => s!.Status == SubscriptionStatus.InGrace, "grace to start");
+        Assert.Equal(1, grace.ReservedLanesAt(Now));
+        Assert.Equal(Now.AddDays(3), grace.GraceEndsAt);
+
+        billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "active", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+        await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaid, invoice));
+        var paid = await LanesSubscription(tenant.Id, s => s!.Status == SubscriptionStatus.Active, "payment to restore the plan");
+        Assert.Equal(6, paid.ReservedLanesAt(Now));
+    }
+
+    [Fact]
+    public async Task Grace_that_runs_out_ends_the_subscription_and_revokes_every_key()
+    {
+        var (tenant, id) = await SubscribedAsync();
+        var key = await billing.Get<KeyService>().IssueAsync(tenant.Id, new KeyRequest("ci"), "owner");
+        var sub = billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "past_due", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionUpdated, sub));
+        var grace = await LanesSubscription(tenant.Id, s => s!.Status == SubscriptionStatus.InGrace, "grace to start");
+
+        billing.Clock.SetUtcNow(grace.GraceEndsAt!.Value.AddMinutes(1));
+        await billing.Get<BillingJobs>().RevokeKeysAsync(CancellationToken.None);
+
+        Assert.Equal(SubscriptionStatus.Ended, (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.Status);
+        Assert.Equal(RevocationReason.SubscriptionEnded, (await billing.Get<KeyService>().FindAsync(tenant.Id, key.Key.Id))!.RevokedFor);
+    }
+
+    [Fact]
+    public async Task Subscription_deleted_in_stripe_ends_it_in_lanes()
+    {
+        var (tenant, id) = await SubscribedAsync();
+        var sub = billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "canceled", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionDeleted, sub));
+
+        var ended = await LanesSubscription(tenant.Id, s => s!.Status == SubscriptionStatus.Ended, "the subscription to end");
+        Assert.Equal(0, ended.ReservedLanesAt(Now));
+    }
+
+    [Fact]
+    public async Task An_upgrade_is_prorated_now_and_resizes_lanes_at_once()
+    {
+        var (tenant, id) = await SubscribedAsync("price_starter");
+        var command = Guid.NewGuid();
+
+        var preview = await billing.Get<StripeBilling>().PreviewChangeAsync(tenant.Id, "team");
+        var upgraded = await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "team", "owner", command);
+
+        Assert.Equal((1234L, true, Now), (preview.AmountDueCents, preview.Immediate, preview.LanesChangeAt));
+        var previewRequest = billing.Stripe.To("POST", "/v1/invoices/create_preview").Last();
+        Assert.Equal("price_team", previewRequest.Form["subscription_details[items][0][price]"]);
+        var update = billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last();
+        Assert.Equal(("price_team", "always_invoice"), (update.Form["items[0][price]"], update.Form["proration_behavior"]));
+        Assert.Equal($"lanes:change-plan:{tenant.Id}:team:{command}", update.IdempotencyKey);
+        Assert.Equal(32, upgraded.ReservedLanesAt(Now));
+    }
+
+    [Fact]
+    public async Task A_downgrade_keeps_the_lanes_until_the_period_ends_then_shrinks_them_exactly_then()
+    {
+        var (tenant, id) = await SubscribedAsync("price_team");
+        var periodEnd = (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.PeriodEnd;
+
+        var preview = await billing.Get<StripeBilling>().PreviewChangeAsync(tenant.Id, "starter");
+        var downgraded = await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "starter", "owner", Guid.NewGuid());
+
+        Assert.Equal((0L, false, periodEnd), (preview.AmountDueCents, preview.Immediate, preview.LanesChangeAt));
+        Assert.Equal("none", billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last().Form["proration_behavior"]);
+        Assert.Equal(32, downgraded.ReservedLanesAt(Now));
+        Assert.Equal("starter", downgraded.ScheduledChange!.To);
+
+        billing.Clock.SetUtcNow(periodEnd.AddSeconds(-1));
+        await billing.Get<Revocations>().ExpireOverridesAsync();
+        Assert.Equal(32, (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.ReservedLanesAt(billing.Clock.GetUtcNow()));
+
+        billing.Clock.SetUtcNow(periodEnd);
+        await billing.Get<Revocations>().ExpireOverridesAsync();
+        Assert.Equal(2, (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.ReservedLanesAt(periodEnd));
+    }
+
+    [Fact]
+    public async Task Cancel_and_resume_set_cancel_at_period_end_in_stripe()
+    {
+        var (tenant, id) = await SubscribedAsync();
+
+        var cancelling = await billing.Get<StripeBilling>().CancelAsync(tenant.Id, "owner", Guid.NewGuid());
+        Assert.Equal("true", billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last().Form["cancel_at_period_end"]);
+        Assert.Equal(SubscriptionStatus.Cancelling, cancelling.Status);
+
+        var resumed = await billing.Get<StripeBilling>().ResumeAsync(tenant.Id, "owner", Guid.NewGuid());
+        Assert.Equal("false", billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last().Form["cancel_at_period_end"]);
+        Assert.Equal(SubscriptionStatus.Active, resumed.Status);
+
+        var portal = await billing.Get<StripeBilling>().PortalAsync(tenant.Id, Guid.NewGuid());
+        Assert.StartsWith("https://billing.stripe.com/", portal);
+    }
+
+    [Fact]
+    public async Task Reconciliation_corrects_drift_and_says_so()
+    {
+        var (tenant, id) = await SubscribedAsync();
+        billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "active", "price_team", Now.AddDays(-1), Now.AddDays(29));
+
+        await billing.Get<StripeEventJob>().ReconcileAsync(CancellationToken.None);
+
+        await using var query = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenant.Id));
+        var changed = (await query.Events.FetchStreamAsync(SubscriptionStreams.For(tenant.Id))).Select(e => e.Data).OfType<PlanChanged>().Single();
+        Assert.Equal(("pro", "team", "reconciled"), (changed.From, changed.To, changed.ChangedBy));
+    }
+}
