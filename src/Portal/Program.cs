@@ -28,7 +28,9 @@ if (!app.Environment.IsDevelopment())
     app.UseHsts();
 }
 
-app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+// Friendly status pages for people browsing; APIs and webhooks keep their own status and body.
+app.UseWhen(http => HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments("/billing/api") && !http.Request.Path.StartsWithSegments("/hangfire"),
+    pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
@@ -36,6 +38,7 @@ app.MapStaticAssets();
 app.MapLanesHealth();
 app.MapJobsDashboard();
 app.MapStripeWebhook();
+app.MapBillingApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

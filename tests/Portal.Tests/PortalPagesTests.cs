@@ -11,6 +11,7 @@ public class PortalPagesTests(AppFactory<Program> portal) : IClassFixture<AppFac
         var html = await portal.CreateClient().GetStringAsync("/");
 
         Assert.Contains("mud-layout", html);
+        Assert.Contains("Internal billing", html);
         Assert.Matches("_content/MudBlazor/MudBlazor\\.min(\\.[a-z0-9]+)?\\.css", html);
         foreach (var plan in new[] { "Starter", "Pro", "Team", "Enterprise" })
         {
@@ -25,6 +26,24 @@ public class PortalPagesTests(AppFactory<Program> portal) : IClassFixture<AppFac
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("\"postgresql\":\"healthy\"", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("/billing/api/subscription")]
+    [InlineData("/billing/api/preview?plan=team")]
+    public async Task Billing_actions_need_a_signed_in_member(string path)
+    {
+        var response = await portal.CreateClient(new() { AllowAutoRedirect = false }).GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_stripe_webhook_does_not_exist_in_internal_mode()
+    {
+        var response = await portal.CreateClient().PostAsync("/stripe/webhook", new StringContent("{}"));
+
+        Assert.True(response.StatusCode == HttpStatusCode.NotFound, await response.Content.ReadAsStringAsync());
     }
 
     [Fact]

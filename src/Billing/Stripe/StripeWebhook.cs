@@ -4,6 +4,7 @@ using Lanes.Billing.Infrastructure;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -20,8 +21,8 @@ public static class StripeWebhook
     private const int MaxPayloadBytes = 512 * 1024;
 
     public static IEndpointConventionBuilder MapStripeWebhook(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapPost("/stripe/webhook", async (HttpContext http, IOptions<StripeOptions> options, IDocumentStore store,
-            IBackgroundJobClient jobs, TimeProvider clock) =>
+        endpoints.MapPost("/stripe/webhook", async (HttpContext http, [FromServices] IOptions<StripeOptions> options, [FromServices] IDocumentStore store,
+            [FromServices] IBackgroundJobClient jobs, [FromServices] TimeProvider clock) =>
         {
             if (!options.Value.Enabled)
             {
@@ -66,7 +67,7 @@ public static class StripeWebhook
 
             jobs.Enqueue<StripeEventJob>(j => j.ProcessAsync(stripeEvent.Id, CancellationToken.None));
             return Results.Ok(new { received = true });
-        }).AllowAnonymous();
+        }).AllowAnonymous().DisableAntiforgery(); // Stripe signs its requests; there is no browser form to protect.
 
     private static bool HasApiVersion(string payload)
     {

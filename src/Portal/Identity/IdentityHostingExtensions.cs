@@ -14,7 +14,27 @@ public static class IdentityHostingExtensions
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Roles.Staff, p => p.RequireRole(Roles.Staff));
         builder.Services.AddIdentityCore<LanesUser>().AddSignInManager();
+        builder.Services.ConfigureApplicationCookie(o =>
+        {
+            // APIs answer 401/403; only pages redirect to sign-in.
+            o.Events.OnRedirectToLogin = context => Answer(context, StatusCodes.Status401Unauthorized);
+            o.Events.OnRedirectToAccessDenied = context => Answer(context, StatusCodes.Status403Forbidden);
+        });
         return builder;
+    }
+
+    private static Task Answer(Microsoft.AspNetCore.Authentication.RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> context, int status)
+    {
+        if (context.Request.Path.StartsWithSegments("/billing/api") || context.Request.Path.StartsWithSegments("/api"))
+        {
+            context.Response.StatusCode = status;
+        }
+        else
+        {
+            context.Response.Redirect(context.RedirectUri);
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>The user store and user management only (what the operator CLI needs, with no web pipeline).</summary>
