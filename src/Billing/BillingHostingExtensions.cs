@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
 using JasperFx.Events.Daemon;
 using Lanes.Billing.Capacity;
 using Lanes.Billing.Infrastructure;
@@ -100,16 +101,20 @@ public static class BillingHostingExtensions
         services.AddSingleton<Revocations>();
         services.AddTransient<BillingJobs>();
 
-        services.AddHangfire(c => c
+        // Note: Hangfire keeps a process-wide default storage; each host registers its own storage instance so two
+        // hosts in one process (tests, or a portal next to a worker) never enqueue into each other's database.
+        var hangfireOptions = new PostgreSqlStorageOptions
+        {
+            SchemaName = "hangfire",
+            PrepareSchemaIfNecessary = true,
+            QueuePollInterval = TimeSpan.FromSeconds(1),
+        };
+        services.AddSingleton<JobStorage>(_ => new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, hangfireOptions), hangfireOptions));
+        services.AddHangfire((sp, c) => c
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
-            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
-            {
-                SchemaName = "hangfire",
-                PrepareSchemaIfNecessary = true,
-                QueuePollInterval = TimeSpan.FromSeconds(1),
-            }));
+            .UseStorage(sp.GetRequiredService<JobStorage>()));
         if (role.HasFlag(BillingRole.Jobs))
         {
             services.AddHostedService<StripeReconciliationRegistration>();

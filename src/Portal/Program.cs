@@ -18,6 +18,7 @@ builder.AddPortalIdentity();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 builder.Services.AddCascadingAuthenticationState();
 builder.Services.AddMudServices();
+builder.Services.AddScoped<Lanes.Portal.Account.Signup>();
 
 var app = builder.Build();
 await IdentityStore.MigrateAsync(app.Services);
@@ -40,6 +41,7 @@ app.MapJobsDashboard();
 app.MapStripeWebhook();
 app.MapBillingApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+app.MapAdditionalIdentityEndpoints();
 
 await app.RunAsync();
 return 0;

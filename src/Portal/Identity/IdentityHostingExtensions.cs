@@ -10,7 +10,16 @@ public static class IdentityHostingExtensions
     public static IHostApplicationBuilder AddPortalIdentity(this IHostApplicationBuilder builder)
     {
         builder.AddIdentityStore();
-        builder.Services.AddAuthentication(IdentityConstants.ApplicationScheme).AddIdentityCookies();
+        builder.Services.AddAuthentication(o =>
+            {
+                o.DefaultScheme = IdentityConstants.ApplicationScheme;
+                o.DefaultSignInScheme = IdentityConstants.ExternalScheme;
+            })
+            .AddIdentityCookies();
+        builder.Services.AddScoped<Components.Account.IdentityRedirectManager>();
+        builder.Services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, Components.Account.IdentityRevalidatingAuthenticationStateProvider>();
+        builder.Services.AddSingleton<Outbox>();
+        builder.Services.AddSingleton<IEmailSender<LanesUser>, OutboxEmailSender>();
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Roles.Staff, p => p.RequireRole(Roles.Staff));
         builder.Services.AddIdentityCore<LanesUser>().AddSignInManager();
@@ -51,6 +60,7 @@ public static class IdentityHostingExtensions
                 o.Password.RequiredLength = 10;
                 o.Lockout.MaxFailedAccessAttempts = 5;
                 o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+                o.Stores.SchemaVersion = IdentitySchemaVersions.Version3;
             })
             .AddRoles<IdentityRole>()
             .AddEntityFrameworkStores<IdentityStore>()

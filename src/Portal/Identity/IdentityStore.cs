@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Design;
 
 namespace Lanes.Portal.Identity;
 
@@ -21,12 +20,4 @@ public sealed class IdentityStore(DbContextOptions<IdentityStore> options) : Ide
         await using var scope = services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<IdentityStore>().Database.MigrateAsync(ct);
     }
-}
-
-/// <summary>Lets <c>dotnet ef migrations add</c> build the context without starting the portal.</summary>
-internal sealed class DesignTimeIdentityStoreFactory : IDesignTimeDbContextFactory<IdentityStore>
-{
-    public IdentityStore CreateDbContext(string[] args) => new(new DbContextOptionsBuilder<IdentityStore>()
-        .UseNpgsql("Host=127.0.0.1;Database=design_time", o => o.MigrationsHistoryTable("__ef_migrations", IdentityStore.Schema))
-        .Options);
 }

@@ -1,0 +1,47 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Identity;
+
+namespace Lanes.Portal.Identity;
+
+/// <summary>An email the portal sent (or would have sent).</summary>
+public sealed record OutboxMessage(Guid Id, string To, string Subject, string HtmlBody, DateTimeOffset SentAt);
+
+/// <summary>
+/// Where email goes when no SMTP server is configured: kept in memory and shown at the development-only page
+/// <c>/dev/outbox</c>, so sign-up and password reset work offline.
+/// </summary>
+public sealed class Outbox(TimeProvider clock)
+{
+    private readonly ConcurrentQueue<OutboxMessage> _messages = new();
+
+    public IReadOnlyList<OutboxMessage> Messages => _messages.Reverse().ToList();
+
+    public void Add(string to, string subject, string htmlBody)
+    {
+        _messages.Enqueue(new OutboxMessage(Guid.NewGuid(), to, subject, htmlBody, clock.GetUtcNow()));
+        while (_messages.Count > 500 && _messages.TryDequeue(out _))
+        {
+        }
+    }
+}
+
+public sealed class OutboxEmailSender(Outbox outbox) : IEmailSender<LanesUser>
+{
+    public Task SendConfirmationLinkAsync(LanesUser user, string email, string confirmationLink)
+    {
+        outbox.Add(email, "Confirm your email for Lanes", $"Confirm your account: <a href='{confirmationLink}'>confirm my email</a>.");
+        return Task.CompletedTask;
+    }
+
+    public Task SendPasswordResetLinkAsync(LanesUser user, string email, string resetLink)
+    {
+        outbox.Add(email, "Reset your Lanes password", $"Reset your password: <a href='{resetLink}'>choose a new password</a>.");
+        return Task.CompletedTask;
+    }
+
+    public Task SendPasswordResetCodeAsync(LanesUser user, string email, string resetCode)
+    {
+        outbox.Add(email, "Reset your Lanes password", $"Your password reset code: {resetCode}");
+        return Task.CompletedTask;
+    }
+}
