@@ -14,7 +14,7 @@ using OpenTelemetry.Metrics;
 
 namespace Lanes.Inference;
 
-public static class GatewayHostingExtensions
+public static partial class GatewayHostingExtensions
 {
     /// <summary>The data plane: key directory, budgets, lanes, metering, the engine named by <c>Engine:Kind</c>.</summary>
     public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder)
@@ -23,7 +23,7 @@ public static class GatewayHostingExtensions
         services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Graceful shutdown: the web server stops taking requests and lets running streams finish within the drain time.
-        services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.DrainTimeout);
+        services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.DrainTimeout + UsageFlusher.FinalFlushTimeout + TimeSpan.FromSeconds(5));
         services.AddOptions<LaneOptions>().BindConfiguration(LaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KeyDirectoryOptions>().BindConfiguration(KeyDirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.Section).ValidateOnStart();
@@ -57,6 +57,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<Gateway>();
         services.AddSingleton<IValidateOptions<KeyOptions>, EveryServedModelIsPriced>();
+        services.AddHostedService<CapacityCheck>();
 
         services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(GatewayMetrics.MeterName)
@@ -80,6 +81,29 @@ public static class GatewayHostingExtensions
             return unpriced.Count == 0
                 ? ValidateOptionsResult.Success
                 : ValidateOptionsResult.Fail($"Pricing:Models has no price for served model(s): {string.Join(", ", unpriced)}.");
+        }
+    }
+
+    /// <summary>Billing sells lanes up to <c>Capacity:TotalLanes</c>; on a single node the engine's slots are what can run.</summary>
+    private sealed partial class CapacityCheck(IInferenceEngine engine, IOptions<global::Lanes.Billing.Capacity.CapacityOptions> capacity, ILogger<CapacityCheck> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (capacity.Value.TotalLanes > engine.Slots)
+            {
+                Log.Oversold(logger, capacity.Value.TotalLanes, engine.Slots);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        private static partial class Log
+        {
+            [LoggerMessage(EventId = 4201, Level = LogLevel.Warning,
+                Message = "Capacity:TotalLanes is {TotalLanes} but this node's engine runs {Slots} at once: reservations beyond {Slots} are not guaranteed here")]
+            public static partial void Oversold(ILogger logger, int totalLanes, int slots);
         }
     }
 }

@@ -17,9 +17,9 @@ public sealed partial class Revocations(
 {
     public async Task<int> EndLapsedSubscriptionsAsync(CancellationToken ct = default)
     {
+        var now = clock.GetUtcNow();
         var due = await DueSubscriptionsAsync(s =>
-            (s.Status == SubscriptionStatus.Cancelling && s.CancelsAt <= clock.GetUtcNow()) ||
-            (s.Status == SubscriptionStatus.InGrace && s.GraceEndsAt <= clock.GetUtcNow()), ct);
+            SubscriptionDecisions.EndIfLapsed(s, now) is not null || SubscriptionDecisions.RenewIfDue(s, now) is not null, ct);
         return await ApplyClockAsync(due, ct);
     }
 
@@ -91,7 +91,7 @@ public sealed partial class Revocations(
             {
                 var before = s;
                 var after = await subscriptions.ApplyClockAsync(s.TenantId, ct);
-                if (after.Status != before.Status || after.Override != before.Override || after.PlanId != before.PlanId)
+                if (after.Status != before.Status || after.Override != before.Override || after.PlanId != before.PlanId || after.PeriodEnd != before.PeriodEnd)
                 {
                     changed++;
                 }

@@ -114,6 +114,9 @@ public sealed partial class StripeBilling(
         {
             Items = [new SubscriptionItemOptions { Id = remote.Items.Data[0].Id, Price = price }],
             ProrationBehavior = upgrade ? "always_invoice" : "none",
+
+            // The new price (and so the lanes) applies only once the prorated invoice is paid.
+            PaymentBehavior = upgrade ? "pending_if_incomplete" : null,
         }, Idempotent($"change-plan:{tenantId}:{plan.Id}:{commandId}"), ct);
         return await ApplyAsync(tenantId, View(updated, tenantId), by, ct);
     }
@@ -149,11 +152,19 @@ public sealed partial class StripeBilling(
                 continue;
             }
 
-            var before = await subscriptions.FindAsync(tenantId, ct);
-            var after = await ApplyAsync(tenantId, View(remote, tenantId), "reconciled", ct);
-            if (before != after)
+            try
             {
-                corrected++;
+                var before = await subscriptions.FindAsync(tenantId, ct);
+                var after = await ApplyAsync(tenantId, View(remote, tenantId), "reconciled", ct);
+                if (before != after)
+                {
+                    corrected++;
+                }
+            }
+            catch (RuleViolation e)
+            {
+                // One subscription Lanes cannot map (a price outside the catalog) does not stop the others.
+                Log.NotReconciled(logger, remote.Id, e.Code);
             }
         }
 
@@ -255,5 +266,8 @@ public sealed partial class StripeBilling(
     {
         [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} belongs to no known tenant; ignored")]
         public static partial void UnknownTenant(ILogger logger, string subscriptionId);
+
+        [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} not reconciled: {Code}")]
+        public static partial void NotReconciled(ILogger logger, string subscriptionId, string code);
     }
 }

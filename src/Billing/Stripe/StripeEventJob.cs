@@ -72,7 +72,14 @@ public sealed partial class StripeEventJob(IDocumentStore store, StripeBilling b
 
         foreach (var id in stale)
         {
-            await ProcessAsync(id, ct);
+            try
+            {
+                await ProcessAsync(id, ct);
+            }
+            catch (Exception e) when (e is RuleViolation or global::Stripe.StripeException)
+            {
+                Log.NotProcessed(logger, id, e.Message);
+            }
         }
 
         Log.Reconciled(logger, await billing.ReconcileAsync(ct));
@@ -85,6 +92,9 @@ public sealed partial class StripeEventJob(IDocumentStore store, StripeBilling b
 
         [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Trial of Stripe subscription {SubscriptionId} ends soon")]
         public static partial void TrialEnding(ILogger logger, string subscriptionId);
+
+        [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Stripe event {EventId} could not be processed: {Reason}")]
+        public static partial void NotProcessed(ILogger logger, string eventId, string reason);
 
         [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "Stripe reconciliation corrected {Count} subscriptions")]
         public static partial void Reconciled(ILogger logger, int count);

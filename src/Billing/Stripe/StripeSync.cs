@@ -19,6 +19,13 @@ public static class StripeSync
         var events = new List<object>();
         var s = local;
 
+        // Note: a tenant has one live subscription. While it is linked, any other Stripe subscription of the customer
+        // (an old, canceled one; a second checkout) is not allowed to end, replace or re-link it.
+        if (local is { IsLive: true, StripeSubscriptionId: { } linked } && linked != remote.SubscriptionId)
+        {
+            return events;
+        }
+
         void Add(object e)
         {
             events.Add(e);

@@ -62,6 +62,13 @@ public static class StripeWebhook
             }
             catch (Exception e) when (Conflicts.IsUniqueViolation(e))
             {
+                // Seen before. If its job never finished, Stripe's retry is the moment to try again (the job is re-entrant).
+                await using var query = store.QuerySession();
+                if (await query.LoadAsync<StripeEventReceipt>(stripeEvent.Id, http.RequestAborted) is { ProcessedAt: null })
+                {
+                    jobs.Enqueue<StripeEventJob>(j => j.ProcessAsync(stripeEvent.Id, CancellationToken.None));
+                }
+
                 return Results.Ok(new { received = true, duplicate = true });
             }
 

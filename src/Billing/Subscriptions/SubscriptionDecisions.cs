@@ -39,6 +39,11 @@ public static class SubscriptionDecisions
     public static object ChangePlanAsCustomer(Subscription? current, PlanTier to, string by, DateTimeOffset now)
     {
         var s = RequireLive(current, "change the plan of");
+        if (!to.SelfServe)
+        {
+            throw new RuleViolation("staff_only_plan", $"The {to.Name} plan is arranged with Lanes staff.");
+        }
+
         if (to.ReservedLanes >= s.PlanLanes || s.PeriodEnd <= now)
         {
             return ChangePlan(s, to, by, now);
@@ -50,6 +55,24 @@ public static class SubscriptionDecisions
         }
 
         return new PlanChangeScheduled(s.TenantId, s.PlanId, to.Id, to.ReservedLanes, to.RequestsPerWindow, to.WindowLength, s.PeriodEnd, by, now);
+    }
+
+    /// <summary>Internal mode has no payment provider to renew a paid period: an active one rolls over by itself
+    /// (a cancellation scheduled for its end ends it instead, through <see cref="EndIfLapsed"/>).</summary>
+    public static SubscriptionRenewed? RenewIfDue(Subscription? current, DateTimeOffset now)
+    {
+        if (current is not { Status: SubscriptionStatus.Active, StripeSubscriptionId: null } s || s.PeriodEnd > now)
+        {
+            return null;
+        }
+
+        var end = s.PeriodEnd;
+        while (end <= now)
+        {
+            end += BillingPeriod;
+        }
+
+        return new SubscriptionRenewed(s.TenantId, end - BillingPeriod, end, "system", now);
     }
 
     /// <summary>A scheduled downgrade whose time has come.</summary>
@@ -141,6 +164,8 @@ public static class SubscriptionDecisions
     /// <summary>What the clock says should happen to a subscription now (cancellation or grace reached its end).</summary>
     public static SubscriptionEnded? EndIfLapsed(Subscription? current, DateTimeOffset now) => current switch
     {
+        // Internal-mode trials end with their period (Stripe ends its own trials, through webhooks).
+        { Status: SubscriptionStatus.Trialing, StripeSubscriptionId: null } when current.PeriodEnd <= now => new SubscriptionEnded(current.TenantId, "trial_ended", "system", now),
         { Status: SubscriptionStatus.Cancelling, CancelsAt: { } at } when at <= now => new SubscriptionEnded(current.TenantId, "cancelled", "system", now),
         { Status: SubscriptionStatus.InGrace, GraceEndsAt: { } at } when at <= now => new SubscriptionEnded(current.TenantId, "grace_expired", "system", now),
         _ => null,

@@ -87,7 +87,13 @@ public sealed class SubscriptionService(
                 events.Add(expired);
             }
 
-            if (SubscriptionDecisions.EndIfLapsed(s, now) is { } ended)
+            var afterDowngrade = events.Aggregate(s, Subscription.After);
+            if (SubscriptionDecisions.RenewIfDue(afterDowngrade, now) is { } renewed)
+            {
+                events.Add(renewed);
+            }
+
+            if (SubscriptionDecisions.EndIfLapsed(events.Aggregate(s, Subscription.After), now) is { } ended)
             {
                 events.Add(ended);
             }
@@ -114,7 +120,9 @@ public sealed class SubscriptionService(
     {
         var trial = internalBilling.Value;
         var plan = plans.Find(trial.TrialPlan) ?? throw new RuleViolation("unknown_plan", $"The trial plan '{trial.TrialPlan}' is not in the catalog.");
-        return WriteAsync(tenantId, s => [SubscriptionDecisions.Start(s, tenantId, plan, trial: true, trial.TrialLength, by, clock.GetUtcNow())], ct);
+        return WriteAsync(tenantId, s => s is null
+            ? [SubscriptionDecisions.Start(s, tenantId, plan, trial: true, trial.TrialLength, by, clock.GetUtcNow())]
+            : throw new RuleViolation("trial_used", "This organisation has already had a subscription; ask Lanes staff for a plan."), ct);
     }
 
     public Task<Subscription> ChangePlanAsCustomerAsync(Guid tenantId, string planId, string by, CancellationToken ct = default)

@@ -72,10 +72,12 @@ public sealed class Gateway(
         return key;
     }
 
-    public Subscription LiveSubscription(ApiKey key) =>
-        keys.SubscriptionOf(key.TenantId) is { IsLive: true } s
-            ? s
-            : throw ApiError.Forbidden("subscription_inactive", "Your organisation has no active subscription, so its keys cannot run requests. Choose a plan in the Lanes portal.");
+    public Subscription LiveSubscription(ApiKey key) => keys.SubscriptionOf(key.TenantId) switch
+    {
+        { Status: SubscriptionStatus.Paused } => throw ApiError.Forbidden("subscription_paused", "Your organisation's subscription is paused, so its keys cannot run requests. Resume it in the Lanes portal."),
+        { IsLive: true } s => s,
+        _ => throw ApiError.Forbidden("subscription_inactive", "Your organisation has no active subscription, so its keys cannot run requests. Choose a plan in the Lanes portal."),
+    };
 
     /// <summary>The models this key may use: served by the engine, priced, in the plan and in the key's allow-list.</summary>
     public IReadOnlyList<EngineModel> ModelsFor(ApiKey key)
@@ -144,6 +146,8 @@ public sealed class Gateway(
 
         if (!budgets.TryHold(key, worstCase, arrived, out var hold, out var view))
         {
+            // A refused request does not use up the organisation's requests for the window.
+            requestWindows.Refund(key.TenantId, requestWindow);
             throw Refuse(key, model.Id, ApiError.TooMany("budget_exhausted",
                 $"This key's budget of ${view.LimitUsd:0.00####} for the window is spent (${view.SpentUsd:0.00####} used, ${view.HeldUsd:0.00####} held by running requests; " +
                 $"this request needs up to ${worstCase:0.00####}). It resets at {view.Window.End:u}.",
@@ -177,8 +181,9 @@ public sealed class Gateway(
         {
             if (!admitted)
             {
-                // Queue full, timed out or the client left: the money held for it goes back at once.
+                // Queue full, timed out or the client left: the money held and the request counted go back at once.
                 budgets.Settle(hold!, 0m);
+                requestWindows.Refund(key.TenantId, requestWindow);
             }
         }
     }

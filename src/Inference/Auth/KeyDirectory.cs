@@ -50,20 +50,22 @@ public sealed class KeyDirectory
 
     public void Upsert(ApiKey key)
     {
-        if (_byId.TryGetValue(key.Id, out var old))
-        {
-            _byHash.TryRemove(old.SecretHash, out _);
-            if (old.PreviousSecretHash is { } previous)
-            {
-                _byHash.TryRemove(previous, out _);
-            }
-        }
-
+        // New hashes first, then drop only the ones the key no longer has: a request arriving meanwhile never
+        // finds its key missing.
+        _byId.TryGetValue(key.Id, out var old);
         _byId[key.Id] = key;
         _byHash[key.SecretHash] = key;
         if (key.PreviousSecretHash is { } hash)
         {
             _byHash[hash] = key;
+        }
+
+        foreach (var stale in new[] { old?.SecretHash, old?.PreviousSecretHash })
+        {
+            if (stale is not null && stale != key.SecretHash && stale != key.PreviousSecretHash)
+            {
+                _byHash.TryRemove(stale, out _);
+            }
         }
     }
 

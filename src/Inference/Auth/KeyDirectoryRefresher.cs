@@ -122,7 +122,7 @@ public sealed partial class KeyDirectoryRefresher(
             {
                 await RefreshAsync(ct);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or Marten.Exceptions.MartenCommandException or InvalidOperationException)
             {
                 // Keep serving from memory; the next tick tries again.
                 Log.RefreshFailed(logger, e);

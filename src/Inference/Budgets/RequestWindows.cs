@@ -24,6 +24,20 @@ public sealed class RequestWindows
         }
     }
 
+    /// <summary>Gives back a request counted in <paramref name="window"/> that was refused before it ran.</summary>
+    public void Refund(Guid tenantId, Window window)
+    {
+        var counter = _tenants.GetOrAdd(tenantId, _ => new Counter());
+        lock (counter)
+        {
+            counter.Roll(window);
+            if (counter.Used > 0)
+            {
+                counter.Used--;
+            }
+        }
+    }
+
     public long Used(Guid tenantId, Window window)
     {
         var counter = _tenants.GetOrAdd(tenantId, _ => new Counter());

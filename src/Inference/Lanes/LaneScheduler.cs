@@ -37,8 +37,15 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         lock (_lock)
         {
             var lane = Lane(tenantId);
+            var changed = lane.Reserved != reserved || _reservedByAll != reservedByAll;
             lane.Reserved = reserved;
             _reservedByAll = reservedByAll;
+            if (changed)
+            {
+                // A bigger reservation (or fewer reserved by others) may let waiters run now.
+                Dispatch();
+            }
+
             if (lane.Queue.Count == 0 && TryAdmit(lane) is { } lease)
             {
                 return lease;

@@ -67,7 +67,7 @@ public sealed partial class UsageFlusher(
             {
                 await FlushAsync(stoppingToken);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or JasperFx.ConcurrencyException)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or JasperFx.ConcurrencyException or Marten.Exceptions.MartenCommandException)
             {
                 Log.FlushFailed(logger, e);
             }
@@ -83,7 +83,7 @@ public sealed partial class UsageFlusher(
             return;
         }
 
-        if (!await drain.WaitAsync(gateway.Value.DrainTimeout, cancellationToken))
+        if (!await drain.WaitAsync(gateway.Value.DrainTimeout, CancellationToken.None))
         {
             Log.DrainTimedOut(logger, gateway.Value.DrainTimeout);
         }
@@ -91,15 +91,19 @@ public sealed partial class UsageFlusher(
         await base.StopAsync(cancellationToken);
         try
         {
-            await FlushAsync(cancellationToken);
+            // The last flush has its own time: the host's token may already be spent on the drain.
+            using var flushTime = new CancellationTokenSource(FinalFlushTimeout);
+            await FlushAsync(flushTime.Token);
         }
-        catch (Exception e) when (e is NpgsqlException or ObjectDisposedException or JasperFx.ConcurrencyException)
+        catch (Exception e) when (e is NpgsqlException or ObjectDisposedException or JasperFx.ConcurrencyException or Marten.Exceptions.MartenCommandException or OperationCanceledException)
         {
             Log.ShutdownFlushFailed(logger, e);
         }
     }
 
     private int _stopped;
+
+    public static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(15);
 
     private static async Task<bool> Tick(PeriodicTimer timer, CancellationToken ct)
     {

@@ -109,6 +109,17 @@ public class StripeSyncSpecs
     }
 
     [Fact]
+    public void Another_stripe_subscription_of_the_customer_cannot_end_or_replace_the_linked_one()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+
+        Assert.Empty(Sync(s, Remote("canceled") with { SubscriptionId = "sub_old" }));
+        Assert.Empty(Sync(s, Remote(plan: "team") with { SubscriptionId = "sub_second" }));
+        var ended = Apply(s, Sync(s, Remote("canceled")));
+        Assert.Equal("sub_2", Apply(ended, Sync(ended, Remote() with { SubscriptionId = "sub_2" })).StripeSubscriptionId);
+    }
+
+    [Fact]
     public void A_price_outside_the_catalog_is_refused_not_guessed()
     {
         var error = Assert.Throws<RuleViolation>(() => Sync(null, Remote() with { PriceId = "price_unknown" }));

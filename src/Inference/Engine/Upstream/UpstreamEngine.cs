@@ -83,6 +83,10 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
         {
             throw new EngineUnavailable("The upstream inference server could not be reached.", e);
         }
+        catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            throw new EngineUnavailable("The upstream inference server did not answer in time.", e);
+        }
 
         using (response)
         {
