@@ -115,19 +115,39 @@ public static class BillingHostingExtensions
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UseStorage(sp.GetRequiredService<JobStorage>()));
+
+        // Registered after AddHangfire so they win: clients bound to this host's storage, not the process-wide one.
+        // Resolving IGlobalConfiguration first applies this host's Hangfire configuration (its logger factory among it).
+        services.AddSingleton<IBackgroundJobClient>(sp => new BackgroundJobClient(
+            sp.GetRequiredService<JobStorage>(), Configured(sp).GetService<Hangfire.Common.IJobFilterProvider>() ?? Hangfire.Common.JobFilterProviders.Providers));
+        services.AddSingleton<IRecurringJobManager>(sp => new RecurringJobManager(
+            sp.GetRequiredService<JobStorage>(), Configured(sp).GetService<Hangfire.Common.IJobFilterProvider>() ?? Hangfire.Common.JobFilterProviders.Providers));
         if (role.HasFlag(BillingRole.Jobs))
         {
             services.AddHostedService<StripeReconciliationRegistration>();
-            services.AddHangfireServer(o =>
+            // The server is built on this host's storage and activator explicitly, never on Hangfire's process-wide defaults.
+            services.AddHangfireServer(sp =>
             {
-                o.WorkerCount = Math.Max(2, Environment.ProcessorCount);
-                o.SchedulePollingInterval = TimeSpan.FromSeconds(5);
+                Configured(sp);
+                return new BackgroundJobServer(new BackgroundJobServerOptions
+                {
+                    WorkerCount = Math.Max(2, Environment.ProcessorCount),
+                    SchedulePollingInterval = TimeSpan.FromSeconds(5),
+                    Activator = sp.GetService<JobActivator>() ?? new Hangfire.AspNetCore.AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()),
+                    FilterProvider = sp.GetService<Hangfire.Common.IJobFilterProvider>() ?? Hangfire.Common.JobFilterProviders.Providers,
+                }, sp.GetRequiredService<JobStorage>());
             });
             services.AddHostedService<RecurringJobRegistration>();
         }
 
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgresql");
         return builder;
+    }
+
+    private static IServiceProvider Configured(IServiceProvider sp)
+    {
+        sp.GetRequiredService<IGlobalConfiguration>();
+        return sp;
     }
 
     /// <summary>Maps <c>/healthz</c>: 200 when the process and its database answer.</summary>

@@ -3,6 +3,7 @@ using Lanes.Testing;
 
 namespace Lanes.Portal.Tests;
 
+[Collection(PortalHosts.Name)]
 public class PortalPagesTests(AppFactory<Program> portal) : IClassFixture<AppFactory<Program>>
 {
     [Fact]

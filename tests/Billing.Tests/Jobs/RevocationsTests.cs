@@ -85,6 +85,7 @@ public sealed class BillingWithJobs : BillingHost
     protected override BillingRole Role => BillingRole.Jobs;
 }
 
+[Collection(HangfireServers.Name)]
 public class RecurringJobTests(BillingWithJobs host) : IClassFixture<BillingWithJobs>
 {
     [Fact]

@@ -11,6 +11,7 @@ using SubscriptionService = Lanes.Billing.Subscriptions.SubscriptionService;
 
 namespace Lanes.Billing.Tests.Stripe;
 
+[Collection(HangfireServers.Name)]
 public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithStripe>
 {
     private DateTimeOffset Now => billing.Clock.GetUtcNow();

@@ -10,6 +10,7 @@ namespace Lanes.Portal.Tests.Account;
 
 /// <summary>Sign-up through the real forms over HTTP: organisation and trial created, email confirmed from the
 /// outbox, sign-in, then the organisation's billing API as that user.</summary>
+[Collection(PortalHosts.Name)]
 public partial class SignupFlowTests(AppFactory<Program> portal) : IClassFixture<AppFactory<Program>>
 {
     [Fact]
