@@ -54,6 +54,20 @@ public partial class SignupFlowTests(AppFactory<Program> portal) : IClassFixture
     }
 
     [Fact]
+    public async Task Staff_open_the_jobs_dashboard_and_a_customer_cannot()
+    {
+        var staffEmail = $"staff-{Guid.NewGuid():N}@lanes.test";
+        await StaffAccounts.EnsureAsync(portal.Services, staffEmail, "Staff-Password-1");
+        using var staff = portal.CreateClient(new() { AllowAutoRedirect = false, HandleCookies = true });
+        var signedIn = await SubmitAsync(staff, "/Account/Login", "login", new() { ["Input.Email"] = staffEmail, ["Input.Password"] = "Staff-Password-1" });
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await staff.GetAsync("/hangfire")).StatusCode);
+        using var anonymous = portal.CreateClient(new() { AllowAutoRedirect = false });
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/hangfire")).StatusCode);
+    }
+
+    [Fact]
     public async Task Invalid_sign_up_input_shows_messages_and_creates_nothing()
     {
         var email = $"bad-{Guid.NewGuid():N}@acme.test";
