@@ -1,6 +1,7 @@
 using Lanes.Billing.Infrastructure;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
+using Lanes.Inference.Infrastructure;
 using Marten;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -116,7 +117,7 @@ public sealed partial class KeyDirectoryRefresher(
     private async Task PollAsync(CancellationToken ct)
     {
         using var timer = new PeriodicTimer(options.Value.PollInterval);
-        while (await Tick(timer, ct))
+        while (await timer.TickOrStopAsync(ct))
         {
             try
             {
@@ -134,18 +135,6 @@ public sealed partial class KeyDirectoryRefresher(
     {
         await using var command = dataSource.CreateCommand($"select coalesce(max(seq_id), 0) from {BillingStore.Schema}.mt_events");
         return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static async Task<bool> Tick(PeriodicTimer timer, CancellationToken ct)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return false;
-        }
     }
 
     private static partial class Log

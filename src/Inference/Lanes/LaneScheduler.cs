@@ -38,6 +38,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         {
             var lane = Lane(tenantId);
             var changed = lane.Reserved != reserved || _reservedByAll != reservedByAll;
+            _reservedInUse += Math.Min(lane.InUse, reserved) - Math.Min(lane.InUse, lane.Reserved);
             lane.Reserved = reserved;
             _reservedByAll = reservedByAll;
             if (changed)
@@ -105,6 +106,9 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 
     private int _reservedByAll;
 
+    /// <summary>Σ over tenants of min(in use, reserved), kept as a running figure so admission stays O(1).</summary>
+    private int _reservedInUse;
+
     private TenantLane Lane(Guid tenantId)
     {
         if (!_tenants.TryGetValue(tenantId, out var lane))
@@ -117,8 +121,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
     }
 
     /// <summary>Slots that must stay free for reservations not in use right now.</summary>
-    private int UnusedReservations() =>
-        Math.Max(0, _reservedByAll - _tenants.Values.Sum(t => Math.Min(t.InUse, t.Reserved)));
+    private int UnusedReservations() => Math.Max(0, _reservedByAll - _reservedInUse);
 
     private LaneLease? TryAdmit(TenantLane lane)
     {
@@ -135,6 +138,11 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         }
 
         _busy++;
+        if (withinReservation)
+        {
+            _reservedInUse++;
+        }
+
         lane.InUse++;
         return new LaneLease(this, lane, borrowed: !withinReservation);
     }
@@ -143,11 +151,21 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
     {
         lock (_lock)
         {
-            _busy--;
-            lane.InUse--;
+            Free(lane);
             lane.Service += servedTokens;
             Dispatch();
         }
+    }
+
+    private void Free(TenantLane lane)
+    {
+        _busy--;
+        if (lane.InUse <= lane.Reserved)
+        {
+            _reservedInUse--;
+        }
+
+        lane.InUse--;
     }
 
     /// <summary>Hands freed slots to waiters: first to tenants below their reservation (in arrival order), then to
@@ -170,8 +188,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
             if (!waiter.Admitted.TrySetResult(lease))
             {
                 // Abandoned at this very moment: give the slot back and look again.
-                _busy--;
-                next.InUse--;
+                Free(next);
             }
         }
     }

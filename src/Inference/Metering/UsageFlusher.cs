@@ -1,4 +1,5 @@
 using Lanes.Billing.Usage;
+using Lanes.Inference.Infrastructure;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -61,7 +62,7 @@ public sealed partial class UsageFlusher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.FlushInterval);
-        while (await Tick(timer, stoppingToken))
+        while (await timer.TickOrStopAsync(stoppingToken))
         {
             try
             {
@@ -104,18 +105,6 @@ public sealed partial class UsageFlusher(
     private int _stopped;
 
     public static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(15);
-
-    private static async Task<bool> Tick(PeriodicTimer timer, CancellationToken ct)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
 
     private static partial class Log
     {
