@@ -97,6 +97,7 @@ public static class BillingHostingExtensions
         services.AddSingleton<SubscriptionService>();
         services.AddSingleton<KeyService>();
         services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<UsageReports>();
         services.AddSingleton<WindowRoller>();
         services.AddSingleton<Revocations>();
         services.AddTransient<BillingJobs>();

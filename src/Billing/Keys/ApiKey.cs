@@ -1,3 +1,4 @@
+using Lanes.Billing.Usage;
 using Lanes.Shared.Windows;
 
 namespace Lanes.Billing.Keys;
@@ -35,7 +36,7 @@ public sealed record BudgetWindowClosed(
 /// <summary>A key's share of one usage batch from a gateway, for one model and one window.</summary>
 public sealed record UsageRecorded(
     Guid KeyId, Guid BatchId, string Model, DateTimeOffset WindowStart, DateTimeOffset HourStart, long Requests,
-    long InputTokens, long OutputTokens, decimal SpendUsd, long Throttled, DateTimeOffset RecordedAt);
+    long InputTokens, long OutputTokens, decimal SpendUsd, long Throttled, DateTimeOffset RecordedAt, UsageDetail? Detail = null);
 
 /// <summary>
 /// An API key with its current window: the inline snapshot is the key status the gateway authenticates against

@@ -7,4 +7,4 @@ public sealed record UsageBatch(Guid BatchId, string Source, IReadOnlyList<Usage
 /// <summary>One key's usage of one model within one window and one hour.</summary>
 public sealed record UsageLine(
     Guid TenantId, Guid KeyId, string Model, DateTimeOffset WindowStart, DateTimeOffset HourStart,
-    long Requests, long InputTokens, long OutputTokens, decimal SpendUsd, long Throttled);
+    long Requests, long InputTokens, long OutputTokens, decimal SpendUsd, long Throttled, UsageDetail? Detail = null);

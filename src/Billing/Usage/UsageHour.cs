@@ -17,6 +17,9 @@ public sealed record UsageHour
     public decimal SpendUsd { get; init; }
     public long Throttled { get; init; }
 
+    /// <summary>Refusals by cause, lane time and queue waits (null for usage metered before they were recorded).</summary>
+    public UsageDetail? Detail { get; init; }
+
     public static string IdFor(Guid keyId, string model, DateTimeOffset hourStart) =>
         $"{keyId:N}:{model}:{hourStart.UtcDateTime:yyyyMMddHH}";
 }
@@ -40,6 +43,7 @@ public sealed partial class UsageHourProjection : MultiStreamProjection<UsageHou
         OutputTokens = e.OutputTokens,
         SpendUsd = e.SpendUsd,
         Throttled = e.Throttled,
+        Detail = e.Detail,
     };
 
     public static UsageHour Apply(UsageRecorded e, UsageHour hour) => hour with
@@ -49,5 +53,6 @@ public sealed partial class UsageHourProjection : MultiStreamProjection<UsageHou
         OutputTokens = hour.OutputTokens + e.OutputTokens,
         SpendUsd = hour.SpendUsd + e.SpendUsd,
         Throttled = hour.Throttled + e.Throttled,
+        Detail = hour.Detail is null ? e.Detail : hour.Detail.Add(e.Detail),
     };
 }

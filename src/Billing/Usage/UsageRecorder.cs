@@ -52,7 +52,7 @@ public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, 
 
             var events = key.Select(l => (object)new UsageRecorded(
                 l.KeyId, batch.BatchId, l.Model, l.WindowStart, l.HourStart, l.Requests, l.InputTokens, l.OutputTokens,
-                l.SpendUsd, l.Throttled, now)).ToArray();
+                l.SpendUsd, l.Throttled, now, l.Detail)).ToArray();
 
             // Every writer of a key stream appends at an expected version, so the inline key status never loses
             // an update to a concurrent writer.
@@ -79,7 +79,7 @@ public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, 
 
         foreach (var l in batch.Lines)
         {
-            if (l.Requests < 0 || l.InputTokens < 0 || l.OutputTokens < 0 || l.SpendUsd < 0 || l.Throttled < 0)
+            if (l.Requests < 0 || l.InputTokens < 0 || l.OutputTokens < 0 || l.SpendUsd < 0 || l.Throttled < 0 || l.Detail is { IsValid: false })
             {
                 throw new RuleViolation("invalid_batch", "Usage counts are never negative.");
             }

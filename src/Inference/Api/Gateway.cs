@@ -1,5 +1,6 @@
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Usage;
 using Lanes.Inference.Auth;
 using Lanes.Inference.Budgets;
 using Lanes.Inference.Engine;
@@ -198,14 +199,20 @@ public sealed class Gateway(
         a.Lease.ServedTokens = promptTokens + outputTokens;
         a.Lease.Dispose();
         drain.Leave();
-        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Throttled: false));
+        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation));
         metrics.Request(outcome, a.Prompt.Model);
         metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, a.QueueWait, firstToken, generation);
     }
 
     private ApiError Refuse(ApiKey key, string model, ApiError error, DateTimeOffset at)
     {
-        meter.Record(new Metered(key.TenantId, key.Id, model, WindowSchedule.At(at, key.WindowLength).Start, at, 0, 0, 0m, Throttled: true));
+        var cause = error.Code switch
+        {
+            "budget_exhausted" => RefusalCause.Budget,
+            "request_window_exhausted" => RefusalCause.Requests,
+            _ => RefusalCause.Lanes,
+        };
+        meter.Record(new Metered(key.TenantId, key.Id, model, WindowSchedule.At(at, key.WindowLength).Start, at, 0, 0, 0m, cause));
         metrics.Request(error.Code, model);
         return error;
     }

@@ -5,7 +5,7 @@ namespace Lanes.Inference.Metering;
 /// <summary>What one request used (or why it was refused), counted per key, model, window and hour.</summary>
 public readonly record struct Metered(
     Guid TenantId, Guid KeyId, string Model, DateTimeOffset WindowStart, DateTimeOffset At,
-    long InputTokens, long OutputTokens, decimal SpendUsd, bool Throttled);
+    long InputTokens, long OutputTokens, decimal SpendUsd, RefusalCause? Refused, TimeSpan QueueWait = default, TimeSpan LaneTime = default);
 
 /// <summary>
 /// Aggregates usage in memory; <see cref="UsageFlusher"/> drains it into billing once a second. Note: only counts
@@ -22,15 +22,16 @@ public sealed class UsageMeter
         var slot = (m.TenantId, m.KeyId, m.Model, m.WindowStart, hour);
         lock (_lock)
         {
-            var line = _lines.GetValueOrDefault(slot) ?? new UsageLine(m.TenantId, m.KeyId, m.Model, m.WindowStart, hour, 0, 0, 0, 0m, 0);
-            _lines[slot] = m.Throttled
-                ? line with { Throttled = line.Throttled + 1 }
+            var line = _lines.GetValueOrDefault(slot) ?? new UsageLine(m.TenantId, m.KeyId, m.Model, m.WindowStart, hour, 0, 0, 0, 0m, 0, UsageDetail.Empty);
+            _lines[slot] = m.Refused is { } cause
+                ? line with { Throttled = line.Throttled + 1, Detail = line.Detail!.Add(UsageDetail.Refused(cause)) }
                 : line with
                 {
                     Requests = line.Requests + 1,
                     InputTokens = line.InputTokens + m.InputTokens,
                     OutputTokens = line.OutputTokens + m.OutputTokens,
                     SpendUsd = line.SpendUsd + m.SpendUsd,
+                    Detail = line.Detail!.Add(UsageDetail.Served(m.QueueWait, m.LaneTime)),
                 };
         }
     }

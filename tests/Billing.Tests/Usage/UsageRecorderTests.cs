@@ -63,6 +63,33 @@ public class UsageRecorderTests(BillingWithProjections host) : IClassFixture<Bil
     }
 
     [Fact]
+    public async Task Usage_reports_read_only_the_tenants_own_hours_and_narrow_by_key_and_model()
+    {
+        var tenant = await host.TenantWithActiveSubscription();
+        var other = await host.TenantWithActiveSubscription();
+        var first = await host.KeyFor(tenant);
+        var second = await host.KeyFor(tenant);
+        var othersKey = await host.KeyFor(other);
+        var detail = UsageDetail.Served(TimeSpan.FromMilliseconds(20), TimeSpan.FromSeconds(4)).Add(UsageDetail.Refused(RefusalCause.Budget));
+        await host.Get<UsageRecorder>().RecordAsync(Batch(tenant.Id, first.Key, spend: 1m) with { Lines = [Batch(tenant.Id, first.Key, spend: 1m).Lines[0] with { Detail = detail }] });
+        await host.Get<UsageRecorder>().RecordAsync(Batch(tenant.Id, second.Key, spend: 2m));
+        await host.Get<UsageRecorder>().RecordAsync(Batch(other.Id, othersKey.Key, spend: 4m));
+        await host.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(30));
+        var day = new UsageQuery(new DateTimeOffset(2026, 11, 2, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 2, 23, 0, 0, TimeSpan.Zero), UsageGranularity.Day);
+        var reports = host.Get<UsageReports>();
+
+        var all = await reports.ForTenantAsync(tenant.Id, day);
+        var firstOnly = await reports.ForTenantAsync(tenant.Id, day with { KeyId = first.Key.Id });
+        var otherModel = await reports.ForTenantAsync(tenant.Id, day with { Model = "no-such-model" });
+        var byOtherTenant = await reports.ForTenantAsync(other.Id, day with { KeyId = first.Key.Id });
+
+        Assert.Equal(3m, all.SpendUsd);
+        Assert.Equal((1m, 1L, 4.0, 0.025), (firstOnly.SpendUsd, firstOnly.Totals.BudgetRefusals, firstOnly.Totals.LaneSeconds, firstOnly.Totals.QueueWaitP95Seconds()));
+        Assert.Equal(0, otherModel.Requests);
+        Assert.Equal(0, byOtherTenant.Requests);
+    }
+
+    [Fact]
     public async Task Negative_counts_are_refused()
     {
         var tenant = await host.TenantWithActiveSubscription();

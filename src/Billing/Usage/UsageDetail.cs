@@ -1,0 +1,90 @@
+namespace Lanes.Billing.Usage;
+
+/// <summary>
+/// What the usage charts show beyond counts and money: refusals by cause, the time admitted requests held a lane,
+/// and a histogram of their queue waits. Histograms add up across gateways and hours, so a p95 over any range is an
+/// exact bucket bound rather than an average of percentiles.
+/// </summary>
+public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long LaneRefusals, double LaneSeconds, long[] QueueWaitCounts)
+{
+    /// <summary>Upper bounds of the queue-wait buckets, in seconds; the last bucket is open-ended.</summary>
+    public static readonly double[] QueueWaitBounds = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    public static UsageDetail Empty => new(0, 0, 0, 0, new long[QueueWaitBounds.Length + 1]);
+
+    public static UsageDetail Refused(RefusalCause cause) => Empty with
+    {
+        BudgetRefusals = cause == RefusalCause.Budget ? 1 : 0,
+        RequestRefusals = cause == RefusalCause.Requests ? 1 : 0,
+        LaneRefusals = cause == RefusalCause.Lanes ? 1 : 0,
+    };
+
+    public static UsageDetail Served(TimeSpan queueWait, TimeSpan laneTime)
+    {
+        var counts = new long[QueueWaitBounds.Length + 1];
+        counts[BucketOf(queueWait.TotalSeconds)] = 1;
+        return new UsageDetail(0, 0, 0, Math.Max(0, laneTime.TotalSeconds), counts);
+    }
+
+    public UsageDetail Add(UsageDetail? other) => other is null ? this : new(
+        BudgetRefusals + other.BudgetRefusals,
+        RequestRefusals + other.RequestRefusals,
+        LaneRefusals + other.LaneRefusals,
+        LaneSeconds + other.LaneSeconds,
+        [.. Enumerable.Range(0, QueueWaitBounds.Length + 1).Select(i => CountAt(i) + other.CountAt(i))]);
+
+    /// <summary>The bucket bound under which 95% of queue waits fell (null when nothing was admitted; the
+    /// largest bound when the slowest 5% waited past it).</summary>
+    public double? QueueWaitP95Seconds()
+    {
+        var total = QueueWaitCounts.Sum();
+        if (total == 0)
+        {
+            return null;
+        }
+
+        var wanted = (long)Math.Ceiling(total * 0.95);
+        long seen = 0;
+        for (var i = 0; i < QueueWaitCounts.Length; i++)
+        {
+            seen += QueueWaitCounts[i];
+            if (seen >= wanted)
+            {
+                return QueueWaitBounds[Math.Min(i, QueueWaitBounds.Length - 1)];
+            }
+        }
+
+        return QueueWaitBounds[^1];
+    }
+
+    public bool IsValid => BudgetRefusals >= 0 && RequestRefusals >= 0 && LaneRefusals >= 0 && LaneSeconds >= 0 && double.IsFinite(LaneSeconds)
+        && QueueWaitCounts.Length <= QueueWaitBounds.Length + 1 && QueueWaitCounts.All(c => c >= 0);
+
+    private long CountAt(int i) => i < QueueWaitCounts.Length ? QueueWaitCounts[i] : 0;
+
+    private static int BucketOf(double seconds)
+    {
+        for (var i = 0; i < QueueWaitBounds.Length; i++)
+        {
+            if (seconds <= QueueWaitBounds[i])
+            {
+                return i;
+            }
+        }
+
+        return QueueWaitBounds.Length;
+    }
+}
+
+/// <summary>Why a gateway answered 429.</summary>
+public enum RefusalCause
+{
+    /// <summary>The key's budget for the window is spent.</summary>
+    Budget,
+
+    /// <summary>The plan's requests per window are used up.</summary>
+    Requests,
+
+    /// <summary>No lane became free in time (queue full or wait too long).</summary>
+    Lanes,
+}

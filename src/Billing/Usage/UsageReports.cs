@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Text;
+using Lanes.Billing.Tenants;
+using Marten;
+
+namespace Lanes.Billing.Usage;
+
+public enum UsageGranularity
+{
+    Hour,
+    Day,
+}
+
+/// <summary>A range of usage to chart or export. <see cref="From"/> and <see cref="To"/> are rounded out to whole
+/// buckets; <see cref="KeyId"/> and <see cref="Model"/> narrow it.</summary>
+public sealed record UsageQuery(DateTimeOffset From, DateTimeOffset To, UsageGranularity Granularity, Guid? KeyId = null, string? Model = null)
+{
+    /// <summary>Hourly charts up to 31 days, daily up to 400: enough for any chart, bounded for the database.</summary>
+    public static readonly TimeSpan MaxHourly = TimeSpan.FromDays(31);
+    public static readonly TimeSpan MaxDaily = TimeSpan.FromDays(400);
+
+    public static UsageQuery LastDays(DateTimeOffset now, int days, UsageGranularity granularity, Guid? keyId = null, string? model = null) =>
+        new(now.AddDays(-days), now, granularity, keyId, model);
+
+    public TimeSpan Step => Granularity == UsageGranularity.Hour ? TimeSpan.FromHours(1) : TimeSpan.FromDays(1);
+
+    public DateTimeOffset Start => Floor(From);
+
+    /// <summary>The exclusive end: the start of the bucket after the one holding <see cref="To"/>.</summary>
+    public DateTimeOffset End => Floor(To) + Step;
+
+    public void Validate()
+    {
+        if (To < From)
+        {
+            throw new RuleViolation("invalid_range", "The end of the range is before its start.");
+        }
+
+        var max = Granularity == UsageGranularity.Hour ? MaxHourly : MaxDaily;
+        if (End - Start > max + Step)
+        {
+            throw new RuleViolation("invalid_range", $"{Granularity} usage covers at most {max.TotalDays:0} days; choose a shorter range or daily points.");
+        }
+    }
+
+    public DateTimeOffset Floor(DateTimeOffset at)
+    {
+        var utc = at.UtcDateTime;
+        return Granularity == UsageGranularity.Hour
+            ? new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero)
+            : new DateTimeOffset(utc.Year, utc.Month, utc.Day, 0, 0, 0, TimeSpan.Zero);
+    }
+}
+
+/// <summary>Usage in one bucket (an hour or a UTC day).</summary>
+public sealed record UsagePoint(
+    DateTimeOffset Start, long Requests, long InputTokens, long OutputTokens, decimal SpendUsd, long Throttled,
+    long BudgetRefusals, long RequestRefusals, long LaneRefusals, double LaneSeconds, double? QueueWaitP95Seconds);
+
+/// <summary>Usage of one model over the whole range, for the per-token comparison.</summary>
+public sealed record ModelUsage(string Model, long Requests, long InputTokens, long OutputTokens, decimal SpendUsd);
+
+public sealed record UsageReport(UsageQuery Query, IReadOnlyList<UsagePoint> Points, IReadOnlyList<ModelUsage> Models, UsageDetail Totals)
+{
+    public long Requests => Points.Sum(p => p.Requests);
+    public long InputTokens => Points.Sum(p => p.InputTokens);
+    public long OutputTokens => Points.Sum(p => p.OutputTokens);
+    public decimal SpendUsd => Points.Sum(p => p.SpendUsd);
+    public long Throttled => Points.Sum(p => p.Throttled);
+
+    /// <summary>Share of the reserved lane time this usage filled: lane-seconds used ÷ (lanes × seconds in range).</summary>
+    public double? LaneUtilisation(int reservedLanes, DateTimeOffset now)
+    {
+        var end = Query.End < now ? Query.End : now;
+        var seconds = (end - Query.Start).TotalSeconds;
+        return reservedLanes <= 0 || seconds <= 0 ? null : Math.Min(1, Totals.LaneSeconds / (reservedLanes * seconds));
+    }
+
+    /// <summary>One row per bucket, invariant culture, ISO-8601 UTC times: what spreadsheets and scripts expect.</summary>
+    public string ToCsv()
+    {
+        var csv = new StringBuilder("start_utc,requests,input_tokens,output_tokens,spend_usd,throttled,throttled_budget,throttled_requests,throttled_lanes,lane_seconds,queue_wait_p95_s\n");
+        foreach (var p in Points)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{p.Start.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{p.Requests},{p.InputTokens},{p.OutputTokens},{p.SpendUsd:0.######},{p.Throttled},")
+               .Append(CultureInfo.InvariantCulture, $"{p.BudgetRefusals},{p.RequestRefusals},{p.LaneRefusals},{p.LaneSeconds:0.###},{p.QueueWaitP95Seconds?.ToString(CultureInfo.InvariantCulture)}\n");
+        }
+
+        return csv.ToString();
+    }
+}
+
+/// <summary>Reads the hourly usage roll-up of one tenant into chart series. Sessions are opened for that tenant only.</summary>
+public sealed class UsageReports(IDocumentStore store)
+{
+    public async Task<UsageReport> ForTenantAsync(Guid tenantId, UsageQuery query, CancellationToken ct = default)
+    {
+        query.Validate();
+        var (start, end) = (query.Start, query.End);
+        await using var session = store.QuerySession(Tenant.MartenTenantOf(tenantId));
+        var rows = session.Query<UsageHour>().Where(h => h.HourStart >= start && h.HourStart < end);
+        if (query.KeyId is { } keyId)
+        {
+            rows = rows.Where(h => h.KeyId == keyId);
+        }
+
+        if (!string.IsNullOrEmpty(query.Model))
+        {
+            rows = rows.Where(h => h.Model == query.Model);
+        }
+
+        var hours = await rows.ToListAsync(ct);
+        return Build(query, hours);
+    }
+
+    /// <summary>Buckets hours into points, with a zero point for every empty bucket so charts keep a true time axis.</summary>
+    public static UsageReport Build(UsageQuery query, IReadOnlyList<UsageHour> hours)
+    {
+        var byBucket = hours.GroupBy(h => query.Floor(h.HourStart)).ToDictionary(g => g.Key, g => g.ToList());
+        var points = new List<UsagePoint>();
+        var totals = UsageDetail.Empty;
+        for (var at = query.Start; at < query.End; at += query.Step)
+        {
+            var bucket = byBucket.GetValueOrDefault(at) ?? [];
+            var detail = bucket.Aggregate(UsageDetail.Empty, (d, h) => d.Add(h.Detail));
+            totals = totals.Add(detail);
+            points.Add(new UsagePoint(
+                at, bucket.Sum(h => h.Requests), bucket.Sum(h => h.InputTokens), bucket.Sum(h => h.OutputTokens), bucket.Sum(h => h.SpendUsd),
+                bucket.Sum(h => h.Throttled), detail.BudgetRefusals, detail.RequestRefusals, detail.LaneRefusals, detail.LaneSeconds,
+                detail.QueueWaitP95Seconds()));
+        }
+
+        var models = hours.GroupBy(h => h.Model)
+            .Select(g => new ModelUsage(g.Key, g.Sum(h => h.Requests), g.Sum(h => h.InputTokens), g.Sum(h => h.OutputTokens), g.Sum(h => h.SpendUsd)))
+            .OrderByDescending(m => m.SpendUsd)
+            .ToList();
+        return new UsageReport(query, points, models, totals);
+    }
+}

@@ -1,0 +1,100 @@
+using Lanes.Billing.Usage;
+
+namespace Lanes.Billing.Tests.Usage;
+
+public class UsageReportSpecs
+{
+    private static readonly DateTimeOffset Monday = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Hourly_points_cover_every_hour_of_the_range_with_zeros_where_nothing_ran()
+    {
+        var query = new UsageQuery(Monday.AddHours(9).AddMinutes(30), Monday.AddHours(12).AddMinutes(5), UsageGranularity.Hour);
+
+        var report = UsageReports.Build(query, [Hour(Monday.AddHours(10), requests: 4, spend: 0.5m)]);
+
+        Assert.Equal([9, 10, 11, 12], report.Points.Select(p => p.Start.Hour));
+        Assert.Equal([0L, 4L, 0L, 0L], report.Points.Select(p => p.Requests));
+        Assert.Equal(0.5m, report.SpendUsd);
+    }
+
+    [Fact]
+    public void Daily_points_add_up_the_hours_of_each_utc_day()
+    {
+        var query = new UsageQuery(Monday, Monday.AddDays(1).AddHours(3), UsageGranularity.Day);
+
+        var report = UsageReports.Build(query,
+        [
+            Hour(Monday.AddHours(1), requests: 2, spend: 0.25m),
+            Hour(Monday.AddHours(23), requests: 3, spend: 0.25m, model: "other"),
+            Hour(Monday.AddDays(1).AddHours(2), requests: 5, spend: 1m),
+        ]);
+
+        Assert.Equal([5L, 5L], report.Points.Select(p => p.Requests));
+        Assert.Equal([0.5m, 1m], report.Points.Select(p => p.SpendUsd));
+        Assert.Equal(["lanes-demo", "other"], report.Models.Select(m => m.Model));
+        Assert.Equal(7, report.Models[0].Requests);
+    }
+
+    [Fact]
+    public void Queue_wait_p95_is_the_bucket_bound_under_which_95_percent_of_admissions_waited()
+    {
+        var fast = Enumerable.Range(0, 95).Aggregate(UsageDetail.Empty, (d, _) => d.Add(UsageDetail.Served(TimeSpan.FromMilliseconds(3), TimeSpan.FromSeconds(1))));
+        var withSlow = Enumerable.Range(0, 6).Aggregate(fast, (d, _) => d.Add(UsageDetail.Served(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1))));
+
+        Assert.Equal(0.005, fast.QueueWaitP95Seconds());
+        Assert.Equal(2.5, withSlow.QueueWaitP95Seconds());
+        Assert.Equal(101, withSlow.LaneSeconds);
+        Assert.Null(UsageDetail.Empty.QueueWaitP95Seconds());
+    }
+
+    [Fact]
+    public void Refusals_are_counted_by_cause()
+    {
+        var detail = UsageDetail.Refused(RefusalCause.Budget).Add(UsageDetail.Refused(RefusalCause.Lanes)).Add(UsageDetail.Refused(RefusalCause.Lanes));
+
+        Assert.Equal((1L, 0L, 2L), (detail.BudgetRefusals, detail.RequestRefusals, detail.LaneRefusals));
+    }
+
+    [Fact]
+    public void Lane_utilisation_is_lane_time_used_over_lane_time_reserved_so_far()
+    {
+        var query = new UsageQuery(Monday, Monday.AddHours(1), UsageGranularity.Hour);
+        var busy = Hour(Monday, requests: 10, spend: 0m) with { Detail = UsageDetail.Served(TimeSpan.Zero, TimeSpan.FromMinutes(60)) };
+
+        var report = UsageReports.Build(query, [busy]);
+
+        // 3,600 lane-seconds over two reserved lanes for the first hour (the second has not started yet).
+        Assert.Equal(0.5, report.LaneUtilisation(reservedLanes: 2, now: Monday.AddHours(1)));
+    }
+
+    [Fact]
+    public void Ranges_too_long_for_their_granularity_or_reversed_are_refused()
+    {
+        Assert.Equal("invalid_range", Assert.Throws<RuleViolation>(() => new UsageQuery(Monday, Monday.AddDays(40), UsageGranularity.Hour).Validate()).Code);
+        Assert.Equal("invalid_range", Assert.Throws<RuleViolation>(() => new UsageQuery(Monday, Monday.AddDays(-1), UsageGranularity.Day).Validate()).Code);
+        new UsageQuery(Monday, Monday.AddDays(40), UsageGranularity.Day).Validate();
+    }
+
+    [Fact]
+    public void Csv_has_a_header_and_one_invariant_culture_row_per_point()
+    {
+        var query = new UsageQuery(Monday, Monday.AddHours(1), UsageGranularity.Hour);
+        var csv = UsageReports.Build(query, [Hour(Monday, requests: 3, spend: 1.5m)]).ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.StartsWith("start_utc,requests,input_tokens", csv[0]);
+        Assert.Equal(3, csv.Length);
+        Assert.StartsWith("2026-11-02T00:00:00Z,3,30,15,1.5,", csv[1]);
+    }
+
+    private static UsageHour Hour(DateTimeOffset at, long requests, decimal spend, string model = "lanes-demo") => new()
+    {
+        Id = UsageHour.IdFor(Guid.Empty, model, at),
+        Model = model,
+        HourStart = at,
+        Requests = requests,
+        InputTokens = requests * 10,
+        OutputTokens = requests * 5,
+        SpendUsd = spend,
+    };
+}
