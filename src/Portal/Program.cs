@@ -4,6 +4,7 @@ using Lanes.Portal.Admin;
 using Lanes.Portal.Components;
 using Lanes.Portal.Identity;
 using Lanes.Portal.Jobs;
+using Lanes.Portal.Organisations;
 using MudBlazor.Services;
 
 if (args is ["admin", ..])
@@ -19,6 +20,7 @@ builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 builder.Services.AddCascadingAuthenticationState();
 builder.Services.AddMudServices();
 builder.Services.AddScoped<Lanes.Portal.Account.Signup>();
+builder.AddOrganisations();
 
 var app = builder.Build();
 await IdentityStore.MigrateAsync(app.Services);
@@ -40,6 +42,7 @@ app.MapLanesHealth();
 app.MapJobsDashboard();
 app.MapStripeWebhook();
 app.MapBillingApi();
+app.MapOrganisationEndpoints();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapAdditionalIdentityEndpoints();
 

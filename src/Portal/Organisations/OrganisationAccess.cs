@@ -1,0 +1,61 @@
+using System.Security.Claims;
+using Lanes.Billing.Tenants;
+using Lanes.Portal.Identity;
+using Microsoft.AspNetCore.Components.Authorization;
+
+namespace Lanes.Portal.Organisations;
+
+/// <summary>The organisation a signed-in person is acting for, and what their role there lets them do.</summary>
+public sealed record OrganisationContext(TenantDirectoryEntry Tenant, MemberRole Role, string UserId, string Email, IReadOnlyList<TenantDirectoryEntry> All)
+{
+    public Guid TenantId => Tenant.Id;
+
+    /// <summary>Admins and owners manage keys, billing and members; members see them.</summary>
+    public bool CanManage => Role >= MemberRole.Admin;
+
+    public bool IsOwner => Role == MemberRole.Owner;
+}
+
+/// <summary>
+/// Resolves the caller's organisation from their memberships. Note: every page that shows tenant data gets its tenant
+/// id from here, never from the URL, so a URL naming another tenant's key or usage finds nothing.
+/// </summary>
+public sealed class OrganisationAccess(IServiceProvider services, TenantService tenants)
+{
+    /// <summary>Null when the caller is signed out or belongs to no organisation. <paramref name="slug"/> picks one
+    /// of several; a slug the caller does not belong to falls back to their first organisation. Read afresh on each
+    /// call (no cache for the circuit), so a member removed a moment ago stops seeing the organisation's data.</summary>
+    public async Task<OrganisationContext?> CurrentAsync(string? slug = null, CancellationToken ct = default)
+    {
+        var user = (await services.GetRequiredService<AuthenticationStateProvider>().GetAuthenticationStateAsync()).User;
+        return await ForUserAsync(user, slug, ct);
+    }
+
+    /// <summary>The same, for endpoints outside Razor components (they have the request's user, not a circuit's).</summary>
+    public async Task<OrganisationContext?> ForUserAsync(ClaimsPrincipal user, string? slug = null, CancellationToken ct = default)
+    {
+        var userId = user.FindFirstValue(ClaimTypes.NameIdentifier);
+        if (userId is null)
+        {
+            return null;
+        }
+
+        var memberships = (await tenants.MembershipsOfAsync(userId, ct)).OrderBy(m => m.Tenant.CreatedAt).ToList();
+        if (memberships.Count == 0)
+        {
+            return null;
+        }
+
+        var chosen = memberships.FirstOrDefault(m => m.Tenant.Slug == slug);
+        if (chosen.Tenant is null)
+        {
+            chosen = memberships[0];
+        }
+
+        return new OrganisationContext(chosen.Tenant, chosen.Role, userId, user.FindFirstValue(ClaimTypes.Email) ?? user.Identity?.Name ?? "",
+            [.. memberships.Select(m => m.Tenant)]);
+    }
+
+    public async Task<bool> IsStaffAsync() =>
+        (await services.GetRequiredService<AuthenticationStateProvider>().GetAuthenticationStateAsync()).User.IsInRole(Roles.Staff);
+}

@@ -1,0 +1,20 @@
+using Lanes.Portal.Components.Pages.Usage;
+
+namespace Lanes.Portal.Organisations;
+
+public static class OrganisationHostingExtensions
+{
+    /// <summary>The customer-facing features: who acts for which organisation, and what the portal links to.</summary>
+    public static WebApplicationBuilder AddOrganisations(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddScoped<OrganisationAccess>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapOrganisationEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapUsageExport();
+        return endpoints;
+    }
+}
