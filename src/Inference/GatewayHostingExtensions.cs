@@ -50,6 +50,7 @@ public static partial class GatewayHostingExtensions
         services.AddSingleton<BudgetLedger>();
         services.AddSingleton<RequestWindows>();
         services.AddSingleton<LaneScheduler>();
+        services.AddHostedService<OccupancyReporter>();
         services.AddSingleton<UsageMeter>();
         services.AddSingleton<RequestDrain>();
         services.AddSingleton<UsageFlusher>();

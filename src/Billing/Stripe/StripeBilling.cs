@@ -76,6 +76,19 @@ public sealed partial class StripeBilling(
         return session.Url;
     }
 
+    /// <summary>The organisation's latest invoices as Stripe keeps them (newest first); none before its first checkout.</summary>
+    public async Task<IReadOnlyList<InvoiceSummary>> InvoicesAsync(Guid tenantId, int limit = 24, CancellationToken ct = default)
+    {
+        if (await FindCustomerAsync(tenantId, ct) is not { } customer)
+        {
+            return [];
+        }
+
+        var invoices = await stripe.V1.Invoices.ListAsync(new InvoiceListOptions { Customer = customer, Limit = Math.Clamp(limit, 1, 100) }, cancellationToken: ct);
+        return [.. invoices.Data.Select(i => new InvoiceSummary(
+            i.Id, i.Number, new DateTimeOffset(i.Created, TimeSpan.Zero), i.Total, i.AmountPaid, i.Currency ?? "usd", i.Status, i.HostedInvoiceUrl, i.InvoicePdf))];
+    }
+
     public async Task<PlanChangePreview> PreviewChangeAsync(Guid tenantId, string planId, CancellationToken ct = default)
     {
         var (local, remote, plan, price) = await ChangeContextAsync(tenantId, planId, ct);

@@ -11,3 +11,7 @@ public sealed record StripeEventReceipt(string Id, string Type, DateTimeOffset C
 
 /// <summary>What a plan change would cost now and when the lanes change.</summary>
 public sealed record PlanChangePreview(string From, string To, long AmountDueCents, string Currency, DateTimeOffset LanesChangeAt, bool Immediate);
+
+/// <summary>One invoice as the billing page lists it; amounts in the currency's smallest unit, as Stripe gives them.</summary>
+public sealed record InvoiceSummary(
+    string Id, string? Number, DateTimeOffset Created, long Total, long AmountPaid, string Currency, string? Status, string? HostedUrl, string? PdfUrl);

@@ -48,9 +48,26 @@ public sealed class RequestWindows
         }
     }
 
+    /// <summary>Every tenant's count in the window it last counted in, for the occupancy report.</summary>
+    public IReadOnlyList<(Guid Tenant, DateTimeOffset WindowStart, long Used)> Counts()
+    {
+        var counts = new List<(Guid, DateTimeOffset, long)>();
+        foreach (var (tenant, counter) in _tenants)
+        {
+            lock (counter)
+            {
+                counts.Add((tenant, counter.Start, counter.Used));
+            }
+        }
+
+        return counts;
+    }
+
     private sealed class Counter
     {
         private DateTimeOffset _start = DateTimeOffset.MinValue;
+
+        public DateTimeOffset Start => _start;
 
         public long Used { get; set; }
 

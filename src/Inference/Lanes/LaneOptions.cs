@@ -14,4 +14,8 @@ public sealed class LaneOptions
     /// <summary>How long a request waits for a lane before it gets 429 <c>lane_queue_timeout</c>.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often this gateway tells the portal how many lanes each tenant uses and queues.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan OccupancyReportInterval { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -144,6 +144,19 @@ public sealed class FakeStripe : IAsyncDisposable
             ["has_more"] = false,
             ["url"] = "/v1/subscriptions",
         }));
+        app.MapGet("/v1/invoices", (string? customer) =>
+        {
+            var invoice = Fixture("invoice");
+            invoice["id"] = "in_test_1";
+            invoice["customer"] = customer;
+            invoice["number"] = "LANES-0001";
+            invoice["total"] = 5000;
+            invoice["amount_paid"] = 5000;
+            invoice["currency"] = "usd";
+            invoice["status"] = "paid";
+            invoice["hosted_invoice_url"] = "https://invoice.stripe.com/i/test_1";
+            return Json(new JsonObject { ["object"] = "list", ["data"] = new JsonArray(invoice), ["has_more"] = false, ["url"] = "/v1/invoices" });
+        });
         app.MapPost("/v1/invoices/create_preview", () =>
         {
             var invoice = Fixture("invoice");

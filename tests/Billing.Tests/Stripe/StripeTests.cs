@@ -254,6 +254,22 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     }
 
     [Fact]
+    public async Task Invoices_are_listed_for_the_organisations_own_customer_only()
+    {
+        var (tenant, _) = await SubscribedAsync();
+        var stranger = await NewTenantAsync();
+
+        var invoices = await billing.Get<StripeBilling>().InvoicesAsync(tenant.Id);
+        var none = await billing.Get<StripeBilling>().InvoicesAsync(stranger.Id);
+
+        var invoice = Assert.Single(invoices);
+        Assert.Equal(("LANES-0001", 5000L, "paid"), (invoice.Number, invoice.Total, invoice.Status));
+        Assert.Empty(none);
+        var listed = billing.Stripe.Requests.Single(r => r.Method == "GET" && r.Path.StartsWith("/v1/invoices", StringComparison.Ordinal));
+        Assert.Contains("customer=cus_x", listed.Path);
+    }
+
+    [Fact]
     public async Task Reconciliation_corrects_drift_and_says_so()
     {
         var (tenant, id) = await SubscribedAsync();

@@ -1,5 +1,8 @@
 using System.Net;
+using Lanes.Billing.Occupancy;
 using Lanes.Inference.Lanes;
+using Lanes.Shared.Windows;
+using Lanes.Testing;
 using static Lanes.Inference.Tests.Api.ChatCompletionsTests;
 
 namespace Lanes.Inference.Tests.Lanes;
@@ -14,6 +17,7 @@ public sealed class OneSlowSlot : GatewayOnKestrel
         new("Engine:Scripted:TokenDelay", "00:00:00.020"),
         new("Gateway:Lanes:QueueLength", "1"),
         new("Gateway:Lanes:QueueTimeout", "00:00:00.300"),
+        new("Gateway:Lanes:OccupancyReportInterval", "00:00:00.100"),
         new("Capacity:TotalLanes", "1000"),
         new("Plans:Tiers:0:Id", "tiny"),
         new("Plans:Tiers:0:Name", "Tiny"),
@@ -29,6 +33,26 @@ public class LaneAdmissionTests(OneSlowSlot gateway) : IClassFixture<OneSlowSlot
 {
     private const string Slow = """{"model":"scripted","messages":[{"role":"user","content":"hi"}],"stream":true}""";
     private const string Quick = """{"model":"scripted","messages":[{"role":"user","content":"hi"}],"max_tokens":1}""";
+
+    [Fact]
+    public async Task The_portal_reads_a_tenants_lanes_in_use_and_requests_this_window_from_the_gateways_reports()
+    {
+        var (tenant, key) = await gateway.TenantWithKey(plan: "tiny");
+        var (other, _) = await gateway.TenantWithKey(plan: "tiny");
+        using var http = gateway.Http();
+        var occupancy = gateway.Get<LaneOccupancyStore>();
+        var window = WindowSchedule.At(DateTimeOffset.UtcNow, TimeSpan.FromHours(8)).Start;
+
+        using var stop = new CancellationTokenSource();
+        using var running = await http.SendAsync(Post("/v1/chat/completions", key.Secret, Slow), HttpCompletionOption.ResponseHeadersRead, stop.Token);
+
+        var busy = await Eventually.Get(() => occupancy.ForTenantAsync(tenant.Id, window), u => u.InUse == 1, what: "the running request in the report");
+        Assert.Equal(1, busy.RequestsInWindow);
+        Assert.Equal(new LaneUseNow(0, 0, 0, busy.Gateways), await occupancy.ForTenantAsync(other.Id, window));
+
+        await stop.CancelAsync();
+        await Eventually.Get(() => occupancy.ForTenantAsync(tenant.Id, window), u => u.InUse == 0, what: "the lane to be reported free");
+    }
 
     [Fact]
     public async Task Queue_full_and_queue_timeout_are_429s_with_their_own_codes_and_a_disconnect_frees_the_lane_at_once()

@@ -1,0 +1,41 @@
+using Lanes.Billing.Tenants;
+using Marten;
+
+namespace Lanes.Billing.Occupancy;
+
+/// <summary>One tenant's lanes on one gateway at a moment: running, waiting, and requests started this window.</summary>
+public sealed record TenantOccupancy(Guid TenantId, int InUse, int Queued, DateTimeOffset WindowStart, long RequestsInWindow);
+
+/// <summary>
+/// What one gateway reports every few seconds (one global document per gateway process, overwritten). The portal
+/// adds up fresh reports to show lanes in use and queued now; a gateway that stops reporting drops out on its own.
+/// </summary>
+public sealed record GatewayOccupancy(string Id, DateTimeOffset ReportedAt, int Slots, IReadOnlyList<TenantOccupancy> Tenants);
+
+/// <summary>Lanes in use and queued for a tenant across every live gateway, and requests started in the window.</summary>
+public sealed record LaneUseNow(int InUse, int Queued, long RequestsInWindow, int Gateways);
+
+public sealed class LaneOccupancyStore(IDocumentStore store, TimeProvider clock)
+{
+    /// <summary>Reports older than this come from a gateway that stopped; they are ignored.</summary>
+    public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(15);
+
+    public async Task ReportAsync(GatewayOccupancy report, CancellationToken ct = default)
+    {
+        await using var session = store.LightweightSession();
+        session.Store(report);
+        await session.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Support and dashboards: one tenant's share of every fresh report. Crosses gateways, never tenants:
+    /// only the named tenant's entries are returned.</summary>
+    public async Task<LaneUseNow> ForTenantAsync(Guid tenantId, DateTimeOffset windowStart, CancellationToken ct = default)
+    {
+        var since = clock.GetUtcNow() - Freshness;
+        await using var query = store.QuerySession();
+        var reports = await query.Query<GatewayOccupancy>().Where(r => r.ReportedAt > since).ToListAsync(ct);
+        var mine = reports.SelectMany(r => r.Tenants).Where(t => t.TenantId == tenantId).ToList();
+        return new LaneUseNow(
+            mine.Sum(t => t.InUse), mine.Sum(t => t.Queued), mine.Where(t => t.WindowStart == windowStart).Sum(t => t.RequestsInWindow), reports.Count);
+    }
+}

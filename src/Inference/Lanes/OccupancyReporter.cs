@@ -1,0 +1,61 @@
+using Lanes.Billing.Occupancy;
+using Lanes.Inference.Budgets;
+using Lanes.Inference.Infrastructure;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Lanes.Inference.Lanes;
+
+/// <summary>
+/// Publishes this gateway's lane occupancy (per tenant: in use, queued, requests started this window) to PostgreSQL
+/// every interval, so the portal's dashboard shows the lanes of every gateway without calling any of them.
+/// </summary>
+public sealed partial class OccupancyReporter(
+    LaneScheduler lanes,
+    RequestWindows windows,
+    LaneOccupancyStore store,
+    IOptions<LaneOptions> options,
+    TimeProvider clock,
+    ILogger<OccupancyReporter> logger) : BackgroundService
+{
+    private readonly string _id = $"gateway:{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    public GatewayOccupancy Snapshot()
+    {
+        var counts = windows.Counts().ToDictionary(c => c.Tenant);
+        var occupancy = lanes.Occupancy().ToDictionary(o => o.Tenant);
+        var tenants = counts.Keys.Union(occupancy.Keys)
+            .Select(t =>
+            {
+                var (_, inUse, queued) = occupancy.GetValueOrDefault(t);
+                var (_, windowStart, used) = counts.GetValueOrDefault(t);
+                return new TenantOccupancy(t, inUse, queued, windowStart, used);
+            })
+            .Where(t => t.InUse > 0 || t.Queued > 0 || t.RequestsInWindow > 0)
+            .ToList();
+        return new GatewayOccupancy(_id, clock.GetUtcNow(), lanes.Slots, tenants);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.OccupancyReportInterval, clock);
+        do
+        {
+            try
+            {
+                await store.ReportAsync(Snapshot(), stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or Marten.Exceptions.MartenCommandException)
+            {
+                Log.ReportFailed(logger, e);
+            }
+        }
+        while (await timer.TickOrStopAsync(stoppingToken));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4301, Level = LogLevel.Warning, Message = "Lane occupancy could not be reported; the portal shows the last report until it is stale.")]
+        public static partial void ReportFailed(ILogger logger, Exception e);
+    }
+}
