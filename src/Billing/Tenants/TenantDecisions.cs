@@ -52,4 +52,63 @@ public static partial class TenantDecisions
 
         return new MemberRemoved(tenant.Id, userId, by, now);
     }
+
+    public static readonly TimeSpan InvitationLifetime = TimeSpan.FromDays(7);
+
+    public static MemberInvited Invite(Tenant tenant, Guid invitationId, string email, MemberRole role, string tokenHash, string by, DateTimeOffset now)
+    {
+        email = email.Trim();
+        if (!System.Net.Mail.MailAddress.TryCreate(email, out var address) || address.Address != email || email.Length > 254)
+        {
+            throw new RuleViolation("invalid_email", $"'{email}' is not an email address.");
+        }
+
+        var inviter = tenant.FindMember(by);
+        if (inviter is null || inviter.Role < MemberRole.Admin)
+        {
+            throw new RuleViolation("not_allowed", "Only an owner or admin invites members.");
+        }
+
+        if (role > inviter.Role)
+        {
+            throw new RuleViolation("not_allowed", $"An {inviter.Role.ToString().ToLowerInvariant()} cannot invite an {role.ToString().ToLowerInvariant()}.");
+        }
+
+        if (tenant.Members.Any(m => string.Equals(m.Email, email, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new RuleViolation("already_member", $"{email} is already a member of {tenant.Name}.");
+        }
+
+        return new MemberInvited(tenant.Id, invitationId, email, role, tokenHash, by, now, now + InvitationLifetime);
+    }
+
+    public static InvitationRevoked RevokeInvitation(Tenant tenant, Guid invitationId, string by, DateTimeOffset now)
+    {
+        _ = tenant.Invitations.FirstOrDefault(i => i.Id == invitationId) ?? throw new NotFound("Invitation");
+        return new InvitationRevoked(tenant.Id, invitationId, by, now);
+    }
+
+    /// <summary>Note: the invitation names an address; only a signed-in account with that (confirmed) address may
+    /// take it, so a forwarded or leaked link does not let someone else in.</summary>
+    public static IReadOnlyList<object> Accept(Tenant tenant, string tokenHash, string userId, string email, DateTimeOffset now)
+    {
+        var invitation = tenant.Invitations.FirstOrDefault(i => i.TokenHash == tokenHash)
+            ?? throw new RuleViolation("invitation_invalid", "This invitation link is not valid any more: ask for a new one.");
+        if (invitation.ExpiresAt <= now)
+        {
+            throw new RuleViolation("invitation_expired", "This invitation has expired: ask for a new one.");
+        }
+
+        if (!string.Equals(invitation.Email, email, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new RuleViolation("invitation_other_email", $"This invitation is for {invitation.Email}; sign in with that address to accept it.");
+        }
+
+        if (tenant.FindMember(userId) is not null)
+        {
+            throw new RuleViolation("already_member", $"You are already a member of {tenant.Name}.");
+        }
+
+        return [new InvitationAccepted(tenant.Id, invitation.Id, userId, email, now), new MemberAdded(tenant.Id, userId, email, invitation.Role, invitation.InvitedBy, now)];
+    }
 }

@@ -6,3 +6,6 @@ namespace Lanes.Billing.Tenants;
 /// two concurrent creations of one slug fail atomically instead of check-then-insert.
 /// </summary>
 public sealed record TenantDirectoryEntry(Guid Id, string Slug, string Name, DateTimeOffset CreatedAt);
+
+/// <summary>The organisation a person last chose to work in (global, keyed by user id): the portal opens it first.</summary>
+public sealed record PreferredTenant(string Id, Guid TenantId, DateTimeOffset ChosenAt);

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Lanes.Billing.Infrastructure;
 using Marten;
 
@@ -75,6 +77,25 @@ public sealed class TenantService(IDocumentStore store, TimeProvider clock)
             .ToList();
     }
 
+    /// <summary>Remembers the organisation a person works in; only one they belong to is accepted.</summary>
+    public async Task PreferAsync(string userId, Guid tenantId, CancellationToken ct = default)
+    {
+        if ((await FindAsync(tenantId, ct))?.FindMember(userId) is null)
+        {
+            throw new NotFound("Tenant");
+        }
+
+        await using var session = store.LightweightSession();
+        session.Store(new PreferredTenant(userId, tenantId, clock.GetUtcNow()));
+        await session.SaveChangesAsync(ct);
+    }
+
+    public async Task<Guid?> PreferredOfAsync(string userId, CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession();
+        return (await query.LoadAsync<PreferredTenant>(userId, ct))?.TenantId;
+    }
+
     public Task AddMemberAsync(Guid tenantId, string userId, string email, MemberRole role, string by, CancellationToken ct = default) =>
         WriteAsync(tenantId, t => TenantDecisions.AddMember(t, userId, email, role, by, clock.GetUtcNow()), ct);
 
@@ -84,12 +105,52 @@ public sealed class TenantService(IDocumentStore store, TimeProvider clock)
     public Task RemoveMemberAsync(Guid tenantId, string userId, string by, CancellationToken ct = default) =>
         WriteAsync(tenantId, t => TenantDecisions.RemoveMember(t, userId, by, clock.GetUtcNow()), ct);
 
-    private async Task WriteAsync(Guid tenantId, Func<Tenant, object> decide, CancellationToken ct)
+    /// <summary>Invites an address; returns the token for the link, which is not stored (only its hash is).</summary>
+    public async Task<(Invitation Invitation, string Token)> InviteAsync(Guid tenantId, string email, MemberRole role, string by, CancellationToken ct = default)
+    {
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var invited = (MemberInvited)await WriteAsync(tenantId, t => TenantDecisions.Invite(t, Guid.CreateVersion7(clock.GetUtcNow()), email, role, HashOf(token), by, clock.GetUtcNow()), ct);
+        return (new Invitation(invited.InvitationId, invited.Email, invited.Role, invited.TokenHash, by, invited.InvitedAt, invited.ExpiresAt), token);
+    }
+
+    public Task RevokeInvitationAsync(Guid tenantId, Guid invitationId, string by, CancellationToken ct = default) =>
+        WriteAsync(tenantId, t => TenantDecisions.RevokeInvitation(t, invitationId, by, clock.GetUtcNow()), ct);
+
+    /// <summary>The tenant and invitation a link's token opens, searched across tenants by the token's hash.</summary>
+    public async Task<(Tenant Tenant, Invitation Invitation)?> FindInvitationAsync(string token, CancellationToken ct = default)
+    {
+        var hash = HashOf(token);
+        await using var query = store.QuerySession();
+        var tenant = await query.Query<Tenant>().Where(t => t.AnyTenant() && t.Invitations.Any(i => i.TokenHash == hash)).FirstOrDefaultAsync(ct);
+        return tenant is null ? null : (tenant, tenant.Invitations.First(i => i.TokenHash == hash));
+    }
+
+    public async Task<Tenant> AcceptInvitationAsync(string token, string userId, string email, CancellationToken ct = default)
+    {
+        var found = await FindInvitationAsync(token, ct) ?? throw new RuleViolation("invitation_invalid", "This invitation link is not valid any more: ask for a new one.");
+        await using var session = store.LightweightSession(Tenant.MartenTenantOf(found.Tenant.Id));
+        var stream = await session.Events.FetchForWriting<Tenant>(found.Tenant.Id, ct);
+        var events = TenantDecisions.Accept(stream.Aggregate!, HashOf(token), userId, email, clock.GetUtcNow());
+        stream.AppendMany(events);
+        await session.SaveChangesAsync(ct);
+        return events.Aggregate(stream.Aggregate!, (t, e) => e switch
+        {
+            InvitationAccepted a => t.Apply(a),
+            MemberAdded m => t.Apply(m),
+            _ => t,
+        });
+    }
+
+    private static string HashOf(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    private async Task<object> WriteAsync(Guid tenantId, Func<Tenant, object> decide, CancellationToken ct)
     {
         await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
         var stream = await session.Events.FetchForWriting<Tenant>(tenantId, ct);
         var tenant = stream.Aggregate ?? throw new NotFound("Tenant");
-        stream.AppendOne(decide(tenant));
+        var e = decide(tenant);
+        stream.AppendOne(e);
         await session.SaveChangesAsync(ct);
+        return e;
     }
 }

@@ -18,8 +18,18 @@ public static class IdentityHostingExtensions
             .AddIdentityCookies();
         builder.Services.AddScoped<Components.Account.IdentityRedirectManager>();
         builder.Services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, Components.Account.IdentityRevalidatingAuthenticationStateProvider>();
+        builder.Services.AddOptions<MailOptions>().BindConfiguration(MailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Outbox>();
-        builder.Services.AddSingleton<IEmailSender<LanesUser>, OutboxEmailSender>();
+        if (builder.Configuration.GetSection(MailOptions.Section).Get<MailOptions>() is { UsesSmtp: true })
+        {
+            builder.Services.AddSingleton<IMailer, SmtpMailer>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IMailer, OutboxMailer>();
+        }
+
+        builder.Services.AddSingleton<IEmailSender<LanesUser>, LanesEmailSender>();
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Roles.Staff, p => p.RequireRole(Roles.Staff));
         builder.Services.AddIdentityCore<LanesUser>().AddSignInManager();

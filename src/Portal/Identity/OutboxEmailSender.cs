@@ -25,23 +25,21 @@ public sealed class Outbox(TimeProvider clock)
     }
 }
 
-public sealed class OutboxEmailSender(Outbox outbox) : IEmailSender<LanesUser>
+/// <summary>Identity's emails, through whichever mailer is configured.</summary>
+public sealed class LanesEmailSender(IMailer mail) : IEmailSender<LanesUser>
 {
     public Task SendConfirmationLinkAsync(LanesUser user, string email, string confirmationLink)
     {
-        outbox.Add(email, "Confirm your email for Lanes", $"Confirm your account: <a href='{confirmationLink}'>confirm my email</a>.");
-        return Task.CompletedTask;
+        return mail.SendAsync(email, "Confirm your email for Lanes", $"Confirm your account: <a href='{confirmationLink}'>confirm my email</a>.");
     }
 
     public Task SendPasswordResetLinkAsync(LanesUser user, string email, string resetLink)
     {
-        outbox.Add(email, "Reset your Lanes password", $"Reset your password: <a href='{resetLink}'>choose a new password</a>.");
-        return Task.CompletedTask;
+        return mail.SendAsync(email, "Reset your Lanes password", $"Reset your password: <a href='{resetLink}'>choose a new password</a>.");
     }
 
     public Task SendPasswordResetCodeAsync(LanesUser user, string email, string resetCode)
     {
-        outbox.Add(email, "Reset your Lanes password", $"Your password reset code: {resetCode}");
-        return Task.CompletedTask;
+        return mail.SendAsync(email, "Reset your Lanes password", $"Your password reset code: {resetCode}");
     }
 }

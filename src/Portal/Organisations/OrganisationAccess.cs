@@ -22,8 +22,22 @@ public sealed record OrganisationContext(TenantDirectoryEntry Tenant, MemberRole
 /// </summary>
 public sealed class OrganisationAccess(IServiceProvider services, TenantService tenants)
 {
+    public event Action? Changed;
+
+    /// <summary>Makes <paramref name="tenantId"/> the organisation this person's pages open (remembered across
+    /// sessions and devices).</summary>
+    public async Task SelectAsync(Guid tenantId, CancellationToken ct = default)
+    {
+        var user = (await services.GetRequiredService<AuthenticationStateProvider>().GetAuthenticationStateAsync()).User;
+        if (user.FindFirstValue(ClaimTypes.NameIdentifier) is { } userId)
+        {
+            await tenants.PreferAsync(userId, tenantId, ct);
+            Changed?.Invoke();
+        }
+    }
+
     /// <summary>Null when the caller is signed out or belongs to no organisation. <paramref name="slug"/> picks one
-    /// of several; a slug the caller does not belong to falls back to their first organisation. Read afresh on each
+    /// of several; without it, the one they chose last; a slug they do not belong to falls back to their first. Read afresh on each
     /// call (no cache for the circuit), so a member removed a moment ago stops seeing the organisation's data.</summary>
     public async Task<OrganisationContext?> CurrentAsync(string? slug = null, CancellationToken ct = default)
     {
@@ -46,7 +60,8 @@ public sealed class OrganisationAccess(IServiceProvider services, TenantService 
             return null;
         }
 
-        var chosen = memberships.FirstOrDefault(m => m.Tenant.Slug == slug);
+        var preferred = slug is null ? await tenants.PreferredOfAsync(userId, ct) : null;
+        var chosen = memberships.FirstOrDefault(m => m.Tenant.Slug == slug || m.Tenant.Id == preferred);
         if (chosen.Tenant is null)
         {
             chosen = memberships[0];

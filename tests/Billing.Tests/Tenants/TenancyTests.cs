@@ -27,6 +27,37 @@ public class TenancyTests(BillingHost host) : IClassFixture<BillingHost>
     }
 
     [Fact]
+    public async Task An_invitation_link_adds_the_invited_person_once_and_is_then_spent()
+    {
+        var tenant = await host.TenantWithActiveSubscription();
+        var owner = tenant.Members.Single(m => m.Role == MemberRole.Owner);
+        var tenants = host.Get<TenantService>();
+
+        var (invitation, token) = await tenants.InviteAsync(tenant.Id, "dev@test.local", MemberRole.Admin, owner.UserId);
+        var found = await tenants.FindInvitationAsync(token);
+        var joined = await tenants.AcceptInvitationAsync(token, "user-dev", "dev@test.local");
+
+        Assert.Equal((tenant.Id, invitation.Id), (found!.Value.Tenant.Id, found.Value.Invitation.Id));
+        Assert.Equal(MemberRole.Admin, joined.FindMember("user-dev")!.Role);
+        Assert.Equal("invitation_invalid", (await Assert.ThrowsAsync<RuleViolation>(() => tenants.AcceptInvitationAsync(token, "user-other", "dev@test.local"))).Code);
+        Assert.Contains((await tenants.MembershipsOfAsync("user-dev")), m => m.Tenant.Id == tenant.Id && m.Role == MemberRole.Admin);
+        Assert.Null(await tenants.FindInvitationAsync("not-a-token"));
+    }
+
+    [Fact]
+    public async Task A_person_can_prefer_only_an_organisation_they_belong_to()
+    {
+        var me = $"user-{Guid.NewGuid():N}";
+        var mine = await host.Get<TenantService>().CreateAsync($"m-{Guid.NewGuid():N}"[..20], "Mine", "test", (me, "me@test.local"));
+        var theirs = await host.TenantWithActiveSubscription();
+
+        await host.Get<TenantService>().PreferAsync(me, mine.Id);
+        await Assert.ThrowsAsync<NotFound>(() => host.Get<TenantService>().PreferAsync(me, theirs.Id));
+
+        Assert.Equal(mine.Id, await host.Get<TenantService>().PreferredOfAsync(me));
+    }
+
+    [Fact]
     public async Task A_session_for_one_tenant_cannot_read_another_tenants_data()
     {
         var a = await host.TenantWithActiveSubscription();

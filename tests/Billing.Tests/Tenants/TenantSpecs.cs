@@ -45,4 +45,60 @@ public class TenantSpecs
         var promoted = tenant.Apply(TenantDecisions.ChangeRole(tenant, "u2", MemberRole.Admin, "u1", Now));
         Assert.Equal(MemberRole.Admin, promoted.FindMember("u2")!.Role);
     }
+
+    [Fact]
+    public void An_invitation_is_taken_only_by_the_invited_address_before_it_expires()
+    {
+        var invited = TenantDecisions.Invite(WithOwner(), Guid.NewGuid(), "dev@acme.test", MemberRole.Admin, "hash", "u1", Now);
+        var tenant = WithOwner().Apply(invited);
+
+        Assert.Equal("invitation_other_email", Assert.Throws<RuleViolation>(() => TenantDecisions.Accept(tenant, "hash", "u2", "someone@else.test", Now)).Code);
+        Assert.Equal("invitation_invalid", Assert.Throws<RuleViolation>(() => TenantDecisions.Accept(tenant, "other-hash", "u2", "dev@acme.test", Now)).Code);
+        Assert.Equal("invitation_expired", Assert.Throws<RuleViolation>(() => TenantDecisions.Accept(tenant, "hash", "u2", "dev@acme.test", invited.ExpiresAt)).Code);
+
+        var accepted = TenantDecisions.Accept(tenant, "hash", "u2", "DEV@acme.test", Now.AddDays(1));
+        var member = Assert.IsType<MemberAdded>(accepted[1]);
+        Assert.Equal(("u2", MemberRole.Admin), (member.UserId, member.Role));
+        Assert.Empty(tenant.Apply((InvitationAccepted)accepted[0]).Invitations);
+    }
+
+    [Theory]
+    [InlineData(MemberRole.Member, MemberRole.Member, "not_allowed")]
+    [InlineData(MemberRole.Admin, MemberRole.Owner, "not_allowed")]
+    [InlineData(MemberRole.Admin, MemberRole.Admin, null)]
+    [InlineData(MemberRole.Owner, MemberRole.Owner, null)]
+    public void Nobody_invites_above_their_own_role_and_members_do_not_invite(MemberRole inviter, MemberRole role, string? refusal)
+    {
+        var tenant = WithOwner().Apply(new MemberAdded(Guid.Empty, "u9", "x@acme.test", inviter, "u1", Now));
+
+        var act = () => TenantDecisions.Invite(tenant, Guid.NewGuid(), "new@acme.test", role, "hash", "u9", Now);
+
+        if (refusal is null)
+        {
+            Assert.Equal(role, act().Role);
+        }
+        else
+        {
+            Assert.Equal(refusal, Assert.Throws<RuleViolation>(act).Code);
+        }
+    }
+
+    [Theory]
+    [InlineData("not an email")]
+    [InlineData("owner@acme.test")]
+    public void Invitations_need_an_email_address_of_someone_not_yet_a_member(string email)
+    {
+        Assert.Throws<RuleViolation>(() => TenantDecisions.Invite(WithOwner(), Guid.NewGuid(), email, MemberRole.Member, "hash", "u1", Now));
+    }
+
+    [Fact]
+    public void A_new_invitation_to_the_same_address_replaces_the_old_link()
+    {
+        var first = TenantDecisions.Invite(WithOwner(), Guid.NewGuid(), "dev@acme.test", MemberRole.Member, "h1", "u1", Now);
+        var second = TenantDecisions.Invite(WithOwner(), Guid.NewGuid(), "dev@acme.test", MemberRole.Admin, "h2", "u1", Now);
+
+        var tenant = WithOwner().Apply(first).Apply(second);
+
+        Assert.Equal("h2", Assert.Single(tenant.Invitations).TokenHash);
+    }
 }

@@ -28,10 +28,10 @@ public static class UsageExport
 {
     /// <summary><c>GET /usage/export.csv</c>: the signed-in member's organisation only, with the page's filters.</summary>
     public static void MapUsageExport(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/usage/export.csv", async (string? range, Guid? key, string? model, HttpContext http, OrganisationAccess access, UsageReports reports, TimeProvider clock, CancellationToken ct) =>
+        endpoints.MapGet("/usage/export.csv", async (string? range, Guid? key, string? model, string? org, HttpContext http, OrganisationAccess access, UsageReports reports, TimeProvider clock, CancellationToken ct) =>
         {
-            var org = await access.ForUserAsync(http.User, ct: ct);
-            if (org is null)
+            var organisation = await access.ForUserAsync(http.User, org, ct);
+            if (organisation is null)
             {
                 return Results.Problem(statusCode: 404, title: "No such organisation.");
             }
@@ -39,8 +39,8 @@ public static class UsageExport
             try
             {
                 var filter = new UsageFilter(range ?? "7d", key, model);
-                var report = await reports.ForTenantAsync(org.TenantId, filter.ToQuery(clock.GetUtcNow()), ct);
-                var name = string.Create(CultureInfo.InvariantCulture, $"lanes-usage-{org.Tenant.Slug}-{filter.Range}-{clock.GetUtcNow():yyyyMMddHHmm}.csv");
+                var report = await reports.ForTenantAsync(organisation.TenantId, filter.ToQuery(clock.GetUtcNow()), ct);
+                var name = string.Create(CultureInfo.InvariantCulture, $"lanes-usage-{organisation.Tenant.Slug}-{filter.Range}-{clock.GetUtcNow():yyyyMMddHHmm}.csv");
                 return Results.File(System.Text.Encoding.UTF8.GetBytes(report.ToCsv()), "text/csv", name);
             }
             catch (RuleViolation e)
