@@ -9,6 +9,7 @@ public static class OrganisationHostingExtensions
     {
         builder.Services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddScoped<OrganisationAccess>();
+        builder.Services.AddSingleton<Identity.UserNames>();
         return builder;
     }
 
