@@ -1,5 +1,5 @@
 using Bunit;
-using Lanes.Portal.Components.Pages;
+using Lanes.Portal.Components.Pages.Pricing;
 using Lanes.Shared.Plans;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
