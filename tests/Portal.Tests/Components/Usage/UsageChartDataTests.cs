@@ -1,0 +1,65 @@
+using Lanes.Billing.Usage;
+using Lanes.Portal.Components.Pages.Usage;
+
+namespace Lanes.Portal.Tests.Components.Usage;
+
+public class UsageChartDataTests
+{
+    private static readonly DateTimeOffset Monday = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
+
+    private static UsageReport Report(UsageGranularity granularity, int buckets, params UsageHour[] hours)
+    {
+        var step = granularity == UsageGranularity.Hour ? TimeSpan.FromHours(1) : TimeSpan.FromDays(1);
+        return UsageReports.Build(new UsageQuery(Monday, Monday + step * (buckets - 1), granularity), hours);
+    }
+
+    [Fact]
+    public void Every_chart_has_one_value_per_point_and_refusals_are_split_by_cause()
+    {
+        var refused = UsageDetail.Refused(RefusalCause.Budget).Add(UsageDetail.Refused(RefusalCause.Lanes)).Add(UsageDetail.Refused(RefusalCause.Lanes));
+        var report = Report(UsageGranularity.Hour, 3, new UsageHour { HourStart = Monday.AddHours(1), Model = "m", Requests = 5, InputTokens = 50, OutputTokens = 20, SpendUsd = 0.25m, Throttled = 3, Detail = refused });
+
+        var charts = UsageChartData.Charts(report, reservedLanes: 2);
+
+        Assert.All(charts, c => Assert.All(c.Series, s => Assert.Equal(3, s.Values.Length)));
+        var refusals = charts.Single(c => c.Title.StartsWith("429", StringComparison.Ordinal));
+        Assert.Equal([0, 1, 0], refusals.Series.Single(s => s.Name == "Budget spent").Values);
+        Assert.Equal([0, 2, 0], refusals.Series.Single(s => s.Name == "No lane in time").Values);
+        Assert.Equal([0, 5, 0], charts.Single(c => c.Title == "Requests").Series[0].Values);
+        Assert.Equal([0, 0.25, 0], charts.Single(c => c.Title == "Spend equivalent").Series[0].Values);
+    }
+
+    [Fact]
+    public void Utilisation_is_lane_time_over_reserved_lane_time_per_point_capped_at_100_percent()
+    {
+        var busy = new UsageHour { HourStart = Monday, Model = "m", Requests = 1, Detail = UsageDetail.Served(TimeSpan.FromMilliseconds(40), TimeSpan.FromMinutes(90)) };
+        var report = Report(UsageGranularity.Hour, 1, busy);
+
+        var utilisation = UsageChartData.Charts(report, reservedLanes: 2).Single(c => c.Title == "Lane utilisation").Series[0].Values;
+        var overbooked = UsageChartData.Charts(report, reservedLanes: 1).Single(c => c.Title == "Lane utilisation").Series[0].Values;
+        var wait = UsageChartData.Charts(report, reservedLanes: 2).Single(c => c.Title == "Queue wait p95").Series[0].Values;
+
+        Assert.Equal([75.0], utilisation);
+        Assert.Equal([100.0], overbooked);
+        Assert.Equal([100.0], wait);
+    }
+
+    [Fact]
+    public void Long_hourly_ranges_label_at_most_a_dozen_ticks_and_mark_each_new_day()
+    {
+        var report = Report(UsageGranularity.Hour, 48);
+
+        var labels = UsageChartData.Labels(report);
+
+        Assert.Equal(48, labels.Length);
+        Assert.InRange(labels.Count(l => l.Length > 0), 2, UsageChartData.MaxLabels);
+        Assert.Equal("2 Nov 00:00", labels[0]);
+        Assert.Equal("3 Nov 00:00", labels[24]);
+    }
+
+    [Fact]
+    public void Daily_points_are_labelled_by_date()
+    {
+        Assert.Equal(["2 Nov", "3 Nov", "4 Nov"], UsageChartData.Labels(Report(UsageGranularity.Day, 3)));
+    }
+}
