@@ -44,6 +44,8 @@ internal static class DemoSeed
             secret = issued.Secret;
         }
 
+        await SeedUsageHistoryAsync(services, tenantId, demoKeys[0]);
+
         return new
         {
             tenant = TenantSlug,
@@ -53,5 +55,36 @@ internal static class DemoSeed
             key_prefix = demoKeys[0].Prefix,
             secret,
         };
+    }
+
+    /// <summary>A week of plausible hourly usage on the demo key, so the charts have a shape on first start. Batch ids
+    /// are derived from the hour: seeding again records nothing twice.</summary>
+    private static async Task SeedUsageHistoryAsync(IServiceProvider services, Guid tenantId, ApiKey key)
+    {
+        var clock = services.GetRequiredService<TimeProvider>();
+        var recorder = services.GetRequiredService<Lanes.Billing.Usage.UsageRecorder>();
+        var prices = services.GetRequiredService<Lanes.Shared.Pricing.PriceTable>();
+        var model = prices.Prices.First().Model;
+        var now = clock.GetUtcNow();
+        var thisHour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
+        for (var h = 7 * 24; h >= 1; h--)
+        {
+            var hour = thisHour.AddHours(-h);
+
+            // Office hours are busy, nights quiet: a daily curve with a little deterministic noise.
+            var busy = Math.Max(0, Math.Sin((hour.Hour - 6) / 24.0 * 2 * Math.PI));
+            var requests = (long)(20 + 180 * busy + (hour.DayOfYear * 7 + hour.Hour * 13) % 17);
+            var (input, output) = (requests * 900, requests * 250);
+            var detail = new Lanes.Billing.Usage.UsageDetail(
+                BudgetRefusals: busy > 0.9 ? requests / 40 : 0, RequestRefusals: 0, LaneRefusals: busy > 0.8 ? requests / 60 : 0,
+                LaneSeconds: requests * 6.5, QueueWaitCounts: [requests * 7 / 10, requests / 5, requests / 10, 0, 0, 0, 0, 0, 0, 0, 0]);
+            var batchId = new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes($"demo-usage:{key.Id}:{hour:O}")));
+            var window = Lanes.Shared.Windows.WindowSchedule.At(hour, key.WindowLength);
+            await recorder.RecordAsync(new Lanes.Billing.Usage.UsageBatch(batchId, "demo-seed",
+            [
+                new Lanes.Billing.Usage.UsageLine(tenantId, key.Id, model, window.Start, hour, requests, input, output,
+                    Lanes.Shared.Pricing.PriceTable.Spend(prices.Find(model)!, input, output), detail.BudgetRefusals + detail.LaneRefusals, detail),
+            ]));
+        }
     }
 }

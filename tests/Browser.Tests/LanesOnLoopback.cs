@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Lanes.Testing;
+using Microsoft.Playwright;
+
+namespace Lanes.Browser.Tests;
+
+/// <summary>
+/// The whole product on loopback, started the way <c>./lanes up</c> starts it: the demo seeded through the operator
+/// CLI, then the gateway and the portal as <c>dotnet run --no-build</c> processes on free ports, on a fresh test
+/// database; and Debian's Chromium, headless, driven by Playwright.
+/// </summary>
+public sealed class LanesOnLoopback : IAsyncLifetime
+{
+    public const string Chromium = "/usr/bin/chromium";
+
+    private readonly PostgresDatabase _database = new();
+    private readonly List<Process> _processes = [];
+    private readonly StringBuilder _logs = new();
+    private IPlaywright? _playwright;
+
+    public string PortalUrl { get; private set; } = "";
+    public string GatewayUrl { get; private set; } = "";
+    public string AdminEmail => "admin@lanes.test";
+    public string AdminPassword { get; } = $"Staff-{Guid.NewGuid():N}";
+    public string DemoKeySecret { get; private set; } = "";
+    public Guid DemoKeyId { get; private set; }
+    public IBrowser Browser { get; private set; } = default!;
+
+    /// <summary>Where screenshots go: <c>artifacts/screenshots</c> at the repository root.</summary>
+    public string Screenshots { get; } = Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+
+    /// <summary>Page timings measured in the browser, written next to the screenshots at the end.</summary>
+    public List<PageTiming> Timings { get; } = [];
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        var pepper = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var (portalPort, gatewayPort) = (FreePort(), FreePort());
+        PortalUrl = $"http://127.0.0.1:{portalPort}";
+        GatewayUrl = $"http://127.0.0.1:{gatewayPort}/v1";
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["ConnectionStrings__Lanes"] = _database.ConnectionString,
+            ["Keys__Pepper"] = pepper,
+            ["Portal__GatewayUrl"] = GatewayUrl,
+            ["Portal__DefaultModel"] = "scripted",
+
+            // The gateway the way the demo runs it, with the model-free engine so answers are predictable.
+            ["Engine__Kind"] = "scripted",
+            ["Engine__Scripted__Model"] = "scripted",
+            ["Engine__Scripted__TokenDelay"] = "00:00:00",
+            ["Gateway__Metering__FlushInterval"] = "00:00:00.200",
+            ["Gateway__Keys__PollInterval"] = "00:00:00.200",
+        };
+
+        var seed = await RunAsync("seed", ["run", "--no-build", "-c", Configuration, "--no-launch-profile", "--project", Project("Portal"), "--",
+            "admin", "demo", "seed", "--admin-email", AdminEmail, "--admin-password", AdminPassword, "--new-key", "--json"], environment);
+        using (var json = JsonDocument.Parse(seed[seed.IndexOf('{')..]))
+        {
+            DemoKeySecret = json.RootElement.GetProperty("secret").GetString()!;
+            DemoKeyId = json.RootElement.GetProperty("key_id").GetGuid();
+        }
+
+        Start("gateway", ["run", "--no-build", "-c", Configuration, "--no-launch-profile", "--project", Project("Inference"), "--", "--urls", $"http://127.0.0.1:{gatewayPort}"], environment);
+        Start("portal", ["run", "--no-build", "-c", Configuration, "--no-launch-profile", "--project", Project("Portal"), "--", "--urls", PortalUrl], environment);
+        await WaitHealthyAsync($"http://127.0.0.1:{gatewayPort}/healthz");
+        await WaitHealthyAsync($"{PortalUrl}/healthz");
+
+        Directory.CreateDirectory(Screenshots);
+        if (!File.Exists(Chromium))
+        {
+            return; // The tests say why they are skipped.
+        }
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+        });
+    }
+
+    /// <summary>A fresh browser profile (its own cookies): one person.</summary>
+    public async Task<IPage> NewPersonAsync()
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = PortalUrl, ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        context.SetDefaultTimeout(30_000);
+        return await context.NewPageAsync();
+    }
+
+    public string Logs => _logs.ToString();
+
+    public async Task DisposeAsync()
+    {
+        await File.WriteAllTextAsync(Path.Combine(Screenshots, "timings.json"),
+            JsonSerializer.Serialize(Timings, new JsonSerializerOptions { WriteIndented = true }));
+        if (_playwright is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        foreach (var process in _processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
+            process.Dispose();
+        }
+
+        await _database.DisposeAsync();
+    }
+
+    private static string Configuration =>
+        Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!)!;
+
+    private static string Project(string name) => Path.Combine(RepositoryRoot(), "src", name);
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Portal.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("Portal.sln was not found above the test binaries.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static ProcessStartInfo Dotnet(IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot() };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        return info;
+    }
+
+    private async Task<string> RunAsync(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
+    {
+        using var process = Process.Start(Dotnet(args, environment))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{name} failed ({process.ExitCode}): {await output}\n{await error}");
+        }
+
+        return await output;
+    }
+
+    private void Start(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
+    {
+        var process = Process.Start(Dotnet(args, environment))!;
+        process.OutputDataReceived += (_, e) => Log(name, e.Data);
+        process.ErrorDataReceived += (_, e) => Log(name, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes.Add(process);
+    }
+
+    private void Log(string name, string? line)
+    {
+        if (line is not null)
+        {
+            lock (_logs)
+            {
+                _logs.Append(name).Append(": ").AppendLine(line);
+            }
+        }
+    }
+
+    private async Task WaitHealthyAsync(string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.Get(async () =>
+        {
+            if (_processes.FirstOrDefault(p => p.HasExited) is { } exited)
+            {
+                throw new InvalidOperationException($"A service exited during start-up ({exited.ExitCode}):\n{Logs}");
+            }
+
+            try
+            {
+                return (await http.GetAsync(url)).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException)
+            {
+                return false;
+            }
+        }, ok => ok, TimeSpan.FromSeconds(120), $"{url} to answer");
+    }
+}
+
+/// <summary>How long a page took in the browser: navigation to the interactive page showing its content.</summary>
+public sealed record PageTiming(string Page, double Milliseconds);
+
+[CollectionDefinition(Name)]
+public sealed class BrowserCollection : ICollectionFixture<LanesOnLoopback>
+{
+    public const string Name = "Lanes on loopback in Chromium";
+}

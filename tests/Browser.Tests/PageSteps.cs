@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Microsoft.Playwright;
+
+namespace Lanes.Browser.Tests;
+
+/// <summary>What a person does in the portal, as browser steps.</summary>
+public static class PageSteps
+{
+    /// <summary>Opens an interactive page and waits until the circuit is up and <paramref name="ready"/> shows;
+    /// records how long that took.</summary>
+    public static async Task OpenAsync(this IPage page, LanesOnLoopback lanes, string url, string ready, string? timingName = null)
+    {
+        var clock = Stopwatch.StartNew();
+        await page.GotoAsync(url);
+        await page.WaitForSelectorAsync("body[data-interactive=true]");
+        await page.Locator(ready).First.WaitForAsync();
+        if (timingName is not null)
+        {
+            lock (lanes.Timings)
+            {
+                lanes.Timings.Add(new PageTiming(timingName, clock.Elapsed.TotalMilliseconds));
+            }
+        }
+    }
+
+    public static Task ScreenshotAsync(this IPage page, LanesOnLoopback lanes, string name) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(lanes.Screenshots, $"{name}.png"), FullPage = true });
+
+    public static async Task SignUpAndConfirmAsync(this IPage page, string organisation, string email, string password)
+    {
+        await page.GotoAsync("/Account/Register");
+        await page.FillAsync("#Input\\.Organisation", organisation);
+        await page.FillAsync("#Input\\.Email", email);
+        await page.FillAsync("#Input\\.Password", password);
+        await page.FillAsync("#Input\\.ConfirmPassword", password);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync("**/Account/RegisterConfirmation**");
+
+        // The email is in the development outbox: follow its link as the person would from their inbox.
+        await page.GotoAsync("/dev/outbox");
+        var link = page.Locator($".outbox-message[data-to='{email}'] a").First;
+        var href = await link.GetAttributeAsync("href");
+        await page.GotoAsync(System.Net.WebUtility.HtmlDecode(href!));
+        await page.Locator("text=Thank you for confirming your email").WaitForAsync();
+    }
+
+    public static async Task SignInAsync(this IPage page, string email, string password)
+    {
+        await page.GotoAsync("/Account/Login");
+        await page.FillAsync("#Input\\.Email", email);
+        await page.FillAsync("#Input\\.Password", password);
+        await page.ClickAsync("button[type=submit]:has-text('Log in')");
+        await page.WaitForURLAsync(url => !url.Contains("/Account/Login", StringComparison.Ordinal));
+    }
+
+    /// <summary>Reloads until <paramref name="selector"/>'s text is <paramref name="expected"/> (usage appears a
+    /// moment after the request: the gateway flushes, the projection catches up).</summary>
+    public static async Task ReloadUntilTextAsync(this IPage page, string selector, string expected, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            await page.WaitForSelectorAsync("body[data-interactive=true]");
+            var text = (await page.Locator(selector).First.InnerTextAsync()).Trim();
+            if (text == expected)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{selector} showed '{text}', not '{expected}'.");
+            }
+
+            await page.ReloadAsync();
+        }
+    }
+}

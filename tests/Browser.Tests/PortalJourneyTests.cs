@@ -1,0 +1,214 @@
+using System.ClientModel;
+using Microsoft.Playwright;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Lanes.Browser.Tests;
+
+/// <summary>
+/// The portal in a real Chromium against the real portal and gateway processes. One person's journey builds on
+/// itself inside a test; each test signs up its own organisation, so tests never share a tenant.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public class PortalJourneyTests(LanesOnLoopback lanes)
+{
+    private const string Password = "Correct-Horse-42!";
+
+    [ChromiumFact]
+    public async Task A_new_customer_signs_up_picks_a_plan_creates_a_key_calls_the_gateway_and_sees_the_usage()
+    {
+        var page = await lanes.NewPersonAsync();
+        var email = $"dev-{Guid.NewGuid():N}@journey.test";
+        await page.OpenAsync(lanes, "/", ".plan-card", "Plans (public)");
+        await page.ScreenshotAsync(lanes, "01-plans");
+        await page.OpenAsync(lanes, "/calculator", ".break-even", "Calculator (public)");
+        await page.ScreenshotAsync(lanes, "02-calculator");
+
+        await page.SignUpAndConfirmAsync("Journey Labs", email, Password);
+        await page.SignInAsync(email, Password);
+
+        // Choose a plan: internal billing, so the change applies without a card.
+        await page.OpenAsync(lanes, "/billing", ".plan-option", "Billing");
+        await page.ClickAsync("[data-plan=pro] .choose-plan");
+        await page.ClickAsync(".change-confirm");
+        await Assertions.Expect(page.Locator(".current-plan-name")).ToHaveTextAsync("Pro");
+        await page.ScreenshotAsync(lanes, "05-billing");
+
+        // Create a key: the secret is shown once, with snippets for the gateway.
+        await page.OpenAsync(lanes, "/keys", ".keys-empty", "API keys (empty)");
+        await page.ClickAsync(".create-key");
+        await page.FillAsync(".key-name input", "journey-ci");
+        await page.ClickAsync(".key-create");
+        var secret = await page.Locator(".key-secret input").InputValueAsync();
+        Assert.StartsWith("lanes_", secret);
+        await Assertions.Expect(page.Locator(".snippet").First).ToContainTextAsync(lanes.GatewayUrl);
+        await page.ScreenshotAsync(lanes, "06-key-created");
+        await page.ClickAsync("text=I have copied it");
+        await Assertions.Expect(page.Locator(".key-link")).ToHaveTextAsync("journey-ci");
+
+        // A real request with that key through the gateway, with the official OpenAI client.
+        var client = new ChatClient("scripted", new ApiKeyCredential(secret), new OpenAIClientOptions { Endpoint = new Uri(lanes.GatewayUrl) });
+        ChatCompletion completion = await client.CompleteChatAsync([new UserChatMessage("Hello from the browser test")]);
+        Assert.NotEmpty(completion.Content[0].Text);
+
+        // The usage page shows it once the gateway has flushed and the projection caught up.
+        await page.OpenAsync(lanes, "/usage?range=24h", ".usage-requests", "Usage");
+        await page.ReloadUntilTextAsync(".usage-requests .stat-value", "1", TimeSpan.FromSeconds(30));
+        await Assertions.Expect(page.Locator(".usage-chart").First).ToBeVisibleAsync();
+        await page.ScreenshotAsync(lanes, "07-usage");
+
+        await page.OpenAsync(lanes, "/keys", ".key-link", "API keys");
+        await page.ClickAsync(".key-link");
+        await Assertions.Expect(page.Locator(".key-title")).ToHaveTextAsync("journey-ci");
+        await page.ScreenshotAsync(lanes, "08-key");
+        await page.OpenAsync(lanes, "/dashboard", ".lanes-reserved", "Dashboard");
+        await Assertions.Expect(page.Locator(".plan .stat-value")).ToHaveTextAsync("Pro");
+        await page.ScreenshotAsync(lanes, "04-dashboard");
+        await page.OpenAsync(lanes, "/team", ".members", "Team");
+        await page.ScreenshotAsync(lanes, "09-team");
+    }
+
+    [ChromiumFact]
+    public async Task Staff_raise_a_tenants_reservation_and_the_tenant_sees_the_new_lanes_but_a_reason_is_required()
+    {
+        var customer = await lanes.NewPersonAsync();
+        var organisation = $"Reserve {Guid.NewGuid():N}"[..20];
+        var email = $"owner-{Guid.NewGuid():N}@reserve.test";
+        await customer.SignUpAndConfirmAsync(organisation, email, Password);
+        await customer.SignInAsync(email, Password);
+        await customer.OpenAsync(lanes, "/dashboard", ".lanes-reserved");
+        var before = (await customer.Locator(".lanes-reserved .stat-value").InnerTextAsync()).Trim();
+
+        var staff = await lanes.NewPersonAsync();
+        await staff.SignInAsync(lanes.AdminEmail, lanes.AdminPassword);
+        await staff.OpenAsync(lanes, "/support", ".support-search", "Support search");
+        await staff.FillAsync(".support-search input", organisation);
+        await staff.PressAsync(".support-search input", "Enter");
+        await staff.ClickAsync($".support-hits >> text={organisation}");
+        await staff.Locator(".support-tenant-name").WaitForAsync();
+
+        // Without a reason nothing changes and the form says why.
+        await staff.FillAsync(".reservation-lanes input", "9");
+        await staff.ClickAsync(".reservation-save");
+        await Assertions.Expect(staff.Locator(".reservation-error")).ToContainTextAsync("reason");
+        await Assertions.Expect(staff.Locator(".support-reserved")).ToHaveTextAsync($"{before} lanes");
+
+        await staff.FillAsync(".reservation-reason textarea", "Launch week: raised for the customer's launch");
+        await staff.ClickAsync(".reservation-save");
+        await Assertions.Expect(staff.Locator(".support-reserved")).ToHaveTextAsync("9 lanes");
+        await Assertions.Expect(staff.Locator(".support-timeline")).ToContainTextAsync($"Reservation set to 9 lanes: Launch week");
+        await Assertions.Expect(staff.Locator(".support-timeline")).ToContainTextAsync($"by {lanes.AdminEmail}");
+        await staff.ScreenshotAsync(lanes, "11-support-tenant");
+
+        await customer.OpenAsync(lanes, "/dashboard", ".lanes-reserved", "Dashboard (after reservation)");
+        await Assertions.Expect(customer.Locator(".lanes-reserved .stat-value")).ToHaveTextAsync("9");
+    }
+
+    [ChromiumFact]
+    public async Task A_customer_cannot_open_another_tenants_key_usage_or_the_support_console_by_url()
+    {
+        // The demo tenant (another organisation) has usage of its own.
+        var demo = new ChatClient("scripted", new ApiKeyCredential(lanes.DemoKeySecret), new OpenAIClientOptions { Endpoint = new Uri(lanes.GatewayUrl) });
+        await demo.CompleteChatAsync([new UserChatMessage("demo usage")]);
+
+        var page = await lanes.NewPersonAsync();
+        var email = $"curious-{Guid.NewGuid():N}@tenancy.test";
+        await page.SignUpAndConfirmAsync("Curious Co", email, Password);
+        await page.SignInAsync(email, Password);
+
+        await page.OpenAsync(lanes, $"/keys/{lanes.DemoKeyId}", ".key-not-found");
+        Assert.Equal(0, await page.Locator(".key-title").CountAsync());
+
+        await page.OpenAsync(lanes, $"/usage?range=24h&key={lanes.DemoKeyId}", ".usage-requests");
+        await Assertions.Expect(page.Locator(".usage-requests .stat-value")).ToHaveTextAsync("0");
+        await Assertions.Expect(page.Locator(".usage-empty")).ToBeVisibleAsync();
+
+        var export = await page.APIRequest.GetAsync($"/usage/export.csv?range=24h&key={lanes.DemoKeyId}&org=demo");
+        Assert.DoesNotMatch(@"\n[^,]+,[1-9]", (await export.TextAsync()).Replace("\r", ""));
+
+        await page.GotoAsync("/support");
+        Assert.Equal(0, await page.Locator(".support-search").CountAsync());
+    }
+
+    [ChromiumFact]
+    public async Task Invalid_key_input_shows_why_and_creates_nothing()
+    {
+        var page = await lanes.NewPersonAsync();
+        var email = $"careful-{Guid.NewGuid():N}@forms.test";
+        await page.SignUpAndConfirmAsync("Careful Forms", email, Password);
+        await page.SignInAsync(email, Password);
+        await page.OpenAsync(lanes, "/keys", ".keys-empty");
+
+        await page.ClickAsync(".create-key");
+        await page.FillAsync(".key-window input", "forever");
+        await page.ClickAsync(".key-create");
+
+        await Assertions.Expect(page.Locator(".key-error").First).ToBeVisibleAsync();
+        var errors = await page.Locator(".key-error").AllInnerTextsAsync();
+        Assert.Contains(errors, e => e.Contains("name of 1-100 characters"));
+        Assert.Contains(errors, e => e.Contains("8h, 30m or 1d"));
+        await page.ScreenshotAsync(lanes, "10-invalid-key");
+        await page.ClickAsync("button:has-text('Cancel')");
+        await page.ReloadAsync();
+        await page.WaitForSelectorAsync("body[data-interactive=true]");
+        await Assertions.Expect(page.Locator(".keys-empty")).ToBeVisibleAsync();
+    }
+
+    /// <summary>Measures (does not assert) how long each main page takes with the demo data once the portal is warm:
+    /// one visit to warm up, then the median of three, reported in docs/benchmarks.md.</summary>
+    [ChromiumFact]
+    public async Task The_main_pages_render_for_the_demo_tenant_and_their_timings_are_recorded()
+    {
+        var staff = await lanes.NewPersonAsync();
+        await staff.SignInAsync(lanes.AdminEmail, lanes.AdminPassword);
+        (string Name, string Url, string Ready)[] pages =
+        [
+            ("Plans", "/", ".plan-card"),
+            ("Calculator", "/calculator", ".break-even"),
+            ("Dashboard", "/dashboard", ".lanes-reserved"),
+            ("API keys", "/keys", ".key-link"),
+            ("Key", $"/keys/{lanes.DemoKeyId}", ".key-title"),
+            ("Usage (7 days hourly)", "/usage?range=7d", ".usage-requests"),
+            ("Usage (90 days daily)", "/usage?range=90d", ".usage-requests"),
+            ("Billing", "/billing", ".plan-option"),
+            ("Team", "/team", ".members"),
+            ("Support search", "/support?q=demo", ".support-hits"),
+        ];
+
+        foreach (var (name, url, ready) in pages)
+        {
+            await staff.OpenAsync(lanes, url, ready);
+            var runs = new List<double>();
+            for (var i = 0; i < 3; i++)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                await staff.OpenAsync(lanes, url, ready);
+                runs.Add(clock.Elapsed.TotalMilliseconds);
+            }
+
+            lock (lanes.Timings)
+            {
+                lanes.Timings.Add(new PageTiming($"warm median: {name}", runs.Order().ElementAt(1)));
+            }
+        }
+
+        await staff.OpenAsync(lanes, "/support?q=demo", ".support-hits");
+        await staff.ScreenshotAsync(lanes, "12-support-search");
+        await staff.OpenAsync(lanes, "/dashboard", ".lanes-reserved");
+        await staff.ScreenshotAsync(lanes, "03-dashboard-demo");
+        await Assertions.Expect(staff.Locator(".organisation-name")).ToHaveTextAsync("Demo Inc.");
+    }
+}
+
+/// <summary>A browser test: runs where Debian's Chromium is installed (<c>./lanes test</c> installs it), and says
+/// so as skipped where it cannot be.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public ChromiumFactAttribute()
+    {
+        if (!File.Exists(LanesOnLoopback.Chromium))
+        {
+            Skip = $"Chromium is not installed at {LanesOnLoopback.Chromium} (apt-get install chromium).";
+        }
+    }
+}
