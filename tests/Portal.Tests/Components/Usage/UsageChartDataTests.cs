@@ -58,6 +58,13 @@ public class UsageChartDataTests
     }
 
     [Fact]
+    public void Long_ranges_draw_lines_where_short_ones_stack_bars()
+    {
+        Assert.Equal(MudBlazor.ChartType.StackedBar, UsageChartData.Charts(Report(UsageGranularity.Hour, 24), 1).Single(c => c.Title == "Tokens").Type);
+        Assert.Equal(MudBlazor.ChartType.Line, UsageChartData.Charts(Report(UsageGranularity.Hour, 168), 1).Single(c => c.Title == "Tokens").Type);
+    }
+
+    [Fact]
     public void Daily_points_are_labelled_by_date()
     {
         Assert.Equal(["2 Nov", "3 Nov", "4 Nov"], UsageChartData.Labels(Report(UsageGranularity.Day, 3)));

@@ -18,6 +18,9 @@ public static class UsageChartData
     /// <summary>At most this many labelled ticks, so hourly charts over weeks stay readable.</summary>
     public const int MaxLabels = 12;
 
+    /// <summary>Charts with more points than this draw lines instead of stacked bars.</summary>
+    public const int MaxStackedBars = 48;
+
     public static string[] Labels(UsageReport report)
     {
         var points = report.Points;
@@ -32,16 +35,20 @@ public static class UsageChartData
     {
         var p = report.Points;
         var stepSeconds = report.Query.Step.TotalSeconds;
+
+        // Stacked bars read best for a few dozen points; past that they are hundreds of SVG shapes sent over the
+        // circuit, and lines show the same series for a fraction of the markup.
+        var stacked = p.Count <= MaxStackedBars ? ChartType.StackedBar : ChartType.Line;
         return
         [
             new("Requests", "requests", ChartType.Line, [("Requests", [.. p.Select(x => (double)x.Requests)])]),
-            new("Tokens", "tokens", ChartType.StackedBar,
+            new("Tokens", "tokens", stacked,
             [
                 ("Input", [.. p.Select(x => (double)x.InputTokens)]),
                 ("Output", [.. p.Select(x => (double)x.OutputTokens)]),
             ]),
             new("Spend equivalent", "USD at list prices", ChartType.Line, [("Spend", [.. p.Select(x => (double)x.SpendUsd)])]),
-            new("429 refusals by cause", "refusals", ChartType.StackedBar,
+            new("429 refusals by cause", "refusals", stacked,
             [
                 ("Budget spent", [.. p.Select(x => (double)x.BudgetRefusals)]),
                 ("Requests per window used", [.. p.Select(x => (double)x.RequestRefusals)]),
