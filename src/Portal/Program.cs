@@ -34,6 +34,7 @@ if (!app.Environment.IsDevelopment())
 // Friendly status pages for people browsing; APIs and webhooks keep their own status and body.
 app.UseWhen(http => HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments("/billing/api") && !http.Request.Path.StartsWithSegments(ManagementApi.Prefix) && !http.Request.Path.StartsWithSegments("/hangfire"),
     pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+app.UseManagementApiProblems();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();

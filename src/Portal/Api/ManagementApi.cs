@@ -98,6 +98,10 @@ public static class ManagementApi
         return builder;
     }
 
+    /// <summary>Bodies for the API's bare status codes (a malformed JSON body, an unknown route): ProblemDetails too.</summary>
+    public static IApplicationBuilder UseManagementApiProblems(this IApplicationBuilder app) =>
+        app.UseWhen(http => http.Request.Path.StartsWithSegments(Prefix), api => api.UseStatusCodePages());
+
     public static IEndpointRouteBuilder MapManagementApi(this IEndpointRouteBuilder app)
     {
         app.MapTokenEndpoint();

@@ -69,11 +69,11 @@ public static class KeysApi
     {
         var keys = api.MapGroup("/keys").WithTags("Keys");
 
-        keys.MapGet("/", ListAsync).WithName("ListKeys").RequireScope(ManagementScopes.KeysRead)
+        keys.MapGet("", ListAsync).WithName("ListKeys").RequireScope(ManagementScopes.KeysRead)
             .WithSummary("List API keys").WithDescription("Newest first; pass next_cursor back as cursor for the next page.");
         keys.MapGet("/{id:guid}", GetAsync).WithName("GetKey").RequireScope(ManagementScopes.KeysRead)
             .WithSummary("Get an API key");
-        keys.MapPost("/", CreateAsync).WithName("CreateKey").RequireScope(ManagementScopes.KeysWrite).Idempotent()
+        keys.MapPost("", CreateAsync).WithName("CreateKey").RequireScope(ManagementScopes.KeysWrite).Idempotent()
             .WithSummary("Create an API key").WithDescription("The secret is in this response only. Budget and window default to the plan's.");
         keys.MapPatch("/{id:guid}", UpdateAsync).WithName("UpdateKey").RequireScope(ManagementScopes.KeysWrite).Idempotent()
             .WithSummary("Change a key's budget per window");
