@@ -22,12 +22,11 @@ public static class ManagementAuthExtensions
     public static IHostApplicationBuilder AddManagementAuth(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<ManagementAuthOptions>().BindConfiguration(ManagementAuthOptions.Section).ValidateOnStart();
+        builder.AddManagementClients();
+        services.AddOptions<ManagementAuthOptions>().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ManagementAuthOptions>, ManagementAuthOptionsValidator>();
-        services.AddSingleton<ManagementClientService>();
 
         services.AddOpenIddict()
-            .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<IdentityStore>())
             .AddServer(o =>
             {
                 o.SetTokenEndpointUris(TokenEndpoint.Path.TrimStart('/'));
@@ -54,6 +53,15 @@ public static class ManagementAuthExtensions
 
         services.AddSingleton<IAuthorizationHandler, ManagementScopeHandler>();
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, ApiAuthorizationResults>();
+        return builder;
+    }
+
+    /// <summary>Management clients and OpenIddict's stores, without the server (what the operator CLI needs).</summary>
+    public static IHostApplicationBuilder AddManagementClients(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ManagementAuthOptions>().BindConfiguration(ManagementAuthOptions.Section);
+        builder.Services.AddSingleton<ManagementClientService>();
+        builder.Services.AddOpenIddict().AddCore(o => o.UseEntityFrameworkCore().UseDbContext<IdentityStore>());
         return builder;
     }
 
