@@ -52,6 +52,8 @@ public static class OperatorCli
         // the command's result, so the notes go to stderr.
         var stdout = Console.Out;
         Console.SetOut(Console.Error);
+        // The Data Protection key ring lives in the identity store and is read when the host starts.
+        await IdentityStore.MigrateAsync(host.Services);
         await host.StartAsync();
         Console.SetOut(stdout);
         try
@@ -147,7 +149,6 @@ public static class OperatorCli
 
             case "client create":
             {
-                await IdentityStore.MigrateAsync(services);
                 var tenant = await tenants.GetBySlugAsync(cli.Required("tenant"));
                 var scopes = (cli.Optional("scopes") ?? string.Join(',', ManagementScopes.All)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 var expires = cli.Optional("expires") is { } e ? ParseInstant(e, "expires") : (DateTimeOffset?)null;
@@ -157,7 +158,6 @@ public static class OperatorCli
 
             case "client revoke":
             {
-                await IdentityStore.MigrateAsync(services);
                 var tenant = await tenants.GetBySlugAsync(cli.Required("tenant"));
                 var client = await services.GetRequiredService<ManagementClientService>().RevokeAsync(tenant.Id, cli.Required("client"), by);
                 return new { client_id = client.ClientId, revoked_at = client.RevokedAt };

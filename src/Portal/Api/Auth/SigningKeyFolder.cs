@@ -19,7 +19,7 @@ public static class SigningKeyFolder
     /// <summary>The keys of one kind, newest first; creates the first pair when the folder has none.</summary>
     public static IReadOnlyList<RsaSecurityKey> Load(string folder, string kind, TimeProvider clock)
     {
-        Directory.CreateDirectory(folder);
+        CreateFolder(folder);
         if (Files(folder, kind).Count == 0)
         {
             Write(folder, kind, clock.GetUtcNow());
@@ -31,7 +31,7 @@ public static class SigningKeyFolder
     /// <summary>Adds a new signing and encryption key and deletes all but the newest two of each kind.</summary>
     public static IReadOnlyList<string> Rotate(string folder, TimeProvider clock)
     {
-        Directory.CreateDirectory(folder);
+        CreateFolder(folder);
         var now = clock.GetUtcNow();
         var written = new List<string> { Write(folder, Signing, now), Write(folder, Encryption, now) };
         foreach (var kind in new[] { Signing, Encryption })
@@ -43,6 +43,18 @@ public static class SigningKeyFolder
         }
 
         return written;
+    }
+
+    private static void CreateFolder(string folder)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(folder);
+        }
+        else
+        {
+            Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
     }
 
     private static List<string> Files(string folder, string kind) =>
