@@ -10,7 +10,7 @@ using OpenIddict.Validation.AspNetCore;
 
 namespace Lanes.Portal.Api.Auth;
 
-public static class ManagementAuthExtensions
+public static partial class ManagementAuthExtensions
 {
     /// <summary>The name of the policy that requires a scope (one policy per scope).</summary>
     public static string PolicyFor(string scope) => $"management:{scope}";
@@ -78,7 +78,7 @@ public static class ManagementAuthExtensions
             if (string.IsNullOrWhiteSpace(o.KeysPath))
             {
                 // Development only (the options validator refuses it elsewhere): tokens die with the process.
-                log.LogWarning("ManagementApi:KeysPath is not set: management tokens are signed with ephemeral keys.");
+                Log.EphemeralKeys(log);
                 signing = [new RsaSecurityKey(RSA.Create(2048))];
                 encryption = [new RsaSecurityKey(RSA.Create(2048))];
             }
@@ -102,5 +102,11 @@ public static class ManagementAuthExtensions
 
         public void Configure(OpenIddictServerAspNetCoreOptions aspNetCore) =>
             aspNetCore.DisableTransportSecurityRequirement = !(options.Value.RequireHttps ?? !environment.IsDevelopment());
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "ManagementApi:KeysPath is not set: management tokens are signed with ephemeral keys and die with this process")]
+        public static partial void EphemeralKeys(ILogger logger);
     }
 }

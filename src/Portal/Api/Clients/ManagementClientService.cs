@@ -19,7 +19,7 @@ public sealed record IssuedClient(ManagementClient Client, string Secret);
 /// Creates, lists and revokes a tenant's management clients. Each call opens its own scope, so Blazor circuits and
 /// request handlers never share a DbContext.
 /// </summary>
-public sealed class ManagementClientService(IServiceScopeFactory scopes, TimeProvider clock)
+public sealed partial class ManagementClientService(IServiceScopeFactory scopes, TimeProvider clock, ILogger<ManagementClientService> log)
 {
     public async Task<IssuedClient> CreateAsync(Guid tenantId, ClientRequest request, string createdBy, CancellationToken ct = default)
     {
@@ -77,6 +77,7 @@ public sealed class ManagementClientService(IServiceScopeFactory scopes, TimePro
         await store.SaveChangesAsync(ct);
         await applications.CreateAsync(descriptor, ct);
         await transaction.CommitAsync(ct);
+        Log.Created(log, client.ClientId, tenantId, string.Join(' ', client.Scopes), createdBy);
         return new IssuedClient(client, secret);
     }
 
@@ -122,7 +123,17 @@ public sealed class ManagementClientService(IServiceScopeFactory scopes, TimePro
         }
 
         await transaction.CommitAsync(ct);
+        Log.Revoked(log, clientId, tenantId, revokedBy);
         return client;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Management client {ClientId} of tenant {TenantId} created with scopes {Scopes} by {By}")]
+        public static partial void Created(ILogger logger, string clientId, Guid tenantId, string scopes, string by);
+
+        [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Management client {ClientId} of tenant {TenantId} revoked by {By}")]
+        public static partial void Revoked(ILogger logger, string clientId, Guid tenantId, string by);
     }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
