@@ -1,6 +1,7 @@
 using Lanes.Billing;
 using Lanes.Billing.Stripe;
 using Lanes.Portal.Admin;
+using Lanes.Portal.Api;
 using Lanes.Portal.Components;
 using Lanes.Portal.Identity;
 using Lanes.Portal.Jobs;
@@ -16,6 +17,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddLanesLogging();
 builder.AddBilling(BillingRole.Projections | BillingRole.Jobs);
 builder.AddPortalIdentity();
+builder.AddManagementApi();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 builder.Services.AddCascadingAuthenticationState();
 builder.Services.AddMudServices();
@@ -32,8 +34,9 @@ if (!app.Environment.IsDevelopment())
 }
 
 // Friendly status pages for people browsing; APIs and webhooks keep their own status and body.
-app.UseWhen(http => HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments("/billing/api") && !http.Request.Path.StartsWithSegments("/hangfire"),
+app.UseWhen(http => HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments("/billing/api") && !http.Request.Path.StartsWithSegments(ManagementApi.Prefix) && !http.Request.Path.StartsWithSegments("/hangfire"),
     pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+app.UseManagementApiProblems();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
@@ -43,6 +46,7 @@ app.MapJobsDashboard();
 app.MapStripeWebhook();
 app.MapBillingApi();
 app.MapOrganisationEndpoints();
+app.MapManagementApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapAdditionalIdentityEndpoints();
 

@@ -197,6 +197,14 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await staff.OpenAsync(lanes, "/dashboard", ".lanes-reserved");
         await staff.ScreenshotAsync(lanes, "03-dashboard-demo");
         await Assertions.Expect(staff.Locator(".organisation-name")).ToHaveTextAsync("Demo Inc.");
+
+        // A phone-sized screen: the drawer folds away and the figures stack.
+        await staff.SetViewportSizeAsync(390, 844);
+        await staff.OpenAsync(lanes, "/dashboard", ".lanes-reserved");
+        await Assertions.Expect(staff.Locator(".lanes-reserved")).ToBeInViewportAsync();
+        await staff.ScreenshotAsync(lanes, "13-dashboard-phone");
+        await staff.OpenAsync(lanes, "/usage?range=24h", ".usage-requests");
+        await staff.ScreenshotAsync(lanes, "14-usage-phone");
     }
 }
 

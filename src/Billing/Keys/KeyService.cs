@@ -44,6 +44,14 @@ public sealed class KeyService(IDocumentStore store, TimeProvider clock, PlanCat
         return await query.Query<ApiKey>().OrderByDescending(k => k.CreatedAt).ToListAsync(ct);
     }
 
+    /// <summary>One page of the tenant's keys, newest first; asks for one more than <paramref name="take"/> so the
+    /// caller knows whether another page follows.</summary>
+    public async Task<IReadOnlyList<ApiKey>> PageAsync(Guid tenantId, int skip, int take, CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession(Tenant.MartenTenantOf(tenantId));
+        return await query.Query<ApiKey>().OrderByDescending(k => k.CreatedAt).ThenByDescending(k => k.Id).Skip(skip).Take(take + 1).ToListAsync(ct);
+    }
+
     public async Task<ApiKey?> FindAsync(Guid tenantId, Guid keyId, CancellationToken ct = default)
     {
         await using var query = store.QuerySession(Tenant.MartenTenantOf(tenantId));

@@ -5,9 +5,12 @@ using Lanes.Billing;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
+using Lanes.Portal.Api.Auth;
+using Lanes.Portal.Api.Clients;
 using Lanes.Portal.Identity;
 using Lanes.Shared.Windows;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 
 namespace Lanes.Portal.Admin;
 
@@ -42,12 +45,15 @@ public static class OperatorCli
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.None);
         builder.AddBilling(BillingRole.Services);
         builder.AddIdentityStore();
+        builder.AddManagementClients();
         using var host = builder.Build();
 
         // Marten prints start-up notes (such as the async daemon being off) to stdout; scripts read stdout as
         // the command's result, so the notes go to stderr.
         var stdout = Console.Out;
         Console.SetOut(Console.Error);
+        // The Data Protection key ring lives in the identity store and is read when the host starts.
+        await IdentityStore.MigrateAsync(host.Services);
         await host.StartAsync();
         Console.SetOut(stdout);
         try
@@ -139,6 +145,30 @@ public static class OperatorCli
             {
                 var user = await StaffAccounts.EnsureAsync(services, cli.Required("email"), cli.Required("password"));
                 return new { user_id = user.Id, email = user.Email, role = Roles.Staff };
+            }
+
+            case "client create":
+            {
+                var tenant = await tenants.GetBySlugAsync(cli.Required("tenant"));
+                var scopes = (cli.Optional("scopes") ?? string.Join(',', ManagementScopes.All)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                var expires = cli.Optional("expires") is { } e ? ParseInstant(e, "expires") : (DateTimeOffset?)null;
+                var issued = await services.GetRequiredService<ManagementClientService>().CreateAsync(tenant.Id, new ClientRequest(cli.Required("name"), scopes, expires), by);
+                return new { client_id = issued.Client.ClientId, client_secret = issued.Secret, tenant = tenant.Slug, scopes = issued.Client.Scopes, expires_at = issued.Client.ExpiresAt };
+            }
+
+            case "client revoke":
+            {
+                var tenant = await tenants.GetBySlugAsync(cli.Required("tenant"));
+                var client = await services.GetRequiredService<ManagementClientService>().RevokeAsync(tenant.Id, cli.Required("client"), by);
+                return new { client_id = client.ClientId, revoked_at = client.RevokedAt };
+            }
+
+            case "auth-keys rotate":
+            {
+                var folder = services.GetRequiredService<IOptions<ManagementAuthOptions>>().Value.KeysPath
+                    ?? throw new CliUsageException("ManagementApi:KeysPath is not set (./lanes sets it to .data/keys/openiddict).");
+                var written = SigningKeyFolder.Rotate(Path.GetFullPath(folder), services.GetRequiredService<TimeProvider>());
+                return new { written, note = "Restart every portal replica; tokens signed with the previous key stay valid until they expire." };
             }
 
             case "demo seed":
@@ -253,6 +283,9 @@ public static class OperatorCli
           key revoke --key <id-or-prefix>
           key list --tenant <slug>
           staff create --email <email> --password <password>
+          client create --tenant <slug> --name <name> [--scopes keys:read,keys:write,usage:read,billing:read] [--expires <iso>]
+          client revoke --tenant <slug> --client <client-id>
+          auth-keys rotate
           demo seed --admin-email <email> --admin-password <password> [--new-key]
 
         """;

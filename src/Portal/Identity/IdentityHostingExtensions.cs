@@ -1,4 +1,5 @@
 using Lanes.Billing;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -60,9 +61,14 @@ public static class IdentityHostingExtensions
     public static IHostApplicationBuilder AddIdentityStore(this IHostApplicationBuilder builder)
     {
         var connectionString = builder.Configuration.GetConnectionString(BillingHostingExtensions.ConnectionStringName)!;
-        builder.Services.AddDataProtection();
-        builder.Services.AddDbContext<IdentityStore>(o => o.UseNpgsql(connectionString,
-            npgsql => npgsql.MigrationsHistoryTable("__ef_migrations", IdentityStore.Schema)));
+        // Note: the key ring protects sign-in cookies, antiforgery and Identity's tokens; kept in the database so
+        // a restart or a second replica does not sign everyone out.
+        builder.Services.AddDataProtection()
+            .SetApplicationName("Lanes.Portal")
+            .PersistKeysToDbContext<IdentityStore>();
+        builder.Services.AddDbContext<IdentityStore>(o => o
+            .UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations", IdentityStore.Schema))
+            .UseOpenIddict());
         builder.Services.AddIdentityCore<LanesUser>(o =>
             {
                 o.SignIn.RequireConfirmedAccount = true;

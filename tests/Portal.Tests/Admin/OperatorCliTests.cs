@@ -52,6 +52,39 @@ public class OperatorCliTests(PostgresDatabase database) : IClassFixture<Postgre
         Assert.Contains("--name is required", stderr);
     }
 
+    [Fact]
+    public async Task Operators_create_and_revoke_management_clients_and_rotate_the_token_keys()
+    {
+        await Run(0, "tenant", "create", "--slug", "mgmt", "--name", "Mgmt Corp", "--plan", "pro", "--json");
+        var client = await Run(0, "client", "create", "--tenant", "mgmt", "--name", "ci", "--scopes", "keys:read,keys:write", "--json");
+        Assert.StartsWith("lanes_mc_", client.GetProperty("client_id").GetString());
+        Assert.StartsWith("lmcs_", client.GetProperty("client_secret").GetString());
+        Assert.Equal(["keys:read", "keys:write"], client.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+
+        var revoked = await Run(0, "client", "revoke", "--tenant", "mgmt", "--client", client.GetProperty("client_id").GetString()!, "--json");
+        Assert.Equal(JsonValueKind.String, revoked.GetProperty("revoked_at").ValueKind);
+
+        var folder = Directory.CreateTempSubdirectory("lanes-keys-").FullName;
+        try
+        {
+            _environment["ManagementApi__KeysPath"] = folder;
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(2, (await Run(0, "auth-keys", "rotate", "--json")).GetProperty("written").GetArrayLength());
+            }
+
+            // The newest pair signs; one previous pair still validates tokens issued before the rotation.
+            Assert.Equal(2, Directory.GetFiles(folder, "signing-*.pem").Length);
+            Assert.Equal(2, Directory.GetFiles(folder, "encryption-*.pem").Length);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private readonly Dictionary<string, string> _environment = [];
+
     private async Task<JsonElement> Run(int expectedExit, params string[] args)
     {
         var (code, stdout, stderr) = await Exec(args);
@@ -72,6 +105,11 @@ public class OperatorCliTests(PostgresDatabase database) : IClassFixture<Postgre
         start.Environment["ConnectionStrings__Lanes"] = database.ConnectionString;
         start.Environment["Keys__Pepper"] = _pepper;
         start.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        foreach (var (name, value) in _environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

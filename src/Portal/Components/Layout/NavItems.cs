@@ -24,6 +24,7 @@ public static class NavItems
             {
                 items.Add(new("/team", "Team", Icons.Material.Filled.Group));
                 items.Add(new("/billing", "Billing", Icons.Material.Filled.CreditCard));
+                items.Add(new("/api-clients", "API clients", Icons.Material.Filled.SettingsEthernet));
             }
         }
 

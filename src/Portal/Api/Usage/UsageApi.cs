@@ -1,0 +1,104 @@
+using System.Text.Json.Serialization;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Usage;
+using Lanes.Portal.Api.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Lanes.Portal.Api.Usage;
+
+public sealed record UsagePointView(
+    [property: JsonPropertyName("start")] DateTimeOffset Start,
+    [property: JsonPropertyName("requests")] long Requests,
+    [property: JsonPropertyName("input_tokens")] long InputTokens,
+    [property: JsonPropertyName("output_tokens")] long OutputTokens,
+    [property: JsonPropertyName("spend_usd")] decimal SpendUsd,
+    [property: JsonPropertyName("throttled")] long Throttled,
+    [property: JsonPropertyName("throttled_budget")] long ThrottledBudget,
+    [property: JsonPropertyName("throttled_requests")] long ThrottledRequests,
+    [property: JsonPropertyName("throttled_lanes")] long ThrottledLanes,
+    [property: JsonPropertyName("lane_seconds")] double LaneSeconds,
+    [property: JsonPropertyName("queue_wait_p95_s")] double? QueueWaitP95Seconds);
+
+public sealed record ModelUsageView(
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("requests")] long Requests,
+    [property: JsonPropertyName("input_tokens")] long InputTokens,
+    [property: JsonPropertyName("output_tokens")] long OutputTokens,
+    [property: JsonPropertyName("spend_usd")] decimal SpendUsd);
+
+public sealed record UsageView(
+    [property: JsonPropertyName("start")] DateTimeOffset Start,
+    [property: JsonPropertyName("end")] DateTimeOffset End,
+    [property: JsonPropertyName("granularity")] string Granularity,
+    [property: JsonPropertyName("key_id")] Guid? KeyId,
+    [property: JsonPropertyName("model")] string? Model,
+    [property: JsonPropertyName("requests")] long Requests,
+    [property: JsonPropertyName("input_tokens")] long InputTokens,
+    [property: JsonPropertyName("output_tokens")] long OutputTokens,
+    [property: JsonPropertyName("spend_usd")] decimal SpendUsd,
+    [property: JsonPropertyName("throttled")] long Throttled,
+    [property: JsonPropertyName("points")] IReadOnlyList<UsagePointView> Points,
+    [property: JsonPropertyName("models")] IReadOnlyList<ModelUsageView> Models);
+
+/// <summary><c>/api/v1/usage</c>: the tenant's usage time series from the hourly roll-up, as JSON or CSV.</summary>
+public static class UsageApi
+{
+    public static void MapUsageApi(this RouteGroupBuilder api)
+    {
+        api.MapGet("/usage", GetAsync).WithTags("Usage").WithName("GetUsage").RequireScope(ManagementScopes.UsageRead)
+            .Produces<string>(StatusCodes.Status200OK, "text/csv")
+            .WithSummary("Usage time series")
+            .WithDescription("Hourly (up to 31 days) or daily (up to 400 days) points over [from, to], rounded out to whole UTC buckets, " +
+                             "optionally for one key and/or one model. Defaults: the last 7 days, daily. format=csv (or Accept: text/csv) " +
+                             "returns one CSV row per bucket. Spend is at list prices; it is counted against key budgets, never charged.");
+    }
+
+    private static async Task<Results<Ok<UsageView>, ContentHttpResult, ProblemHttpResult>> GetAsync(
+        HttpContext http, UsageReports reports, KeyService keys, TimeProvider clock,
+        [FromQuery] DateTimeOffset? from = null, [FromQuery] DateTimeOffset? to = null, [FromQuery] string? granularity = null,
+        [FromQuery(Name = "key_id")] Guid? keyId = null, [FromQuery] string? model = null, [FromQuery] string? format = null)
+    {
+        var caller = ManagementCaller.Of(http);
+        var now = clock.GetUtcNow();
+        UsageGranularity step;
+        switch (granularity?.ToLowerInvariant())
+        {
+            case null or "" or "day" or "daily":
+                step = UsageGranularity.Day;
+                break;
+            case "hour" or "hourly":
+                step = UsageGranularity.Hour;
+                break;
+            default:
+                return TypedResults.Problem(statusCode: 400, type: "invalid_granularity", title: "granularity is hour or day.");
+        }
+
+        var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
+            || (format is null && http.Request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase));
+        if (format is not null && !csv && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Problem(statusCode: 400, type: "invalid_format", title: "format is json or csv.");
+        }
+
+        if (keyId is { } id && await keys.FindAsync(caller.TenantId, id, http.RequestAborted) is null)
+        {
+            throw new Lanes.Billing.NotFound("API key");
+        }
+
+        var query = new UsageQuery(from ?? (to ?? now).AddDays(-7), to ?? now, step, keyId, string.IsNullOrWhiteSpace(model) ? null : model.Trim());
+        var report = await reports.ForTenantAsync(caller.TenantId, query, http.RequestAborted);
+        if (csv)
+        {
+            http.Response.Headers.ContentDisposition = $"attachment; filename=\"usage-{query.Start:yyyyMMddHH}-{query.End:yyyyMMddHH}.csv\"";
+            return TypedResults.Text(report.ToCsv(), "text/csv; charset=utf-8");
+        }
+
+        return TypedResults.Ok(new UsageView(
+            query.Start, query.End, step == UsageGranularity.Hour ? "hour" : "day", keyId, query.Model,
+            report.Requests, report.InputTokens, report.OutputTokens, report.SpendUsd, report.Throttled,
+            [.. report.Points.Select(p => new UsagePointView(p.Start, p.Requests, p.InputTokens, p.OutputTokens, p.SpendUsd, p.Throttled,
+                p.BudgetRefusals, p.RequestRefusals, p.LaneRefusals, p.LaneSeconds, p.QueueWaitP95Seconds))],
+            [.. report.Models.Select(m => new ModelUsageView(m.Model, m.Requests, m.InputTokens, m.OutputTokens, m.SpendUsd))]));
+    }
+}
