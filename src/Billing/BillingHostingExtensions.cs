@@ -98,6 +98,7 @@ public static class BillingHostingExtensions
         services.AddSingleton<KeyService>();
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<UsageReports>();
+        services.AddSingleton<Leases.LeasePools>();
         services.AddSingleton<Support.SupportQueries>();
         services.AddSingleton<Occupancy.LaneOccupancyStore>();
         services.AddSingleton<WindowRoller>();

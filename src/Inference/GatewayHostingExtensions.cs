@@ -47,7 +47,9 @@ public static partial class GatewayHostingExtensions
         services.AddSingleton<KeyDirectory>();
         services.AddSingleton<KeyDirectoryRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyDirectoryRefresher>());
+        services.AddOptions<BudgetLeaseOptions>().BindConfiguration(BudgetLeaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<BudgetLedger>();
+        services.AddHostedService<BudgetLeaseKeeper>();
         services.AddSingleton<RequestWindows>();
         services.AddSingleton<LaneScheduler>();
         services.AddHostedService<OccupancyReporter>();

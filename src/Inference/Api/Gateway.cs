@@ -145,7 +145,26 @@ public sealed class Gateway(
                 requestWindow.Remaining(arrived)), arrived);
         }
 
-        if (!budgets.TryHold(key, worstCase, arrived, out var hold, out var view))
+        Hold? hold;
+        BudgetView view;
+        try
+        {
+            (hold, view) = await budgets.TryHoldAsync(key, worstCase, arrived, ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or OperationCanceledException)
+        {
+            requestWindows.Refund(key.TenantId, requestWindow);
+            if (e is OperationCanceledException && ct.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            // Note: without a lease from PostgreSQL the gateway cannot prove the request fits the budget, so it
+            // refuses rather than risk overspending; keys with leased budget left keep working meanwhile.
+            throw new ApiError(503, "server_error", "budget_unavailable", "The budget service is unreachable just now; retry in a moment.", retryAfter: TimeSpan.FromSeconds(1));
+        }
+
+        if (hold is null)
         {
             // A refused request does not use up the organisation's requests for the window.
             requestWindows.Refund(key.TenantId, requestWindow);

@@ -1,43 +1,118 @@
 using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
 using Lanes.Billing.Keys;
+using Lanes.Billing.Leases;
 using Lanes.Shared.Windows;
+using Microsoft.Extensions.Options;
 
 namespace Lanes.Inference.Budgets;
 
 /// <summary>Money set aside for one running request: its worst case, settled to the actual cost when it ends.</summary>
 public sealed record Hold(Guid KeyId, DateTimeOffset WindowStart, decimal AmountUsd);
 
-/// <summary>Where a key stands in its current window, as the gateway counts it.</summary>
+/// <summary>Where a key stands in its current window, as this gateway sees it.</summary>
 public readonly record struct BudgetView(decimal LimitUsd, decimal SpentUsd, decimal HeldUsd, Window Window)
 {
     public decimal RemainingUsd => Math.Max(0m, LimitUsd - SpentUsd - HeldUsd);
 }
 
-/// <summary>
-/// Per-key budgets for the current window, in memory. Note: a request is admitted only if its worst-case cost fits
-/// what is neither spent nor held, and its actual cost never exceeds its hold, so one node never overspends a budget.
-/// </summary>
-public sealed class BudgetLedger
+/// <summary>How gateways share a key's budget (<c>Gateway:Budgets</c>).</summary>
+public sealed class BudgetLeaseOptions
 {
-    private readonly ConcurrentDictionary<Guid, KeyBudget> _keys = new();
+    public const string Section = "Gateway:Budgets";
 
-    public bool TryHold(ApiKey key, decimal worstCaseUsd, DateTimeOffset now, out Hold? hold, out BudgetView view)
+    /// <summary>The share of a key's budget one lease takes (at least one request's worst case). Smaller slices
+    /// spread a budget more evenly over many gateways; larger ones mean fewer round trips.</summary>
+    [Range(0.01, 1.0)]
+    public double SliceFraction { get; set; } = 0.25;
+
+    /// <summary>A key idle this long on this gateway gives back what it did not use of its leases.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan IdleReturn { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>
+/// Per-key budgets for the current window. Note: a request is admitted only if its worst-case cost fits what this
+/// gateway has leased from the key's budget and neither spent nor held, and its actual cost never exceeds its hold.
+/// Leases come from PostgreSQL (<see cref="LeasePools"/>), which never grants more than the budget in total, so all
+/// gateways together never spend more than a key's budget (docs/scale-out.md states the bound).
+/// </summary>
+public sealed class BudgetLedger(LeasePools pools, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
+{
+    private static readonly TimeSpan RecheckSpent = TimeSpan.FromSeconds(1);
+    private readonly ConcurrentDictionary<Guid, KeyBudget> _keys = new();
+    private readonly ConcurrentQueue<(Guid Key, DateTimeOffset Window, decimal Unused)> _returns = new();
+
+    public async ValueTask<(Hold? Hold, BudgetView View)> TryHoldAsync(ApiKey key, decimal worstCaseUsd, DateTimeOffset now, CancellationToken ct)
     {
         var budget = _keys.GetOrAdd(key.Id, _ => new KeyBudget());
-        lock (budget)
+        for (var attempt = 0; ; attempt++)
         {
-            var window = budget.Roll(key, now);
-            if (budget.Spent + budget.Held + worstCaseUsd > key.BudgetUsd)
+            decimal missing;
+            Window window;
+            lock (budget)
             {
-                hold = null;
-                view = new BudgetView(key.BudgetUsd, budget.Spent, budget.Held, window);
-                return false;
+                window = Roll(budget, key, now);
+                budget.LastActivity = now;
+                missing = budget.Spent + budget.Held + worstCaseUsd - budget.Leased;
+                if (missing <= 0m)
+                {
+                    budget.Held += worstCaseUsd;
+                    return (new Hold(key.Id, window.Start, worstCaseUsd), View(budget, key, window));
+                }
+
+                // A spent key is refused from memory; the pool is asked again at most once a second (a raised
+                // budget, or allowance another gateway gave back), so refusals cost no round trip.
+                if (budget.Exhausted == window.Start && (attempt > 0 || now - budget.ExhaustedAt < RecheckSpent))
+                {
+                    return (null, View(budget, key, window));
+                }
             }
 
-            budget.Held += worstCaseUsd;
-            hold = new Hold(key.Id, window.Start, worstCaseUsd);
-            view = new BudgetView(key.BudgetUsd, budget.Spent, budget.Held, window);
-            return true;
+            // One lease request per key at a time: requests that arrive meanwhile use what it brings back.
+            await budget.Leasing.WaitAsync(ct);
+            try
+            {
+                lock (budget)
+                {
+                    if (budget.WindowStart == window.Start && budget.Spent + budget.Held + worstCaseUsd <= budget.Leased)
+                    {
+                        continue;
+                    }
+                }
+
+                var slice = Math.Max(missing, key.BudgetUsd * (decimal)options.Value.SliceFraction);
+                var recorded = key.WindowStart == window.Start ? key.WindowSpentUsd : key.Pending is { } p && p.WindowStart == window.Start ? p.SpentUsd : 0m;
+                var granted = await pools.GrantAsync(LeasePools.ForKey(key.Id), window.Start, key.BudgetUsd, slice, missing, recorded, ct);
+                lock (budget)
+                {
+                    if (budget.WindowStart != window.Start)
+                    {
+                        _returns.Enqueue((key.Id, window.Start, granted));
+                    }
+                    else if (granted > 0m)
+                    {
+                        budget.Leased += granted;
+                    }
+                    else
+                    {
+                        budget.Exhausted = window.Start;
+                        budget.ExhaustedAt = now;
+                    }
+                }
+            }
+            finally
+            {
+                budget.Leasing.Release();
+            }
+
+            if (attempt >= 2)
+            {
+                lock (budget)
+                {
+                    return (null, View(budget, key, Roll(budget, key, now)));
+                }
+            }
         }
     }
 
@@ -51,6 +126,7 @@ public sealed class BudgetLedger
             {
                 budget.Held -= hold.AmountUsd;
                 budget.Spent += Math.Min(actualUsd, hold.AmountUsd);
+                budget.LastActivity = clock.GetUtcNow();
             }
         }
     }
@@ -60,33 +136,78 @@ public sealed class BudgetLedger
         var budget = _keys.GetOrAdd(key.Id, _ => new KeyBudget());
         lock (budget)
         {
-            var window = budget.Roll(key, now);
-            return new BudgetView(key.BudgetUsd, budget.Spent, budget.Held, window);
+            return View(budget, key, Roll(budget, key, now));
         }
+    }
+
+    /// <summary>Gives back the unused part of leases on keys idle here (or of every key, at shutdown), so other
+    /// gateways can use it. What could not be returned stays counted as used: allowance may be lost, never doubled.</summary>
+    public async Task ReturnUnusedAsync(bool everything, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var (keyId, budget) in _keys)
+        {
+            lock (budget)
+            {
+                var unused = budget.Leased - budget.Spent - budget.Held;
+                if (unused > 0m && budget.Held == 0m && (everything || now - budget.LastActivity >= options.Value.IdleReturn))
+                {
+                    budget.Leased -= unused;
+                    _returns.Enqueue((keyId, budget.WindowStart, unused));
+                }
+            }
+        }
+
+        while (_returns.TryPeek(out var item))
+        {
+            await pools.ReturnAsync(LeasePools.ForKey(item.Key), item.Window, item.Unused, ct);
+            _returns.TryDequeue(out _);
+        }
+    }
+
+    private BudgetView View(KeyBudget budget, ApiKey key, Window window)
+    {
+        // Other gateways' spend reaches this one through billing (flushed every second): show whichever is larger.
+        var recorded = key.WindowStart == window.Start ? key.WindowSpentUsd : 0m;
+        return new BudgetView(key.BudgetUsd, Math.Max(budget.Spent, recorded), budget.Held, window);
+    }
+
+    /// <summary>Moves to the window that contains <paramref name="now"/>; what was leased and not used in the window
+    /// that ended goes back to its pool (its row is no longer read, but the books stay right).</summary>
+    private Window Roll(KeyBudget budget, ApiKey key, DateTimeOffset now)
+    {
+        var window = WindowSchedule.At(now, key.WindowLength);
+        if (window.Start != budget.WindowStart)
+        {
+            if (budget.Leased - budget.Spent - budget.Held > 0m && budget.WindowStart != DateTimeOffset.MinValue)
+            {
+                _returns.Enqueue((key.Id, budget.WindowStart, budget.Leased - budget.Spent - budget.Held));
+            }
+
+            budget.WindowStart = window.Start;
+            budget.Held = 0m;
+            budget.Spent = 0m;
+            budget.Leased = 0m;
+            budget.Exhausted = default;
+        }
+
+        return window;
     }
 
     private sealed class KeyBudget
     {
-        public DateTimeOffset WindowStart { get; private set; } = DateTimeOffset.MinValue;
+        public DateTimeOffset WindowStart { get; set; } = DateTimeOffset.MinValue;
+
+        /// <summary>What this gateway holds of the key's budget for the window.</summary>
+        public decimal Leased { get; set; }
         public decimal Spent { get; set; }
         public decimal Held { get; set; }
+        public DateTimeOffset LastActivity { get; set; }
 
-        /// <summary>Moves to the window that contains <paramref name="now"/>. A window ends at its boundary to the
-        /// second, whether or not the window job has recorded the close yet. The first time a window is seen, the
-        /// spend billing already recorded for it is the starting point.</summary>
-        public Window Roll(ApiKey key, DateTimeOffset now)
-        {
-            var window = WindowSchedule.At(now, key.WindowLength);
-            if (window.Start != WindowStart)
-            {
-                WindowStart = window.Start;
-                Held = 0m;
-                Spent = key.WindowStart == window.Start ? key.WindowSpentUsd
-                    : key.Pending is { } p && p.WindowStart == window.Start ? p.SpentUsd
-                    : 0m;
-            }
+        /// <summary>The window in which the pool last said nothing is left, and when.</summary>
+        public DateTimeOffset Exhausted { get; set; }
+        public DateTimeOffset ExhaustedAt { get; set; }
 
-            return window;
-        }
+        public SemaphoreSlim Leasing { get; } = new(1, 1);
     }
 }
