@@ -31,6 +31,9 @@ public class BillingHost : IAsyncLifetime
 
     protected virtual BillingRole Role => BillingRole.Services;
 
+    /// <summary>True for hosts that share the database with other processes on the real clock.</summary>
+    protected virtual bool RealClock => false;
+
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
@@ -47,7 +50,7 @@ public class BillingHost : IAsyncLifetime
         });
         builder.Configuration.AddInMemoryCollection(Settings);
         builder.AddBilling(Role);
-        builder.Services.AddSingleton<TimeProvider>(Clock);
+        builder.Services.AddSingleton<TimeProvider>(RealClock ? TimeProvider.System : Clock);
         _host = builder.Build();
         await _host.StartAsync();
     }

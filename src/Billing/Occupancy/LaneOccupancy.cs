@@ -3,8 +3,9 @@ using Marten;
 
 namespace Lanes.Billing.Occupancy;
 
-/// <summary>One tenant's lanes on one gateway at a moment: running, waiting, and requests started this window.</summary>
-public sealed record TenantOccupancy(Guid TenantId, int InUse, int Queued, DateTimeOffset WindowStart, long RequestsInWindow);
+/// <summary>One tenant's lanes on one gateway at a moment: running, waiting, requests started this window, and the
+/// share of its reservation placed on this gateway.</summary>
+public sealed record TenantOccupancy(Guid TenantId, int InUse, int Queued, DateTimeOffset WindowStart, long RequestsInWindow, int Reserved = 0);
 
 /// <summary>
 /// What one gateway reports every few seconds (one global document per gateway process, overwritten). The portal
@@ -24,6 +25,14 @@ public sealed class LaneOccupancyStore(IDocumentStore store, TimeProvider clock)
     {
         await using var session = store.LightweightSession();
         session.Store(report);
+        await session.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Removes a gateway's report when it stops cleanly.</summary>
+    public async Task LeaveAsync(string gatewayId, CancellationToken ct = default)
+    {
+        await using var session = store.LightweightSession();
+        session.Delete<GatewayOccupancy>(gatewayId);
         await session.SaveChangesAsync(ct);
     }
 

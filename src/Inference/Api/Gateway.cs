@@ -37,6 +37,7 @@ public sealed record Standing(BudgetView Budget, LaneView Lanes, long RequestLim
 public sealed class Gateway(
     KeyDirectory keys,
     BudgetLedger budgets,
+    PlacementService placement,
     RequestWindows requestWindows,
     LaneScheduler lanes,
     IInferenceEngine engine,
@@ -177,7 +178,9 @@ public sealed class Gateway(
         var admitted = false;
         try
         {
-            var lease = await lanes.AcquireAsync(key.TenantId, subscription.ReservedLanesAt(arrived), keys.TotalReservedLanes, ct);
+            // With several gateways, each holds its placed share of the tenant's reservation (docs/scale-out.md).
+            var lease = await lanes.AcquireAsync(
+                key.TenantId, placement.ReservedHere(key.TenantId, subscription.ReservedLanesAt(arrived)), placement.ReservedByAllHere(keys.TotalReservedLanes), ct);
             admitted = true;
             drain.Enter();
             return new Admission

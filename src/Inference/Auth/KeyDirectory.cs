@@ -48,6 +48,10 @@ public sealed class KeyDirectory
 
     public Subscription? SubscriptionOf(Guid tenantId) => _subscriptions.GetValueOrDefault(tenantId);
 
+    /// <summary>Every tenant's reservation now, for lane placement across gateways.</summary>
+    public IReadOnlyList<(Guid Tenant, int Reserved)> Reservations(DateTimeOffset now) =>
+        [.. _subscriptions.Values.Select(s => (s.TenantId, s.ReservedLanesAt(now))).Where(r => r.Item2 > 0)];
+
     public void Upsert(ApiKey key)
     {
         // New hashes first, then drop only the ones the key no longer has: a request arriving meanwhile never

@@ -11,29 +11,31 @@ namespace Lanes.Inference.Lanes;
 /// every interval, so the portal's dashboard shows the lanes of every gateway without calling any of them.
 /// </summary>
 public sealed partial class OccupancyReporter(
+    GatewayNode node,
     LaneScheduler lanes,
     RequestWindows windows,
+    PlacementService placement,
+    Auth.KeyDirectory keys,
     LaneOccupancyStore store,
     IOptions<LaneOptions> options,
     TimeProvider clock,
     ILogger<OccupancyReporter> logger) : BackgroundService
 {
-    private readonly string _id = $"gateway:{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
-
     public GatewayOccupancy Snapshot()
     {
         var counts = windows.Counts().ToDictionary(c => c.Tenant);
         var occupancy = lanes.Occupancy().ToDictionary(o => o.Tenant);
-        var tenants = counts.Keys.Union(occupancy.Keys)
+        var reserved = keys.Reservations(clock.GetUtcNow()).ToDictionary(r => r.Tenant, r => placement.ReservedHere(r.Tenant, r.Reserved));
+        var tenants = counts.Keys.Union(occupancy.Keys).Union(reserved.Keys)
             .Select(t =>
             {
                 var (_, inUse, queued) = occupancy.GetValueOrDefault(t);
                 var (_, windowStart, used) = counts.GetValueOrDefault(t);
-                return new TenantOccupancy(t, inUse, queued, windowStart, used);
+                return new TenantOccupancy(t, inUse, queued, windowStart, used, reserved.GetValueOrDefault(t));
             })
-            .Where(t => t.InUse > 0 || t.Queued > 0 || t.RequestsInWindow > 0)
+            .Where(t => t.InUse > 0 || t.Queued > 0 || t.RequestsInWindow > 0 || t.Reserved > 0)
             .ToList();
-        return new GatewayOccupancy(_id, clock.GetUtcNow(), lanes.Slots, tenants);
+        return new GatewayOccupancy(node.Id, clock.GetUtcNow(), lanes.Slots, tenants);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -51,6 +53,21 @@ public sealed partial class OccupancyReporter(
             }
         }
         while (await timer.TickOrStopAsync(stoppingToken));
+    }
+
+    /// <summary>A gateway that stops cleanly leaves the fleet at once, so its lanes move without waiting for the
+    /// node timeout.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await store.LeaveAsync(node.Id, cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException or ObjectDisposedException or Marten.Exceptions.MartenCommandException)
+        {
+            Log.ReportFailed(logger, e);
+        }
     }
 
     private static partial class Log
