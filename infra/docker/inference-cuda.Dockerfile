@@ -25,7 +25,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl libssl3t64 libstdc++6 tzdata zlib1g \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 1654 app \
- && useradd --uid 1654 --gid app --no-create-home --shell /usr/sbin/nologin app
+ && useradd --uid 1654 --gid app --no-create-home --shell /usr/sbin/nologin app \
+ && mkdir -p /models && chown 1654 /models
 # The ASP.NET Core runtime from the official image, so runtime patches follow the aspnet:10.0 tag.
 COPY --from=mcr.microsoft.com/dotnet/aspnet:10.0 /usr/share/dotnet /usr/share/dotnet
 RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet

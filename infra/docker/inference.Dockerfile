@@ -20,7 +20,8 @@ RUN dotnet publish src/Inference/Lanes.Inference.csproj -c Release --no-restore 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends curl \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /models && chown $APP_UID /models
 WORKDIR /app
 COPY --from=build /app ./
 # Weights are mounted, never baked in: /models/<folder> with config.json, *.safetensors and tokenizer files

@@ -17,15 +17,18 @@ COPY src/ src/
 RUN dotnet publish src/Portal/Lanes.Portal.csproj -c Release --no-restore -o /app /p:UseAppHost=false
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
-# curl only for HEALTHCHECK; the aspnet image ships none.
+# curl only for HEALTHCHECK (the aspnet image ships none). The key folder exists, owned by the app user, so a volume
+# mounted there starts writable: ManagementApi:KeysPath holds the management API's token signing keys.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends curl \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /var/lib/lanes/keys && chown $APP_UID /var/lib/lanes/keys && chmod 700 /var/lib/lanes/keys
 WORKDIR /app
 COPY --from=build /app ./
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     ASPNETCORE_ENVIRONMENT=Production \
-    DOTNET_gcServer=1
+    DOTNET_gcServer=1 \
+    ManagementApi__KeysPath=/var/lib/lanes/keys
 EXPOSE 8080
 # The aspnet image's unprivileged user (uid 1654); Kubernetes pins the same uid in securityContext.
 USER $APP_UID
