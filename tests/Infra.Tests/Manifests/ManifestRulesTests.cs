@@ -184,11 +184,13 @@ public sealed class ManifestRulesTests
             meter.CreateHistogram<double>("lanes.gateway.queue_wait", "s", "wait");
             meter.CreateHistogram<double>("lanes.gateway.tokens_per_second", "{token}/s", "speed");
             meter.CreateCounter<long>("lanes.gateway.requests", description: "requests");
+            meter.CreateObservableGauge("lanes.gateway.lanes_in_use", () => lanes.Occupancy());
             """);
         var queries = new[]
         {
             "histogram_quantile(0.95, sum by (le) (rate(lanes_gateway_queue_wait_seconds_bucket[5m])))",
             "rate(lanes_gateway_tokens_per_second_count[5m]) + rate(lanes_gateway_requests_total[5m])",
+            "sum by (tenant) (lanes_gateway_lanes_in_use)",
             "sum(lanes_gateway_budget_spent_usd_total)",
         };
 

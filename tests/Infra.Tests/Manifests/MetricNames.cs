@@ -43,7 +43,7 @@ public static partial class MetricNames
         };
     }
 
-    [GeneratedRegex("""Create(?:Counter|Histogram|UpDownCounter|Gauge|ObservableGauge|ObservableCounter|ObservableUpDownCounter)<\w+>\(\s*"(?<name>[^"]+)"(?:\s*,\s*"(?<unit>[^"]*)")?""")]
+    [GeneratedRegex("""Create(?:Counter|Histogram|UpDownCounter|Gauge|ObservableGauge|ObservableCounter|ObservableUpDownCounter)(?:<\w+>)?\(\s*"(?<name>[^"]+)"(?:\s*,\s*"(?<unit>[^"]*)")?""")]
     private static partial Regex Instrument();
 
     [GeneratedRegex(@"\{[^}]*\}")]
