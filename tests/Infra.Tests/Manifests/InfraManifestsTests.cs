@@ -1,0 +1,134 @@
+using System.Text.Json;
+using YamlDotNet.RepresentationModel;
+
+namespace Lanes.Infra.Tests.Manifests;
+
+/// <summary>The invariants that matter for what infra/ deploys, checked on the files in the checkout.</summary>
+public sealed class InfraManifestsTests
+{
+    private static readonly IReadOnlyList<YamlDoc> Docs = InfraTree.KubernetesDocuments();
+    private static readonly IReadOnlySet<string> Patches = InfraTree.PatchFiles();
+    private static IEnumerable<YamlDoc> Complete => Docs.Where(d => !Patches.Contains(d.File));
+
+    [Fact]
+    public void Every_yaml_and_json_file_under_infra_parses()
+    {
+        var failures = new List<string>();
+        foreach (var file in InfraTree.YamlFiles())
+        {
+            try
+            {
+                InfraTree.Load(file);
+            }
+            catch (YamlDotNet.Core.YamlException e)
+            {
+                failures.Add($"{InfraTree.Relative(file)}: {e.Message}");
+            }
+        }
+
+        foreach (var file in InfraTree.Files(".json"))
+        {
+            try
+            {
+                using var _ = JsonDocument.Parse(File.ReadAllText(file));
+            }
+            catch (JsonException e)
+            {
+                failures.Add($"{InfraTree.Relative(file)}: {e.Message}");
+            }
+        }
+
+        Assert.Empty(failures);
+        Assert.Contains(Docs, d => d.Kind == "Deployment");
+    }
+
+    [Fact]
+    public void Every_container_has_requests_a_memory_limit_probes_and_a_pinned_image()
+    {
+        var workloads = Complete.Where(WorkloadRules.IsWorkload).ToList();
+        Assert.Contains(workloads, d => d.Name == "portal");
+        Assert.Empty(workloads.SelectMany(WorkloadRules.Workload));
+        Assert.Empty(Docs.Where(d => Patches.Contains(d.File)).SelectMany(WorkloadRules.AddedContainers));
+    }
+
+    [Fact]
+    public void Inference_pods_take_a_gpu_on_the_gpu_pool_and_have_time_to_drain_streams()
+    {
+        var inference = Complete.Where(d => WorkloadRules.IsWorkload(d) && d.Name == "inference").ToList();
+        Assert.NotEmpty(inference);
+        Assert.Empty(inference.SelectMany(WorkloadRules.Inference));
+    }
+
+    [Fact]
+    public void No_secret_value_is_committed_in_any_manifest()
+    {
+        Assert.Empty(Docs.SelectMany(SecretRules.Kubernetes));
+    }
+
+    [Fact]
+    public void Compose_takes_every_secret_from_the_env_file()
+    {
+        var compose = Path.Combine(InfraTree.InfraRoot, "compose.yaml");
+        var root = InfraTree.Load(compose).Single().Root;
+        Assert.Empty(SecretRules.Compose(InfraTree.Relative(compose), root));
+        Assert.NotNull(root.At("services", "postgres", "healthcheck"));
+    }
+
+    [Fact]
+    public void Every_deployment_is_covered_by_a_disruption_budget()
+    {
+        Assert.Empty(WorkloadRules.DisruptionBudgets(Complete));
+    }
+
+    [Fact]
+    public void Network_policies_start_from_default_deny()
+    {
+        Assert.True(WorkloadRules.HasDefaultDeny(Docs), "no NetworkPolicy selects every pod and allows nothing");
+    }
+
+    [Fact]
+    public void Kustomizations_name_only_files_that_exist()
+    {
+        var kustomizations = InfraTree.YamlFiles().Where(f => Path.GetFileName(f) == "kustomization.yaml").ToList();
+        Assert.Contains(kustomizations, k => InfraTree.Relative(k).Contains("overlays/production", StringComparison.Ordinal));
+        Assert.Empty(kustomizations.SelectMany(k =>
+            KustomizationRules.MissingReferences(InfraTree.Relative(k), InfraTree.Load(k).Single().Root, Path.GetDirectoryName(k)!)));
+    }
+
+    [Fact]
+    public void Postgres_is_a_three_instance_cloudnativepg_cluster_whose_secret_the_hosts_reference()
+    {
+        var cluster = Assert.Single(Complete, d => d.Kind == "Cluster" && d.Root.Str("apiVersion") == "postgresql.cnpg.io/v1");
+        Assert.Equal("3", cluster.Root.Str("spec", "instances"));
+        var appSecret = $"{cluster.Name}-app";
+        var hosts = Complete.Where(WorkloadRules.IsWorkload).Where(d => d.Name is "portal" or "portal-jobs" or "inference").ToList();
+        Assert.Equal(3, hosts.Count);
+        Assert.All(hosts, h => Assert.Contains(
+            WorkloadRules.Containers(WorkloadRules.PodSpec(h)).SelectMany(c => c.Node.At("env").Items()),
+            e => e.Str("valueFrom", "secretKeyRef", "name") == appSecret));
+    }
+
+    [Fact]
+    public void Dashboard_queries_only_metrics_the_gateway_exports()
+    {
+        var source = File.ReadAllText(Path.Combine(InfraTree.RepositoryRoot, "src", "Inference", "Metrics", "GatewayMetrics.cs"));
+        var exported = MetricNames.FromSource(source);
+        var dashboard = File.ReadAllText(Path.Combine(InfraTree.InfraRoot, "grafana", "lanes-dashboard.json"));
+        var queries = DashboardRules.Queries(dashboard).ToList();
+
+        Assert.True(queries.Count >= 5, $"only {queries.Count} queries in the dashboard");
+        Assert.Empty(DashboardRules.UnknownMetrics(queries, exported));
+        foreach (var needed in new[] { "lanes_gateway_lanes_in_use", "lanes_gateway_queue_wait_seconds_bucket", "lanes_gateway_requests_total", "lanes_gateway_tokens_total" })
+        {
+            Assert.Contains(queries, q => q.Contains(needed, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Dockerfiles_publish_in_release_run_as_non_root_and_check_health()
+    {
+        var dockerfiles = Directory.GetFiles(Path.Combine(InfraTree.InfraRoot, "docker"), "*.Dockerfile");
+        Assert.Equal(3, dockerfiles.Length);
+        Assert.All(dockerfiles, f => Assert.Empty(DockerfileRules.Violations(InfraTree.Relative(f), File.ReadAllText(f))));
+    }
+}
