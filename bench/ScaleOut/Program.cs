@@ -13,7 +13,7 @@ using Marten;
 // (baseline) against two; and how long a dead gateway's lanes take to move, against the stated bound.
 Console.WriteLine("Lanes scale-out bench (two gateway processes on one PostgreSQL, scripted engine)");
 
-foreach (var (budget, requests) in new[] { (0.0007m, 400), (0.0035m, 400) })
+foreach (var (budget, requests) in new[] { (0.0007m, 400), (0.00035m, 400) })
 {
     var one = await OverspendAsync(nodes: 1, budget, requests);
     var two = await OverspendAsync(nodes: 2, budget, requests);
@@ -154,4 +154,6 @@ sealed class Fleet : IAsyncDisposable
 sealed class RealClockBilling : BillingHost
 {
     protected override bool RealClock => true;
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Logging:LogLevel:Default", "Warning")];
 }
