@@ -154,10 +154,22 @@ public static class BillingHostingExtensions
         return sp;
     }
 
-    /// <summary>Maps <c>/healthz</c>: 200 when the process and its database answer.</summary>
-    public static IEndpointConventionBuilder MapLanesHealth(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions
+    /// <summary>Health checks that say whether a process should get traffic (not whether it is alive).</summary>
+    public const string ReadinessTag = "ready";
+
+    /// <summary>Maps <c>/healthz</c> (liveness: the process and its database answer) and <c>/readyz</c> (readiness:
+    /// also every check tagged <see cref="ReadinessTag"/>, such as a gateway that is draining or still loading).</summary>
+    public static IEndpointRouteBuilder MapLanesHealth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealthChecks("/healthz", Options(r => !r.Tags.Contains(ReadinessTag)));
+        endpoints.MapHealthChecks("/readyz", Options(_ => true));
+        return endpoints;
+    }
+
+    private static HealthCheckOptions Options(Func<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration, bool> predicate) =>
+        new()
         {
+            Predicate = predicate,
             ResponseWriter = (context, report) =>
             {
                 context.Response.ContentType = "application/json";
@@ -167,7 +179,7 @@ public static class BillingHostingExtensions
                     checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status.ToString().ToLowerInvariant()),
                 });
             },
-        });
+        };
 }
 
 /// <summary>The nightly Stripe reconciliation, only in Stripe mode.</summary>

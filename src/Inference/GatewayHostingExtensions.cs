@@ -1,3 +1,4 @@
+using Lanes.Billing;
 using Lanes.Billing.Keys;
 using Lanes.Inference.Api;
 using Lanes.Inference.Auth;
@@ -60,6 +61,7 @@ public static partial class GatewayHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<PlacementService>());
         services.AddSingleton<UsageMeter>();
         services.AddSingleton<RequestDrain>();
+        services.AddHealthChecks().AddCheck<DrainReadiness>("drain", tags: [BillingHostingExtensions.ReadinessTag]);
         services.AddSingleton<UsageFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageFlusher>());
         services.AddSingleton<GatewayMetrics>();
