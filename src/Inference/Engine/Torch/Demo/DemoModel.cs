@@ -255,7 +255,7 @@ public static class DemoModel
     public static int Run(string[] args)
     {
         string? output = null;
-        int steps = 600, threads = 2;
+        int steps = 300, threads = 2;
         long seed = 20261127;
         for (var i = 0; i < args.Length - 1; i += 2)
         {
@@ -271,7 +271,7 @@ public static class DemoModel
 
         if (output is null)
         {
-            Console.Error.WriteLine("usage: demo-model --out DIR [--steps 600] [--seed N] [--threads 2]");
+            Console.Error.WriteLine("usage: demo-model --out DIR [--steps 300] [--seed N] [--threads 2]");
             return 2;
         }
 
