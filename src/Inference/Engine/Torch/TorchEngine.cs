@@ -36,6 +36,8 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _loop;
     private long _steps;
+    private int _disposed;
+    private long _liveTensors;
 
     public TorchEngine(IOptions<TorchEngineOptions> options, ILogger<TorchEngine> logger)
     {
@@ -94,6 +96,9 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
     /// <summary>Forward steps run so far (each batches every running sequence).</summary>
     public long Steps => Interlocked.Read(ref _steps);
+
+    /// <summary>Tensors alive on the engine's thread after the last step: flat when every step frees what it made.</summary>
+    public long LiveTensors => Interlocked.Read(ref _liveTensors);
 
     /// <summary>Sequences holding a slot or waiting for one.</summary>
     public int Active
@@ -281,6 +286,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
 
         Interlocked.Increment(ref _steps);
+        Interlocked.Exchange(ref _liveTensors, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         var i = 0;
         foreach (var sequence in prefills.Concat(decodes))
         {
@@ -328,14 +334,19 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
     }
 
+    /// <summary>Stops the loop and frees the model and cache. Idempotent: the container disposes the engine under
+    /// both of its registrations. The semaphore and token source stay undisposed, since readers may still release them.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _stop.Cancel();
         _loop.Join();
         _cache.Dispose();
         _model.Dispose();
-        _stop.Dispose();
-        _work.Dispose();
     }
 
     private static partial class Log
