@@ -303,7 +303,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         sequence.NextToken = token;
         FinishReason? finish = null;
         string text;
-        if (_stopTokens.Contains(token))
+        if (_stopTokens.Contains(token) && !_options.IgnoreEndOfSequence)
         {
             text = sequence.Text.Flush();
             finish = FinishReason.Stop;

@@ -40,6 +40,10 @@ public sealed class TorchEngineOptions
     [Range(0.0, 2.0)]
     public double DefaultTemperature { get; set; } = 1.0;
 
+    /// <summary>Keep generating through end-of-sequence tokens until max tokens (benchmarks only: every
+    /// sequence then runs its full length).</summary>
+    public bool IgnoreEndOfSequence { get; set; }
+
     /// <summary>Largest prompt one step prefills for newly admitted sequences together; more wait a step, so
     /// running sequences keep decoding while long prompts arrive.</summary>
     [Range(1, 1_000_000)]
