@@ -251,8 +251,8 @@ public sealed class LlamaModel : IDisposable
             // q [R, KVH, G, D] against the cache's k/v [R, KVH, L, D], masked per sequence by its length.
             long r = plan.DecodeRows;
             var qd = q.narrow(0, plan.DecodeStart, r).view(r, kvh, groups, d);
-            var kd = cache!.Keys[index].narrow(2, 0, plan.DecodeKeys).index_select(0, plan.DecodeSlots!);
-            var vd = cache.Values[index].narrow(2, 0, plan.DecodeKeys).index_select(0, plan.DecodeSlots!);
+            var kd = DecodeView(cache!.Keys[index], plan);
+            var vd = DecodeView(cache.Values[index], plan);
             outputs.Add(F.scaled_dot_product_attention(qd, kd, vd, plan.DecodeMask).reshape(r, h * d));
         }
 
@@ -261,6 +261,13 @@ public sealed class LlamaModel : IDisposable
         var gateUp = F.linear(RmsNorm(x, w.MlpNorm), w.GateUp);
         long inter = Config.IntermediateSize;
         return x + F.linear(F.silu(gateUp.narrow(1, 0, inter)) * gateUp.narrow(1, inter, inter), w.Down);
+    }
+
+    /// <summary>The decoding sequences' cached k or v, [R, KVH, keys, D]: a view when their slots are consecutive.</summary>
+    private static Tensor DecodeView(Tensor cache, StepPlan plan)
+    {
+        var keys = cache.narrow(2, 0, plan.DecodeKeys);
+        return plan.DecodeFirstSlot >= 0 ? keys.narrow(0, plan.DecodeFirstSlot, plan.DecodeRows) : keys.index_select(0, plan.DecodeSlots!);
     }
 
     private static Tensor ExpandHeads(Tensor kv, long groups)

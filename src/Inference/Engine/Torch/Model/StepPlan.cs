@@ -30,6 +30,10 @@ public sealed class StepPlan
     /// <summary>[R] the decoding sequences' slots.</summary>
     public Tensor? DecodeSlots { get; init; }
 
+    /// <summary>The first decoding slot when the decoding slots are consecutive and in order (the usual case: slots
+    /// are handed out lowest first), so attention reads the cache in place instead of gathering it; else -1.</summary>
+    public int DecodeFirstSlot { get; init; } = -1;
+
     /// <summary>Cache positions the decode attention reads: the longest decoding sequence.</summary>
     public int DecodeKeys { get; init; }
 
@@ -118,6 +122,7 @@ public sealed class StepPlan
             DecodeRows = decodes.Count,
             DecodeSlots = decodes.Count == 0 ? null : tensor(decodes.Select(d => (long)d.Slot).ToArray(), device: device),
             DecodeKeys = keys,
+            DecodeFirstSlot = decodes.Count > 0 && decodes.Select((d, i) => d.Slot - i).Distinct().Count() == 1 ? decodes[0].Slot : -1,
             DecodeMask = decodes.Count == 0 ? null : tensor(mask, [decodes.Count, 1, 1, keys], device: device),
             LogitRows = tensor(logitRows, device: device),
         };
