@@ -9,7 +9,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 // Engine benchmark: continuous batching on a ~32M-parameter Llama-shaped model with random weights.
-// Run with: ./lanes bench engine [--threads N] [--tokens N] [--device auto|cpu|cuda]
+// Run with: ./lanes bench engine [--threads N] [--tokens N] [--rounds N] [--device auto|cpu|cuda]
 // Every figure is measured in this process; batch-1 throughput is the baseline for the batched runs.
 var threads = Arg("--threads", 2);
 var tokens = Arg("--tokens", 64);
@@ -35,6 +35,7 @@ using var engine = new TorchEngine(
     }),
     NullLogger<TorchEngine>.Instance);
 var config = engine.Model.Config;
+Console.WriteLine($"load average before the run: {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 Console.WriteLine($"model: {config.Parameters / 1e6:F1}M parameters ({config.Layers} layers, hidden {config.HiddenSize}, {config.Heads} heads over {config.KvHeads} KV heads, vocabulary {config.VocabSize}), " +
                   $"{engine.Model.DType} on {engine.Device.type}, {threads} torch threads, {Environment.ProcessorCount} cores");
 
@@ -50,15 +51,30 @@ EnginePrompt Prompt(int length)
 await Run(1, 4);
 await Run(MaxBatch, 2);
 
-var results = new List<(int Batch, double TokensPerSecond, double StepMs, double EndToEnd)>();
-foreach (var batch in new[] { 1, 8, 32 })
+// Rounds interleave the batch sizes and keep each size's best round, so a burst of load from other processes on
+// this shared machine lowers neither side of the ratio alone.
+var rounds = Arg("--rounds", 3);
+var best = new Dictionary<int, (double TokensPerSecond, double StepMs, double EndToEnd)>();
+for (var round = 0; round < rounds; round++)
 {
-    var run = await Run(batch, tokens);
-    results.Add((batch, run.DecodeTokensPerSecond, run.StepMs, run.EndToEndTokensPerSecond));
+    foreach (var batch in new[] { 1, 8, 32 })
+    {
+        var run = await Run(batch, tokens);
+        if (!best.TryGetValue(batch, out var b) || run.DecodeTokensPerSecond > b.TokensPerSecond)
+        {
+            best[batch] = (run.DecodeTokensPerSecond, run.StepMs, run.EndToEndTokensPerSecond);
+        }
+    }
 }
 
+var results = best.OrderBy(b => b.Key).Select(b => (Batch: b.Key, b.Value.TokensPerSecond, b.Value.StepMs, EndToEnd: b.Value.EndToEnd)).ToList();
+
 // Prefill: one long prompt, one token out.
-var prefillSeconds = (await Generate(Prompt(LongPrompt), 1, Stopwatch.StartNew())).End;
+var prefillSeconds = double.MaxValue;
+for (var round = 0; round < rounds; round++)
+{
+    prefillSeconds = Math.Min(prefillSeconds, (await Generate(Prompt(LongPrompt), 1, Stopwatch.StartNew())).End);
+}
 
 var baseline = results[0].TokensPerSecond;
 Console.WriteLine();

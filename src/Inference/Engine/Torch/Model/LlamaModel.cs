@@ -17,12 +17,15 @@ internal sealed record LayerWeights(Tensor AttnNorm, Tensor Qkv, Tensor? QkvBias
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
-    private readonly LayerWeights[] _layers;
+    private LayerWeights[] _layers;
     private readonly Tensor _embed;
-    private readonly Tensor _lmHead;
+    private Tensor _lmHead;
     private readonly Tensor _norm;
     private readonly Tensor _cos;
     private readonly Tensor _sin;
+
+    /// <summary>Projection weights stored [in, out] (see <see cref="TransposeForCpu"/>).</summary>
+    private bool _transposed;
 
     private LlamaModel(ModelConfig config, Device device, ScalarType dtype, Tensor embed, Tensor lmHead, Tensor norm, LayerWeights[] layers, int maxPositions)
     {
@@ -51,8 +54,9 @@ public sealed class LlamaModel : IDisposable
     /// <summary>Positions the rotary tables cover: the most tokens one sequence may hold.</summary>
     public int MaxPositions { get; }
 
-    /// <summary>Bytes of weights read per decode step (every weight once; the tied head once).</summary>
-    public long WeightBytes => Parameters().Sum(t => t.NumberOfElements * t.ElementSize);
+    /// <summary>Bytes of weights read per decode step: every projection, norm and the output head (the embedding
+    /// table is only gathered from, unless it is the head).</summary>
+    public long WeightBytes => Parameters().Where(t => !ReferenceEquals(t, _embed) || ReferenceEquals(_embed, _lmHead)).Sum(t => t.NumberOfElements * t.ElementSize);
 
     public static LlamaModel Load(string folder, ModelConfig config, Device device, ScalarType dtype, int maxPositions)
     {
@@ -93,7 +97,13 @@ public sealed class LlamaModel : IDisposable
                 Read(p + "mlp.down_proj.weight", hidden, inter));
         }
 
-        return new LlamaModel(config, device, dtype, embed, lmHead, Read("model.norm.weight", hidden), layers, maxPositions);
+        var model = new LlamaModel(config, device, dtype, embed, lmHead, Read("model.norm.weight", hidden), layers, maxPositions);
+        if (device.type == DeviceType.CPU)
+        {
+            model.TransposeForCpu();
+        }
+
+        return model;
     }
 
     /// <summary>Random weights from a seed (tests, benchmarks, the start of the demo's training). With
@@ -128,6 +138,42 @@ public sealed class LlamaModel : IDisposable
         return new LlamaModel(config, device, ScalarType.Float32, embed, lmHead, Ones(hidden), layers, maxPositions ?? config.MaxPositions);
     }
 
+    /// <summary>
+    /// Stores the projections and the output head as [in, out]: on CPU, <c>x.matmul(w)</c> with the weight laid
+    /// out that way runs up to twice as fast at batch 8-32 as <c>linear(x, w)</c> with [out, in] (measured on the
+    /// benchmark model). A tied head gets its own transposed copy. Inference only: the weights can no longer be
+    /// written back out.
+    /// </summary>
+    private void TransposeForCpu()
+    {
+        using var scope = NewDisposeScope();
+        Tensor T(Tensor w)
+        {
+            var t = w.t().contiguous().DetachFromDisposeScope();
+            if (!ReferenceEquals(w, _embed))
+            {
+                w.Dispose();
+            }
+
+            return t;
+        }
+
+        _layers = _layers.Select(l => l with { Qkv = T(l.Qkv), O = T(l.O), GateUp = T(l.GateUp), Down = T(l.Down) }).ToArray();
+        _lmHead = T(_lmHead);
+        _transposed = true;
+    }
+
+    private Tensor Project(Tensor x, Tensor w, Tensor? bias = null)
+    {
+        if (!_transposed)
+        {
+            return F.linear(x, w, bias);
+        }
+
+        var y = x.matmul(w);
+        return bias is null ? y : y + bias;
+    }
+
     /// <summary>Every weight tensor once (a tied head is the embedding).</summary>
     public IEnumerable<Tensor> Parameters()
     {
@@ -157,6 +203,11 @@ public sealed class LlamaModel : IDisposable
     /// <summary>The weights under their Hugging Face names, unfused (for writing a checkpoint).</summary>
     public IEnumerable<(string Name, Tensor Tensor)> NamedWeights()
     {
+        if (_transposed)
+        {
+            throw new InvalidOperationException("A model laid out for CPU inference cannot be written back.");
+        }
+
         long hd = Config.HeadDim, qRows = Config.Heads * hd, kvRows = Config.KvHeads * hd, inter = Config.IntermediateSize;
         yield return ("model.embed_tokens.weight", _embed);
         for (var i = 0; i < _layers.Length; i++)
@@ -214,7 +265,7 @@ public sealed class LlamaModel : IDisposable
             x = x.index_select(0, rows);
         }
 
-        return F.linear(RmsNorm(x, _norm), _lmHead).to(ScalarType.Float32);
+        return Project(RmsNorm(x, _norm), _lmHead).to(ScalarType.Float32);
     }
 
     private Tensor Layer(int index, Tensor x, Tensor cos, Tensor sin, StepPlan plan, KvCache? cache)
@@ -223,7 +274,7 @@ public sealed class LlamaModel : IDisposable
         long n = x.shape[0], h = Config.Heads, kvh = Config.KvHeads, d = Config.HeadDim, groups = h / kvh;
 
         // qkv: [N, (H + 2 KVH) D]
-        var qkv = F.linear(RmsNorm(x, w.AttnNorm), w.Qkv, w.QkvBias);
+        var qkv = Project(RmsNorm(x, w.AttnNorm), w.Qkv, w.QkvBias);
         var q = Rope(qkv.narrow(1, 0, h * d).view(n, h, d), cos, sin);
         var k = Rope(qkv.narrow(1, h * d, kvh * d).view(n, kvh, d), cos, sin);
         var v = qkv.narrow(1, (h + kvh) * d, kvh * d).view(n, kvh, d);
@@ -257,10 +308,10 @@ public sealed class LlamaModel : IDisposable
         }
 
         var attention = outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
-        x = x + F.linear(attention, w.O);
-        var gateUp = F.linear(RmsNorm(x, w.MlpNorm), w.GateUp);
+        x = x + Project(attention, w.O);
+        var gateUp = Project(RmsNorm(x, w.MlpNorm), w.GateUp);
         long inter = Config.IntermediateSize;
-        return x + F.linear(F.silu(gateUp.narrow(1, 0, inter)) * gateUp.narrow(1, inter, inter), w.Down);
+        return x + Project(F.silu(gateUp.narrow(1, 0, inter)) * gateUp.narrow(1, inter, inter), w.Down);
     }
 
     /// <summary>The decoding sequences' cached k or v, [R, KVH, keys, D]: a view when their slots are consecutive.</summary>
