@@ -2,6 +2,7 @@ using Lanes.Inference.Engine.Torch.Checkpoint;
 using Lanes.Inference.Engine.Torch.Model;
 using TorchSharp;
 using static TorchSharp.torch;
+using Weights = Lanes.Inference.Engine.Torch.Checkpoint.Checkpoint;
 
 namespace Lanes.Inference.Tests.Engine.Torch.Model;
 
@@ -58,5 +59,62 @@ public class LlamaModelTests
         var together = model.Forward(StepPlan.Batch([(1, b), (3, a), (2, c), (0, d)], [], CPU), cache);
 
         Assert.True((together[1] - alone).abs().max().item<float>() < Tolerance);
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float16, 0.01)]
+    [InlineData(ScalarType.BFloat16, 0.1)]
+    public void A_half_precision_checkpoint_in_shards_loads_and_gives_nearly_the_same_logits(ScalarType stored, double tolerance)
+    {
+        var folder = Directory.CreateTempSubdirectory("lanes-sharded-").FullName;
+        try
+        {
+            var config = ModelConfig.Load(TinyModel.Path_);
+            foreach (var file in new[] { "config.json", "tokenizer.json", "tokenizer_config.json" })
+            {
+                File.Copy(Path.Combine(TinyModel.Path_, file), Path.Combine(folder, file));
+            }
+
+            using (var scope = NewDisposeScope())
+            {
+                var source = Weights.Open(TinyModel.Path_);
+                var names = source.Names.Order(StringComparer.Ordinal).ToList();
+                var entries = SafeTensors.ReadHeader(Path.Combine(TinyModel.Path_, "model.safetensors")).ToDictionary(e => e.Name);
+                var shards = names.Chunk((names.Count + 1) / 2).ToList();
+                var map = new System.Text.Json.Nodes.JsonObject();
+                for (var i = 0; i < shards.Count; i++)
+                {
+                    var shard = $"model-{i + 1:00000}-of-{shards.Count:00000}.safetensors";
+                    SafeTensors.Write(Path.Combine(folder, shard), shards[i].Select(n => (n, SafeTensors.Read(entries[n]).to(stored))));
+                    foreach (var name in shards[i])
+                    {
+                        map[name] = shard;
+                    }
+                }
+
+                File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"), new System.Text.Json.Nodes.JsonObject { ["weight_map"] = map }.ToJsonString());
+            }
+
+            using var full = LlamaModel.Load(TinyModel.Path_, config, CPU, ScalarType.Float32, 64);
+            using var half = LlamaModel.Load(folder, config, CPU, ScalarType.Float32, 64);
+            using var steps = NewDisposeScope();
+            using var noGrad = no_grad();
+            var tokens = new long[1, 16];
+            for (var t = 0; t < 16; t++)
+            {
+                tokens[0, t] = (t * 37) % config.VocabSize;
+            }
+
+            var expected = full.Forward(StepPlan.Full(tokens, CPU), null);
+            var actual = half.Forward(StepPlan.Full(tokens, CPU), null);
+
+            var worst = (expected - actual).abs().max().item<float>();
+            Assert.True(worst < tolerance, $"largest logit difference {worst} (tolerance {tolerance})");
+            Assert.True(worst > 0, "the half-precision weights were really rounded");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Lanes.Inference.Engine;
 using Lanes.Inference.Engine.Torch;
 
-namespace Lanes.Inference.Tests.Engine.Torch.Batching;
+namespace Lanes.Inference.Tests.Engine.Torch;
 
 public class TorchEngineTests
 {
