@@ -29,6 +29,25 @@ public class BpeTokenizerTests
     }
 
     [Theory]
+    [InlineData(@"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")] // Llama 3
+    [InlineData(@"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")] // Qwen2
+    public void Byte_level_tokenizers_with_a_split_pattern_round_trip(string pattern)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(TinyModel.Path_, "tokenizer.json")))!.AsObject();
+        json["pre_tokenizer"] = new JsonObject
+        {
+            ["type"] = "Sequence",
+            ["pretokenizers"] = new JsonArray(
+                new JsonObject { ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = pattern }, ["behavior"] = "Isolated", ["invert"] = false },
+                new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = false }),
+        };
+        var tokenizer = BpeTokenizer.FromJson(json);
+        const string text = "It's 12345 o'clock!\r\n\n  Ünïcödé 🚀 — done.";
+
+        Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+    }
+
+    [Theory]
     [InlineData("hello world")]
     [InlineData("héllo 🚀 wörld")]
     public void SentencePiece_style_encoding_round_trips_through_byte_fallback(string text)
