@@ -6,6 +6,7 @@ using Lanes.Inference.Budgets;
 using Lanes.Inference.Engine;
 using Lanes.Inference.Infrastructure;
 using Lanes.Inference.Engine.Scripted;
+using Lanes.Inference.Engine.Torch;
 using Lanes.Inference.Engine.Upstream;
 using Lanes.Inference.Lanes;
 using Lanes.Inference.Metering;
@@ -30,9 +31,14 @@ public static partial class GatewayHostingExtensions
         services.AddOptions<KeyDirectoryOptions>().BindConfiguration(KeyDirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.Section).ValidateOnStart();
 
-        var kind = builder.Configuration["Engine:Kind"] ?? "scripted";
+        var kind = builder.Configuration["Engine:Kind"] ?? "torch";
         switch (kind)
         {
+            case "torch":
+                services.AddOptions<TorchEngineOptions>().BindConfiguration(TorchEngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+                services.AddSingleton<TorchEngine>();
+                services.AddSingleton<IInferenceEngine>(sp => sp.GetRequiredService<TorchEngine>());
+                break;
             case "scripted":
                 services.AddOptions<ScriptedEngineOptions>().BindConfiguration(ScriptedEngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
                 services.AddSingleton<IInferenceEngine, ScriptedEngine>();
@@ -43,7 +49,7 @@ public static partial class GatewayHostingExtensions
                     http.Timeout = sp.GetRequiredService<IOptions<UpstreamEngineOptions>>().Value.Timeout);
                 break;
             default:
-                throw new InvalidOperationException($"Engine:Kind '{kind}' is not known; use 'scripted' or 'upstream'.");
+                throw new InvalidOperationException($"Engine:Kind '{kind}' is not known; use 'torch', 'scripted' or 'upstream'.");
         }
 
         services.AddSingleton<KeyDirectory>();

@@ -1,5 +1,11 @@
 using Lanes.Billing;
 using Lanes.Inference;
+using Lanes.Inference.Engine.Torch.Demo;
+
+if (args is ["demo-model", ..])
+{
+    return DemoModel.Run(args[1..]);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLanesLogging();
@@ -11,6 +17,7 @@ app.MapLanesHealth();
 app.MapGateway();
 
 await app.RunAsync();
+return 0;
 
 /// <summary>Entry point type, visible to the tests.</summary>
 public partial class Program;

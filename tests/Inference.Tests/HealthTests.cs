@@ -1,10 +1,21 @@
 using System.Net;
 using System.Text.Json;
 using Lanes.Testing;
+using Microsoft.AspNetCore.Hosting;
 
 namespace Lanes.Inference.Tests;
 
-public class HealthTests(AppFactory<Program> gateway) : IClassFixture<AppFactory<Program>>
+/// <summary>The gateway in-memory with the scripted engine: health does not depend on a model.</summary>
+public class ScriptedGateway : AppFactory<Program>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Engine:Kind", "scripted");
+    }
+}
+
+public class HealthTests(ScriptedGateway gateway) : IClassFixture<ScriptedGateway>
 {
     [Fact]
     public async Task Healthz_reports_healthy_when_postgresql_answers()
@@ -19,7 +30,7 @@ public class HealthTests(AppFactory<Program> gateway) : IClassFixture<AppFactory
 }
 
 /// <summary>A gateway whose database is dropped under it.</summary>
-public sealed class GatewayLosingItsDatabase : AppFactory<Program>;
+public sealed class GatewayLosingItsDatabase : ScriptedGateway;
 
 public class HealthWithoutDatabaseTests(GatewayLosingItsDatabase gateway) : IClassFixture<GatewayLosingItsDatabase>
 {

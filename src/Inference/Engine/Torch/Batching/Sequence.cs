@@ -1,0 +1,38 @@
+using System.Threading.Channels;
+
+namespace Lanes.Inference.Engine.Torch.Batching;
+
+/// <summary>One request inside the engine: its prompt, how it samples, where its text goes, and (while running)
+/// its slot and length.</summary>
+internal sealed class Sequence(int[] prompt, Sampling sampling, RowSampling row, SequenceText text, CancellationToken ct)
+{
+    public int[] Prompt { get; } = prompt;
+
+    public Sampling Sampling { get; } = sampling;
+
+    public RowSampling Row { get; } = row;
+
+    public SequenceText Text { get; } = text;
+
+    public CancellationToken Cancellation { get; } = ct;
+
+    /// <summary>Unbounded so the batch loop never waits on a slow reader.</summary>
+    public Channel<GeneratedChunk> Output { get; } = Channel.CreateUnbounded<GeneratedChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    public int Slot { get; set; } = -1;
+
+    /// <summary>Tokens in the cache (prompt and generated so far, excluding <see cref="NextToken"/>).</summary>
+    public int Length { get; set; }
+
+    /// <summary>The last sampled token, fed in the next step.</summary>
+    public int NextToken { get; set; }
+
+    public int Generated { get; set; }
+
+    private volatile bool _abandoned;
+
+    /// <summary>The reader went away (cancelled, or stopped reading): the slot is freed at the next step.</summary>
+    public bool Gone => _abandoned || Cancellation.IsCancellationRequested;
+
+    public void Abandon() => _abandoned = true;
+}

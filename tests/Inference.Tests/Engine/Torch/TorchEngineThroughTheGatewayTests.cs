@@ -1,0 +1,62 @@
+using System.Text;
+using OpenAI.Chat;
+
+namespace Lanes.Inference.Tests.Engine.Torch;
+
+/// <summary>The gateway as Program.cs composes it, with the torch engine serving the tiny model as the demo id.</summary>
+public sealed class GatewayOnTorchEngine : GatewayOnKestrel
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Engine:Kind", "torch"),
+        new("Engine:Torch:ModelPath", TinyModel.Path_),
+        new("Engine:Torch:ModelId", "lanes-demo"),
+        new("Engine:Torch:Slots", "4"),
+        new("Engine:Torch:ContextTokens", "256"),
+        new("Engine:Torch:Device", "cpu"),
+        new("Engine:Torch:Threads", "1"),
+    ];
+}
+
+public class TorchEngineThroughTheGatewayTests(GatewayOnTorchEngine gateway) : IClassFixture<GatewayOnTorchEngine>
+{
+    [Fact]
+    public async Task The_official_client_chats_and_streams_the_same_greedy_reply_with_usage()
+    {
+        var (_, key) = await gateway.TenantWithKey();
+        var chat = gateway.Chat(key.Secret, "lanes-demo");
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 12, Temperature = 0 };
+        ChatMessage[] messages = [new SystemChatMessage("Be brief."), new UserChatMessage("What is a lane?")];
+
+        ChatCompletion completion = await chat.CompleteChatAsync(messages, options);
+        var streamed = new StringBuilder();
+        ChatTokenUsage? usage = null;
+        await foreach (var update in chat.CompleteChatStreamingAsync(messages, options))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                streamed.Append(part.Text);
+            }
+
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal("lanes-demo", completion.Model);
+        Assert.NotEmpty(completion.Content[0].Text);
+        Assert.InRange(completion.Usage.OutputTokenCount, 1, 12);
+        Assert.Equal(completion.Usage.OutputTokenCount == 12 ? ChatFinishReason.Length : ChatFinishReason.Stop, completion.FinishReason);
+        Assert.True(completion.Usage.InputTokenCount > 10);
+        Assert.Equal(completion.Content[0].Text, streamed.ToString());
+        Assert.Equal(completion.Usage.OutputTokenCount, usage!.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task The_demo_model_is_listed()
+    {
+        var (_, key) = await gateway.TenantWithKey();
+
+        var models = (await gateway.OpenAi(key.Secret).GetOpenAIModelClient().GetModelsAsync()).Value;
+
+        Assert.Equal(["lanes-demo"], models.Select(m => m.Id));
+    }
+}
