@@ -34,9 +34,11 @@ public class FleetTests(GatewayFleet fleet)
             return (node.Name, Status: await GatewayFleet.ChatAsync(node, key.Secret, tokens: 16));
         }));
 
+        // Each gateway on its own would serve about ten; together they must stop at about ten. Which gateway gets
+        // the slices is a race, so the test does not ask that both served.
         var served = answers.Where(a => a.Status == HttpStatusCode.OK).ToList();
         Assert.Contains(answers, a => a.Status == (HttpStatusCode)429);
-        Assert.Equal(2, served.Select(a => a.Name).Distinct().Count());
+        Assert.InRange(served.Count, 1, 11);
 
         // Everything both gateways served reaches billing; the total is within the budget (docs/scale-out.md: the
         // bound is the budget itself while it is not lowered mid-window).
