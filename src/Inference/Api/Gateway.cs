@@ -223,7 +223,7 @@ public sealed class Gateway(
         drain.Leave();
         meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation));
         metrics.Request(outcome, a.Prompt.Model);
-        metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, a.QueueWait, firstToken, generation);
+        metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, cost, a.QueueWait, firstToken, generation);
     }
 
     private ApiError Refuse(ApiKey key, string model, ApiError error, DateTimeOffset at)

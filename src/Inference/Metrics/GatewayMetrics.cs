@@ -16,8 +16,9 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _timeToFirstToken;
     private readonly Histogram<double> _tokensPerSecond;
+    private readonly Counter<double> _spend;
 
-    public GatewayMetrics(IMeterFactory meters, LaneScheduler lanes)
+    public GatewayMetrics(IMeterFactory meters, LaneScheduler lanes, PlacementService placement, Auth.KeyDirectory keys, TimeProvider clock)
     {
         var meter = meters.Create(MeterName);
         _requests = meter.CreateCounter<long>("lanes.gateway.requests", description: "Requests by outcome (ok or the refusal code)");
@@ -27,6 +28,9 @@ public sealed class GatewayMetrics
         _tokensPerSecond = meter.CreateHistogram<double>("lanes.gateway.tokens_per_second", "{token}/s", "Generation speed per request");
         meter.CreateObservableGauge("lanes.gateway.lanes_in_use", () => lanes.Occupancy()
             .Select(o => new Measurement<int>(o.InUse, new KeyValuePair<string, object?>("tenant", o.Tenant.ToString()))));
+        _spend = meter.CreateCounter<double>("lanes.gateway.spend_usd", description: "Spend equivalent at list prices, by model (what budgets count; never billed)");
+        meter.CreateObservableGauge("lanes.gateway.lanes_reserved", () => keys.Reservations(clock.GetUtcNow())
+            .Select(r => new Measurement<int>(placement.ReservedHere(r.Tenant, r.Reserved), new KeyValuePair<string, object?>("tenant", r.Tenant.ToString()))));
         meter.CreateObservableGauge("lanes.gateway.lane_queue_depth", () => lanes.Occupancy()
             .Select(o => new Measurement<int>(o.Queued, new KeyValuePair<string, object?>("tenant", o.Tenant.ToString()))));
     }
@@ -34,9 +38,10 @@ public sealed class GatewayMetrics
     public void Request(string outcome, string model) =>
         _requests.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("model", model));
 
-    public void Completed(string model, long inputTokens, long outputTokens, TimeSpan queueWait, TimeSpan? firstToken, TimeSpan generation)
+    public void Completed(string model, long inputTokens, long outputTokens, decimal spendUsd, TimeSpan queueWait, TimeSpan? firstToken, TimeSpan generation)
     {
         var m = new KeyValuePair<string, object?>("model", model);
+        _spend.Add((double)spendUsd, m);
         _tokens.Add(inputTokens, m, new KeyValuePair<string, object?>("direction", "input"));
         _tokens.Add(outputTokens, m, new KeyValuePair<string, object?>("direction", "output"));
         _queueWait.Record(queueWait.TotalSeconds, m);
