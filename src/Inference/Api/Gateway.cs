@@ -139,7 +139,17 @@ public sealed class Gateway(
         var worstCase = PriceTable.Spend(price, prompt.PromptTokens, maxTokens);
 
         var requestWindow = WindowSchedule.At(arrived, subscription.WindowLength > TimeSpan.Zero ? subscription.WindowLength : PlanCatalog.DefaultWindow);
-        if (requestWindows.TryCount(key.TenantId, requestWindow, subscription.RequestsPerWindow) is null)
+        long? counted;
+        try
+        {
+            counted = await requestWindows.TryCountAsync(key.TenantId, requestWindow, subscription.RequestsPerWindow, ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+        {
+            throw new ApiError(503, "server_error", "budget_unavailable", "The budget service is unreachable just now; retry in a moment.", retryAfter: TimeSpan.FromSeconds(1));
+        }
+
+        if (counted is null)
         {
             throw Refuse(key, model.Id, ApiError.TooMany("request_window_exhausted",
                 $"Your organisation used its {subscription.RequestsPerWindow:N0} requests for this window; the window resets at {requestWindow.End:u}.",

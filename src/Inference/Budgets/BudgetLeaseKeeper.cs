@@ -6,11 +6,12 @@ using Npgsql;
 namespace Lanes.Inference.Budgets;
 
 /// <summary>
-/// Gives back, every second, what this gateway leased of idle keys' budgets and did not use; at shutdown, after the
-/// running requests have drained, gives back everything it still holds unused.
+/// Gives back, every second, what this gateway leased of idle keys' budgets and idle tenants' requests per window and
+/// did not use; at shutdown, after the running requests have drained, gives back everything it still holds unused.
 /// </summary>
 public sealed partial class BudgetLeaseKeeper(
     BudgetLedger ledger,
+    RequestWindows requests,
     RequestDrain drain,
     IOptions<Api.GatewayOptions> gateway,
     TimeProvider clock,
@@ -24,6 +25,7 @@ public sealed partial class BudgetLeaseKeeper(
             try
             {
                 await ledger.ReturnUnusedAsync(everything: false, stoppingToken);
+                await requests.ReturnUnusedAsync(everything: false, stoppingToken);
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
@@ -40,6 +42,7 @@ public sealed partial class BudgetLeaseKeeper(
         {
             using var time = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await ledger.ReturnUnusedAsync(everything: true, time.Token);
+            await requests.ReturnUnusedAsync(everything: true, time.Token);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException or ObjectDisposedException)
         {

@@ -1,0 +1,90 @@
+using Lanes.Billing.Keys;
+using Lanes.Billing.Leases;
+using Lanes.Inference.Budgets;
+using Lanes.Shared.Windows;
+using Lanes.Testing;
+using Microsoft.Extensions.Options;
+
+namespace Lanes.Inference.Tests.Budgets;
+
+/// <summary>Two gateways' ledgers sharing one PostgreSQL pool, as two processes would.</summary>
+public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
+{
+    private static readonly IOptions<BudgetLeaseOptions> Options = Microsoft.Extensions.Options.Options.Create(new BudgetLeaseOptions { IdleReturn = TimeSpan.FromSeconds(2) });
+
+    [Fact]
+    public async Task Two_gateways_together_start_at_most_the_plans_requests_per_window_and_a_restart_does_not_reset_it()
+    {
+        var tenant = Guid.NewGuid();
+        var window = WindowSchedule.At(host.Clock.GetUtcNow(), TimeSpan.FromHours(8));
+        var one = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
+        var two = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
+
+        var counted = 0;
+        for (var i = 0; i < 30; i++)
+        {
+            counted += await (i % 2 == 0 ? one : two).TryCountAsync(tenant, window, limit: 10, CancellationToken.None) is null ? 0 : 1;
+        }
+
+        var restarted = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
+        Assert.Equal(10, counted);
+        Assert.Null(await restarted.TryCountAsync(tenant, window, limit: 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Allowance_an_idle_gateway_did_not_use_goes_back_to_the_others()
+    {
+        var tenant = Guid.NewGuid();
+        var window = WindowSchedule.At(host.Clock.GetUtcNow(), TimeSpan.FromHours(8));
+        var busy = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
+        var idle = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
+
+        Assert.NotNull(await idle.TryCountAsync(tenant, window, limit: 4, CancellationToken.None)); // leases 1 of 4
+        var before = 0;
+        while (await busy.TryCountAsync(tenant, window, limit: 4, CancellationToken.None) is not null)
+        {
+            before++;
+        }
+
+        host.Clock.Advance(TimeSpan.FromSeconds(3));
+        await idle.ReturnUnusedAsync(everything: false, CancellationToken.None);
+        host.Clock.Advance(TimeSpan.FromSeconds(2));
+        var after = await busy.TryCountAsync(tenant, window, limit: 4, CancellationToken.None);
+
+        Assert.Equal(3, before);
+        Assert.Null(after); // the idle gateway used its one request: nothing to give back
+        Assert.Equal(4m, await host.Get<LeasePools>().GrantedAsync(LeasePools.ForTenantRequests(tenant), window.Start));
+    }
+
+    [Fact]
+    public async Task Two_gateways_budgets_together_never_hold_more_than_the_key_budget_and_unused_slices_return()
+    {
+        var key = new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) };
+        var one = new BudgetLedger(host.Get<LeasePools>(), Options, host.Clock);
+        var two = new BudgetLedger(host.Get<LeasePools>(), Options, host.Clock);
+        var now = host.Clock.GetUtcNow();
+
+        var holds = new List<Hold>();
+        for (var i = 0; i < 12; i++)
+        {
+            var (hold, _) = await (i % 2 == 0 ? one : two).TryHoldAsync(key, 0.1m, now, CancellationToken.None);
+            if (hold is not null)
+            {
+                holds.Add(hold);
+            }
+        }
+
+        Assert.Equal(10, holds.Count);
+
+        // Gateway two settles its requests at half their hold and goes idle: what it did not spend goes back.
+        foreach (var hold in holds.Skip(1).Where((_, i) => i % 2 == 0))
+        {
+            two.Settle(hold, 0.05m);
+        }
+
+        host.Clock.Advance(TimeSpan.FromSeconds(3));
+        await two.ReturnUnusedAsync(everything: false, CancellationToken.None);
+        var window = WindowSchedule.At(now, key.WindowLength);
+        Assert.Equal(0.75m, await host.Get<LeasePools>().GrantedAsync(LeasePools.ForKey(key.Id), window.Start));
+    }
+}
