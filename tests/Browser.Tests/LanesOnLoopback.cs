@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Lanes.Testing;
 using Microsoft.Playwright;
@@ -18,8 +15,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
     public const string Chromium = "/usr/bin/chromium";
 
     private readonly PostgresDatabase _database = new();
-    private readonly List<Process> _processes = [];
-    private readonly StringBuilder _logs = new();
+    private readonly List<ServiceProcess> _services = [];
     private IPlaywright? _playwright;
 
     public string PortalUrl { get; private set; } = "";
@@ -40,8 +36,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
     {
         await _database.InitializeAsync();
         var pepper = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        var (portalPort, gatewayPort) = (FreePort(), FreePort());
-        PortalUrl = $"http://127.0.0.1:{portalPort}";
+        var gatewayPort = ServiceProcess.FreePort();
         GatewayUrl = $"http://127.0.0.1:{gatewayPort}/v1";
         var environment = new Dictionary<string, string>
         {
@@ -60,7 +55,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
             ["Gateway__Keys__PollInterval"] = "00:00:00.200",
         };
 
-        var seed = await RunAsync("seed", ["run", "--no-build", "-c", Configuration, "--no-launch-profile", "--project", Project("Portal"), "--",
+        var seed = await RunAsync("seed", ["run", "--no-build", "-c", ServiceProcess.Configuration, "--no-launch-profile", "--project", Project("Portal"), "--",
             "admin", "demo", "seed", "--admin-email", AdminEmail, "--admin-password", AdminPassword, "--new-key", "--json"], environment);
         using (var json = JsonDocument.Parse(seed[seed.IndexOf('{')..]))
         {
@@ -68,10 +63,10 @@ public sealed class LanesOnLoopback : IAsyncLifetime
             DemoKeyId = json.RootElement.GetProperty("key_id").GetGuid();
         }
 
-        Start("gateway", ["run", "--no-build", "-c", Configuration, "--no-launch-profile", "--project", Project("Inference"), "--", "--urls", $"http://127.0.0.1:{gatewayPort}"], environment);
-        Start("portal", ["run", "--no-build", "-c", Configuration, "--no-launch-profile", "--project", Project("Portal"), "--", "--urls", PortalUrl], environment);
-        await WaitHealthyAsync($"http://127.0.0.1:{gatewayPort}/healthz");
-        await WaitHealthyAsync($"{PortalUrl}/healthz");
+        _services.Add(await ServiceProcess.StartAsync("gateway", "Inference", environment, port: gatewayPort));
+        var portal = await ServiceProcess.StartAsync("portal", "Portal", environment);
+        _services.Add(portal);
+        PortalUrl = portal.BaseAddress.ToString().TrimEnd('/');
 
         Directory.CreateDirectory(Screenshots);
         if (!File.Exists(Chromium))
@@ -96,7 +91,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
         return await context.NewPageAsync();
     }
 
-    public string Logs => _logs.ToString();
+    public string Logs => string.Join("\n", _services.Select(s => $"{s.Name}:\n{s.Output}"));
 
     public async Task DisposeAsync()
     {
@@ -108,46 +103,20 @@ public sealed class LanesOnLoopback : IAsyncLifetime
         }
 
         _playwright?.Dispose();
-        foreach (var process in _processes)
+        foreach (var service in _services)
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
+            await service.DisposeAsync();
         }
 
         await _database.DisposeAsync();
     }
 
-    private static string Configuration =>
-        Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!)!;
+    private static string Project(string name) => Path.Combine(ServiceProcess.RepositoryRoot(), "src", name);
 
-    private static string Project(string name) => Path.Combine(RepositoryRoot(), "src", name);
+    private static string RepositoryRoot() => ServiceProcess.RepositoryRoot();
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Portal.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("Portal.sln was not found above the test binaries.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static ProcessStartInfo Dotnet(IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
+    /// <summary>Runs the operator CLI the way ./lanes up does, and returns what it printed.</summary>
+    private static async Task<string> RunAsync(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot() };
         foreach (var arg in args)
@@ -160,12 +129,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
             info.Environment[key] = value;
         }
 
-        return info;
-    }
-
-    private async Task<string> RunAsync(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
-    {
-        using var process = Process.Start(Dotnet(args, environment))!;
+        using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
@@ -175,52 +139,6 @@ public sealed class LanesOnLoopback : IAsyncLifetime
         }
 
         return await output;
-    }
-
-    private void Start(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
-    {
-        var process = Process.Start(Dotnet(args, environment))!;
-        process.OutputDataReceived += (_, e) => Log(name, e.Data);
-        process.ErrorDataReceived += (_, e) => Log(name, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _processes.Add(process);
-    }
-
-    private void Log(string name, string? line)
-    {
-        if (line is not null)
-        {
-            lock (_logs)
-            {
-                _logs.Append(name).Append(": ").AppendLine(line);
-            }
-        }
-    }
-
-    private async Task WaitHealthyAsync(string url)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await Eventually.Get(async () =>
-        {
-            if (_processes.FirstOrDefault(p => p.HasExited) is { } exited)
-            {
-                throw new InvalidOperationException($"A service exited during start-up ({exited.ExitCode}):\n{Logs}");
-            }
-
-            try
-            {
-                return (await http.GetAsync(url)).IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-            catch (TaskCanceledException)
-            {
-                return false;
-            }
-        }, ok => ok, TimeSpan.FromSeconds(120), $"{url} to answer");
     }
 }
 

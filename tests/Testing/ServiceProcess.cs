@@ -62,9 +62,9 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <param name="project">The folder under src/ (Inference, Portal).</param>
-    public static async Task<ServiceProcess> StartAsync(string name, string project, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout = null)
+    public static async Task<ServiceProcess> StartAsync(string name, string project, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout = null, int? port = null)
     {
-        var port = FreePort();
+        port ??= FreePort();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot() };
         foreach (var arg in new[] { "run", "--no-build", "-c", Configuration, "--no-launch-profile", "--project", Path.Combine(RepositoryRoot(), "src", project), "--", "--urls", $"http://127.0.0.1:{port}" })
         {
@@ -77,7 +77,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
-        var service = new ServiceProcess(name, Process.Start(info)!, port);
+        var service = new ServiceProcess(name, Process.Start(info)!, port.Value);
         service._process.OutputDataReceived += (_, e) => service.Append(e.Data);
         service._process.ErrorDataReceived += (_, e) => service.Append(e.Data);
         service._process.BeginOutputReadLine();
