@@ -5,11 +5,15 @@ namespace Lanes.Billing.Jobs;
 
 /// <summary>The recurring jobs, registered in one place with stable ids. Each is re-entrant: it reads what is due
 /// and changes it with optimistic concurrency, so overlapping runs on several servers do every change once.</summary>
-public sealed class BillingJobs(WindowRoller windows, Revocations revocations)
+public sealed class BillingJobs(WindowRoller windows, Revocations revocations, Leases.LeasePools pools, TimeProvider clock)
 {
     public const string RollWindows = "billing:roll-windows";
     public const string RevokeKeys = "billing:revoke-keys";
     public const string ExpireOverrides = "billing:expire-overrides";
+    public const string PruneLeases = "billing:prune-leases";
+
+    /// <summary>Lease pools of windows that ended more than the longest window ago are never read again.</summary>
+    public Task<int> PruneLeasesAsync(CancellationToken ct) => pools.DeleteBeforeAsync(clock.GetUtcNow() - TimeSpan.FromDays(32), ct);
 
     [AutomaticRetry(Attempts = 0)]
     public Task RollWindowsAsync(CancellationToken ct) => windows.RollDueWindowsAsync(ct);
@@ -30,5 +34,6 @@ public sealed class BillingJobs(WindowRoller windows, Revocations revocations)
         jobs.AddOrUpdate<BillingJobs>(RollWindows, j => j.RollWindowsAsync(CancellationToken.None), Cron.Minutely(), utc);
         jobs.AddOrUpdate<BillingJobs>(RevokeKeys, j => j.RevokeKeysAsync(CancellationToken.None), Cron.Minutely(), utc);
         jobs.AddOrUpdate<BillingJobs>(ExpireOverrides, j => j.ExpireOverridesAsync(CancellationToken.None), Cron.Minutely(), utc);
+        jobs.AddOrUpdate<BillingJobs>(PruneLeases, j => j.PruneLeasesAsync(CancellationToken.None), Cron.Daily(3), utc);
     }
 }

@@ -46,4 +46,18 @@ public class LeasePoolsTests(BillingHost host) : IClassFixture<BillingHost>
         Assert.Equal(3m, granted);
         Assert.Equal(0m, await pools.GrantAsync(pool, Window, 10m, 1m, 1m));
     }
+
+    [Fact]
+    public async Task Pools_of_windows_long_past_are_pruned_and_current_ones_kept()
+    {
+        var pools = host.Get<LeasePools>();
+        var key = LeasePools.ForKey(Guid.NewGuid());
+        await pools.GrantAsync(key, Window.AddDays(-40), 1m, 1m, 1m);
+        await pools.GrantAsync(key, Window, 1m, 1m, 1m);
+
+        await pools.DeleteBeforeAsync(Window.AddDays(-32));
+
+        Assert.Equal(0m, await pools.GrantedAsync(key, Window.AddDays(-40)));
+        Assert.Equal(1m, await pools.GrantedAsync(key, Window));
+    }
 }
