@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.EntityFrameworkCore;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -130,6 +132,18 @@ public class KeysApiTests(PortalOnKestrel portal) : IClassFixture<PortalOnKestre
         Assert.Equal(first.Headers.Location, second.Headers.Location);
         Assert.True(second.Headers.Contains("Idempotent-Replayed"));
         Assert.Single(await portal.Get<KeyService>().ListAsync(tenant), k => k.Name == "nightly");
+
+        // The replayable response holds the new key's secret: the database keeps it sealed, under a hash of the
+        // Idempotency-Key, never in the clear.
+        var secret = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!;
+        using (var scope = portal.Services.CreateScope())
+        {
+            var stored = await scope.ServiceProvider.GetRequiredService<Lanes.Portal.Identity.IdentityStore>().IdempotencyRecords
+                .Where(r => r.TenantId == tenant).ToListAsync();
+            var record = Assert.Single(stored);
+            Assert.NotEqual(idempotencyKey, record.Key);
+            Assert.DoesNotContain(secret, System.Text.Encoding.UTF8.GetString(record.Body!));
+        }
 
         using var different = await api.SendAsync(Create(idempotencyKey, "another"));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, different.StatusCode);

@@ -20,7 +20,7 @@ public sealed record IdempotentWrite;
 /// with another body is 422; while the first is still running, 409. Business refusals are stored like successes
 /// (the same request would be refused again); a server error frees the key for a retry.
 /// </summary>
-public sealed class IdempotencyFilter(TimeProvider clock) : IEndpointFilter
+public sealed class IdempotencyFilter(TimeProvider clock, Microsoft.Extensions.Options.IOptions<Lanes.Billing.Keys.KeyOptions> keys) : IEndpointFilter
 {
     public const string Header = "Idempotency-Key";
     public const int MaxKeyLength = 255;
@@ -45,7 +45,9 @@ public sealed class IdempotencyFilter(TimeProvider clock) : IEndpointFilter
         var caller = ManagementCaller.Of(http);
         var hash = HashOf(http, context.Arguments.OfType<IApiRequest>());
         var store = http.RequestServices.GetRequiredService<IdentityStore>();
-        var record = new IdempotencyRecord { TenantId = caller.TenantId, Key = key, RequestHash = hash, CreatedAt = clock.GetUtcNow() };
+        var seal = new ResponseSeal(keys.Value.PepperBytes(), caller.TenantId, key);
+        var record = new IdempotencyRecord { TenantId = caller.TenantId, Key = seal.StoredKey, RequestHash = hash, CreatedAt = clock.GetUtcNow() };
+        key = seal.StoredKey;
         if (!await TryClaimAsync(store, record, http.RequestAborted))
         {
             var first = await store.IdempotencyRecords.AsNoTracking().SingleAsync(r => r.TenantId == caller.TenantId && r.Key == key, http.RequestAborted);
@@ -57,7 +59,7 @@ public sealed class IdempotencyFilter(TimeProvider clock) : IEndpointFilter
 
             if (first.CompletedAt is not null)
             {
-                return new StoredResponse(first);
+                return new StoredResponse(first, seal);
             }
 
             if (clock.GetUtcNow() - first.CreatedAt < Abandoned || !await TryTakeOverAsync(store, first, record, http.RequestAborted))
@@ -99,7 +101,7 @@ public sealed class IdempotencyFilter(TimeProvider clock) : IEndpointFilter
                 record.StatusCode = http.Response.StatusCode;
                 record.ContentType = http.Response.ContentType;
                 record.Location = http.Response.Headers.Location.ToString() is { Length: > 0 } location ? location : null;
-                record.Body = buffer.ToArray();
+                record.Body = seal.Seal(buffer.ToArray());
                 record.CompletedAt = clock.GetUtcNow();
                 // Note: not the request's token: the key was created, so its response must be stored even if the
                 // caller hung up.
@@ -156,7 +158,7 @@ public sealed class IdempotencyFilter(TimeProvider clock) : IEndpointFilter
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
-    private sealed class StoredResponse(IdempotencyRecord record) : IResult
+    private sealed class StoredResponse(IdempotencyRecord record, ResponseSeal seal) : IResult
     {
         public async Task ExecuteAsync(HttpContext http)
         {
@@ -172,10 +174,45 @@ public sealed class IdempotencyFilter(TimeProvider clock) : IEndpointFilter
                 http.Response.Headers.Location = record.Location;
             }
 
-            if (record.Body is { Length: > 0 } body)
+            if (record.Body is { Length: > 0 } sealedBody)
             {
-                await http.Response.Body.WriteAsync(body, http.RequestAborted);
+                await http.Response.Body.WriteAsync(seal.Open(sealedBody), http.RequestAborted);
             }
+        }
+    }
+
+    /// <summary>
+    /// Note: a stored response can hold a new key's secret (create, rotate). It is kept sealed (AES-GCM) under a key
+    /// derived from the server pepper and the caller's Idempotency-Key, and only a hash of that Idempotency-Key is
+    /// stored, so the database alone cannot reveal a secret; the caller who retries with its key can.
+    /// </summary>
+    private sealed class ResponseSeal
+    {
+        private readonly byte[] _key;
+
+        public ResponseSeal(byte[] pepper, Guid tenantId, string idempotencyKey)
+        {
+            StoredKey = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)));
+            _key = HMACSHA256.HashData(pepper, Encoding.UTF8.GetBytes($"lanes:idempotency:{tenantId:N}:{idempotencyKey}"));
+        }
+
+        public string StoredKey { get; }
+
+        public byte[] Seal(byte[] plain)
+        {
+            var sealedBytes = new byte[12 + 16 + plain.Length];
+            RandomNumberGenerator.Fill(sealedBytes.AsSpan(0, 12));
+            using var aes = new AesGcm(_key, 16);
+            aes.Encrypt(sealedBytes.AsSpan(0, 12), plain, sealedBytes.AsSpan(28), sealedBytes.AsSpan(12, 16));
+            return sealedBytes;
+        }
+
+        public byte[] Open(byte[] sealedBytes)
+        {
+            var plain = new byte[sealedBytes.Length - 28];
+            using var aes = new AesGcm(_key, 16);
+            aes.Decrypt(sealedBytes.AsSpan(0, 12), sealedBytes.AsSpan(28), sealedBytes.AsSpan(12, 16), plain);
+            return plain;
         }
     }
 }
