@@ -88,6 +88,10 @@ public sealed class Gateway(
         return engine.Models.Where(m => prices.Knows(m.Id) && key.AllowsModel(m.Id) && (plan?.Allows(m.Id) ?? true)).ToList();
     }
 
+    /// <summary>More characters than any tokenizer packs into one token (long runs of spaces in code vocabularies
+    /// reach a few dozen): prompts longer than context × this cannot fit.</summary>
+    public const int MaxCharactersPerToken = 64;
+
     public Standing StandingOf(ApiKey key)
     {
         var now = clock.GetUtcNow();
@@ -123,6 +127,16 @@ public sealed class Gateway(
         if (plans.Find(subscription.PlanId) is { } plan && !plan.Allows(model.Id))
         {
             throw ApiError.Forbidden("model_not_in_plan", $"The {plan.Name} plan does not include '{model.Id}'.", "model");
+        }
+
+        // Note: a prompt too long to fit the context whatever the tokenizer does is refused before it is tokenized:
+        // tokenizing megabytes costs seconds of CPU, and no token is shorter than one character.
+        var characters = call.IsChat ? call.Messages!.Sum(m => (long)m.Content.Length + m.Role.Length) : call.Prompt!.Length;
+        if (characters > (long)model.ContextTokens * MaxCharactersPerToken)
+        {
+            throw ApiError.InvalidRequest(
+                $"The prompt is {characters:N0} characters; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
+                call.IsChat ? "messages" : "prompt", "context_length_exceeded");
         }
 
         var prompt = call.IsChat ? engine.PrepareChat(model.Id, call.Messages!) : engine.PrepareCompletion(model.Id, call.Prompt!);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
+using Lanes.Inference.Api;
 using Lanes.Inference.Auth;
 using OpenAI.Chat;
 using static Lanes.Inference.Tests.Api.ChatCompletionsTests;
@@ -12,6 +13,19 @@ namespace Lanes.Inference.Tests.Api;
 public class RefusalTests(GatewayOnKestrel gateway) : IClassFixture<GatewayOnKestrel>
 {
     private const string Hello = """{"model":"scripted","messages":[{"role":"user","content":"hi"}]}""";
+
+    [Fact]
+    public async Task A_prompt_too_long_for_any_tokenizer_is_refused_before_it_is_tokenized()
+    {
+        var (_, key) = await gateway.TenantWithKey();
+        using var http = gateway.Http();
+        var huge = new string('a', 8192 * Gateway.MaxCharactersPerToken + 1);
+
+        using var response = await http.SendAsync(Post("/v1/completions", key.Secret, $$"""{"model":"scripted","prompt":"{{huge}}","max_tokens":1}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("context_length_exceeded", await response.Content.ReadAsStringAsync());
+    }
 
     [Fact]
     public async Task A_bad_key_gets_401_in_openai_shape()

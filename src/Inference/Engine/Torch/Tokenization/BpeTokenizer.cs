@@ -233,8 +233,30 @@ public sealed class BpeTokenizer
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
+    /// <summary>Merging is quadratic in a word's length, so a pathological "word" (a megabyte without a space) is
+    /// encoded in pieces of this many characters; real words are far shorter and are not affected.</summary>
+    private const int MaxWordChars = 256;
+
     private int[] EncodeWord(string word)
     {
+        if (word.Length > MaxWordChars)
+        {
+            var ids = new List<int>(word.Length / 2);
+            for (var start = 0; start < word.Length;)
+            {
+                var length = Math.Min(MaxWordChars, word.Length - start);
+                if (start + length < word.Length && char.IsHighSurrogate(word[start + length - 1]))
+                {
+                    length--; // never split a surrogate pair
+                }
+
+                ids.AddRange(EncodeWord(word.Substring(start, length)));
+                start += length;
+            }
+
+            return [.. ids];
+        }
+
         if (_cache.TryGetValue(word, out var cached))
         {
             return cached;
@@ -275,18 +297,18 @@ public sealed class BpeTokenizer
             }
         }
 
-        var ids = new List<int>(symbols.Count);
+        var wordIds = new List<int>(symbols.Count);
         foreach (var symbol in symbols)
         {
             if (_vocab.TryGetValue(symbol, out var id))
             {
-                ids.Add(id);
+                wordIds.Add(id);
             }
             else if (!_byteLevel)
             {
                 foreach (var b in Encoding.UTF8.GetBytes(symbol))
                 {
-                    ids.Add(ByteFallback(b));
+                    wordIds.Add(ByteFallback(b));
                 }
             }
             else
@@ -295,7 +317,7 @@ public sealed class BpeTokenizer
             }
         }
 
-        var result = ids.ToArray();
+        var result = wordIds.ToArray();
         if (_cache.Count > MaxCachedWords)
         {
             _cache.Clear();

@@ -22,6 +22,18 @@ public class BpeTokenizerTests
     }
 
     [Fact]
+    public void A_huge_word_without_spaces_is_encoded_in_pieces_and_still_round_trips()
+    {
+        // One 200,000-character "word" (emoji included, so pieces must not split a surrogate pair): merging it
+        // whole would be quadratic in its length.
+        var word = string.Concat(Enumerable.Repeat("lanes🚀", 200_000 / 7));
+
+        var ids = Tiny.Encode(word);
+
+        Assert.Equal(word, Tiny.Decode(ids));
+    }
+
+    [Fact]
     public void Merges_make_common_words_single_tokens()
     {
         Assert.True(Tiny.Encode(" the").Count == 1, "' the' is frequent in the corpus and becomes one token");
