@@ -1,3 +1,4 @@
+using Lanes.Billing;
 using System.Security.Claims;
 using Lanes.Billing.Tenants;
 using Lanes.Portal.Identity;
@@ -69,6 +70,22 @@ public sealed class OrganisationAccess(IServiceProvider services, TenantService 
 
         return new OrganisationContext(chosen.Tenant, chosen.Role, userId, user.FindFirstValue(ClaimTypes.Email) ?? user.Identity?.Name ?? "",
             [.. memberships.Select(m => m.Tenant)]);
+    }
+
+    /// <summary>
+    /// Checks, at the moment of an action, that the caller still has at least <paramref name="atLeast"/> in the
+    /// tenant. Note: pages decide what to show when they load; a person demoted or removed since must not keep the
+    /// powers of an open tab, so every write asks again.
+    /// </summary>
+    public async Task RequireAsync(Guid tenantId, MemberRole atLeast, CancellationToken ct = default)
+    {
+        var user = (await services.GetRequiredService<AuthenticationStateProvider>().GetAuthenticationStateAsync()).User;
+        var userId = user.FindFirstValue(ClaimTypes.NameIdentifier);
+        var membership = userId is null ? default : (await tenants.MembershipsOfAsync(userId, ct)).FirstOrDefault(m => m.Tenant.Id == tenantId);
+        if (membership.Tenant is null || membership.Role < atLeast)
+        {
+            throw new RuleViolation("not_allowed", $"Only an {atLeast.ToString().ToLowerInvariant()} of this organisation may do this, and you are not (any more). Reload the page.");
+        }
     }
 
     public async Task<bool> IsStaffAsync() =>

@@ -18,10 +18,11 @@ public static class KeyActions
         await dialogs.ShowMessageBoxAsync("Revoke this key?",
             $"Requests with '{key.Name}' ({key.Prefix}…) stop within seconds. This cannot be undone.", yesText: "Revoke", cancelText: "Cancel") == true;
 
-    public static async Task<bool> RevokeAsync(KeyService keys, ISnackbar snackbar, OrganisationContext org, ApiKey key)
+    public static async Task<bool> RevokeAsync(OrganisationAccess access, KeyService keys, ISnackbar snackbar, OrganisationContext org, ApiKey key)
     {
         try
         {
+            await access.RequireAsync(org.TenantId, Lanes.Billing.Tenants.MemberRole.Admin);
             await keys.RevokeAsync(org.TenantId, key.Id, RevocationReason.User, org.UserId);
             snackbar.Add($"{key.Name} is revoked.", Severity.Success);
             return true;
