@@ -54,6 +54,15 @@ public sealed class BudgetLedger(LeasePools pools, IOptions<BudgetLeaseOptions> 
             {
                 window = Roll(budget, key, now);
                 budget.LastActivity = now;
+                if (key.BudgetUsd < budget.Limit && budget.Leased > budget.Spent + budget.Held)
+                {
+                    // The budget was lowered: slices leased under the old one go back, so the new one applies at
+                    // once here (docs/scale-out.md: what is already held still runs).
+                    _returns.Enqueue((key.Id, window.Start, budget.Leased - budget.Spent - budget.Held));
+                    budget.Leased = budget.Spent + budget.Held;
+                }
+
+                budget.Limit = key.BudgetUsd;
                 missing = budget.Spent + budget.Held + worstCaseUsd - budget.Leased;
                 if (missing <= 0m)
                 {
@@ -158,10 +167,11 @@ public sealed class BudgetLedger(LeasePools pools, IOptions<BudgetLeaseOptions> 
             }
         }
 
-        while (_returns.TryPeek(out var item))
+        // Note: taken off the queue before it is sent, so a return that committed but looked failed is never sent
+        // twice (which would let the fleet lease the same allowance again); a failed return is lost allowance.
+        while (_returns.TryDequeue(out var item))
         {
             await pools.ReturnAsync(LeasePools.ForKey(item.Key), item.Window, item.Unused, ct);
-            _returns.TryDequeue(out _);
         }
     }
 
@@ -177,6 +187,13 @@ public sealed class BudgetLedger(LeasePools pools, IOptions<BudgetLeaseOptions> 
     private Window Roll(KeyBudget budget, ApiKey key, DateTimeOffset now)
     {
         var window = WindowSchedule.At(now, key.WindowLength);
+        if (window.Start < budget.WindowStart && budget.WindowLength == key.WindowLength)
+        {
+            // A request that arrived just before a boundary and waited: it counts in the window that is open now,
+            // never rolls the key back (which would forget what is held and spent in the current one).
+            return new Window(budget.WindowStart, budget.WindowStart + key.WindowLength);
+        }
+
         if (window.Start != budget.WindowStart)
         {
             if (budget.Leased - budget.Spent - budget.Held > 0m && budget.WindowStart != DateTimeOffset.MinValue)
@@ -185,6 +202,7 @@ public sealed class BudgetLedger(LeasePools pools, IOptions<BudgetLeaseOptions> 
             }
 
             budget.WindowStart = window.Start;
+            budget.WindowLength = key.WindowLength;
             budget.Held = 0m;
             budget.Spent = 0m;
             budget.Leased = 0m;
@@ -197,6 +215,10 @@ public sealed class BudgetLedger(LeasePools pools, IOptions<BudgetLeaseOptions> 
     private sealed class KeyBudget
     {
         public DateTimeOffset WindowStart { get; set; } = DateTimeOffset.MinValue;
+        public TimeSpan WindowLength { get; set; }
+
+        /// <summary>The key's budget when this gateway last leased for it.</summary>
+        public decimal Limit { get; set; }
 
         /// <summary>What this gateway holds of the key's budget for the window.</summary>
         public decimal Leased { get; set; }

@@ -130,16 +130,18 @@ public sealed class RequestWindows(LeasePools pools, IOptions<BudgetLeaseOptions
             }
         }
 
-        while (_returns.TryPeek(out var item))
+        // Note: taken off the queue before it is sent, so a return that committed but looked failed is never sent
+        // twice (which would let the fleet lease the same allowance again); a failed return is lost allowance.
+        while (_returns.TryDequeue(out var item))
         {
             await pools.ReturnAsync(LeasePools.ForTenantRequests(item.Tenant), item.Window, item.Unused, ct);
-            _returns.TryDequeue(out _);
         }
     }
 
     private void Roll(Guid tenantId, Counter counter, Window window)
     {
-        if (window.Start == counter.Start)
+        // Only forwards: a request that waited across a boundary counts in the window open now.
+        if (window.Start <= counter.Start)
         {
             return;
         }

@@ -87,4 +87,35 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
         var window = WindowSchedule.At(now, key.WindowLength);
         Assert.Equal(0.75m, await host.Get<LeasePools>().GrantedAsync(LeasePools.ForKey(key.Id), window.Start));
     }
+
+    [Fact]
+    public async Task A_lowered_budget_applies_at_once_though_a_bigger_slice_was_leased_under_the_old_one()
+    {
+        var key = new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) };
+        var ledger = new BudgetLedger(host.Get<LeasePools>(), Options, host.Clock);
+        var now = host.Clock.GetUtcNow();
+        var (first, _) = await ledger.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases a 0.25 slice
+        ledger.Settle(first!, 0.1m);
+
+        var (second, _) = await ledger.TryHoldAsync(key with { BudgetUsd = 0.15m }, 0.1m, now, CancellationToken.None);
+        await ledger.ReturnUnusedAsync(everything: false, CancellationToken.None);
+
+        Assert.Null(second);
+        Assert.Equal(0.1m, await host.Get<LeasePools>().GrantedAsync(LeasePools.ForKey(key.Id), WindowSchedule.At(now, key.WindowLength).Start));
+    }
+
+    [Fact]
+    public async Task A_request_that_waited_across_a_window_boundary_counts_in_the_new_window_and_does_not_roll_the_key_back()
+    {
+        var key = new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) };
+        var ledger = new BudgetLedger(host.Get<LeasePools>(), Options, host.Clock);
+        var window = WindowSchedule.At(host.Clock.GetUtcNow(), key.WindowLength);
+        var (current, _) = await ledger.TryHoldAsync(key, 0.2m, window.Start.AddMinutes(1), CancellationToken.None);
+
+        var (late, view) = await ledger.TryHoldAsync(key, 0.1m, window.Start.AddSeconds(-1), CancellationToken.None);
+
+        Assert.Equal(window.Start, late!.WindowStart);
+        Assert.Equal(0.3m, view.HeldUsd);
+        Assert.Equal(window.Start, current!.WindowStart);
+    }
 }
