@@ -26,6 +26,8 @@ public static class ManagementApi
     {
         builder.AddManagementAuth();
         builder.Services.AddSingleton<IdempotencyFilter>();
+        builder.Services.AddSingleton<IdempotencyPruner>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IdempotencyPruner>());
         // Malformed bodies and query strings answer 400 ProblemDetails instead of the developer exception page.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
         builder.Services.AddProblemDetails();

@@ -1,3 +1,5 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -47,5 +49,36 @@ public class ExpiredClientTests(PortalOnFakeClock portal) : IClassFixture<Portal
         portal.Clock!.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync("/api/v1/keys")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Stored_idempotent_responses_are_kept_a_day_then_pruned()
+    {
+        var tenant = await portal.TenantAsync();
+        using var api = await portal.ApiAsync(tenant, ManagementScopes.KeysWrite);
+        var idempotencyKey = Guid.NewGuid().ToString();
+        using var created = await api.SendAsync(CreateKey(idempotencyKey));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var pruner = portal.Get<Lanes.Portal.Api.Idempotency.IdempotencyPruner>();
+
+        // (The hourly pruner also runs on the fake clock as it advances; the test prunes explicitly too.)
+        portal.Clock!.Advance(TimeSpan.FromHours(23));
+        await pruner.PruneAsync(CancellationToken.None);
+        using var later = await portal.ApiAsync(tenant, ManagementScopes.KeysWrite); // the first token has expired
+        using var replayed = await later.SendAsync(CreateKey(idempotencyKey));
+        Assert.True(replayed.Headers.Contains("Idempotent-Replayed"));
+
+        portal.Clock.Advance(TimeSpan.FromHours(2));
+        await pruner.PruneAsync(CancellationToken.None);
+        using var scope = portal.Services.CreateScope();
+        Assert.Empty(await scope.ServiceProvider.GetRequiredService<Lanes.Portal.Identity.IdentityStore>().IdempotencyRecords
+            .Where(r => r.TenantId == tenant).ToListAsync());
+    }
+
+    private static HttpRequestMessage CreateKey(string idempotencyKey)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/keys") { Content = JsonContent.Create(new { name = "daily", budget_usd = 1.5 }) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return request;
     }
 }
