@@ -67,6 +67,12 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         _tokenizer = BpeTokenizer.Load(folder);
         _chat = ChatTemplate.Load(folder, _tokenizer);
         _stopTokens = [.. config.EosTokenIds, .. GenerationEos(folder), _chat.EndOfTurn];
+
+        // An id past the embedding table fails inside torch (on CUDA it poisons the device): refuse the folder instead.
+        if (_tokenizer.VocabSize > config.VocabSize || _stopTokens.Any(t => t < 0 || t >= config.VocabSize))
+        {
+            throw new ModelLoadException($"The tokenizer in '{folder}' has {_tokenizer.VocabSize} ids but the model's embedding has {config.VocabSize}: they do not belong together.");
+        }
         ContextTokens = _options.ContextTokens > 0 ? _options.ContextTokens : Math.Min(config.MaxPositions, 4096);
         _model = LlamaModel.Load(folder, config, Device, dtype, ContextTokens);
         var perSlot = 2L * config.Layers * config.KvHeads * ContextTokens * config.HeadDim * (cuda ? 2 : 4);
@@ -144,6 +150,12 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         var sequence = new Sequence(tokens, sampling, row, new SequenceText(_tokenizer, sampling.Stop ?? []), ct);
         lock (_gate)
         {
+            // After the loop's last sweep nothing would ever complete this sequence.
+            if (_stop.IsCancellationRequested)
+            {
+                throw new EngineUnavailable("The engine is shutting down.");
+            }
+
             _waiting.Enqueue(sequence);
         }
 
@@ -152,7 +164,8 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         await using var wake = ct.Register(() => _work.Release());
         try
         {
-            while (await sequence.Output.Reader.WaitToReadAsync(CancellationToken.None))
+            // The caller's token ends the wait too: a request still queued for a slot must not outlive its client.
+            while (await sequence.Output.Reader.WaitToReadAsync(ct))
             {
                 while (sequence.Output.Reader.TryRead(out var chunk))
                 {
