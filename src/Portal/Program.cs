@@ -37,7 +37,11 @@ await IdentityStore.MigrateAsync(app.Services);
 
 if (!app.Environment.IsDevelopment())
 {
-    app.UseExceptionHandler("/Error", createScopeForErrors: true);
+    // People get the friendly error page; APIs and webhooks get ProblemDetails, never an HTML page.
+    static bool IsApi(HttpContext http) =>
+        http.Request.Path.StartsWithSegments(ManagementApi.Prefix) || http.Request.Path.StartsWithSegments("/billing/api") || http.Request.Path.StartsWithSegments("/stripe");
+    app.UseWhen(IsApi, api => api.UseExceptionHandler());
+    app.UseWhen(http => !IsApi(http), pages => pages.UseExceptionHandler("/Error", createScopeForErrors: true));
     app.UseHsts();
 }
 

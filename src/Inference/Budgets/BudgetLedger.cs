@@ -72,7 +72,7 @@ public sealed class BudgetLedger(LeasePools pools, IOptions<BudgetLeaseOptions> 
 
                 // A spent key is refused from memory; the pool is asked again at most once a second (a raised
                 // budget, or allowance another gateway gave back), so refusals cost no round trip.
-                if (budget.Exhausted == window.Start && (attempt > 0 || now - budget.ExhaustedAt < RecheckSpent))
+                if ((budget.Exhausted == window.Start && (attempt > 0 || now - budget.ExhaustedAt < RecheckSpent)) || attempt >= 3)
                 {
                     return (null, View(budget, key, window));
                 }
@@ -113,14 +113,6 @@ public sealed class BudgetLedger(LeasePools pools, IOptions<BudgetLeaseOptions> 
             finally
             {
                 budget.Leasing.Release();
-            }
-
-            if (attempt >= 2)
-            {
-                lock (budget)
-                {
-                    return (null, View(budget, key, Roll(budget, key, now)));
-                }
             }
         }
     }

@@ -36,20 +36,24 @@ public sealed partial class PlacementService(
     TimeProvider clock,
     ILogger<PlacementService> logger) : BackgroundService
 {
-    private volatile Placement? _placement;
+    /// <summary>The last computation, published as one object so readers never see a placement with another
+    /// computation's list of gateways.</summary>
+    private volatile Computed? _current;
 
     /// <summary>The live gateways in the last computation (this one included).</summary>
-    public IReadOnlyList<string> LiveNodes { get; private set; } = [];
+    public IReadOnlyList<string> LiveNodes => _current?.Nodes ?? [];
 
-    public int Unplaced => _placement?.Unplaced ?? 0;
+    public int Unplaced => _current?.Placement.Unplaced ?? 0;
 
     /// <summary>The tenant's reserved lanes on this gateway.</summary>
     public int ReservedHere(Guid tenantId, int reservedInTotal) =>
-        _placement is { } p && LiveNodes.Count > 1 ? p.ReservedOn(node.Id, tenantId) : reservedInTotal;
+        _current is { Nodes.Count: > 1 } c ? c.Placement.ReservedOn(node.Id, tenantId) : reservedInTotal;
 
     /// <summary>Lanes reserved on this gateway by every tenant (what bursting must leave free here).</summary>
     public int ReservedByAllHere(int reservedByAll) =>
-        _placement is { } p && LiveNodes.Count > 1 ? p.ReservedByAllOn(node.Id) : reservedByAll;
+        _current is { Nodes.Count: > 1 } c ? c.Placement.ReservedByAllOn(node.Id) : reservedByAll;
+
+    private sealed record Computed(Placement Placement, IReadOnlyList<string> Nodes);
 
     public async Task RefreshAsync(CancellationToken ct)
     {
@@ -60,13 +64,12 @@ public sealed partial class PlacementService(
             .Append(new PlacementNode(node.Id, lanes.Slots))
             .ToList();
         var placement = LanePlacement.Place(nodes, keys.Reservations(clock.GetUtcNow()));
-        if (placement.Unplaced > 0 && (_placement?.Unplaced ?? 0) == 0)
+        if (placement.Unplaced > 0 && Unplaced == 0)
         {
             Log.Oversold(logger, placement.Unplaced, nodes.Count);
         }
 
-        LiveNodes = [.. nodes.Select(n => n.Id)];
-        _placement = placement;
+        _current = new Computed(placement, [.. nodes.Select(n => n.Id)]);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
