@@ -71,7 +71,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
         Directory.CreateDirectory(Screenshots);
         if (!File.Exists(Chromium))
         {
-            return; // The tests say why they are skipped.
+            throw new InvalidOperationException($"Chromium is not installed at {Chromium}: run the tests with ./lanes test, which installs it (apt-get install chromium).");
         }
 
         _playwright = await Playwright.CreateAsync();

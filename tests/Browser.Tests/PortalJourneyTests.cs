@@ -14,7 +14,7 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
 {
     private const string Password = "Correct-Horse-42!";
 
-    [ChromiumFact]
+    [Fact]
     public async Task A_new_customer_signs_up_picks_a_plan_creates_a_key_calls_the_gateway_and_sees_the_usage()
     {
         var page = await lanes.NewPersonAsync();
@@ -68,7 +68,7 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await page.ScreenshotAsync(lanes, "09-team");
     }
 
-    [ChromiumFact]
+    [Fact]
     public async Task Staff_raise_a_tenants_reservation_and_the_tenant_sees_the_new_lanes_but_a_reason_is_required()
     {
         var customer = await lanes.NewPersonAsync();
@@ -104,7 +104,7 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await Assertions.Expect(customer.Locator(".lanes-reserved .stat-value")).ToHaveTextAsync("9");
     }
 
-    [ChromiumFact]
+    [Fact]
     public async Task A_customer_cannot_open_another_tenants_key_usage_or_the_support_console_by_url()
     {
         // The demo tenant (another organisation) has usage of its own.
@@ -130,7 +130,7 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         Assert.Equal(0, await page.Locator(".support-search").CountAsync());
     }
 
-    [ChromiumFact]
+    [Fact]
     public async Task Invalid_key_input_shows_why_and_creates_nothing()
     {
         var page = await lanes.NewPersonAsync();
@@ -156,7 +156,7 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
 
     /// <summary>Measures (does not assert) how long each main page takes with the demo data once the portal is warm:
     /// one visit to warm up, then the median of three, reported in docs/benchmarks.md.</summary>
-    [ChromiumFact]
+    [Fact]
     public async Task The_main_pages_render_for_the_demo_tenant_and_their_timings_are_recorded()
     {
         var staff = await lanes.NewPersonAsync();
@@ -205,18 +205,5 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await staff.ScreenshotAsync(lanes, "13-dashboard-phone");
         await staff.OpenAsync(lanes, "/usage?range=24h", ".usage-requests");
         await staff.ScreenshotAsync(lanes, "14-usage-phone");
-    }
-}
-
-/// <summary>A browser test: runs where Debian's Chromium is installed (<c>./lanes test</c> installs it), and says
-/// so as skipped where it cannot be.</summary>
-public sealed class ChromiumFactAttribute : FactAttribute
-{
-    public ChromiumFactAttribute()
-    {
-        if (!File.Exists(LanesOnLoopback.Chromium))
-        {
-            Skip = $"Chromium is not installed at {LanesOnLoopback.Chromium} (apt-get install chromium).";
-        }
     }
 }
