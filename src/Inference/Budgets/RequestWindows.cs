@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Lanes.Billing.Leases;
 using Lanes.Shared.Windows;
 using Microsoft.Extensions.Options;
@@ -12,166 +11,37 @@ namespace Lanes.Inference.Budgets;
 /// </summary>
 public sealed class RequestWindows(LeasePools pools, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
 {
-    private static readonly TimeSpan RecheckFull = TimeSpan.FromSeconds(1);
-    private readonly ConcurrentDictionary<Guid, Counter> _tenants = new();
-    private readonly ConcurrentQueue<(Guid Tenant, DateTimeOffset Window, long Unused)> _returns = new();
+    private readonly LeaseBook _book = new(pools, LeasePools.ForTenantRequests, options, clock);
 
     /// <summary>Counts one request if the window has room; returns the count here after, or null when it is full.</summary>
     public async ValueTask<long?> TryCountAsync(Guid tenantId, Window window, long limit, CancellationToken ct)
     {
-        var counter = _tenants.GetOrAdd(tenantId, _ => new Counter());
-        for (var attempt = 0; ; attempt++)
+        var slice = Math.Max(1m, Math.Ceiling(limit * (decimal)options.Value.SliceFraction));
+        var (taken, standing) = await _book.TryTakeAsync(tenantId, window, limit, 1m, slice, 0m, ct);
+        if (!taken)
         {
-            var now = clock.GetUtcNow();
-            lock (counter)
-            {
-                Roll(tenantId, counter, window);
-                counter.LastActivity = now;
-                if (counter.Used < counter.Leased)
-                {
-                    return ++counter.Used;
-                }
-
-                if (attempt >= 2 || (counter.FullSince is { } full && now - full < RecheckFull))
-                {
-                    return null;
-                }
-            }
-
-            await counter.Leasing.WaitAsync(ct);
-            try
-            {
-                lock (counter)
-                {
-                    if (counter.Start == window.Start && counter.Used < counter.Leased)
-                    {
-                        continue;
-                    }
-                }
-
-                var slice = Math.Max(1L, (long)Math.Ceiling(limit * options.Value.SliceFraction));
-                var granted = (long)await pools.GrantAsync(LeasePools.ForTenantRequests(tenantId), window.Start, limit, slice, 1m, ct: ct);
-                lock (counter)
-                {
-                    if (counter.Start != window.Start)
-                    {
-                        _returns.Enqueue((tenantId, window.Start, granted));
-                    }
-                    else if (granted > 0)
-                    {
-                        counter.Leased += granted;
-                        counter.FullSince = null;
-                    }
-                    else
-                    {
-                        counter.FullSince = now;
-                    }
-                }
-            }
-            finally
-            {
-                counter.Leasing.Release();
-            }
+            return null;
         }
+
+        // A request counts as started at once; a refusal before it runs gives the count back (Refund).
+        _book.Settle(tenantId, standing.Window.Start, 1m, 1m);
+        return (long)(standing.Spent + standing.Held);
     }
 
     /// <summary>Gives back a request counted in <paramref name="window"/> that was refused before it ran.</summary>
-    public void Refund(Guid tenantId, Window window)
-    {
-        var counter = _tenants.GetOrAdd(tenantId, _ => new Counter());
-        lock (counter)
-        {
-            if (counter.Start == window.Start && counter.Used > 0)
-            {
-                counter.Used--;
-            }
-        }
-    }
+    public void Refund(Guid tenantId, Window window) => _book.Refund(tenantId, window.Start, 1m);
 
     /// <summary>Requests this gateway started for the tenant in the window.</summary>
     public long Used(Guid tenantId, Window window)
     {
-        var counter = _tenants.GetOrAdd(tenantId, _ => new Counter());
-        lock (counter)
-        {
-            return counter.Start == window.Start ? counter.Used : 0;
-        }
+        var standing = _book.StandingIn(tenantId, window);
+        return standing.Window.Start == window.Start ? (long)(standing.Spent + standing.Held) : 0;
     }
 
     /// <summary>Every tenant's count in the window it last counted in, for the occupancy report.</summary>
-    public IReadOnlyList<(Guid Tenant, DateTimeOffset WindowStart, long Used)> Counts()
-    {
-        var counts = new List<(Guid, DateTimeOffset, long)>();
-        foreach (var (tenant, counter) in _tenants)
-        {
-            lock (counter)
-            {
-                counts.Add((tenant, counter.Start, counter.Used));
-            }
-        }
-
-        return counts;
-    }
+    public IReadOnlyList<(Guid Tenant, DateTimeOffset WindowStart, long Used)> Counts() =>
+        [.. _book.Accounts().Select(a => (a.Id, a.Standing.Window.Start, (long)(a.Standing.Spent + a.Standing.Held)))];
 
     /// <summary>Gives back leased requests this gateway did not start, for tenants idle here (or all, at shutdown).</summary>
-    public async Task ReturnUnusedAsync(bool everything, CancellationToken ct)
-    {
-        var now = clock.GetUtcNow();
-        foreach (var (tenant, counter) in _tenants)
-        {
-            lock (counter)
-            {
-                var unused = counter.Leased - counter.Used;
-                if (unused > 0 && (everything || now - counter.LastActivity >= options.Value.IdleReturn))
-                {
-                    counter.Leased -= unused;
-                    _returns.Enqueue((tenant, counter.Start, unused));
-                }
-            }
-        }
-
-        // Note: taken off the queue before it is sent, so a return that committed but looked failed is never sent
-        // twice (which would let the fleet lease the same allowance again); a failed return is lost allowance.
-        while (_returns.TryDequeue(out var item))
-        {
-            await pools.ReturnAsync(LeasePools.ForTenantRequests(item.Tenant), item.Window, item.Unused, ct);
-        }
-    }
-
-    private void Roll(Guid tenantId, Counter counter, Window window)
-    {
-        // Only forwards: a request that waited across a boundary counts in the window open now.
-        if (window.Start <= counter.Start)
-        {
-            return;
-        }
-
-        if (counter.Leased > counter.Used && counter.Start != DateTimeOffset.MinValue)
-        {
-            _returns.Enqueue((tenantId, counter.Start, counter.Leased - counter.Used));
-        }
-
-        counter.Start = window.Start;
-        counter.Used = 0;
-        counter.Leased = 0;
-        counter.FullSince = null;
-    }
-
-    private sealed class Counter
-    {
-        public DateTimeOffset Start { get; set; } = DateTimeOffset.MinValue;
-
-        /// <summary>Requests started here in the window.</summary>
-        public long Used { get; set; }
-
-        /// <summary>Requests this gateway may start in the window (leased from the tenant's pool).</summary>
-        public long Leased { get; set; }
-
-        public DateTimeOffset LastActivity { get; set; }
-
-        /// <summary>When the pool last had nothing left, in this window.</summary>
-        public DateTimeOffset? FullSince { get; set; }
-
-        public SemaphoreSlim Leasing { get; } = new(1, 1);
-    }
+    public Task ReturnUnusedAsync(bool everything, CancellationToken ct) => _book.ReturnUnusedAsync(everything, ct);
 }
