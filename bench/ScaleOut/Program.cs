@@ -80,24 +80,12 @@ sealed class Fleet : IAsyncDisposable
     {
         var billing = new RealClockBilling();
         await billing.InitializeAsync();
-        var started = await Task.WhenAll(Enumerable.Range(1, nodes).Select(i => ServiceProcess.StartAsync($"node-{i}", "Inference", new Dictionary<string, string>
+        var started = await Task.WhenAll(Enumerable.Range(1, nodes).Select(i =>
         {
-            ["ConnectionStrings__Lanes"] = billing.ConnectionString,
-            ["Keys__Pepper"] = billing.Pepper,
-            ["Capacity__TotalLanes"] = "64",
-            ["Gateway__NodeId"] = $"node-{i}",
-            ["Engine__Kind"] = "scripted",
-            ["Engine__Scripted__Model"] = "scripted",
-            ["Engine__Scripted__Slots"] = "32",
-            ["Engine__Scripted__Tokens"] = "16",
-            ["Engine__Scripted__TokenDelay"] = "00:00:00.005",
-            ["Gateway__Keys__PollInterval"] = "00:00:00.100",
-            ["Gateway__Metering__FlushInterval"] = "00:00:00.200",
-            ["Gateway__Lanes__OccupancyReportInterval"] = report.ToString(),
-            ["Gateway__Placement__NodeTimeout"] = timeout.ToString(),
-            ["Gateway__Placement__Interval"] = interval.ToString(),
-            ["Logging__LogLevel__Default"] = "Warning",
-        })));
+            var settings = GatewayProcesses.Settings(billing, $"node-{i}", slots: 32, tokens: 16, TimeSpan.FromMilliseconds(5), report, timeout, interval);
+            settings["Logging__LogLevel__Default"] = "Warning";
+            return ServiceProcess.StartAsync($"node-{i}", "Inference", settings);
+        }));
         return new Fleet { Billing = billing, Nodes = started };
     }
 
@@ -108,36 +96,16 @@ sealed class Fleet : IAsyncDisposable
         var key = await Billing.Get<KeyService>().IssueAsync(tenant.Id, new KeyRequest("bench", budget), "bench");
         foreach (var node in Nodes)
         {
-            await Eventually.Get(async () =>
-            {
-                using var http = new HttpClient { BaseAddress = node.BaseAddress };
-                using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key.Secret);
-                return (await http.SendAsync(request)).StatusCode;
-            }, s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(30));
+            await Eventually.Get(() => GatewayProcesses.StatusAsync(node, key.Secret), s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(30));
         }
 
         return (tenant, key);
     }
 
-    public static async Task<HttpStatusCode> ChatAsync(ServiceProcess node, string secret)
-    {
-        using var http = new HttpClient { BaseAddress = node.BaseAddress };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-        {
-            Content = new StringContent("""{"model":"scripted","messages":[{"role":"user","content":"hi"}],"max_tokens":16}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        using var response = await http.SendAsync(request);
-        return response.StatusCode;
-    }
+    public static Task<HttpStatusCode> ChatAsync(ServiceProcess node, string secret) => GatewayProcesses.ChatAsync(node, secret, tokens: 16);
 
-    public async Task<int> ReservedOnAsync(string nodeId, Guid tenantId)
-    {
-        await using var query = Billing.Store.QuerySession();
-        var report = await query.LoadAsync<GatewayOccupancy>(nodeId);
-        return report?.Tenants.FirstOrDefault(t => t.TenantId == tenantId)?.Reserved ?? 0;
-    }
+    public async Task<int> ReservedOnAsync(string nodeId, Guid tenantId) =>
+        (await GatewayProcesses.ReportedAsync(Billing.Store, nodeId, tenantId))?.Reserved ?? 0;
 
     public async ValueTask DisposeAsync()
     {

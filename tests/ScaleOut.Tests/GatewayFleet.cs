@@ -44,25 +44,13 @@ public class GatewayFleet : BillingHost
         await base.DisposeAsync();
     }
 
-    private Dictionary<string, string> Environment(string nodeId) => new()
+    private Dictionary<string, string> Environment(string nodeId)
     {
-        ["ConnectionStrings__Lanes"] = ConnectionString,
-        ["Keys__Pepper"] = Pepper,
-        ["Capacity__TotalLanes"] = "64",
-        ["Gateway__NodeId"] = nodeId,
-        ["Engine__Kind"] = "scripted",
-        ["Engine__Scripted__Model"] = "scripted",
-        ["Engine__Scripted__Slots"] = SlotsPerNode.ToString(),
-        ["Engine__Scripted__Tokens"] = "40",
-        ["Engine__Scripted__TokenDelay"] = "00:00:00.050",
-        ["Gateway__Keys__PollInterval"] = "00:00:00.100",
-        ["Gateway__Metering__FlushInterval"] = "00:00:00.200",
-        ["Gateway__Lanes__OccupancyReportInterval"] = ReportInterval.ToString(),
-        ["Gateway__Lanes__QueueLength"] = "256",
-        ["Gateway__Lanes__QueueTimeout"] = "00:01:00",
-        ["Gateway__Placement__NodeTimeout"] = NodeTimeout.ToString(),
-        ["Gateway__Placement__Interval"] = PlacementInterval.ToString(),
-    };
+        var settings = GatewayProcesses.Settings(this, nodeId, SlotsPerNode, tokens: 40, TimeSpan.FromMilliseconds(50), ReportInterval, NodeTimeout, PlacementInterval);
+        settings["Gateway__Lanes__QueueLength"] = "256";
+        settings["Gateway__Lanes__QueueTimeout"] = "00:01:00";
+        return settings;
+    }
 
     public async Task<(Tenant Tenant, IssuedKey Key)> TenantWithKeyAsync(string plan, decimal budget = 5m)
     {
@@ -79,35 +67,16 @@ public class GatewayFleet : BillingHost
         return (tenant, key);
     }
 
-    public static async Task<HttpStatusCode> StatusAsync(ServiceProcess node, string secret)
-    {
-        using var http = new HttpClient { BaseAddress = node.BaseAddress };
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        using var response = await http.SendAsync(request);
-        return response.StatusCode;
-    }
+    public static Task<HttpStatusCode> StatusAsync(ServiceProcess node, string secret) => GatewayProcesses.StatusAsync(node, secret);
 
     /// <summary>One chat request that runs for about <paramref name="tokens"/> × 50 ms once admitted.</summary>
-    public static async Task<HttpStatusCode> ChatAsync(ServiceProcess node, string secret, int tokens, CancellationToken ct = default)
-    {
-        using var http = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-        {
-            Content = new StringContent($$"""{"model":"scripted","messages":[{"role":"user","content":"hi"}],"max_tokens":{{tokens}}}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        using var response = await http.SendAsync(request, ct);
-        await response.Content.ReadAsStringAsync(ct);
-        return response.StatusCode;
-    }
+    public static Task<HttpStatusCode> ChatAsync(ServiceProcess node, string secret, int tokens, CancellationToken ct = default) =>
+        GatewayProcesses.ChatAsync(node, secret, tokens, ct);
 
     /// <summary>What one gateway last reported for a tenant (in use, queued), read from PostgreSQL.</summary>
     public async Task<(int InUse, int Queued, int Reserved)> OnNodeAsync(string nodeId, Guid tenantId)
     {
-        await using var query = Store.QuerySession();
-        var report = await query.LoadAsync<GatewayOccupancy>(nodeId);
-        var mine = report?.Tenants.FirstOrDefault(t => t.TenantId == tenantId);
+        var mine = await GatewayProcesses.ReportedAsync(Store, nodeId, tenantId);
         return (mine?.InUse ?? 0, mine?.Queued ?? 0, mine?.Reserved ?? 0);
     }
 }
