@@ -1,3 +1,4 @@
+using JasperFx;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
 using Lanes.Shared.Keys;
@@ -87,14 +88,33 @@ public sealed class KeyService(IDocumentStore store, TimeProvider clock, PlanCat
         return new IssuedKey(key, secret);
     }
 
+    /// <summary>
+    /// Reads the key under the stream's row lock, decides and appends. People's writes to one key queue behind each
+    /// other instead of failing; a usage flush appends without the lock, so if one commits between our read and our
+    /// lock the write is decided again on the fresh state (the decision is pure, so re-deciding is safe) rather than
+    /// surfacing a concurrency error to the person.
+    /// </summary>
     private async Task<ApiKey> WriteAsync(Guid tenantId, Guid keyId, Func<ApiKey, object> decide, CancellationToken ct)
     {
-        await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
-        var stream = await session.Events.FetchForWriting<ApiKey>(keyId, ct);
-        var key = stream.Aggregate ?? throw new NotFound("API key");
-        var e = decide(key);
-        stream.AppendOne(e);
-        await session.SaveChangesAsync(ct);
-        return ApiKeyEvents.After(key, e);
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
+            var stream = await session.Events.FetchForExclusiveWriting<ApiKey>(keyId, ct);
+            var key = stream.Aggregate ?? throw new NotFound("API key");
+            var e = decide(key);
+            stream.AppendOne(e);
+            try
+            {
+                await session.SaveChangesAsync(ct);
+                return ApiKeyEvents.After(key, e);
+            }
+            catch (ConcurrencyException) when (attempt < WriteAttempts)
+            {
+                // Another writer (usually a usage flush) appended first: read again and decide again.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * attempt)), ct); // Real time: a back-off, not business time.
+            }
+        }
     }
+
+    private const int WriteAttempts = 8;
 }
