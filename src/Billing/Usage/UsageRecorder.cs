@@ -9,7 +9,7 @@ namespace Lanes.Billing.Usage;
 /// <summary>Appends usage batches to the keys' streams, exactly once per batch id.</summary>
 public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, TimeProvider clock)
 {
-    private const int Attempts = 12;
+    private const int Attempts = 20;
 
     /// <returns>True when the batch was recorded now; false when it had been recorded before.</returns>
     public async Task<bool> RecordAsync(UsageBatch batch, CancellationToken ct = default)
@@ -21,7 +21,7 @@ public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, 
             {
                 return await TryRecordAsync(batch, ct);
             }
-            catch (ConcurrencyException) when (attempt < Attempts)
+            catch (Exception e) when (Conflicts.IsRetryable(e) && attempt < Attempts)
             {
                 // A key moved on (window job, revocation, another gateway's flush) between our read and our write:
                 // read again, after a short random pause so writers that collided do not collide again in step.
@@ -66,7 +66,7 @@ public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, 
             await session.SaveChangesAsync(ct);
             return true;
         }
-        catch (Exception e) when (e is not ConcurrencyException && Conflicts.IsUniqueViolation(e))
+        catch (Exception e) when (!Conflicts.IsRetryable(e) && Conflicts.IsUniqueViolation(e))
         {
             // Only the receipt's key can be violated here: a key stream's version conflict surfaces as a
             // ConcurrencyException (retried above), never as "recorded before", so no usage is dropped for it.

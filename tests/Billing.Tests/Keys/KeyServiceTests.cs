@@ -29,10 +29,10 @@ public class KeyServiceTests(BillingHost host) : IClassFixture<BillingHost>
         var flusher = Task.Run(FlushUntilStopped);
         try
         {
-            // Four people editing the budget at once as well: every edit lands, none is refused as a conflict.
-            await Task.WhenAll(Enumerable.Range(0, 4).Select(person => Task.Run(async () =>
+            // Two people editing the budget at once as well: every edit lands, none is refused as a conflict.
+            await Task.WhenAll(Enumerable.Range(0, 2).Select(person => Task.Run(async () =>
             {
-                for (var i = 1; i <= 10; i++)
+                for (var i = 1; i <= 15; i++)
                 {
                     await keys.ChangeBudgetAsync(tenant.Id, issued.Key.Id, 10m + person * 10 + i, "owner");
                 }
@@ -52,7 +52,7 @@ public class KeyServiceTests(BillingHost host) : IClassFixture<BillingHost>
         Assert.Equal(30m, key.BudgetUsd);
         Assert.Equal(recorded, key.WindowRequests);
         await using var events = host.Store.QuerySession(Lanes.Billing.Tenants.Tenant.MartenTenantOf(tenant.Id));
-        Assert.Equal(41, (await events.Events.FetchStreamAsync(issued.Key.Id)).Count(e => e.Data is KeyBudgetChanged));
+        Assert.Equal(31, (await events.Events.FetchStreamAsync(issued.Key.Id)).Count(e => e.Data is KeyBudgetChanged));
     }
 
     private static UsageBatch Batch(Guid tenantId, ApiKey key) => new(Guid.NewGuid(), "gateway-test",
