@@ -129,23 +129,42 @@ public sealed class Gateway(
             throw ApiError.Forbidden("model_not_in_plan", $"The {plan.Name} plan does not include '{model.Id}'.", "model");
         }
 
+        foreach (var (feature, param) in call.Needs)
+        {
+            if (!model.Features.HasFlag(feature))
+            {
+                throw ApiError.InvalidRequest(
+                    $"'{param}' cannot be honoured: the engine serving '{model.Id}' does not support {Describe(feature)}.", param, "unsupported_parameter");
+            }
+        }
+
         // Note: a prompt too long to fit the context whatever the tokenizer does is refused before it is tokenized:
         // tokenizing megabytes costs seconds of CPU, and no token is shorter than one character.
-        var characters = call.IsChat ? call.Messages!.Sum(m => (long)m.Content.Length + m.Role.Length) : call.Prompt!.Length;
+        var promptParam = call.IsChat ? (call.Chat!.Tools.Count > 0 ? "tools" : "messages") : "prompt";
+        var characters = call.PromptCharacters;
         if (characters > (long)model.ContextTokens * MaxCharactersPerToken)
         {
             throw ApiError.InvalidRequest(
                 $"The prompt is {characters:N0} characters; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
-                call.IsChat ? "messages" : "prompt", "context_length_exceeded");
+                promptParam, "context_length_exceeded");
         }
 
-        var prompt = call.IsChat ? engine.PrepareChat(model.Id, call.Messages!) : engine.PrepareCompletion(model.Id, call.Prompt!);
+        EnginePrompt prompt;
+        try
+        {
+            prompt = call.IsChat ? engine.PrepareChat(model.Id, call.Chat!) : engine.PrepareCompletion(model.Id, call.Prompt!);
+        }
+        catch (EngineRequestInvalid invalid)
+        {
+            throw ApiError.InvalidRequest(invalid.Message, invalid.Param, invalid.Code);
+        }
+
         var room = model.ContextTokens - prompt.PromptTokens;
         if (room < 1)
         {
             throw ApiError.InvalidRequest(
-                $"The prompt is {prompt.PromptTokens} tokens; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
-                call.IsChat ? "messages" : "prompt", "context_length_exceeded");
+                $"The prompt{(promptParam == "tools" ? " with its tool definitions" : "")} is {prompt.PromptTokens} tokens; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
+                promptParam, "context_length_exceeded");
         }
 
         // A missing max_tokens is capped by what is left of the model's context: that is the worst case held.
@@ -262,6 +281,16 @@ public sealed class Gateway(
         metrics.Request(error.Code, model);
         return error;
     }
+
+    private static string Describe(EngineFeatures feature) => feature switch
+    {
+        EngineFeatures.Tools => "tool calling",
+        EngineFeatures.StructuredOutputs => "structured outputs",
+        EngineFeatures.Penalties => "presence or frequency penalties and logit bias",
+        EngineFeatures.Logprobs => "log probabilities",
+        EngineFeatures.Vision => "images",
+        _ => feature.ToString(),
+    };
 
     private static string Describe(RevocationReason reason) => reason switch
     {

@@ -106,6 +106,11 @@ public static class OpenAiApi
             {
                 throw ApiError.InvalidRequest("The request body is not valid JSON.", code: "invalid_json");
             }
+            catch (InvalidOperationException)
+            {
+                // A string that is not valid UTF-16 once unescaped (a lone surrogate such as "\ud800").
+                throw ApiError.InvalidRequest("The request body holds a string that is not valid Unicode (a lone surrogate escape).", code: "invalid_json");
+            }
         }
         finally
         {
@@ -125,6 +130,7 @@ public static class OpenAiApi
         TimeSpan? firstToken = null;
         long tokens = 0;
         long promptTokens = admission.Prompt.PromptTokens;
+        long cachedTokens = 0;
         FinishReason finish = FinishReason.Stop;
         var outcome = "ok";
         try
@@ -149,35 +155,60 @@ public static class OpenAiApi
                 }
             }
 
+            var calls = new SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>();
+            var logprobs = call.Stream ? null : new System.Text.Json.Nodes.JsonArray();
             await foreach (var chunk in engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
             {
                 await OpenStreamAsync();
                 firstToken ??= gateway.Clock.GetUtcNow() - admission.ArrivedAt;
                 tokens += chunk.Tokens;
                 promptTokens = chunk.PromptTokens ?? promptTokens;
+                cachedTokens = chunk.CachedPromptTokens ?? cachedTokens;
                 finish = chunk.Finish ?? finish;
                 if (text is not null)
                 {
                     text.Append(chunk.Text);
+                    if (chunk.ToolCall is { } piece)
+                    {
+                        Collect(calls, piece);
+                    }
+
+                    if (chunk.Logprobs is { } lp && lp.ValueKind == JsonValueKind.Object && lp.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+                    {
+                        foreach (var entry in content.EnumerateArray())
+                        {
+                            logprobs!.Add(System.Text.Json.Nodes.JsonNode.Parse(entry.GetRawText()));
+                        }
+                    }
+
+                    continue;
                 }
-                else if (chunk.Text.Length > 0)
+
+                if (chunk.ToolCall is { } delta)
+                {
+                    await Sse(http, new ChatCompletionChunk(id, "chat.completion.chunk", created, call.Model, Wire.Fingerprint,
+                        [new ChatChunkChoice(0, new ChatDelta(null, null) { ToolCalls = [ToChunk(delta)] }, null, null)], null));
+                }
+
+                if (chunk.Text.Length > 0)
                 {
                     object piece = call.IsChat
                         ? new ChatCompletionChunk(id, "chat.completion.chunk", created, call.Model, Wire.Fingerprint,
-                            [new ChatChunkChoice(0, new ChatDelta(null, chunk.Text), null, null)], null)
-                        : new TextCompletion(id, "text_completion", created, call.Model, [new TextChoice(chunk.Text, 0, null, null)], null, Wire.Fingerprint);
+                            [new ChatChunkChoice(0, new ChatDelta(null, chunk.Text), chunk.Logprobs, null)], null)
+                        : new TextCompletion(id, "text_completion", created, call.Model, [new TextChoice(chunk.Text, 0, chunk.Logprobs, null)], null, Wire.Fingerprint);
                     await Sse(http, piece);
                 }
             }
 
             await OpenStreamAsync();
-            var usage = new Usage(promptTokens, tokens, promptTokens + tokens);
-            var reason = finish == FinishReason.Length ? "length" : "stop";
+            var usage = new Usage(promptTokens, tokens, promptTokens + tokens) { PromptTokensDetails = cachedTokens > 0 ? new PromptTokensDetails(cachedTokens) : null };
+            var reason = Wire.FinishReasonOf(finish);
             if (text is not null)
             {
+                object? choiceLogprobs = logprobs is { Count: > 0 } ? new System.Text.Json.Nodes.JsonObject { ["content"] = logprobs, ["refusal"] = null } : null;
                 object body = call.IsChat
-                    ? new ChatCompletion(id, "chat.completion", created, call.Model, [new ChatChoice(0, new ChatMessageOut("assistant", text.ToString()), null, reason)], usage, Wire.Fingerprint)
-                    : new TextCompletion(id, "text_completion", created, call.Model, [new TextChoice(text.ToString(), 0, null, reason)], usage, Wire.Fingerprint);
+                    ? new ChatCompletion(id, "chat.completion", created, call.Model, [new ChatChoice(0, Message(text.ToString(), calls), choiceLogprobs, reason)], usage, Wire.Fingerprint)
+                    : new TextCompletion(id, "text_completion", created, call.Model, [new TextChoice(text.ToString(), 0, choiceLogprobs, reason)], usage, Wire.Fingerprint);
                 await http.Response.WriteAsJsonAsync(body, Wire.Json, http.RequestAborted);
                 return;
             }
@@ -201,6 +232,13 @@ public static class OpenAiApi
             outcome = "client_cancelled";
             throw;
         }
+        catch (EngineRequestInvalid invalid) when (!http.Response.HasStarted)
+        {
+            // The engine found the request impossible before producing anything (nothing served, nothing charged).
+            outcome = "invalid_request";
+            promptTokens = 0;
+            throw ApiError.InvalidRequest(invalid.Message, invalid.Param, invalid.Code);
+        }
         catch (EngineUnavailable e)
         {
             // Nothing was served, so nothing is charged.
@@ -214,6 +252,29 @@ public static class OpenAiApi
             gateway.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
         }
     }
+
+    private static void Collect(SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)> calls, ToolCallDelta delta)
+    {
+        if (!calls.TryGetValue(delta.Index, out var call))
+        {
+            call = (delta.Id ?? Wire.NewId("call"), delta.Name ?? "", new StringBuilder());
+            calls[delta.Index] = call;
+        }
+
+        call.Arguments.Append(delta.Arguments);
+    }
+
+    /// <summary>The assistant's message: content is null when it only called tools, as OpenAI sends it.</summary>
+    private static ChatMessageOut Message(string text, SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)> calls) =>
+        calls.Count == 0
+            ? new ChatMessageOut("assistant", text)
+            : new ChatMessageOut("assistant", text.Length > 0 ? text : null)
+            {
+                ToolCalls = calls.Values.Select(c => new ToolCallOut(c.Id, "function", new FunctionCallOut(c.Name, c.Arguments.ToString()))).ToList(),
+            };
+
+    private static ToolCallChunk ToChunk(ToolCallDelta d) =>
+        new(d.Index, d.Id, d.Id is null ? null : "function", new FunctionDelta(d.Name, d.Arguments ?? (d.Id is null ? null : "")));
 
     private static async Task Sse(HttpContext http, object chunk)
     {

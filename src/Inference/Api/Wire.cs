@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Lanes.Inference.Engine;
 
 namespace Lanes.Inference.Api;
 
@@ -8,12 +9,43 @@ namespace Lanes.Inference.Api;
 public sealed record Usage(
     [property: JsonPropertyName("prompt_tokens")] long PromptTokens,
     [property: JsonPropertyName("completion_tokens")] long CompletionTokens,
-    [property: JsonPropertyName("total_tokens")] long TotalTokens);
+    [property: JsonPropertyName("total_tokens")] long TotalTokens)
+{
+    /// <summary>Prompt tokens served from the engine's prefix cache, as OpenAI reports them.</summary>
+    [JsonPropertyName("prompt_tokens_details"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PromptTokensDetails? PromptTokensDetails { get; init; }
+}
+
+public sealed record PromptTokensDetails([property: JsonPropertyName("cached_tokens")] long CachedTokens);
 
 public sealed record ChatMessageOut(
     [property: JsonPropertyName("role")] string Role,
-    [property: JsonPropertyName("content")] string Content,
-    [property: JsonPropertyName("refusal")] string? Refusal = null);
+    [property: JsonPropertyName("content")] string? Content,
+    [property: JsonPropertyName("refusal")] string? Refusal = null)
+{
+    [JsonPropertyName("tool_calls"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ToolCallOut>? ToolCalls { get; init; }
+}
+
+public sealed record FunctionCallOut(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("arguments")] string Arguments);
+
+public sealed record ToolCallOut(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("function")] FunctionCallOut Function);
+
+/// <summary>A piece of a tool call in a stream: the first carries id, type and name, later ones argument text.</summary>
+public sealed record ToolCallChunk(
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("id"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Id,
+    [property: JsonPropertyName("type"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type,
+    [property: JsonPropertyName("function")] FunctionDelta Function);
+
+public sealed record FunctionDelta(
+    [property: JsonPropertyName("name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name,
+    [property: JsonPropertyName("arguments"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Arguments);
 
 public sealed record ChatChoice(
     [property: JsonPropertyName("index")] int Index,
@@ -32,7 +64,11 @@ public sealed record ChatCompletion(
 
 public sealed record ChatDelta(
     [property: JsonPropertyName("role"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
-    [property: JsonPropertyName("content"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+    [property: JsonPropertyName("content"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content)
+{
+    [JsonPropertyName("tool_calls"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ToolCallChunk>? ToolCalls { get; init; }
+}
 
 public sealed record ChatChunkChoice(
     [property: JsonPropertyName("index")] int Index,
@@ -82,6 +118,14 @@ public static class Wire
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public static string FinishReasonOf(FinishReason finish) => finish switch
+    {
+        FinishReason.Length => "length",
+        FinishReason.ToolCalls => "tool_calls",
+        FinishReason.ContentFilter => "content_filter",
+        _ => "stop",
     };
 
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 25)];

@@ -61,9 +61,11 @@ public class RefusalTests(GatewayOnKestrel gateway) : IClassFixture<GatewayOnKes
     [InlineData("{not json", "invalid_json", null)]
     [InlineData("""{"model":"scripted"}""", "invalid_request", "messages")]
     [InlineData("""{"model":"scripted","messages":[{"role":"user","content":"hi"}],"n":2}""", "unsupported_parameter", "n")]
-    [InlineData("""{"model":"scripted","messages":[{"role":"user","content":"hi"}],"tools":[]}""", "unsupported_parameter", "tools")]
+    [InlineData("""{"model":"scripted","messages":[{"role":"user","content":"hi"}],"audio":{"voice":"alloy"}}""", "unsupported_parameter", "audio")]
     [InlineData("""{"model":"scripted","messages":[{"role":"user","content":"hi"}],"temperature":3}""", "invalid_request", "temperature")]
-    [InlineData("""{"model":"scripted","messages":[{"role":"tool","content":"hi"}]}""", "invalid_request", "messages[0].role")]
+    [InlineData("""{"model":"scripted","messages":[{"role":"tool","content":"hi"}]}""", "invalid_request", "messages[0].tool_call_id")]
+    [InlineData("""{"model":"scripted","messages":[{"role":"robot","content":"hi"}]}""", "invalid_request", "messages[0].role")]
+    [InlineData("""{"model":"\ud800","messages":[{"role":"user","content":"hi"}]}""", "invalid_json", null)]
     [InlineData("""{"model":"scripted","messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", "invalid_request", "max_tokens")]
     public async Task Invalid_bodies_get_400_naming_the_parameter(string body, string code, string? param)
     {

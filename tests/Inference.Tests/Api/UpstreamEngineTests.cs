@@ -62,6 +62,15 @@ public sealed class GatewayBeforeUpstream : IAsyncLifetime
 public class UpstreamEngineTests(GatewayBeforeUpstream pair) : IClassFixture<GatewayBeforeUpstream>
 {
     [Fact]
+    public async Task A_tool_loop_runs_through_an_upstream()
+    {
+        var (_, key) = await pair.Gateway.TenantWithKey();
+
+        await Tools.ToolCallingTests.ToolLoop(pair.Gateway.Chat(key.Secret, "fleet-model"));
+        await Tools.ToolCallingTests.StreamedParallelToolLoop(pair.Gateway.Chat(key.Secret, "fleet-model"));
+    }
+
+    [Fact]
     public async Task Requests_are_forwarded_and_metered_with_the_upstreams_usage()
     {
         var (tenant, key) = await pair.Gateway.TenantWithKey();

@@ -5,25 +5,30 @@ namespace Lanes.Inference.Engine.Scripted;
 
 /// <summary>
 /// Replies with a fixed script of tokens at a fixed pace, so gateway behaviour and overhead can be measured without
-/// a model. Prompt tokens are counted as one per four UTF-16 characters, rounded up.
+/// a model. Prompt tokens are counted as one per four UTF-16 characters, rounded up. With tools it plays a model that
+/// calls them: see <see cref="ScriptedToolPlan"/>.
 /// </summary>
 public sealed class ScriptedEngine(IOptions<ScriptedEngineOptions> options, TimeProvider clock) : IInferenceEngine
 {
     private readonly ScriptedEngineOptions _options = options.Value;
     private readonly string[] _script = Enumerable.Range(0, options.Value.Tokens).Select(i => i == 0 ? "tok0" : $" tok{i}").ToArray();
 
-    public IReadOnlyList<EngineModel> Models { get; } = [new(options.Value.Model, options.Value.ContextTokens)];
+    public IReadOnlyList<EngineModel> Models { get; } = [new(options.Value.Model, options.Value.ContextTokens, Features: EngineFeatures.Tools)];
 
     public int Slots => _options.Slots;
 
-    public EnginePrompt PrepareChat(string model, IReadOnlyList<ChatTurn> messages) =>
-        new(model, messages.Sum(m => Count(m.Role) + Count(m.Content) + 3), messages.Count);
+    public EnginePrompt PrepareChat(string model, ChatRequest request) =>
+        new(model, request.Messages.Sum(m => Count(m.Role) + Count(m.Content) + 3 + (m.ToolCalls?.Sum(c => Count(c.Name) + Count(c.Arguments)) ?? 0))
+                   + request.Tools.Sum(t => Count(t.Name) + Count(t.Description ?? "") + Count(t.Parameters.GetRawText())),
+            ScriptedToolPlan.For(request));
 
-    public EnginePrompt PrepareCompletion(string model, string prompt) => new(model, Count(prompt), 1);
+    public EnginePrompt PrepareCompletion(string model, string prompt) => new(model, Count(prompt), ScriptedToolPlan.Text);
 
     public async IAsyncEnumerable<GeneratedChunk> GenerateAsync(EnginePrompt prompt, Sampling sampling, [EnumeratorCancellation] CancellationToken ct)
     {
-        var tokens = Math.Min(_options.Tokens, sampling.MaxTokens);
+        var plan = (ScriptedToolPlan)prompt.State;
+        var pieces = plan.Pieces(_script);
+        var tokens = Math.Min(pieces.Count, sampling.MaxTokens);
         for (var i = 0; i < tokens; i++)
         {
             if (_options.TokenDelay > TimeSpan.Zero)
@@ -33,7 +38,11 @@ public sealed class ScriptedEngine(IOptions<ScriptedEngineOptions> options, Time
 
             ct.ThrowIfCancellationRequested();
             var last = i == tokens - 1;
-            yield return new GeneratedChunk(_script[i], 1, last ? (tokens < _options.Tokens ? FinishReason.Length : FinishReason.Stop) : null);
+            var finish = !last ? (FinishReason?)null
+                : tokens < pieces.Count ? FinishReason.Length
+                : plan.Calls.Count > 0 ? FinishReason.ToolCalls
+                : FinishReason.Stop;
+            yield return pieces[i] with { Finish = finish };
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Lanes.Inference.Engine.Torch.Batching;
 using Lanes.Inference.Engine.Torch.Checkpoint;
+using Lanes.Inference.Engine.Torch.Constraints;
 using Lanes.Inference.Engine.Torch.Model;
 using Lanes.Inference.Engine.Torch.Tokenization;
 using Microsoft.Extensions.Options;
@@ -10,8 +11,14 @@ using static TorchSharp.torch;
 
 namespace Lanes.Inference.Engine.Torch;
 
-/// <summary>A tokenized prompt for the torch engine.</summary>
-internal sealed record TorchPrompt(int[] Tokens);
+/// <summary>A tokenized prompt for the torch engine, with the grammar its output must follow (if any) and the
+/// tools whose calls are read back out of the text.</summary>
+internal sealed record TorchPrompt(int[] Tokens)
+{
+    public Grammar? Grammar { get; init; }
+
+    public IReadOnlyCollection<string> Tools { get; init; } = [];
+}
 
 /// <summary>
 /// Runs a Llama-family model in-process with continuous batching: a fixed set of slots, each with its KV cache
@@ -28,6 +35,8 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private readonly BpeTokenizer _tokenizer;
     private readonly ChatTemplate? _chat;
     private readonly HashSet<int> _stopTokens;
+    private readonly Lazy<TokenVocabulary> _vocabulary;
+    private readonly GrammarCache _grammars;
     private readonly string _modelId;
     private readonly Sequence?[] _running;
     private readonly Queue<Sequence> _waiting = new();
@@ -36,6 +45,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _loop;
     private long _steps;
+    private ConstraintMasks.Scratch? _maskScratch;
     private int _disposed;
     private long _liveTensors;
 
@@ -75,12 +85,19 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
         ContextTokens = _options.ContextTokens > 0 ? _options.ContextTokens : Math.Min(config.MaxPositions, 4096);
         _model = LlamaModel.Load(folder, config, Device, dtype, ContextTokens);
+
+        // The vocabulary's byte strings, indexed like the logits (ids past the tokenizer's, and special tokens, spell
+        // nothing, so a grammar never allows them); built at the first constrained request.
+        var vocabularySize = config.VocabSize;
+        _vocabulary = new Lazy<TokenVocabulary>(() => TokenVocabulary.Build(
+            Enumerable.Range(0, vocabularySize).Select(id => _tokenizer.IsSpecial(id) ? [] : _tokenizer.Bytes(id).ToArray()).ToList()));
+        _grammars = new GrammarCache();
         var perSlot = 2L * config.Layers * config.KvHeads * ContextTokens * config.HeadDim * (cuda ? 2 : 4);
         Slots = _options.Slots > 0 ? _options.Slots : (int)Math.Clamp(_options.CacheMemoryMiB * 1024L * 1024 / perSlot, 1, 4096);
         _cache = new KvCache(config, Slots, ContextTokens, dtype, Device);
         _running = new Sequence?[Slots];
         _modelId = _options.ModelId is { Length: > 0 } id ? id : Path.GetFileName(folder.TrimEnd(Path.DirectorySeparatorChar));
-        Models = [new EngineModel(_modelId, ContextTokens)];
+        Models = [new EngineModel(_modelId, ContextTokens, Features: EngineFeatures.Tools | EngineFeatures.StructuredOutputs)];
         Log.Loaded(logger, _modelId, config.Architecture, config.Parameters, Device.type.ToString(), dtype.ToString(), Slots, ContextTokens, _cache.BytesPerSlot / 1024 / 1024);
         _loop = new Thread(Run) { IsBackground = true, Name = "torch-engine" };
         _loop.Start();
@@ -118,10 +135,11 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
     }
 
-    public EnginePrompt PrepareChat(string model, IReadOnlyList<ChatTurn> messages)
+    public EnginePrompt PrepareChat(string model, ChatRequest request)
     {
-        var tokens = _chat!.Render(messages).ToArray();
-        return new EnginePrompt(model, tokens.Length, new TorchPrompt(tokens));
+        var tokens = _chat!.Render(request).ToArray();
+        var tools = request.ToolChoice.Mode == ToolChoiceMode.None ? [] : request.Tools.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        return new EnginePrompt(model, tokens.Length, new TorchPrompt(tokens) { Grammar = _grammars.For(request, _chat.Format), Tools = tools });
     }
 
     public EnginePrompt PrepareCompletion(string model, string prompt)
@@ -139,6 +157,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     public async IAsyncEnumerable<GeneratedChunk> GenerateAsync(EnginePrompt prompt, Sampling sampling, [EnumeratorCancellation] CancellationToken ct)
     {
         var tokens = ((TorchPrompt)prompt.State).Tokens;
+
         if (tokens.Length == 0 || tokens.Length >= ContextTokens)
         {
             throw new EngineUnavailable($"The prompt is {tokens.Length} tokens; this engine takes 1 to {ContextTokens - 1}.");
@@ -147,7 +166,12 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         var temperature = sampling.Temperature ?? _options.DefaultTemperature;
         var row = new RowSampling(temperature, sampling.TopP ?? 1.0, sampling.TopK ?? 0,
             sampling.Seed is { } seed ? new Random(unchecked((int)seed ^ (int)(seed >> 32))) : new Random());
-        var sequence = new Sequence(tokens, sampling, row, new SequenceText(_tokenizer, sampling.Stop ?? []), ct);
+        var state = (TorchPrompt)prompt.State;
+        var sequence = new Sequence(tokens, sampling, row, new SequenceText(_tokenizer, sampling.Stop ?? []), ct)
+        {
+            Constraint = state.Grammar is { } grammar ? new GrammarMatcher(grammar, _vocabulary.Value, [.. _stopTokens]) : null,
+            ToolCalls = new ToolCallStream(_chat?.Format ?? ChatFormat.ChatMl, state.Tools),
+        };
         lock (_gate)
         {
             // After the loop's last sweep nothing would ever complete this sequence.
@@ -295,7 +319,9 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
                 decodes.Select(d => (d.Slot, d.NextToken, d.Length)).ToList(),
                 Device);
             var logits = _model.Forward(plan, _cache);
-            sampled = Sampler.Sample(logits, prefills.Concat(decodes).Select(s => s.Row).ToList());
+            var batch = prefills.Concat(decodes).ToList();
+            logits = ConstraintMasks.Apply(logits, batch.Select(s => s.Constraint).ToList(), ref _maskScratch);
+            sampled = Sampler.Sample(logits, batch.Select(s => s.Row).ToList());
         }
 
         Interlocked.Increment(ref _steps);
@@ -316,6 +342,12 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         sequence.NextToken = token;
         FinishReason? finish = null;
         string text;
+        if (sequence.Constraint is { } constraint && !_stopTokens.Contains(token) && !constraint.Accept(token))
+        {
+            // The mask allowed only tokens the grammar accepts, so this cannot happen; end rather than emit bad JSON.
+            token = _stopTokens.First();
+        }
+
         if (_stopTokens.Contains(token) && !_options.IgnoreEndOfSequence)
         {
             text = sequence.Text.Flush();
@@ -336,7 +368,27 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
             }
         }
 
-        sequence.Output.Writer.TryWrite(new GeneratedChunk(text, 1, finish));
+        var pieces = sequence.ToolCalls!.Add(text);
+        if (finish is not null)
+        {
+            pieces.AddRange(sequence.ToolCalls.Finish());
+            if (finish == FinishReason.Stop && sequence.ToolCalls.Calls > 0)
+            {
+                finish = FinishReason.ToolCalls;
+            }
+        }
+
+        if (pieces.Count == 0)
+        {
+            sequence.Output.Writer.TryWrite(new GeneratedChunk("", 1, finish));
+        }
+
+        for (var i = 0; i < pieces.Count; i++)
+        {
+            var (piece, call) = pieces[i];
+            sequence.Output.Writer.TryWrite(new GeneratedChunk(piece ?? "", i == 0 ? 1 : 0, i == pieces.Count - 1 ? finish : null) { ToolCall = call });
+        }
+
         if (finish is not null)
         {
             sequence.Output.Writer.TryComplete();

@@ -34,4 +34,15 @@ public sealed class UpstreamModel
 
     [Range(1, 10_000_000)]
     public int ContextTokens { get; set; } = 8192;
+
+    /// <summary>The model accepts images in user messages (only then are image parts passed on).</summary>
+    public bool Vision { get; set; }
+
+    /// <summary>The upstream serves tools, structured outputs, penalties and logprobs for this model (vLLM and
+    /// OpenAI-compatible servers do); false refuses those parameters at the gateway instead of forwarding them.</summary>
+    public bool FullParameters { get; set; } = true;
+
+    public EngineFeatures Features =>
+        (FullParameters ? EngineFeatures.Tools | EngineFeatures.StructuredOutputs | EngineFeatures.Penalties | EngineFeatures.Logprobs : EngineFeatures.None)
+        | (Vision ? EngineFeatures.Vision : EngineFeatures.None);
 }

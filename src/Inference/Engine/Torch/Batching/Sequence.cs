@@ -29,6 +29,12 @@ internal sealed class Sequence(int[] prompt, Sampling sampling, RowSampling row,
 
     public int Generated { get; set; }
 
+    /// <summary>The grammar the output must follow (structured outputs, a required tool call), or null.</summary>
+    public Constraints.GrammarMatcher? Constraint { get; init; }
+
+    /// <summary>Separates tool calls from text in what is generated.</summary>
+    public ToolCallStream? ToolCalls { get; init; }
+
     private volatile bool _abandoned;
 
     /// <summary>The reader went away (cancelled, or stopped reading): the slot is freed at the next step.</summary>

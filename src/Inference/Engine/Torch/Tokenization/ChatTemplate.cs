@@ -107,8 +107,16 @@ public sealed class ChatTemplate
             $"The chat template is not one this engine knows (ChatML or Llama 3); it starts: {template[..Math.Min(80, template.Length)]}");
     }
 
+    /// <summary>The prompt for the assistant's next turn, with tools, tool calls and tool results written the way
+    /// the model was trained to read them (<see cref="ToolFormat"/>).</summary>
+    public List<int> Render(ChatRequest request)
+    {
+        var (turns, preamble) = ToolFormat.Apply(Format, request, _defaultSystem);
+        return Render(turns, preamble);
+    }
+
     /// <summary>The prompt for the assistant's next turn.</summary>
-    public List<int> Render(IReadOnlyList<ChatTurn> turns)
+    public List<int> Render(IReadOnlyList<ChatTurn> turns, string? systemPreamble = null)
     {
         var ids = new List<int>();
         if (Format == ChatFormat.ChatMl)
@@ -134,7 +142,7 @@ public sealed class ChatTemplate
         {
             // Llama 3.1+/3.2 templates always open with a system turn carrying the knowledge cut-off.
             var system = turns.Count > 0 && turns[0].Role == "system" ? turns[0].Content.Trim() : "";
-            Llama3Turn(ids, "system", "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n" + system);
+            Llama3Turn(ids, "system", systemPreamble + "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n" + system);
             rest = turns.Count > 0 && turns[0].Role == "system" ? turns.Skip(1).ToList() : turns;
         }
 

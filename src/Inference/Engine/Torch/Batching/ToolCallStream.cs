@@ -1,0 +1,268 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Lanes.Inference.Engine.Torch.Tokenization;
+
+namespace Lanes.Inference.Engine.Torch.Batching;
+
+/// <summary>
+/// Reads a sequence's generated text and separates tool calls from the answer, streaming each call as soon as it is
+/// recognisable: the call's id and name once the name is complete, then its arguments in pieces as they are
+/// generated (ChatML's <c>&lt;tool_call&gt;</c> blocks). A Llama 3 call is a whole JSON reply, known only at the end.
+/// Text that only looks like a call (an unknown tool, broken JSON) is passed on as text, never dropped.
+/// </summary>
+public sealed partial class ToolCallStream(ChatFormat format, IReadOnlyCollection<string> tools)
+{
+    private const string Open = "<tool_call>";
+    private const string Close = "</tool_call>";
+
+    private readonly StringBuilder _pending = new();
+    private readonly bool _enabled = tools.Count > 0;
+    private State _state = State.Outside;
+    private int _argumentsStart = -1;
+    private int _emittedArguments;
+    private bool _llamaDecided;
+
+    private enum State
+    {
+        Outside,
+        InsideBlock,
+        LlamaJson,
+    }
+
+    /// <summary>Tool calls begun so far.</summary>
+    public int Calls { get; private set; }
+
+    /// <summary>Adds generated text; returns the pieces to send now (text, or a piece of a tool call).</summary>
+    public List<(string? Text, ToolCallDelta? Call)> Add(string text)
+    {
+        var output = new List<(string?, ToolCallDelta?)>();
+        if (!_enabled)
+        {
+            if (text.Length > 0)
+            {
+                output.Add((text, null));
+            }
+
+            return output;
+        }
+
+        _pending.Append(text);
+        if (format == ChatFormat.Llama3)
+        {
+            Llama(output, final: false);
+        }
+        else
+        {
+            Hermes(output, final: false);
+        }
+
+        return output;
+    }
+
+    /// <summary>The generation ended: whatever is held is sent, as a call when it parses as one, else as text.</summary>
+    public List<(string? Text, ToolCallDelta? Call)> Finish()
+    {
+        var output = new List<(string?, ToolCallDelta?)>();
+        if (_enabled)
+        {
+            if (format == ChatFormat.Llama3)
+            {
+                Llama(output, final: true);
+            }
+            else
+            {
+                Hermes(output, final: true);
+            }
+        }
+
+        return output;
+    }
+
+    private void Hermes(List<(string?, ToolCallDelta?)> output, bool final)
+    {
+        while (true)
+        {
+            var pending = _pending.ToString();
+            if (_state == State.Outside)
+            {
+                var open = pending.IndexOf(Open, StringComparison.Ordinal);
+                if (open >= 0)
+                {
+                    EmitText(output, pending[..open].TrimEnd('\n'));
+                    _pending.Remove(0, open + Open.Length);
+                    _state = State.InsideBlock;
+                    _argumentsStart = -1;
+                    _emittedArguments = 0;
+                    continue;
+                }
+
+                // Hold back what could begin a call, and the line breaks a model writes before one.
+                var keep = final ? 0 : PartialSuffix(pending, Open);
+                while (!final && keep < pending.Length && pending[pending.Length - keep - 1] == '\n')
+                {
+                    keep++;
+                }
+
+                EmitText(output, pending[..^keep]);
+                _pending.Remove(0, pending.Length - keep);
+                return;
+            }
+
+            var close = pending.IndexOf(Close, StringComparison.Ordinal);
+            if (_argumentsStart < 0 && StartOfCall().Match(pending) is { Success: true } start && tools.Contains(Unescape(start.Groups[1].Value)))
+            {
+                output.Add((null, new ToolCallDelta(Calls, NewId(), Unescape(start.Groups[1].Value), "")));
+                Calls++;
+                _argumentsStart = start.Length;
+            }
+
+            if (close < 0 && !final)
+            {
+                if (_argumentsStart >= 0)
+                {
+                    // Hold back from the last '}' on: it may close the call's object rather than the arguments.
+                    var hold = pending.LastIndexOf('}');
+                    var until = hold >= _argumentsStart ? hold : pending.Length - PartialSuffix(pending, Close);
+                    EmitArguments(output, pending, until);
+                }
+
+                return;
+            }
+
+            var body = close >= 0 ? pending[..close] : pending;
+            if (_argumentsStart >= 0)
+            {
+                var rest = body.TrimEnd();
+                var end = rest.EndsWith('}') && close >= 0 ? rest.Length - 1 : rest.Length;
+                EmitArguments(output, body, Math.Max(end, _argumentsStart + _emittedArguments));
+            }
+            else if (WholeCall(body) is { } call)
+            {
+                output.Add((null, new ToolCallDelta(Calls, NewId(), call.Name, call.Arguments)));
+                Calls++;
+            }
+            else
+            {
+                EmitText(output, Open + body + (close >= 0 ? Close : ""));
+            }
+
+            _pending.Remove(0, close >= 0 ? close + Close.Length : pending.Length);
+            _state = State.Outside;
+            if (close < 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Llama(List<(string?, ToolCallDelta?)> output, bool final)
+    {
+        var pending = _pending.ToString();
+        if (!_llamaDecided)
+        {
+            var trimmed = pending.TrimStart();
+            if (trimmed.Length == 0 && !final)
+            {
+                return;
+            }
+
+            _llamaDecided = true;
+            _state = trimmed.StartsWith('{') ? State.LlamaJson : State.Outside;
+        }
+
+        if (_state == State.Outside)
+        {
+            EmitText(output, pending);
+            _pending.Clear();
+            return;
+        }
+
+        if (!final)
+        {
+            return;
+        }
+
+        if (WholeCall(pending) is { } call)
+        {
+            output.Add((null, new ToolCallDelta(Calls, NewId(), call.Name, call.Arguments)));
+            Calls++;
+        }
+        else
+        {
+            EmitText(output, pending);
+        }
+
+        _pending.Clear();
+    }
+
+    private void EmitArguments(List<(string?, ToolCallDelta?)> output, string pending, int until)
+    {
+        var from = _argumentsStart + _emittedArguments;
+        if (until > from)
+        {
+            output.Add((null, new ToolCallDelta(Calls - 1, null, null, pending[from..until])));
+            _emittedArguments += until - from;
+        }
+    }
+
+    private static void EmitText(List<(string?, ToolCallDelta?)> output, string text)
+    {
+        if (text.Length > 0)
+        {
+            output.Add((text, null));
+        }
+    }
+
+    /// <summary>A complete call written as one JSON object: name and arguments (or Llama's parameters).</summary>
+    private (string Name, string Arguments)? WholeCall(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text.Trim());
+            var root = doc.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String
+                && tools.Contains(name.GetString()!)
+                && (root.TryGetProperty("arguments", out var arguments) || root.TryGetProperty("parameters", out arguments)))
+            {
+                return (name.GetString()!, arguments.ValueKind == JsonValueKind.String ? arguments.GetString()! : arguments.GetRawText());
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return null;
+    }
+
+    /// <summary>How many characters at the end of <paramref name="text"/> could begin <paramref name="marker"/>.</summary>
+    private static int PartialSuffix(string text, string marker)
+    {
+        for (var n = Math.Min(marker.Length - 1, text.Length); n > 0; n--)
+        {
+            if (text.AsSpan(text.Length - n).SequenceEqual(marker.AsSpan(0, n)))
+            {
+                return n;
+            }
+        }
+
+        return 0;
+    }
+
+    private static string Unescape(string jsonStringBody)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<string>($"\"{jsonStringBody}\"") ?? jsonStringBody;
+        }
+        catch (JsonException)
+        {
+            return jsonStringBody;
+        }
+    }
+
+    private static string NewId() => $"call_{Guid.NewGuid():N}"[..29];
+
+    [GeneratedRegex("""^\s*\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"arguments"\s*:\s*""")]
+    private static partial Regex StartOfCall();
+}

@@ -1,0 +1,139 @@
+namespace Lanes.Inference.Engine.Torch.Constraints;
+
+/// <summary>
+/// What is known, for one node of one rule, about which tokens can be read there, whatever the stack below:
+/// <list type="bullet">
+/// <item>tokens read whole inside the rule (the rule may call others on the way): allowed wherever the node is
+/// reached, kept as a bitset when there are many (<see cref="Dense"/>) and as ids otherwise (<see cref="Sparse"/>);</item>
+/// <item>tokens that finish the rule part-way through (<see cref="Completing"/>): allowed only if what the caller
+/// expects next reads the rest, so the rests are kept in a trie and walked per step with the caller's stack;</item>
+/// <item>everything else: never allowed here.</item>
+/// </list>
+/// Tokens that the rule could end before (ending needs no byte) are not here: the matcher adds the caller's own
+/// mask for that case.
+/// </summary>
+internal sealed class PositionMask(ulong[]? dense, ReadOnlyMemory<int> sparse, ByteTrie? completing)
+{
+    public static readonly PositionMask Nothing = new(null, ReadOnlyMemory<int>.Empty, null);
+
+    public ulong[]? Dense { get; } = dense;
+
+    public ReadOnlyMemory<int> Sparse { get; } = sparse;
+
+    /// <summary>Keyed by the bytes after the rule's end, with the ids of the tokens that have those bytes.</summary>
+    public ByteTrie? Completing { get; } = completing;
+
+    public void AddTo(Span<ulong> mask)
+    {
+        if (Dense is not null)
+        {
+            TokenBits.Or(mask, Dense);
+        }
+
+        TokenBits.SetAll(mask, Sparse.Span);
+    }
+
+    public static PositionMask Of(int vocabularySize, List<int> allowed, List<(int Id, ReadOnlyMemory<byte> After)> completing)
+    {
+        // A bitset costs vocabulary/8 bytes, a list 4 bytes an id: use whichever is smaller.
+        var dense = allowed.Count * 32 > vocabularySize;
+        return new PositionMask(
+            dense ? TokenBits.FromIds(vocabularySize, allowed) : null,
+            dense ? ReadOnlyMemory<int>.Empty : allowed.ToArray(),
+            completing.Count == 0 ? null : ByteTrie.Build(completing));
+    }
+
+    /// <summary>
+    /// Computes the mask by walking the vocabulary trie from the node, depth first, carrying the set of parse stacks
+    /// (bottom frame: this node); a subtree is pruned as soon as no stack can read its byte, so only the prefixes
+    /// the grammar allows are visited.
+    /// </summary>
+    public static PositionMask Walk(Rule rule, int node, TokenVocabulary vocabulary)
+    {
+        var walk = new TrieWalk(vocabulary);
+        walk.Run(new Frame(rule, node, null));
+        return Of(vocabulary.Size, walk.Allowed, walk.Completing);
+    }
+
+    private sealed class TrieWalk(TokenVocabulary vocabulary)
+    {
+        private readonly ByteTrie _trie = vocabulary.Trie;
+        private readonly List<Frame>[] _stacks = Lists(vocabulary.Trie.MaxDepth + 2);
+        private readonly List<Frame>[] _ready = Lists(vocabulary.Trie.MaxDepth + 2);
+        // Depths at which the rule ended along the current path: the rest of a token from there is the caller's.
+        private readonly List<int> _ends = [];
+
+        public List<int> Allowed { get; } = [];
+
+        public List<(int Id, ReadOnlyMemory<byte> After)> Completing { get; } = [];
+
+        public void Run(Frame start)
+        {
+            _stacks[0].Add(start);
+            Visit(ByteTrie.Root, 0);
+        }
+
+        private void Visit(int node, int depth)
+        {
+            var stacks = _stacks[depth];
+            if (depth > 0)
+            {
+                foreach (var id in _trie.Own(node))
+                {
+                    Allowed.Add(id);
+                }
+            }
+
+            var ready = _ready[depth];
+            ready.Clear();
+            var ends = false;
+            foreach (var stack in stacks)
+            {
+                Frame.Expand(stack, ready, ref ends);
+            }
+
+            // Ending before any byte is the caller's business (see the class summary).
+            ends &= depth > 0;
+            if (ends)
+            {
+                _ends.Add(depth);
+            }
+
+            var readable = Frame.Readable(ready);
+            for (var edge = _trie.ChildStart(node); edge < _trie.ChildEnd(node); edge++)
+            {
+                var b = _trie.ChildByte(edge);
+                var child = _trie.ChildNode(edge);
+                var next = _stacks[depth + 1];
+                next.Clear();
+                if (readable.Contains(b))
+                {
+                    Frame.Read(ready, b, next);
+                }
+
+                if (next.Count > 0)
+                {
+                    Visit(child, depth + 1);
+                }
+                else if (_ends.Count > 0)
+                {
+                    foreach (var id in _trie.Subtree(child))
+                    {
+                        var bytes = vocabulary.Memory(id);
+                        foreach (var end in _ends)
+                        {
+                            Completing.Add((id, bytes[end..]));
+                        }
+                    }
+                }
+            }
+
+            if (ends)
+            {
+                _ends.RemoveAt(_ends.Count - 1);
+            }
+        }
+
+        private static List<Frame>[] Lists(int count) => [.. Enumerable.Range(0, count).Select(_ => new List<Frame>())];
+    }
+}
