@@ -32,7 +32,7 @@ public sealed class GatewayBeforeUpstream : IAsyncLifetime
         await ((IAsyncLifetime)Upstream).DisposeAsync();
     }
 
-    public sealed class Front(string upstream, string secret) : GatewayOnKestrel
+    public sealed class Front(string upstream, string secret, int contextTokens = 8192) : GatewayOnKestrel
     {
         protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
         [
@@ -41,7 +41,7 @@ public sealed class GatewayBeforeUpstream : IAsyncLifetime
             new("Engine:Upstream:ApiKey", secret),
             new("Engine:Upstream:Models:0:Id", "fleet-model"),
             new("Engine:Upstream:Models:0:UpstreamId", "scripted"),
-            new("Engine:Upstream:Models:0:ContextTokens", "8192"),
+            new("Engine:Upstream:Models:0:ContextTokens", contextTokens.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("Engine:Upstream:Slots", "4"),
             new("Pricing:Models:0:Model", "fleet-model"),
             new("Pricing:Models:0:InputPerMillionUsd", "1"),

@@ -1,0 +1,116 @@
+using Lanes.Inference.Tests.Api;
+using Lanes.Inference.Tests.Engine.Torch;
+using Lanes.Testing;
+
+namespace Lanes.Inference.Tests.Agents;
+
+/// <summary>
+/// A gateway in upstream mode whose upstream is a scripted model that calls tools (another Lanes gateway on the
+/// scripted engine), with contexts large enough for a coding agent's system prompt and tool list.
+/// </summary>
+public sealed class AgentStack : IAsyncLifetime
+{
+    public const int Context = 262_144;
+
+    public GatewayOnKestrel Upstream { get; } = new LargeScripted();
+
+    public GatewayBeforeUpstream.Front Gateway { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await Upstream.InitializeAsync();
+        var (_, key) = await Upstream.TenantWithKey(budget: 100m);
+        Gateway = new GatewayBeforeUpstream.Front(Upstream.V1.ToString(), key.Secret, Context);
+        await Gateway.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await ((IAsyncLifetime)Gateway).DisposeAsync();
+        await ((IAsyncLifetime)Upstream).DisposeAsync();
+    }
+
+    private sealed class LargeScripted : GatewayOnKestrel
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Engine:Scripted:ContextTokens", Context.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+    }
+}
+
+public class AgentClientTests(AgentStack stack) : IClassFixture<AgentStack>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task The_openai_node_sdk_runs_tool_loops_through_an_upstream()
+    {
+        var (_, key) = await stack.Gateway.TenantWithKey(budget: 50m);
+
+        var (exit, output) = await NodeClient.RunAsync("node", ["openai-tool-loop.mjs"], Environment(key.Secret, "fleet-model", "scripted"), Patience);
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("tool said: sunny; 09:00", output);
+    }
+
+    [Fact]
+    public async Task The_qwen_code_agent_cli_completes_a_task_that_needs_a_tool()
+    {
+        var (_, key) = await stack.Gateway.TenantWithKey(budget: 50m);
+        var work = Directory.CreateTempSubdirectory("lanes-agent-");
+        try
+        {
+            // The scripted upstream model asks the agent to run the command; the agent runs it and reports back.
+            var prompt = "Create hello.txt containing the word lanes.\ncall run_shell_command {\"command\":\"printf lanes > hello.txt\",\"description\":\"write the file\"}";
+
+            var (exit, output) = await NodeClient.RunAsync(Path.Combine(NodeClient.Folder, "qwen-code-task.sh"), [work.FullName, prompt],
+                Environment(key.Secret, "fleet-model", "scripted"), Patience);
+
+            Assert.True(exit == 0, output);
+            Assert.Equal("lanes", await File.ReadAllTextAsync(Path.Combine(work.FullName, "hello.txt")));
+            Assert.Contains("tool said:", output);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    internal static Dictionary<string, string> Environment(string secret, string model, string mode, Uri? baseUrl = null) => new()
+    {
+        ["LANES_BASE_URL"] = (baseUrl ?? throw new ArgumentNullException(nameof(baseUrl))).ToString(),
+        ["LANES_API_KEY"] = secret,
+        ["LANES_MODEL"] = model,
+        ["LANES_TOOL_MODE"] = mode,
+    };
+
+    private Dictionary<string, string> Environment(string secret, string model, string mode) => Environment(secret, model, mode, stack.Gateway.V1);
+}
+
+/// <summary>The official OpenAI Node SDK's tool loop and structured output on the torch engine (the tiny model standing
+/// in for the demo model): calls are forced with tool_choice and constrained decoding keeps them valid.</summary>
+public class TorchAgentClientTests(GatewayOnTorchEngineForTools gateway) : IClassFixture<GatewayOnTorchEngineForTools>
+{
+    [Fact]
+    public async Task The_openai_node_sdk_runs_tool_loops_and_structured_output_on_the_torch_engine()
+    {
+        var (_, key) = await gateway.TenantWithKey(budget: 50m);
+
+        var (exit, output) = await NodeClient.RunAsync("node", ["openai-tool-loop.mjs"],
+            AgentClientTests.Environment(key.Secret, "lanes-demo", "model", gateway.V1), TimeSpan.FromMinutes(3));
+
+        Assert.True(exit == 0, output);
+    }
+}
+
+public sealed class GatewayOnTorchEngineForTools : GatewayOnKestrel
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Engine:Kind", "torch"),
+        new("Engine:Torch:ModelPath", TinyModel.Path_),
+        new("Engine:Torch:ModelId", "lanes-demo"),
+        new("Engine:Torch:Slots", "4"),
+        new("Engine:Torch:ContextTokens", "2048"),
+        new("Engine:Torch:Device", "cpu"),
+        new("Engine:Torch:Threads", "1"),
+    ];
+}
