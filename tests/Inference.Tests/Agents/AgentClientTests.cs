@@ -114,3 +114,48 @@ public sealed class GatewayOnTorchEngineForTools : GatewayOnKestrel
         new("Engine:Torch:Threads", "1"),
     ];
 }
+
+/// <summary>The official OpenAI .NET client's tool loop on the torch engine.</summary>
+public class TorchDotnetToolLoopTests(GatewayOnTorchEngineForTools gateway) : IClassFixture<GatewayOnTorchEngineForTools>
+{
+    [Fact]
+    public async Task The_dotnet_sdk_gets_a_forced_call_streamed_then_answers_from_the_tool_result()
+    {
+        var (_, key) = await gateway.TenantWithKey(budget: 50m);
+        var chat = gateway.Chat(key.Secret, "lanes-demo");
+        List<OpenAI.Chat.ChatMessage> messages = [new OpenAI.Chat.UserChatMessage("What is the weather in Oslo?")];
+        // A bounded argument: a random-weight model would otherwise write the string until max_tokens.
+        var weather = OpenAI.Chat.ChatTool.CreateFunctionTool("get_weather", "The weather in a city now.",
+            BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string","maxLength":16}},"required":["city"],"additionalProperties":false}"""), functionSchemaIsStrict: true);
+        var options = new OpenAI.Chat.ChatCompletionOptions { Tools = { weather }, ToolChoice = OpenAI.Chat.ChatToolChoice.CreateFunctionChoice("get_weather"), MaxOutputTokenCount = 200 };
+        string? id = null, name = null;
+        var arguments = "";
+        OpenAI.Chat.ChatFinishReason? finish = null;
+
+        await foreach (var update in chat.CompleteChatStreamingAsync(messages, options))
+        {
+            foreach (var piece in update.ToolCallUpdates)
+            {
+                id ??= piece.ToolCallId;
+                name ??= piece.FunctionName;
+                arguments += piece.FunctionArgumentsUpdate?.ToString();
+            }
+
+            finish ??= update.FinishReason;
+        }
+
+        Assert.Equal((OpenAI.Chat.ChatFinishReason.ToolCalls, "get_weather"), (finish, name));
+        using (var args = System.Text.Json.JsonDocument.Parse(arguments))
+        {
+            Assert.Equal(System.Text.Json.JsonValueKind.String, args.RootElement.GetProperty("city").ValueKind);
+        }
+
+        messages.Add(new OpenAI.Chat.AssistantChatMessage([OpenAI.Chat.ChatToolCall.CreateFunctionToolCall(id!, name!, BinaryData.FromString(arguments))]));
+        messages.Add(new OpenAI.Chat.ToolChatMessage(id!, "sunny"));
+        var answerOptions = new OpenAI.Chat.ChatCompletionOptions { Tools = { weather }, ToolChoice = OpenAI.Chat.ChatToolChoice.CreateNoneChoice(), MaxOutputTokenCount = 16 };
+        OpenAI.Chat.ChatCompletion answer = await chat.CompleteChatAsync(messages, answerOptions);
+
+        Assert.Empty(answer.ToolCalls);
+        Assert.NotEmpty(answer.Content[0].Text);
+    }
+}
