@@ -90,6 +90,21 @@ Console.WriteLine($"| KV cache per slot ({Context} tokens, {engine.Model.DType})
 Console.WriteLine();
 Console.WriteLine($"batch-32 / batch-1 aggregate throughput: {results[2].TokensPerSecond / baseline:F2} (aim >= 8)");
 
+// Constrained decoding: the same batch of 8 chat requests, free text against json_object (every row masked every
+// step), interleaved rounds, best of each; the ratio is the price of structured outputs and forced tool calls.
+const int ConstrainedBatch = 8;
+var free = 0.0;
+var constrained = 0.0;
+for (var round = 0; round < rounds; round++)
+{
+    free = Math.Max(free, await RunChat(ConstrainedBatch, tokens, OutputFormat.Text));
+    constrained = Math.Max(constrained, await RunChat(ConstrainedBatch, tokens, new OutputFormat(OutputFormatKind.JsonObject)));
+}
+
+Console.WriteLine($"| decode, batch {ConstrainedBatch}, free text | {free:F1} tokens/s | 1.00 |");
+Console.WriteLine($"| decode, batch {ConstrainedBatch}, json_object constrained (vocabulary {config.VocabSize}) | {constrained:F1} tokens/s | {constrained / free:F2} (aim >= 0.8) |");
+Console.WriteLine();
+
 // Roofline: a decode step reads every weight once plus each sequence's KV cache; memory bandwidth bounds it.
 var bandwidth = MeasureBandwidth(engine.Device);
 var kvPerSequence = (double)engine.KvBytesPerSlot / Context * (PromptTokens + tokens / 2.0);
@@ -110,6 +125,16 @@ async Task<(double DecodeTokensPerSecond, double StepMs, double EndToEndTokensPe
     var runs = await Task.WhenAll(prompts.Select(p => Generate(p, maxTokens, clock)));
     var decodeSeconds = runs.Max(r => r.End) - runs.Max(r => r.First);
     return (batch * (maxTokens - 1) / decodeSeconds, decodeSeconds * 1000 / (maxTokens - 1), batch * maxTokens / runs.Max(r => r.End));
+}
+
+async Task<double> RunChat(int batch, int maxTokens, OutputFormat format)
+{
+    var prompts = Enumerable.Range(0, batch)
+        .Select(i => engine.PrepareChat("bench", ChatRequest.Of([new ChatTurn("user", $"Describe order {i} as JSON.")]) with { Format = format }))
+        .ToList();
+    var clock = Stopwatch.StartNew();
+    var runs = await Task.WhenAll(prompts.Select(p => Generate(p, maxTokens, clock)));
+    return batch * (maxTokens - 1) / (runs.Max(r => r.End) - runs.Max(r => r.First));
 }
 
 async Task<(double First, double End)> Generate(EnginePrompt prompt, int maxTokens, Stopwatch clock)
