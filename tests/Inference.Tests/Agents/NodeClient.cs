@@ -16,7 +16,7 @@ public static class NodeClient
             var folder = Path.Combine(ServiceProcess.RepositoryRoot(), "tests", "Agents");
             return Directory.Exists(Path.Combine(folder, "node_modules"))
                 ? folder
-                : throw new InvalidOperationException("tests/Agents/node_modules is missing: run ./lanes test (it runs npm ci there), or npm ci in tests/Agents.");
+                : throw new InvalidOperationException("tests/Agents/node_modules is missing: run ./lanes test (it runs npm install there), or npm install in tests/Agents.");
         }
     }
 
