@@ -56,11 +56,13 @@ internal sealed class ByteTrie
         var sorted = entries.Where(e => e.Bytes.Length > 0).ToArray();
         Array.Sort(sorted, static (a, b) => a.Bytes.Span.SequenceCompareTo(b.Bytes.Span) is var c && c != 0 ? c : a.Id.CompareTo(b.Id));
 
-        var parent = new List<int> { -1 };
-        var edgeByte = new List<byte> { 0 };
-        var idStart = new List<int> { 0 };
-        var idEnd = new List<int> { sorted.Length };
-        var ownCount = new List<int> { 0 };
+        // At most one node per byte, plus the root.
+        var capacity = 1 + sorted.Sum(e => e.Bytes.Length);
+        var parent = new List<int>(capacity) { -1 };
+        var edgeByte = new List<byte>(capacity) { 0 };
+        var idStart = new List<int>(capacity) { 0 };
+        var idEnd = new List<int>(capacity) { sorted.Length };
+        var ownCount = new List<int>(capacity) { 0 };
         var path = new List<int> { Root };
         var previous = ReadOnlySpan<byte>.Empty;
         var maxDepth = 0;

@@ -60,17 +60,27 @@ public sealed class Grammar
         return new(b.Build($"one of {alternatives.Count}"));
     }
 
-    /// <summary>The Hermes tool-call envelope (Qwen 2.5, Hermes): <c>&lt;tool_call&gt;\n{"name": "...",
-    /// "arguments": {...}}\n&lt;/tool_call&gt;</c>, with the arguments valid against <paramref name="parameters"/>.</summary>
-    public static Grammar HermesToolCall(string name, JsonElement parameters)
+    /// <summary>One call of a tool as JSON: <c>{"name": "...", "arguments": {...}}</c>, the name first (so a stream
+    /// can name the call before its arguments are done), the arguments valid against <paramref name="parameters"/>.
+    /// The parameters are compiled as a schema of their own, so their <c>$ref</c>s (<c>#/$defs/...</c>) resolve
+    /// within them; <see cref="UnsupportedSchema.Path"/> is relative to them too.</summary>
+    /// <param name="argumentsKey">"arguments" (Hermes, Qwen), or "parameters" (Llama 3).</param>
+    /// <exception cref="UnsupportedSchema">The parameters use something this compiler cannot guarantee.</exception>
+    public static Grammar ToolCall(string name, JsonElement parameters, string argumentsKey = "arguments")
     {
-        var call = JsonSchemaCompiler.ObjectOf(new Rule($"tool call {name}"),
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(argumentsKey);
+        return new(JsonSchemaCompiler.ObjectOf(new Rule($"call {name}"),
         [
             ("name", JsonRules.Literals(new Rule($"name {name}"), [JsonSchemaCompiler.Encode(name)]), true),
-            ("arguments", JsonSchemaCompiler.Compile(parameters), true),
-        ]);
-        return Sequence("<tool_call>\n", new Grammar(call), "\n</tool_call>");
+            (argumentsKey, JsonSchemaCompiler.Compile(parameters), true),
+        ]));
     }
+
+    /// <summary>The Hermes tool-call envelope (Qwen 2.5, Hermes): <c>&lt;tool_call&gt;\n{"name": "...",
+    /// "arguments": {...}}\n&lt;/tool_call&gt;</c>, with the arguments valid against <paramref name="parameters"/>.</summary>
+    public static Grammar HermesToolCall(string name, JsonElement parameters) =>
+        Sequence("<tool_call>\n", ToolCall(name, parameters), "\n</tool_call>");
 
     /// <summary>Computes every token mask of this grammar for <paramref name="vocabulary"/> now (off the decoding
     /// loop), rather than on the first decoding step that needs each one.</summary>

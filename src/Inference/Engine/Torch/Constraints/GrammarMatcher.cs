@@ -24,7 +24,7 @@ public sealed class GrammarMatcher
     private readonly List<List<Frame>> _walkReady = [];
     private readonly List<int> _restIds = [];
     private readonly RestCache _rests;
-    private readonly Func<ByteTrie, Frame, int[]> _walkRests;
+    private readonly Func<RestSet, Frame, int[]> _walkRests;
     private bool _ended;
 
     /// <param name="endTokens">The tokens that end generation (EOS, end of turn): allowed once the grammar is complete.</param>
@@ -180,12 +180,16 @@ public sealed class GrammarMatcher
     }
 
     /// <summary>The tokens whose bytes after the top rule's end the caller's stack can read.</summary>
-    private int[] WalkRests(ByteTrie rests, Frame caller)
+    private int[] WalkRests(RestSet rests, Frame caller)
     {
         _restIds.Clear();
-        WalkList(_walkStacks, 0).Add(caller);
-        VisitRest(rests, ByteTrie.Root, 0);
-        return [.. _restIds];
+        foreach (var (trie, root) in rests.Parts)
+        {
+            WalkList(_walkStacks, 0).Add(caller);
+            VisitRest(trie, root, 0);
+        }
+
+        return [.. _restIds.Distinct()];
     }
 
     private void VisitRest(ByteTrie rests, int node, int depth)

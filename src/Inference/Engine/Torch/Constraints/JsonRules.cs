@@ -3,12 +3,12 @@ namespace Lanes.Inference.Engine.Torch.Constraints;
 /// <summary>
 /// The JSON rules every grammar shares (so their masks are computed once per vocabulary): numbers, literals and
 /// any JSON value. Whitespace between tokens is at most one optional space after <c>{ [ , :</c> and before
-/// <c>} ]</c>; numbers have at most 15 integer digits, 6 fraction digits and a 2-digit exponent, so every value
-/// the automaton allows can be finished.
+/// <c>} ]</c>; numbers have at most 15 integer digits, 6 fraction digits and a 1-digit exponent, so every value
+/// the automaton allows can be finished, and every number fits a .NET decimal (a client reading 1e99 into one fails).
 /// </summary>
 internal static class JsonRules
 {
-    public const int MaxIntegerDigits = 15, MaxFractionDigits = 6, MaxExponentDigits = 2;
+    public const int MaxIntegerDigits = 15, MaxFractionDigits = 6, MaxExponentDigits = 1;
 
     public static readonly Rule String = JsonStrings.Any;
     public static readonly Rule Integer = BuildNumber("integer", fraction: false);

@@ -25,6 +25,7 @@ internal sealed class JsonSchemaCompiler
     [
         "type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "properties", "required", "additionalProperties",
         "unevaluatedProperties", "items", "minItems", "maxItems", "uniqueItems", "minLength", "maxLength",
+        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     ];
 
     private static readonly string[] ObjectKeywords = ["properties", "required", "additionalProperties", "unevaluatedProperties"];
@@ -33,6 +34,7 @@ internal sealed class JsonSchemaCompiler
     private static readonly string[] TypeNames = ["string", "number", "integer", "boolean", "null", "object", "array"];
 
     private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions CompactSerializer = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly JsonElement _root;
     private readonly Dictionary<string, Rule> _refs = new(StringComparer.Ordinal);
@@ -56,7 +58,7 @@ internal sealed class JsonSchemaCompiler
     }
 
     /// <summary>The bytes of <paramref name="text"/> as a JSON string literal.</summary>
-    public static byte[] Encode(string text) => JsonSerializer.SerializeToUtf8Bytes(text, new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    public static byte[] Encode(string text) => JsonSerializer.SerializeToUtf8Bytes(text, CompactSerializer);
 
     /// <summary>An object with the given properties in this order, the optional ones possibly omitted.</summary>
     public static Rule ObjectOf(Rule rule, IReadOnlyList<(string Key, Rule Value, bool Required)> properties)
@@ -207,8 +209,8 @@ internal sealed class JsonSchemaCompiler
     private Rule Typed(JsonElement schema, string type, string path, Rule? into) => type switch
     {
         "string" => Alias(into, CompileString(schema, path)),
-        "number" => Alias(into, JsonRules.Number),
-        "integer" => Alias(into, JsonRules.Integer),
+        "number" => Alias(into, CompileNumber(schema, path, integer: false)),
+        "integer" => Alias(into, CompileNumber(schema, path, integer: true)),
         "boolean" => Alias(into, JsonRules.Boolean),
         "null" => Alias(into, JsonRules.Null),
         "object" => CompileObject(schema, path, into),
@@ -230,6 +232,56 @@ internal sealed class JsonSchemaCompiler
         }
 
         return JsonStrings.Length(min, max);
+    }
+
+    private static Rule CompileNumber(JsonElement schema, string path, bool integer)
+    {
+        var lower = Stricter(Limit(schema, "minimum", path, integer, exclusive: false), Limit(schema, "exclusiveMinimum", path, integer, exclusive: true), lower: true);
+        var upper = Stricter(Limit(schema, "maximum", path, integer, exclusive: false), Limit(schema, "exclusiveMaximum", path, integer, exclusive: true), lower: false);
+        if (lower is null && upper is null)
+        {
+            return integer ? JsonRules.Integer : JsonRules.Number;
+        }
+
+        return JsonNumbers.Within(path.Length == 0 ? "#" : path, integer, lower, upper)
+            ?? throw new UnsupportedSchema($"No {(integer ? "integer" : "number")} of at most {JsonRules.MaxIntegerDigits} digits fits the bounds.", Join(path, lower is null ? "maximum" : "minimum"));
+    }
+
+    private static JsonNumbers.Bound? Limit(JsonElement schema, string keyword, string path, bool integer, bool exclusive)
+    {
+        if (!schema.TryGetProperty(keyword, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            throw new UnsupportedSchema($"'{keyword}' must be a number (the draft-4 boolean form is not supported).", Join(path, keyword));
+        }
+
+        // Beyond 16 digits a bound no longer constrains what can be written (at most 15 integer digits).
+        var bound = value.TryGetDecimal(out var d) && decimal.Abs(d) < 1e16m ? d : value.GetDouble() > 0 ? 1e16m : -1e16m;
+        if (!integer && bound != decimal.Truncate(bound))
+        {
+            throw new UnsupportedSchema($"Only whole-number bounds are supported on numbers ('{keyword}' is {value.GetRawText()}).", Join(path, keyword));
+        }
+
+        return new JsonNumbers.Bound(bound, exclusive);
+    }
+
+    private static JsonNumbers.Bound? Stricter(JsonNumbers.Bound? a, JsonNumbers.Bound? b, bool lower)
+    {
+        if (a is not { } x || b is not { } y)
+        {
+            return a ?? b;
+        }
+
+        if (x.Value != y.Value)
+        {
+            return (x.Value > y.Value) == lower ? x : y;
+        }
+
+        return x.Exclusive ? x : y;
     }
 
     private Rule CompileObject(JsonElement schema, string path, Rule? into)

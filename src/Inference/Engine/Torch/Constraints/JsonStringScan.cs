@@ -18,7 +18,7 @@ internal sealed class JsonStringScan
     private readonly TokenVocabulary _vocabulary;
     private readonly Reading[] _readings = new Reading[JsonStrings.Substates];
     private readonly ConcurrentDictionary<(int Substate, int StayRoom, int CloseNeed, int CloseRoom), PositionMask> _masks = new();
-    private readonly ConcurrentDictionary<(int Substate, int Need, int Room), (int[] Whole, ByteTrie? Rests)> _closing = new();
+    private readonly ConcurrentDictionary<(int Substate, int Need, int Room), (int[] Whole, RestSet? Rests)> _closing = new();
 
     public JsonStringScan(TokenVocabulary vocabulary)
     {
@@ -131,7 +131,7 @@ internal sealed class JsonStringScan
 
     /// <summary>The tokens that close the string after <paramref name="need"/> to <paramref name="room"/>
     /// characters: those ending with the quote are read whole; the rest go in a trie keyed by what follows it.</summary>
-    private (int[] Whole, ByteTrie? Rests) Closing(Reading reading, int need, int room)
+    private (int[] Whole, RestSet? Rests) Closing(Reading reading, int need, int room)
     {
         var whole = new List<int>();
         var rests = new List<(int Id, ReadOnlyMemory<byte> After)>();
@@ -153,7 +153,7 @@ internal sealed class JsonStringScan
             }
         }
 
-        return ([.. whole], rests.Count == 0 ? null : ByteTrie.Build(rests));
+        return ([.. whole], RestSet.Of(rests));
     }
 
     private static int UpperBound(int[] sorted, int value)

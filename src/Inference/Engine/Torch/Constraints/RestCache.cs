@@ -14,9 +14,9 @@ internal sealed class RestCache
     /// past it, walks are simply not cached.</summary>
     private const int MaxEntries = 16_384;
 
-    private readonly ConcurrentDictionary<(ByteTrie Rests, Frame Caller), int[]> _allowed = new();
+    private readonly ConcurrentDictionary<(RestSet Rests, Frame Caller), int[]> _allowed = new();
 
-    public int[] GetOrAdd(ByteTrie rests, Frame caller, Func<ByteTrie, Frame, int[]> walk)
+    public int[] GetOrAdd(RestSet rests, Frame caller, Func<RestSet, Frame, int[]> walk)
     {
         if (_allowed.TryGetValue((rests, caller), out var known))
         {

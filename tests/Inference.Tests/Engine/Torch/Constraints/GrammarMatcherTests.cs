@@ -109,6 +109,21 @@ public class GrammarMatcherTests
     }
 
     [Fact]
+    public void A_tool_calls_parameters_resolve_their_own_refs_under_the_key_the_format_uses()
+    {
+        // Pydantic-style parameters: the $ref points into the parameters' own $defs, not the call object's.
+        using var parameters = JsonDocument.Parse("""{"$defs": {"unit": {"enum": ["c", "f"]}}, "type": "object", "properties": {"unit": {"$ref": "#/$defs/unit"}}, "required": ["unit"]}""");
+        var matcher = new GrammarMatcher(Grammar.ToolCall("convert", parameters.RootElement, argumentsKey: "parameters"), Bytes, ByteEnds);
+
+        AcceptBytes(matcher, """{"name": "convert", "parameters": {"unit": """);
+        Assert.Equal("\"", AllowedBytes(matcher));
+        AcceptBytes(matcher, "\"");
+        Assert.Equal("cf", AllowedBytes(matcher));
+        AcceptBytes(matcher, "f\"}}");
+        Assert.True(matcher.IsComplete);
+    }
+
+    [Fact]
     public void One_of_several_envelopes_allows_each_and_nothing_else()
     {
         var grammar = Grammar.OneOf([Grammar.Sequence("A:", Schema("""{"type": "integer"}"""), ";"), Grammar.Sequence("B:", Schema("""{"type": "boolean"}"""), ";")]);
@@ -174,6 +189,45 @@ public class GrammarMatcherTests
         Assert.Equal("0123456789", AllowedBytes(matcher));
         AcceptBytes(matcher, "5e");
         Assert.Equal("+-0123456789", AllowedBytes(matcher));
+    }
+
+    [Fact]
+    public void A_bounded_integer_allows_exactly_the_integers_in_range()
+    {
+        var grammar = Schema("""{"type": "integer", "minimum": -12, "exclusiveMaximum": 8}""");
+
+        var expected = Enumerable.Range(-12, 20).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, Spellings(grammar, maxLength: 4));
+    }
+
+    [Theory]
+    [InlineData("0", false)]
+    [InlineData("0.000", false)]
+    [InlineData("0.001", true)]
+    [InlineData("1.5", true)]
+    [InlineData("2", true)]
+    [InlineData("2.000", true)]
+    public void A_bounded_number_compares_its_fraction_at_the_bounds(string text, bool complete)
+    {
+        var matcher = new GrammarMatcher(Schema("""{"type": "number", "exclusiveMinimum": 0, "maximum": 2}"""), Bytes, ByteEnds);
+
+        AcceptBytes(matcher, text);
+
+        Assert.Equal(complete, matcher.IsComplete);
+    }
+
+    [Fact]
+    public void A_bounded_number_cannot_pass_its_upper_bound()
+    {
+        var matcher = new GrammarMatcher(Schema("""{"type": "number", "minimum": -1, "maximum": 2}"""), Bytes, ByteEnds);
+
+        Assert.Equal("-012", AllowedBytes(matcher));
+        AcceptBytes(matcher, "2.");
+        Assert.Equal("0", AllowedBytes(matcher));
+        AcceptBytes(matcher, "0");
+        matcher = new GrammarMatcher(Schema("""{"type": "number", "minimum": -1, "maximum": 2}"""), Bytes, ByteEnds);
+        AcceptBytes(matcher, "-1");
+        Assert.Equal(".", AllowedBytes(matcher));
     }
 
     [Fact]
@@ -325,7 +379,7 @@ public class GrammarMatcherTests
     private static string AllowedBytes(GrammarMatcher matcher, bool includeEnds = false) =>
         string.Concat(RandomGeneration.Allowed(matcher, Bytes).Where(id => includeEnds || id < 256).Select(id => (char)id));
 
-    /// <summary>Every complete output of at most <paramref name="maxLength"/> bytes, in byte order.</summary>
+    /// <summary>Every complete output of at most <paramref name="maxLength"/> bytes, in ordinal order.</summary>
     private static List<string> Spellings(Grammar grammar, int maxLength)
     {
         var results = new List<string>();
@@ -354,6 +408,6 @@ public class GrammarMatcherTests
         }
 
         Extend([]);
-        return results;
+        return [.. results.Order(StringComparer.Ordinal)];
     }
 }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
-using Json.Schema;
 using Lanes.Inference.Engine.Torch.Constraints;
 using static Lanes.Inference.Tests.Engine.Torch.Constraints.TestVocabularies;
 
@@ -30,6 +29,14 @@ public class GrammarPropertyTests
         (1, Gen.Int[0, 1].Select(min => (JsonNode)new JsonObject { ["type"] = "string", ["minLength"] = min, ["maxLength"] = 4 })),
         (2, Gen.Const<JsonNode>(() => new JsonObject { ["type"] = "integer" })),
         (2, Gen.Const<JsonNode>(() => new JsonObject { ["type"] = "number" })),
+        (2, Gen.Select(Gen.Int[-30, 30], Gen.Int[0, 40], Gen.Int[0, 3], Gen.Bool, (low, width, exclusive, number) =>
+        {
+            var schema = new JsonObject { ["type"] = number ? "number" : "integer" };
+            schema[(exclusive & 1) == 1 ? "exclusiveMinimum" : "minimum"] = low;
+            // Wide enough that an integer fits even between two exclusive bounds.
+            schema[(exclusive & 2) == 2 ? "exclusiveMaximum" : "maximum"] = low + width + (exclusive == 3 ? 2 : exclusive == 0 ? 0 : 1);
+            return (JsonNode)schema;
+        })),
         (1, Gen.Const<JsonNode>(() => new JsonObject { ["type"] = "boolean" })),
         (1, Gen.Const<JsonNode>(() => new JsonObject { ["type"] = "null" })),
         (1, Gen.Const<JsonNode>(() => new JsonObject { ["type"] = new JsonArray("string", "null") })),
@@ -120,7 +127,7 @@ public class GrammarPropertyTests
         {
             using var document = JsonDocument.Parse(text);
             var grammar = Grammar.ForJsonSchema(document.RootElement);
-            var validator = JsonSchema.FromText(text, baseUri: new Uri($"https://lanes.test/{Guid.NewGuid():N}"));
+            var validator = Validation.Validator(text);
             var random = new Random(text.Length);
             for (var run = 0; run < 3; run++)
             {
@@ -150,7 +157,7 @@ public class GrammarPropertyTests
               "additionalProperties": false}}, "$ref": "#/$defs/node"}
             """;
         var grammar = GrammarMatcherTests.Schema(text);
-        var validator = JsonSchema.FromText(text, baseUri: new Uri("https://lanes.test/tree"));
+        var validator = Validation.Validator(text);
         var random = new Random(17);
         var nested = 0;
 

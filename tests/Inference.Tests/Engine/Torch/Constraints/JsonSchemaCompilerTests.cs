@@ -7,7 +7,10 @@ public class JsonSchemaCompilerTests
 {
     [Theory]
     [InlineData("""{"type": "object", "properties": {"name": {"type": "string", "pattern": "^[a-z]+$"}}}""", "properties.name.pattern")]
-    [InlineData("""{"type": "object", "properties": {"age": {"type": "integer", "minimum": 0}}}""", "properties.age.minimum")]
+    [InlineData("""{"type": "object", "properties": {"age": {"type": "integer", "multipleOf": 5}}}""", "properties.age.multipleOf")]
+    [InlineData("""{"type": "number", "minimum": 0.5}""", "minimum")]
+    [InlineData("""{"type": "integer", "minimum": 4, "exclusiveMaximum": 4, "maximum": 9}""", "minimum")]
+    [InlineData("""{"type": "integer", "exclusiveMinimum": true, "minimum": 1}""", "exclusiveMinimum")]
     [InlineData("""{"type": "object", "properties": {"age": {"type": "int"}}}""", "properties.age.type")]
     [InlineData("""{"type": "object", "patternProperties": {"^x": {}}}""", "patternProperties")]
     [InlineData("""{"$ref": "https://example.com/schema.json"}""", "$ref")]
@@ -53,6 +56,8 @@ public class JsonSchemaCompilerTests
     [InlineData("""{"oneOf": [{"type": "integer"}, {"type": "string"}]}""")]
     [InlineData("""{"type": "array", "items": {"type": "number"}, "minItems": 1, "maxItems": 3, "uniqueItems": false}""")]
     [InlineData("""{"const": {"a": [1, "two"]}}""")]
+    [InlineData("""{"type": "integer", "minimum": -1e300, "maximum": 1e300}""")]
+    [InlineData("""{"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 100}""")]
     [InlineData("""{}""")]
     [InlineData("""true""")]
     public void Annotations_and_the_supported_keywords_compile(string schema)
