@@ -31,6 +31,7 @@ internal sealed class JsonSchemaCompiler
     private static readonly string[] ObjectKeywords = ["properties", "required", "additionalProperties", "unevaluatedProperties"];
     private static readonly string[] ArrayKeywords = ["items", "minItems", "maxItems", "uniqueItems"];
     private static readonly string[] StringKeywords = ["minLength", "maxLength"];
+    private static readonly string[] NumberKeywords = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"];
     private static readonly string[] TypeNames = ["string", "number", "integer", "boolean", "null", "object", "array"];
 
     private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -39,6 +40,7 @@ internal sealed class JsonSchemaCompiler
     private readonly JsonElement _root;
     private readonly Dictionary<string, Rule> _refs = new(StringComparer.Ordinal);
     private readonly Dictionary<Rule, string> _paths = [];
+    private int _depth;
 
     private JsonSchemaCompiler(JsonElement root) => _root = root;
 
@@ -95,11 +97,24 @@ internal sealed class JsonSchemaCompiler
 
     private Rule Compile(JsonElement schema, string path, Rule? into)
     {
-        if (path.Count(c => c == '.') > MaxDepth)
+        // Note: a bound on recursion over the schema's own nesting, so a hostile schema cannot overflow the stack.
+        if (++_depth > MaxDepth)
         {
             throw new UnsupportedSchema($"The schema nests deeper than {MaxDepth} levels.", path);
         }
 
+        try
+        {
+            return CompileNested(schema, path, into);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private Rule CompileNested(JsonElement schema, string path, Rule? into)
+    {
         switch (schema.ValueKind)
         {
             case JsonValueKind.True:
@@ -185,6 +200,7 @@ internal sealed class JsonSchemaCompiler
             types = ObjectKeywords.Any(k => schema.TryGetProperty(k, out _)) ? ["object"]
                 : ArrayKeywords.Any(k => schema.TryGetProperty(k, out _)) ? ["array"]
                 : StringKeywords.Any(k => schema.TryGetProperty(k, out _)) ? ["string"]
+                : NumberKeywords.Any(k => schema.TryGetProperty(k, out _)) ? ["number"]
                 : null;
             if (types is null)
             {

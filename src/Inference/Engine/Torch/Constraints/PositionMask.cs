@@ -54,12 +54,13 @@ internal sealed class PositionMask(ulong[]? dense, ReadOnlyMemory<int> sparse, R
 
     private sealed class TrieWalk(TokenVocabulary vocabulary)
     {
-        private readonly ByteTrie _trie = vocabulary.Trie;
-        private readonly List<Frame>[] _stacks = Lists(vocabulary.Trie.MaxDepth + 2);
-        private readonly List<Frame>[] _ready = Lists(vocabulary.Trie.MaxDepth + 2);
         /// <summary>Past this many tokens under the node where the rule ends, the node's vocabulary subtree is kept
         /// as it is rather than copied into a trie of rests.</summary>
         private const int SubtreeTokens = 16;
+
+        private readonly ByteTrie _trie = vocabulary.Trie;
+        private readonly List<Frame>[] _stacks = Lists(vocabulary.Trie.MaxDepth + 2);
+        private readonly List<Frame>[] _ready = Lists(vocabulary.Trie.MaxDepth + 2);
 
         // Depths at which the rule ended along the current path, whose rests are still to be collected one by one
         // (the others are kept as whole subtrees): the rest of a token from there is the caller's.

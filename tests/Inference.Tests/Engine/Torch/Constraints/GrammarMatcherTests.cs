@@ -231,6 +231,15 @@ public class GrammarMatcherTests
     }
 
     [Fact]
+    public void Keywords_without_a_type_produce_a_value_of_the_kind_they_constrain()
+    {
+        // {"minimum": 0} allows any string, but would refuse -5: generating a non-negative number keeps the promise.
+        var matcher = new GrammarMatcher(Schema("""{"minimum": 0, "description": "no type"}"""), Bytes, ByteEnds);
+
+        Assert.Equal("0123456789", AllowedBytes(matcher));
+    }
+
+    [Fact]
     public void At_most_one_space_is_allowed_between_tokens()
     {
         var matcher = new GrammarMatcher(Grammar.AnyJsonObject(), Bytes, ByteEnds);
