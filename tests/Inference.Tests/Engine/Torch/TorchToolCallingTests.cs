@@ -79,6 +79,37 @@ public class TorchToolCallingTests
     }
 
     [Fact]
+    public async Task Tool_parameters_with_refs_to_their_own_defs_are_enforced()
+    {
+        // The shape Pydantic writes: "$ref"s point into the parameters' own "$defs".
+        var parameters = JsonDocument.Parse("""
+            {"type":"object","$defs":{"Place":{"type":"object","properties":{"city":{"type":"string","maxLength":10},"country":{"enum":["NO","SE"]}},"required":["city","country"],"additionalProperties":false}},
+             "properties":{"where":{"$ref":"#/$defs/Place"}},"required":["where"],"additionalProperties":false}
+            """).RootElement;
+        using var engine = TinyModel.Engine(slots: 2, context: 1536);
+        var request = new ChatRequest([new ChatTurn("user", "Where?")], [new ToolDefinition("locate", null, parameters, true)],
+            new ToolChoice(ToolChoiceMode.Required), true, OutputFormat.Text);
+
+        var (_, calls, finish) = await Generate(engine, request, new Sampling(200, Temperature: 0.9, Seed: 2));
+
+        Assert.Equal(FinishReason.ToolCalls, finish);
+        Assert.True(Valid(parameters, Assert.Single(calls).Arguments), calls[0].Arguments);
+    }
+
+    [Fact]
+    public void An_unenforceable_tool_schema_is_refused_naming_the_tool_and_keyword()
+    {
+        using var engine = TinyModel.Engine(slots: 1, context: 1536);
+        var parameters = JsonDocument.Parse("""{"type":"object","properties":{"code":{"type":"string","pattern":"^[A-Z]+$"}}}""").RootElement;
+        var request = new ChatRequest([new ChatTurn("user", "x")], [Weather, new ToolDefinition("check", null, parameters, false)],
+            new ToolChoice(ToolChoiceMode.Required), true, OutputFormat.Text);
+
+        var refused = Assert.Throws<EngineRequestInvalid>(() => engine.PrepareChat("lanes-demo", request));
+
+        Assert.StartsWith("tools[1].function.parameters", refused.Param);
+    }
+
+    [Fact]
     public void A_schema_the_engine_cannot_enforce_is_refused_naming_where()
     {
         using var engine = TinyModel.Engine(slots: 1, context: 256);

@@ -55,7 +55,6 @@ public static class ConstraintMasks
         for (var r = 0; r < rows.Count; r++)
         {
             var bits = scratch.Bits.AsSpan();
-            bits.Clear();
             constraints[rows[r]]!.FillMask(bits);
             Expand(bits, allowed.Slice(r * vocab, vocab));
         }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Lanes.Inference.Engine.Torch.Constraints;
 using Lanes.Inference.Engine.Torch.Tokenization;
 
@@ -8,9 +7,10 @@ namespace Lanes.Inference.Engine.Torch.Batching;
 /// <summary>
 /// The grammar a request's output must follow: a tool-call envelope when a call is required (any offered tool, or
 /// the named one), else the response format's JSON. Agents resend the same tools every turn, so compiled grammars
-/// are kept by their source text (bounded: cleared when full rather than grown without limit).
+/// are kept by their source text (bounded: cleared when full rather than grown without limit). A new grammar's
+/// masks are all computed here, on the request's thread, so the decoding loop never stalls on them.
 /// </summary>
-public sealed class GrammarCache
+public sealed class GrammarCache(TokenVocabulary vocabulary)
 {
     private const int MaxEntries = 512;
     private readonly ConcurrentDictionary<string, Grammar> _compiled = new(StringComparer.Ordinal);
@@ -24,9 +24,12 @@ public sealed class GrammarCache
             var envelopes = new List<Grammar>();
             foreach (var tool in tools)
             {
+                // The parameters compile as a schema of their own, so their "$ref"s resolve against themselves.
                 var param = $"tools[{IndexOf(request.Tools, tool)}].function.parameters";
-                var body = Compile(CallSchema(tool, format == ChatFormat.Llama3 ? "parameters" : "arguments"), param);
-                envelopes.Add(format == ChatFormat.Llama3 ? body : Grammar.Sequence(ToolFormat.CallOpen, body, ToolFormat.CallClose));
+                var key = $"{format}\u0000{tool.Name}\u0000{tool.Parameters.GetRawText()}";
+                envelopes.Add(Compile(key, param, () => format == ChatFormat.Llama3
+                    ? Grammar.ToolCall(tool.Name, tool.Parameters, "parameters")
+                    : Grammar.Sequence(ToolFormat.CallOpen, Grammar.ToolCall(tool.Name, tool.Parameters), ToolFormat.CallClose)));
             }
 
             return envelopes.Count == 1 ? envelopes[0] : Grammar.OneOf(envelopes);
@@ -34,42 +37,37 @@ public sealed class GrammarCache
 
         return request.Format.Kind switch
         {
-            OutputFormatKind.JsonObject => Grammar.AnyJsonObject(),
-            OutputFormatKind.JsonSchema => Compile(request.Format.Schema!.Value.GetRawText(), "response_format.json_schema.schema"),
+            OutputFormatKind.JsonObject => Compile("json_object", "response_format", Grammar.AnyJsonObject),
+            OutputFormatKind.JsonSchema => Compile(request.Format.Schema!.Value.GetRawText(), "response_format.json_schema.schema", () => Grammar.ForJsonSchema(request.Format.Schema!.Value)),
             _ => null,
         };
     }
 
-    private Grammar Compile(string schema, string param)
+    private Grammar Compile(string key, string param, Func<Grammar> compile)
     {
-        if (_compiled.TryGetValue(schema, out var grammar))
+        if (_compiled.TryGetValue(key, out var grammar))
         {
             return grammar;
         }
 
         try
         {
-            using var doc = JsonDocument.Parse(schema);
-            grammar = Grammar.ForJsonSchema(doc.RootElement);
+            grammar = compile();
         }
         catch (UnsupportedSchema e)
         {
             throw new EngineRequestInvalid($"The schema cannot be enforced by this engine: {e.Message}", e.Path.Length > 0 ? $"{param}.{e.Path}" : param, "unsupported_schema");
         }
 
+        grammar.Prepare(vocabulary);
         if (_compiled.Count >= MaxEntries)
         {
             _compiled.Clear();
         }
 
-        _compiled[schema] = grammar;
+        _compiled[key] = grammar;
         return grammar;
     }
-
-    /// <summary>The JSON of one call of <paramref name="tool"/>: its name first (so a stream can name the call before
-    /// its arguments are done), then its arguments.</summary>
-    private static string CallSchema(ToolDefinition tool, string argumentsKey) =>
-        $$"""{"type":"object","properties":{"name":{"const":{{JsonSerializer.Serialize(tool.Name)}}},"{{argumentsKey}}":{{tool.Parameters.GetRawText()}}},"required":["name","{{argumentsKey}}"],"additionalProperties":false}""";
 
     private static int IndexOf(IReadOnlyList<ToolDefinition> tools, ToolDefinition tool)
     {
