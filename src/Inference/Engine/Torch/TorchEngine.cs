@@ -36,6 +36,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private readonly ChatTemplate? _chat;
     private readonly HashSet<int> _stopTokens;
     private readonly TokenVocabulary _vocabulary;
+    private readonly Dictionary<int, byte[]> _markers;
     private readonly GrammarCache _grammars;
     private readonly string _modelId;
     private readonly Sequence?[] _running;
@@ -89,8 +90,13 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         // The vocabulary's byte strings, indexed like the logits (ids past the tokenizer's, and special tokens, spell
         // nothing, so a grammar never allows them). Built at load (about 0.6 s for a 152k vocabulary) so the first
         // constrained request does not stall the batch.
+        // Tool-call markers the vocabulary has as single added tokens (Qwen's <tool_call>, Mistral's [TOOL_CALLS]) spell
+        // their text, so a constrained call can use the token the model was trained to write.
+        _markers = new[] { "<tool_call>", "</tool_call>", ToolFormat.MistralCalls }
+            .Where(m => _tokenizer.TrySpecialId(m, out var id) && id < config.VocabSize)
+            .ToDictionary(m => _tokenizer.SpecialId(m), m => System.Text.Encoding.UTF8.GetBytes(m));
         _vocabulary = TokenVocabulary.Build(
-            Enumerable.Range(0, config.VocabSize).Select(id => _tokenizer.IsSpecial(id) ? [] : _tokenizer.Bytes(id).ToArray()).ToList());
+            Enumerable.Range(0, config.VocabSize).Select(id => _markers.TryGetValue(id, out var marker) ? marker : _tokenizer.IsSpecial(id) ? [] : _tokenizer.Bytes(id).ToArray()).ToList());
         _grammars = new GrammarCache(_vocabulary);
         var perSlot = 2L * config.Layers * config.KvHeads * ContextTokens * config.HeadDim * (cuda ? 2 : 4);
         Slots = _options.Slots > 0 ? _options.Slots : (int)Math.Clamp(_options.CacheMemoryMiB * 1024L * 1024 / perSlot, 1, 4096);
@@ -355,7 +361,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
         else
         {
-            var (delta, stopped) = sequence.Text.Add(token);
+            var (delta, stopped) = _markers.TryGetValue(token, out var marker) ? sequence.Text.Add(marker) : sequence.Text.Add(token);
             text = delta;
             if (stopped)
             {

@@ -4,6 +4,15 @@ using Lanes.Inference.Engine.Torch;
 
 namespace Lanes.Inference.Tests.Engine.Torch;
 
+/// <summary>Runs alone, after the parallel classes: one test reads the whole process's resident memory, which other
+/// classes' engines would move.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MeasuresProcessMemory
+{
+    public const string Name = "Measures process memory";
+}
+
+[Collection(MeasuresProcessMemory.Name)]
 public class TorchEngineTests
 {
     private static readonly string[] Prompts =

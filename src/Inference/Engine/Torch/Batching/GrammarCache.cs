@@ -27,12 +27,16 @@ public sealed class GrammarCache(TokenVocabulary vocabulary)
                 // The parameters compile as a schema of their own, so their "$ref"s resolve against themselves.
                 var param = $"tools[{IndexOf(request.Tools, tool)}].function.parameters";
                 var key = $"{format}\u0000{tool.Name}\u0000{tool.Parameters.GetRawText()}";
-                envelopes.Add(Compile(key, param, () => format == ChatFormat.Llama3
-                    ? Grammar.ToolCall(tool.Name, tool.Parameters, "parameters")
-                    : Grammar.Sequence(ToolFormat.CallOpen, Grammar.ToolCall(tool.Name, tool.Parameters), ToolFormat.CallClose)));
+                envelopes.Add(Compile(key, param, () => format switch
+                {
+                    ChatFormat.Llama3 => Grammar.ToolCall(tool.Name, tool.Parameters, "parameters"),
+                    ChatFormat.Mistral => Grammar.ToolCall(tool.Name, tool.Parameters),
+                    _ => Grammar.Sequence(ToolFormat.CallOpen, Grammar.ToolCall(tool.Name, tool.Parameters), ToolFormat.CallClose),
+                }));
             }
 
-            return envelopes.Count == 1 ? envelopes[0] : Grammar.OneOf(envelopes);
+            var call = envelopes.Count == 1 ? envelopes[0] : Grammar.OneOf(envelopes);
+            return format == ChatFormat.Mistral ? Grammar.Sequence(ToolFormat.MistralCalls + " [", call, "]") : call;
         }
 
         return request.Format.Kind switch

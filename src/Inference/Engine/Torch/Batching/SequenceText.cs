@@ -15,9 +15,12 @@ public sealed class SequenceText(BpeTokenizer tokenizer, IReadOnlyList<string> s
 
     /// <summary>Adds a token; returns the text that can be streamed now and whether a stop string was reached
     /// (the text before it is returned, the stop string and everything after are dropped).</summary>
-    public (string Text, bool Stopped) Add(int token)
+    public (string Text, bool Stopped) Add(int token) => Add(tokenizer.Bytes(token));
+
+    /// <summary>Adds a token given by its bytes (a control token that stands for text, such as a tool-call marker).</summary>
+    public (string Text, bool Stopped) Add(ReadOnlySpan<byte> bytes)
     {
-        _bytes.AddRange(tokenizer.Bytes(token));
+        _bytes.AddRange(bytes);
         var complete = CompleteLength();
         if (complete > 0)
         {

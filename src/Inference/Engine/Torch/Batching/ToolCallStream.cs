@@ -8,7 +8,8 @@ namespace Lanes.Inference.Engine.Torch.Batching;
 /// <summary>
 /// Reads a sequence's generated text and separates tool calls from the answer, streaming each call as soon as it is
 /// recognisable: the call's id and name once the name is complete, then its arguments in pieces as they are
-/// generated (ChatML's <c>&lt;tool_call&gt;</c> blocks). A Llama 3 call is a whole JSON reply, known only at the end.
+/// generated (ChatML's <c>&lt;tool_call&gt;</c> blocks). A Llama 3 call is a whole JSON reply, and Mistral's calls a JSON
+/// array after <c>[TOOL_CALLS]</c>: both are known only at the end.
 /// Text that only looks like a call (an unknown tool, broken JSON) is passed on as text, never dropped.
 /// </summary>
 public sealed partial class ToolCallStream(ChatFormat format, IReadOnlyCollection<string> tools)
@@ -28,6 +29,7 @@ public sealed partial class ToolCallStream(ChatFormat format, IReadOnlyCollectio
         Outside,
         InsideBlock,
         LlamaJson,
+        MistralCalls,
     }
 
     /// <summary>Tool calls begun so far.</summary>
@@ -48,14 +50,7 @@ public sealed partial class ToolCallStream(ChatFormat format, IReadOnlyCollectio
         }
 
         _pending.Append(text);
-        if (format == ChatFormat.Llama3)
-        {
-            Llama(output, final: false);
-        }
-        else
-        {
-            Hermes(output, final: false);
-        }
+        Read(output, final: false);
 
         return output;
     }
@@ -66,17 +61,76 @@ public sealed partial class ToolCallStream(ChatFormat format, IReadOnlyCollectio
         var output = new List<(string?, ToolCallDelta?)>();
         if (_enabled)
         {
-            if (format == ChatFormat.Llama3)
-            {
-                Llama(output, final: true);
-            }
-            else
-            {
-                Hermes(output, final: true);
-            }
+            Read(output, final: true);
         }
 
         return output;
+    }
+
+    private void Read(List<(string?, ToolCallDelta?)> output, bool final)
+    {
+        switch (format)
+        {
+            case ChatFormat.Llama3:
+                Llama(output, final);
+                break;
+            case ChatFormat.Mistral:
+                Mistral(output, final);
+                break;
+            default:
+                Hermes(output, final);
+                break;
+        }
+    }
+
+    /// <summary>Mistral: text until <c>[TOOL_CALLS]</c>, then a JSON array of calls, read whole at the end.</summary>
+    private void Mistral(List<(string?, ToolCallDelta?)> output, bool final)
+    {
+        var pending = _pending.ToString();
+        if (_state == State.Outside)
+        {
+            var at = pending.IndexOf(ToolFormat.MistralCalls, StringComparison.Ordinal);
+            if (at < 0)
+            {
+                var keep = final ? 0 : PartialSuffix(pending, ToolFormat.MistralCalls);
+                EmitText(output, pending[..^keep]);
+                _pending.Remove(0, pending.Length - keep);
+                return;
+            }
+
+            EmitText(output, pending[..at].TrimEnd());
+            _pending.Remove(0, at + ToolFormat.MistralCalls.Length);
+            _state = State.MistralCalls;
+        }
+
+        if (!final)
+        {
+            return;
+        }
+
+        var calls = _pending.ToString();
+        _pending.Clear();
+        try
+        {
+            using var doc = JsonDocument.Parse(calls.Trim());
+            var items = doc.RootElement.ValueKind == JsonValueKind.Array ? doc.RootElement.EnumerateArray().ToList() : [doc.RootElement];
+            var parsed = items.Select(i => WholeCall(i.GetRawText())).ToList();
+            if (parsed.Count > 0 && parsed.All(p => p is not null))
+            {
+                foreach (var call in parsed)
+                {
+                    output.Add((null, new ToolCallDelta(Calls, NewId(), call!.Value.Name, call.Value.Arguments)));
+                    Calls++;
+                }
+
+                return;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        EmitText(output, ToolFormat.MistralCalls + calls);
     }
 
     private void Hermes(List<(string?, ToolCallDelta?)> output, bool final)

@@ -11,6 +11,10 @@ public enum ChatFormat
 
     /// <summary><c>&lt;|start_header_id|&gt;role&lt;|end_header_id|&gt;\n\ncontent&lt;|eot_id|&gt;</c> (Llama 3.x).</summary>
     Llama3,
+
+    /// <summary><c>[INST] content[/INST] answer&lt;/s&gt;</c>, with <c>[AVAILABLE_TOOLS]</c>, <c>[TOOL_CALLS]</c> and
+    /// <c>[TOOL_RESULTS]</c> (Mistral Instruct v0.3 and later).</summary>
+    Mistral,
 }
 
 /// <summary>
@@ -38,6 +42,11 @@ public sealed class ChatTemplate
         {
             _start = tokenizer.SpecialId("<|im_start|>");
             _end = tokenizer.SpecialId("<|im_end|>");
+        }
+        else if (format == ChatFormat.Mistral)
+        {
+            _bos = tokenizer.TrySpecialId("<s>", out var bos) ? bos : null;
+            _end = tokenizer.SpecialId("</s>");
         }
         else
         {
@@ -103,14 +112,24 @@ public sealed class ChatTemplate
             return new ChatTemplate(ChatFormat.Llama3, tokenizer, null, template.Contains("Cutting Knowledge Date", StringComparison.Ordinal));
         }
 
+        if (template.Contains("[INST]", StringComparison.Ordinal))
+        {
+            return new ChatTemplate(ChatFormat.Mistral, tokenizer, null, false);
+        }
+
         throw new ModelLoadException(
-            $"The chat template is not one this engine knows (ChatML or Llama 3); it starts: {template[..Math.Min(80, template.Length)]}");
+            $"The chat template is not one this engine knows (ChatML, Llama 3 or Mistral); it starts: {template[..Math.Min(80, template.Length)]}");
     }
 
     /// <summary>The prompt for the assistant's next turn, with tools, tool calls and tool results written the way
     /// the model was trained to read them (<see cref="ToolFormat"/>).</summary>
     public List<int> Render(ChatRequest request)
     {
+        if (Format == ChatFormat.Mistral)
+        {
+            return RenderMistral(request);
+        }
+
         var (turns, preamble) = ToolFormat.Apply(Format, request, _defaultSystem);
         return Render(turns, preamble);
     }
@@ -118,6 +137,11 @@ public sealed class ChatTemplate
     /// <summary>The prompt for the assistant's next turn.</summary>
     public List<int> Render(IReadOnlyList<ChatTurn> turns, string? systemPreamble = null)
     {
+        if (Format == ChatFormat.Mistral)
+        {
+            return RenderMistral(ChatRequest.Of(turns));
+        }
+
         var ids = new List<int>();
         if (Format == ChatFormat.ChatMl)
         {
@@ -173,5 +197,73 @@ public sealed class ChatTemplate
         ids.Add(_headerEnd);
         _tokenizer.Encode("\n\n" + content, ids);
         ids.Add(_end);
+    }
+
+    /// <summary>
+    /// Mistral's v3 layout, as its template writes it: the system text joins the last user turn; the tool signatures
+    /// stand in <c>[AVAILABLE_TOOLS]</c> just before it; a call is <c>[TOOL_CALLS] [{"name", "arguments", "id"}]</c>
+    /// ending the turn; a result is <c>[TOOL_RESULTS] {"content", "call_id"}[/TOOL_RESULTS]</c>. Control words are
+    /// written as the tokenizer's own tokens where it has them.
+    /// </summary>
+    private List<int> RenderMistral(ChatRequest request)
+    {
+        var ids = new List<int>();
+        if (_bos is { } bos)
+        {
+            ids.Add(bos);
+        }
+
+        var system = string.Join("\n\n", request.Messages.Where(m => m.Role == "system").Select(m => m.Content));
+        var rest = request.Messages.Where(m => m.Role != "system").ToList();
+        var tools = request.ToolChoice.Mode == ToolChoiceMode.None ? [] : request.Tools;
+        var lastUser = rest.FindLastIndex(m => m.Role == "user");
+        for (var i = 0; i < rest.Count; i++)
+        {
+            var m = rest[i];
+            switch (m.Role)
+            {
+                case "user":
+                    if (i == lastUser && tools.Count > 0)
+                    {
+                        Control(ids, "[AVAILABLE_TOOLS]");
+                        _tokenizer.Encode(" [" + string.Join(", ", tools.Select(ToolFormat.Signature)) + "]", ids);
+                        Control(ids, "[/AVAILABLE_TOOLS]");
+                    }
+
+                    Control(ids, "[INST]");
+                    _tokenizer.Encode(" " + (i == lastUser && system.Length > 0 ? system + "\n\n" : "") + m.Content, ids);
+                    Control(ids, "[/INST]");
+                    break;
+                case "assistant" when m.ToolCalls is { Count: > 0 } calls:
+                    Control(ids, "[TOOL_CALLS]");
+                    _tokenizer.Encode(" [" + string.Join(", ", calls.Select(c =>
+                        $"{{\"name\": {System.Text.Json.JsonSerializer.Serialize(c.Name)}, \"arguments\": {ToolFormat.PythonJson(c.Arguments)}, \"id\": {System.Text.Json.JsonSerializer.Serialize(c.Id)}}}")) + "]", ids);
+                    ids.Add(_end);
+                    break;
+                case "assistant":
+                    _tokenizer.Encode(" " + m.Content, ids);
+                    ids.Add(_end);
+                    break;
+                case "tool":
+                    Control(ids, "[TOOL_RESULTS]");
+                    _tokenizer.Encode($" {{\"content\": {ToolFormat.PythonJson(m.Content)}, \"call_id\": {System.Text.Json.JsonSerializer.Serialize(m.ToolCallId)}}}", ids);
+                    Control(ids, "[/TOOL_RESULTS]");
+                    break;
+            }
+        }
+
+        return ids;
+    }
+
+    private void Control(List<int> ids, string word)
+    {
+        if (_tokenizer.TrySpecialId(word, out var id))
+        {
+            ids.Add(id);
+        }
+        else
+        {
+            _tokenizer.Encode(word, ids);
+        }
     }
 }

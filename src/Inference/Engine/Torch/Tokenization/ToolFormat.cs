@@ -20,13 +20,21 @@ public static class ToolFormat
     public const string CallOpen = "<tool_call>\n";
     public const string CallClose = "\n</tool_call>";
 
+    /// <summary>Mistral's call marker, a control token in its vocabulary: the calls follow as a JSON array.</summary>
+    public const string MistralCalls = "[TOOL_CALLS]";
+
     private const string QwenDefaultSystem = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
     /// <summary>The turns to render and, for Llama 3, the line the system turn starts with when tools are offered.</summary>
     public static (List<ChatTurn> Turns, string? SystemPreamble) Apply(ChatFormat format, ChatRequest request, string? defaultSystem)
     {
         var tools = request.ToolChoice.Mode == ToolChoiceMode.None ? [] : request.Tools;
-        return format == ChatFormat.ChatMl ? (ChatMl(request.Messages, tools, defaultSystem), null) : Llama3(request.Messages, tools);
+        return format switch
+        {
+            ChatFormat.ChatMl => (ChatMl(request.Messages, tools, defaultSystem), null),
+            ChatFormat.Llama3 => Llama3(request.Messages, tools),
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Mistral's layout is rendered by ChatTemplate itself."),
+        };
     }
 
     private static List<ChatTurn> ChatMl(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition> tools, string? defaultSystem)
@@ -110,7 +118,7 @@ public static class ToolFormat
     }
 
     /// <summary>A tool as the templates render it: <c>{"type": "function", "function": {...}}</c>.</summary>
-    private static string Signature(ToolDefinition tool)
+    public static string Signature(ToolDefinition tool)
     {
         var function = new StringBuilder("{\"name\": ").Append(JsonSerializer.Serialize(tool.Name));
         if (tool.Description is { } d)

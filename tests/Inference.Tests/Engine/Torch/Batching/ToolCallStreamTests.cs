@@ -98,4 +98,30 @@ public class ToolCallStreamTests
 
         Assert.Equal(("It is ", "sunny."), (first.Single().Text, second.Single().Text));
     }
+
+    [Fact]
+    public void Mistral_calls_after_the_marker_become_calls_and_the_text_before_stays_text()
+    {
+        var stream = new ToolCallStream(ChatFormat.Mistral, Tools);
+
+        var output = stream.Add("Let me look.[TOOL");
+        output.AddRange(stream.Add("_CALLS] [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}, {\"name\": \"get_time\", \"arguments\": {}}]"));
+        output.AddRange(stream.Finish());
+
+        Assert.Equal("Let me look.", string.Concat(output.Select(o => o.Text)));
+        Assert.Equal([("get_weather", """{"city": "Oslo"}"""), ("get_time", "{}")], output.Where(o => o.Call is not null).Select(o => (o.Call!.Value.Name!, o.Call.Value.Arguments!)));
+        Assert.Equal(2, stream.Calls);
+    }
+
+    [Fact]
+    public void A_mistral_marker_followed_by_no_call_is_text()
+    {
+        var stream = new ToolCallStream(ChatFormat.Mistral, Tools);
+
+        var output = stream.Add("[TOOL_CALLS] not json");
+        output.AddRange(stream.Finish());
+
+        Assert.Equal("[TOOL_CALLS] not json", string.Concat(output.Select(o => o.Text)));
+        Assert.Equal(0, stream.Calls);
+    }
 }

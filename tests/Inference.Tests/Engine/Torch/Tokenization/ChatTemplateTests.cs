@@ -36,6 +36,46 @@ public class ChatTemplateTests
     }
 
     [Fact]
+    public void A_mistral_template_renders_tools_calls_and_results_with_its_control_tokens()
+    {
+        var json = DemoModel.TrainTokenizer(["hello weather oslo sunny name arguments content call_id"], 40);
+        var added = json["added_tokens"]!.AsArray();
+        string[] controls = ["<s>", "</s>", "[INST]", "[/INST]", "[TOOL_CALLS]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[TOOL_RESULTS]", "[/TOOL_RESULTS]"];
+        for (var i = 0; i < controls.Length; i++)
+        {
+            added.Add(new JsonObject { ["id"] = 2000 + i, ["content"] = controls[i], ["special"] = true });
+        }
+
+        var tokenizer = BpeTokenizer.FromJson(json);
+        int Id(string control) => 2000 + Array.IndexOf(controls, control);
+        var template = ChatTemplate.FromTemplate("{{ bos_token }}{% for m in messages %}[INST] {{ m.content }}[/INST]{% endfor %}", tokenizer);
+        var weather = new ToolDefinition("get_weather", null, System.Text.Json.JsonDocument.Parse("""{"type":"object"}""").RootElement, false);
+        var request = new ChatRequest(
+            [
+                new ChatTurn("system", "Be brief."),
+                new ChatTurn("user", "weather?"),
+                new ChatTurn("assistant", "", [new ToolCall("abc123def", "get_weather", """{"city":"oslo"}""")]),
+                new ChatTurn("tool", "sunny", ToolCallId: "abc123def"),
+                new ChatTurn("user", "hello"),
+            ],
+            [weather], ToolChoice.Auto, true, OutputFormat.Text);
+
+        var ids = template.Render(request);
+
+        List<int> expected =
+        [
+            Id("<s>"), Id("[INST]"), .. tokenizer.Encode(" weather?"), Id("[/INST]"),
+            Id("[TOOL_CALLS]"), .. tokenizer.Encode(""" [{"name": "get_weather", "arguments": {"city": "oslo"}, "id": "abc123def"}]"""), Id("</s>"),
+            Id("[TOOL_RESULTS]"), .. tokenizer.Encode(""" {"content": "sunny", "call_id": "abc123def"}"""), Id("[/TOOL_RESULTS]"),
+            Id("[AVAILABLE_TOOLS]"), .. tokenizer.Encode(""" [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]"""), Id("[/AVAILABLE_TOOLS]"),
+            Id("[INST]"), .. tokenizer.Encode(" Be brief.\n\nhello"), Id("[/INST]"),
+        ];
+        Assert.Equal(ChatFormat.Mistral, template.Format);
+        Assert.Equal(expected, ids);
+        Assert.Equal(Id("</s>"), template.EndOfTurn);
+    }
+
+    [Fact]
     public void A_llama_3_template_renders_headers_and_end_of_turn_tokens()
     {
         var json = DemoModel.TrainTokenizer(["hello user assistant system"], 20);
@@ -62,7 +102,7 @@ public class ChatTemplateTests
     {
         var tokenizer = BpeTokenizer.Load(TinyModel.Path_);
 
-        var error = Assert.Throws<ModelLoadException>(() => ChatTemplate.FromTemplate("{% for m in messages %}[INST] {{ m.content }} [/INST]{% endfor %}", tokenizer));
+        var error = Assert.Throws<ModelLoadException>(() => ChatTemplate.FromTemplate("{% for m in messages %}<start_of_turn>{{ m.role }}\n{{ m.content }}<end_of_turn>{% endfor %}", tokenizer));
 
         Assert.Contains("not one this engine knows", error.Message);
     }
