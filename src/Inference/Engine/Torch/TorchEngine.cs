@@ -17,6 +17,8 @@ internal sealed record TorchPrompt(int[] Tokens)
 {
     public Grammar? Grammar { get; init; }
 
+    public Grammar? CallBody { get; init; }
+
     public IReadOnlyCollection<string> Tools { get; init; } = [];
 }
 
@@ -145,7 +147,12 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     {
         var tokens = _chat!.Render(request).ToArray();
         var tools = request.ToolChoice.Mode == ToolChoiceMode.None ? [] : request.Tools.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        return new EnginePrompt(model, tokens.Length, new TorchPrompt(tokens) { Grammar = _grammars.For(request, _chat.Format), Tools = tools });
+        return new EnginePrompt(model, tokens.Length, new TorchPrompt(tokens)
+        {
+            Grammar = _grammars.For(request, _chat.Format),
+            CallBody = _grammars.CallBodyFor(request, _chat.Format),
+            Tools = tools,
+        });
     }
 
     public EnginePrompt PrepareCompletion(string model, string prompt)
@@ -176,6 +183,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         var sequence = new Sequence(tokens, sampling, row, new SequenceText(_tokenizer, sampling.Stop ?? []), ct)
         {
             Constraint = state.Grammar is { } grammar ? new GrammarMatcher(grammar, _vocabulary, [.. _stopTokens]) : null,
+            CallBody = state.CallBody,
             ToolCalls = new ToolCallStream(_chat?.Format ?? ChatFormat.ChatMl, state.Tools),
         };
         lock (_gate)
@@ -348,10 +356,19 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         sequence.NextToken = token;
         FinishReason? finish = null;
         string text;
-        if (sequence.Constraint is { } constraint && !_stopTokens.Contains(token) && !constraint.Accept(token))
+        if (sequence.Constraint is { } constraint && !_stopTokens.Contains(token))
         {
-            // The mask allowed only tokens the grammar accepts, so this cannot happen; end rather than emit bad JSON.
-            token = _stopTokens.First();
+            if (!constraint.Accept(token))
+            {
+                // The mask allowed only tokens the grammar accepts, so this cannot happen; end rather than emit bad JSON.
+                token = _stopTokens.First();
+            }
+            else if (sequence.ConstraintEndsWithCall && constraint.IsComplete)
+            {
+                // The call the model opened is whole: it may write text or open another call freely again.
+                sequence.Constraint = null;
+                sequence.ConstraintEndsWithCall = false;
+            }
         }
 
         if (_stopTokens.Contains(token) && !_options.IgnoreEndOfSequence)
@@ -375,6 +392,13 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
 
         var pieces = sequence.ToolCalls!.Add(text);
+        if (sequence.Constraint is null && sequence.CallBody is { } body && sequence.ToolCalls.AwaitingCallBody && finish is null)
+        {
+            // tool_choice "auto": the model opened a call on its own, so the rest of the call must be valid.
+            sequence.Constraint = new GrammarMatcher(body, _vocabulary, [.. _stopTokens]);
+            sequence.ConstraintEndsWithCall = true;
+        }
+
         if (finish is not null)
         {
             pieces.AddRange(sequence.ToolCalls.Finish());

@@ -47,6 +47,40 @@ public sealed class GrammarCache(TokenVocabulary vocabulary)
         };
     }
 
+    /// <summary>
+    /// For <c>tool_choice: "auto"</c> with tools: the grammar of a call's body once the model has written the call
+    /// marker itself (ChatML and Mistral; a Llama 3 call has no marker, so it is read back unconstrained).
+    /// </summary>
+    public Grammar? CallBodyFor(ChatRequest request, ChatFormat format)
+    {
+        if (request.Tools.Count == 0 || request.ToolChoice.Mode != ToolChoiceMode.Auto || format == ChatFormat.Llama3)
+        {
+            return null;
+        }
+
+        var calls = new List<Grammar>();
+        try
+        {
+            for (var i = 0; i < request.Tools.Count; i++)
+            {
+                var tool = request.Tools[i];
+                calls.Add(Compile($"{format}\u0000call\u0000{tool.Name}\u0000{tool.Parameters.GetRawText()}", $"tools[{i}].function.parameters",
+                    () => Grammar.ToolCall(tool.Name, tool.Parameters)));
+            }
+        }
+        catch (EngineRequestInvalid)
+        {
+            // A schema the grammar cannot enforce does not stop an optional call: it is read back unconstrained.
+            return null;
+        }
+
+        var call = calls.Count == 1 ? calls[0] : Grammar.OneOf(calls);
+        var key = $"{format}\u0000body\u0000{string.Join('\u0000', request.Tools.Select(t => t.Name + t.Parameters.GetRawText()))}";
+        return Compile(key, "tools", () => format == ChatFormat.Mistral
+            ? Grammar.Sequence(" [", call, "]")
+            : Grammar.Sequence("\n", call, ToolFormat.CallClose));
+    }
+
     private Grammar Compile(string key, string param, Func<Grammar> compile)
     {
         if (_compiled.TryGetValue(key, out var grammar))

@@ -30,7 +30,14 @@ internal sealed class Sequence(int[] prompt, Sampling sampling, RowSampling row,
     public int Generated { get; set; }
 
     /// <summary>The grammar the output must follow (structured outputs, a required tool call), or null.</summary>
-    public Constraints.GrammarMatcher? Constraint { get; init; }
+    public Constraints.GrammarMatcher? Constraint { get; set; }
+
+    /// <summary>The grammar of a call's body, applied from the moment the model opens a call on its own
+    /// (<c>tool_choice: "auto"</c>) until the call is complete; null when no tools are offered.</summary>
+    public Constraints.Grammar? CallBody { get; init; }
+
+    /// <summary>The current <see cref="Constraint"/> came from <see cref="CallBody"/> and ends with the call.</summary>
+    public bool ConstraintEndsWithCall { get; set; }
 
     /// <summary>Separates tool calls from text in what is generated.</summary>
     public ToolCallStream? ToolCalls { get; init; }

@@ -32,6 +32,13 @@ public sealed partial class ToolCallStream(ChatFormat format, IReadOnlyCollectio
         MistralCalls,
     }
 
+    /// <summary>
+    /// The model has just written a call marker and nothing after it: what follows is the call's body (ChatML:
+    /// <c>\n{"name": …}\n&lt;/tool_call&gt;</c>; Mistral: <c> [{…}]</c>). A marker that ends mid-token (other text already
+    /// follows it) does not count, since a grammar can only start at a token boundary.
+    /// </summary>
+    public bool AwaitingCallBody => _pending.Length == 0 && (_state == State.MistralCalls || (_state == State.InsideBlock && _argumentsStart < 0));
+
     /// <summary>Tool calls begun so far.</summary>
     public int Calls { get; private set; }
 
