@@ -32,15 +32,16 @@ public sealed class GatewayBeforeUpstream : IAsyncLifetime
         await ((IAsyncLifetime)Upstream).DisposeAsync();
     }
 
-    public sealed class Front(string upstream, string secret, int contextTokens = 8192) : GatewayOnKestrel
+    /// <summary>A gateway in upstream mode serving <c>fleet-model</c> as <paramref name="upstreamId"/> upstream.</summary>
+    public sealed class Front(string upstream, string? secret, int contextTokens = 8192, string upstreamId = "scripted") : GatewayOnKestrel
     {
         protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
         [
             new("Engine:Kind", "upstream"),
             new("Engine:Upstream:BaseUrl", upstream),
-            new("Engine:Upstream:ApiKey", secret),
+            new("Engine:Upstream:ApiKey", secret ?? ""),
             new("Engine:Upstream:Models:0:Id", "fleet-model"),
-            new("Engine:Upstream:Models:0:UpstreamId", "scripted"),
+            new("Engine:Upstream:Models:0:UpstreamId", upstreamId),
             new("Engine:Upstream:Models:0:ContextTokens", contextTokens.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("Engine:Upstream:Slots", "4"),
             new("Pricing:Models:0:Model", "fleet-model"),

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lanes.Testing;
-using Microsoft.AspNetCore.Hosting;
 using OpenAI.Chat;
 using static Lanes.Inference.Tests.Api.ChatCompletionsTests;
 
@@ -18,7 +17,7 @@ public sealed class GatewayBeforeRecordingUpstream : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Upstream.InitializeAsync();
-        Gateway = new Front(Upstream.BaseUrl);
+        Gateway = new GatewayBeforeUpstream.Front(Upstream.BaseUrl, secret: null, upstreamId: "vendor/model-7b");
         await Gateway.InitializeAsync();
     }
 
@@ -26,30 +25,6 @@ public sealed class GatewayBeforeRecordingUpstream : IAsyncLifetime
     {
         await ((IAsyncLifetime)Gateway).DisposeAsync();
         await Upstream.DisposeAsync();
-    }
-
-    private sealed class Front(string upstream) : GatewayOnKestrel
-    {
-        protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
-        [
-            new("Engine:Kind", "upstream"),
-            new("Engine:Upstream:BaseUrl", upstream),
-            new("Engine:Upstream:Models:0:Id", "fleet-model"),
-            new("Engine:Upstream:Models:0:UpstreamId", "vendor/model-7b"),
-            new("Engine:Upstream:Models:0:ContextTokens", "8192"),
-            new("Pricing:Models:0:Model", "fleet-model"),
-            new("Pricing:Models:0:InputPerMillionUsd", "1"),
-            new("Pricing:Models:0:OutputPerMillionUsd", "2"),
-            new("Pricing:Models:0:ContextTokens", "8192"),
-            new("Pricing:Models:0:Source", "test"),
-            new("Pricing:Models:0:AsOf", "2026-11-01"),
-        ];
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            base.ConfigureWebHost(builder);
-            builder.UseSetting("Engine:Kind", "upstream");
-        }
     }
 }
 
