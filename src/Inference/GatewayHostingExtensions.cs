@@ -1,6 +1,7 @@
 using Lanes.Billing;
 using Lanes.Billing.Keys;
 using Lanes.Inference.Api;
+using Lanes.Inference.Api.Anthropic;
 using Lanes.Inference.Auth;
 using Lanes.Inference.Budgets;
 using Lanes.Inference.Engine;
@@ -84,6 +85,7 @@ public static partial class GatewayHostingExtensions
     public static WebApplication MapGateway(this WebApplication app)
     {
         app.MapOpenAiApi();
+        app.MapMessagesApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }

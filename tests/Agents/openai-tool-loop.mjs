@@ -36,7 +36,7 @@ const results = {};
 {
   const messages = ask("What is the weather in Oslo?\ncall get_weather {\"city\":\"Oslo\"}");
   const first = await client.chat.completions.create({
-    model, messages, tools, max_tokens: 120,
+    model, messages, tools, max_tokens: 300,
     tool_choice: scripted ? "auto" : { type: "function", function: { name: "get_weather" } },
   });
   const choice = first.choices[0];
@@ -50,7 +50,9 @@ const results = {};
   messages.push(choice.message, { role: "tool", tool_call_id: call.id, content: "sunny, 18 C" });
   const answer = await client.chat.completions.create({ model, messages, tools, max_tokens: 30, tool_choice: scripted ? "auto" : "none" });
   assert.equal(answer.choices[0].message.tool_calls ?? undefined, undefined);
-  assert.ok(answer.choices[0].message.content.length > 0);
+  assert.equal(typeof answer.choices[0].message.content, "string");
+  assert.ok(["stop", "length"].includes(answer.choices[0].finish_reason));
+  // A real (here tiny, random) model may end its turn at once; the scripted one answers from the result.
   if (scripted) assert.equal(answer.choices[0].message.content, "tool said: sunny, 18 C");
   // With tool_choice "none" the tools leave the prompt, so only the scripted loop (tools both times) grows.
   assert.ok(scripted ? answer.usage.prompt_tokens > first.usage.prompt_tokens : answer.usage.prompt_tokens > 0);
@@ -61,7 +63,7 @@ const results = {};
 {
   const messages = ask("Weather and time?\ncall get_weather {\"city\":\"Oslo\"}\ncall get_time {\"city\":\"Bergen\"}");
   const stream = await client.chat.completions.create({
-    model, messages, tools, stream: true, stream_options: { include_usage: true }, max_tokens: 120,
+    model, messages, tools, stream: true, stream_options: { include_usage: true }, max_tokens: 300,
     tool_choice: scripted ? "auto" : "required", parallel_tool_calls: true,
   });
   const calls = [];
@@ -89,7 +91,6 @@ const results = {};
     text += chunk.choices[0]?.delta?.content ?? "";
   }
   if (scripted) assert.equal(text, "tool said: sunny; 09:00");
-  assert.ok(text.length > 0);
   results.streamed = { calls: calls.map((c) => c.name), text };
 }
 
@@ -97,7 +98,7 @@ const results = {};
 if (!scripted) {
   const schema = { type: "object", properties: { city: { type: "string", maxLength: 20 }, warm: { type: "boolean" } }, required: ["city", "warm"], additionalProperties: false };
   const r = await client.chat.completions.create({
-    model, messages: [{ role: "user", content: "Is Oslo warm? Answer in JSON." }], max_tokens: 80,
+    model, messages: [{ role: "user", content: "Is Oslo warm? Answer in JSON." }], max_tokens: 300,
     response_format: { type: "json_schema", json_schema: { name: "verdict", schema, strict: true } },
   });
   const parsed = JSON.parse(r.choices[0].message.content);

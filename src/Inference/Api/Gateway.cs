@@ -106,14 +106,10 @@ public sealed class Gateway(
             requestWindow);
     }
 
-    public async Task<Admission> AdmitAsync(ApiKey key, GenerationCall call, CancellationToken ct)
+    /// <summary>What every door checks before anything is held: the subscription, the model (served, priced,
+    /// allowed), the features the request needs, and the prompt tokenized within the context.</summary>
+    private (Subscription Subscription, EngineModel Model, ModelPrice Price, EnginePrompt Prompt, int Room) Resolve(ApiKey key, GenerationCall call)
     {
-        var arrived = clock.GetUtcNow();
-        if (drain.Stopping)
-        {
-            throw new ApiError(503, "server_error", "shutting_down", "This gateway is shutting down; retry the request (another node will take it).", retryAfter: TimeSpan.FromSeconds(1));
-        }
-
         var subscription = LiveSubscription(key);
         var model = engine.Models.FirstOrDefault(m => m.Id == call.Model)
                     ?? throw ApiError.NotFound("model_not_found", $"The model '{call.Model}' does not exist here. GET /v1/models lists the models your key can use.", "model");
@@ -166,6 +162,24 @@ public sealed class Gateway(
                 $"The prompt{(promptParam == "tools" ? " with its tool definitions" : "")} is {prompt.PromptTokens} tokens; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
                 promptParam, "context_length_exceeded");
         }
+
+        return (subscription, model, price, prompt, room);
+    }
+
+    /// <summary>The prompt a request would run, checked like an admission but holding nothing (token counting).</summary>
+    public EnginePrompt Prepare(ApiKey key, GenerationCall call) => Resolve(key, call).Prompt;
+
+    public IInferenceEngine Engine => engine;
+
+    public async Task<Admission> AdmitAsync(ApiKey key, GenerationCall call, CancellationToken ct)
+    {
+        var arrived = clock.GetUtcNow();
+        if (drain.Stopping)
+        {
+            throw new ApiError(503, "server_error", "shutting_down", "This gateway is shutting down; retry the request (another node will take it).", retryAfter: TimeSpan.FromSeconds(1));
+        }
+
+        var (subscription, model, price, prompt, room) = Resolve(key, call);
 
         // A missing max_tokens is capped by what is left of the model's context: that is the worst case held.
         var maxTokens = Math.Min(call.MaxTokens ?? room, room);

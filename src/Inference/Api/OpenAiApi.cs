@@ -67,7 +67,7 @@ public static class OpenAiApi
         }
     }
 
-    private static async Task<GenerationCall> ReadBodyAsync(HttpContext http, GatewayOptions options, Func<JsonElement, GenerationCall> parse)
+    internal static async Task<GenerationCall> ReadBodyAsync(HttpContext http, GatewayOptions options, Func<JsonElement, GenerationCall> parse)
     {
         if (http.Request.ContentLength > options.MaxRequestBytes)
         {
@@ -310,7 +310,7 @@ public static class OpenAiApi
     }
 
     /// <summary>Budget, window and lanes on every response, success or refusal, so clients pace themselves.</summary>
-    private static void WriteStanding(HttpResponse response, Standing s, DateTimeOffset now)
+    internal static void WriteStanding(HttpResponse response, Standing s, DateTimeOffset now)
     {
         var h = response.Headers;
         h["x-ratelimit-limit-requests"] = s.RequestLimit.ToString(CultureInfo.InvariantCulture);

@@ -204,16 +204,8 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
             {
                 if (chat is not null)
                 {
-                    w.WriteStartArray("messages");
-                    foreach (var t in chat.Messages)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("role", t.Role);
-                        w.WriteString("content", t.Content);
-                        w.WriteEndObject();
-                    }
-
-                    w.WriteEndArray();
+                    // A request from another door (Anthropic Messages) is written as Chat Completions.
+                    WriteChat(w, chat);
                 }
                 else
                 {
@@ -251,6 +243,95 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteChat(Utf8JsonWriter w, ChatRequest chat)
+    {
+        w.WriteStartArray("messages");
+        foreach (var t in chat.Messages)
+        {
+            w.WriteStartObject();
+            w.WriteString("role", t.Role);
+            if (t.ToolCalls is { Count: > 0 } calls)
+            {
+                if (t.Content.Length > 0)
+                {
+                    w.WriteString("content", t.Content);
+                }
+                else
+                {
+                    w.WriteNull("content");
+                }
+
+                w.WriteStartArray("tool_calls");
+                foreach (var c in calls)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", c.Id);
+                    w.WriteString("type", "function");
+                    w.WriteStartObject("function");
+                    w.WriteString("name", c.Name);
+                    w.WriteString("arguments", c.Arguments);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+            else
+            {
+                w.WriteString("content", t.Content);
+            }
+
+            if (t.ToolCallId is { } id)
+            {
+                w.WriteString("tool_call_id", id);
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (chat.Tools.Count == 0)
+        {
+            return;
+        }
+
+        w.WriteStartArray("tools");
+        foreach (var tool in chat.Tools)
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "function");
+            w.WriteStartObject("function");
+            w.WriteString("name", tool.Name);
+            if (tool.Description is { } d)
+            {
+                w.WriteString("description", d);
+            }
+
+            w.WritePropertyName("parameters");
+            tool.Parameters.WriteTo(w);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        switch (chat.ToolChoice.Mode)
+        {
+            case ToolChoiceMode.Named:
+                w.WriteStartObject("tool_choice");
+                w.WriteString("type", "function");
+                w.WriteStartObject("function");
+                w.WriteString("name", chat.ToolChoice.Name);
+                w.WriteEndObject();
+                w.WriteEndObject();
+                break;
+            default:
+                w.WriteString("tool_choice", chat.ToolChoice.Mode switch { ToolChoiceMode.None => "none", ToolChoiceMode.Required => "required", _ => "auto" });
+                break;
+        }
+
+        w.WriteBoolean("parallel_tool_calls", chat.ParallelToolCalls);
     }
 
     private static int Estimate(string text) => Encoding.UTF8.GetByteCount(text) / 2 + 1;

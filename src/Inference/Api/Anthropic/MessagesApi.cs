@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lanes.Billing.Keys;
+using Lanes.Inference.Engine;
+using Microsoft.Extensions.Options;
+
+namespace Lanes.Inference.Api.Anthropic;
+
+/// <summary>
+/// The Anthropic Messages door: <c>POST /v1/messages</c> and <c>/v1/messages/count_tokens</c>, so Claude-style agents
+/// work by setting <c>ANTHROPIC_BASE_URL</c>. Requests are translated onto the same admission path as Chat Completions
+/// (key, subscription, model, context, requests per window, budget hold, lane, engine, metering, rate headers);
+/// only the wire differs: <c>x-api-key</c> or a bearer token, Anthropic's content blocks and stream events, and its
+/// error shape <c>{"type":"error","error":{"type","message"}}</c> with the same status codes.
+/// </summary>
+public static class MessagesApi
+{
+    public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/messages", (HttpContext http, Gateway gateway, IOptions<GatewayOptions> options) =>
+            Handle(http, gateway, async key => await Generate(http, gateway, key, await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.Parse))));
+        app.MapPost("/v1/messages/count_tokens", (HttpContext http, Gateway gateway, IOptions<GatewayOptions> options) =>
+            Handle(http, gateway, async key =>
+            {
+                var call = await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.ParseForCount);
+                var prompt = gateway.Prepare(key, call);
+                await http.Response.WriteAsJsonAsync(new JsonObject { ["input_tokens"] = prompt.PromptTokens }, Wire.Json);
+            }));
+        return app;
+    }
+
+    private static async Task Handle(HttpContext http, Gateway gateway, Func<ApiKey, Task> handler)
+    {
+        try
+        {
+            // Anthropic's SDKs send x-api-key; a bearer token works too.
+            var apiKey = http.Request.Headers["x-api-key"].ToString();
+            var key = gateway.Authenticate(apiKey.Length > 0 ? "Bearer " + apiKey : http.Request.Headers.Authorization.ToString());
+            http.Response.OnStarting(() =>
+            {
+                OpenAiApi.WriteStanding(http.Response, gateway.StandingOf(key), gateway.Clock.GetUtcNow());
+                return Task.CompletedTask;
+            });
+            await handler(key);
+        }
+        catch (ApiError error) when (!http.Response.HasStarted)
+        {
+            http.Response.StatusCode = error.Status;
+            if (error.RetryAfter is { } retry)
+            {
+                http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
+            await http.Response.WriteAsJsonAsync(ErrorBody(error), Wire.Json);
+        }
+        catch (ApiError error)
+        {
+            // The stream had begun: Anthropic sends an error event.
+            await Event(http, "error", ErrorBody(error));
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static JsonObject ErrorBody(ApiError error) => new()
+    {
+        ["type"] = "error",
+        ["error"] = new JsonObject
+        {
+            ["type"] = error.Status switch
+            {
+                400 => "invalid_request_error",
+                401 => "authentication_error",
+                403 => "permission_error",
+                404 => "not_found_error",
+                413 => "request_too_large",
+                429 => "rate_limit_error",
+                503 => "overloaded_error",
+                _ => "api_error",
+            },
+            ["message"] = error.Message,
+        },
+    };
+
+    private static async Task Generate(HttpContext http, Gateway gateway, ApiKey key, GenerationCall call)
+    {
+        var admission = await gateway.AdmitAsync(key, call, http.RequestAborted);
+        var id = "msg_" + Guid.NewGuid().ToString("N")[..24];
+        var started = Stopwatch.GetTimestamp();
+        TimeSpan? firstToken = null;
+        long tokens = 0, promptTokens = admission.Prompt.PromptTokens;
+        var finish = FinishReason.Stop;
+        var outcome = "ok";
+        var blocks = new List<JsonObject>();
+        var texts = new StringBuilder();
+        var calls = new SortedDictionary<int, (string Id, string Name, StringBuilder Input, int Block)>();
+        var open = -1; // index of the block being streamed
+        var openIsText = false;
+        try
+        {
+            if (call.Stream)
+            {
+                http.Response.ContentType = "text/event-stream";
+                http.Response.Headers.CacheControl = "no-cache";
+                await Event(http, "message_start", new JsonObject
+                {
+                    ["type"] = "message_start",
+                    ["message"] = Message(id, call.Model, new JsonArray(), null, promptTokens, 1),
+                });
+                await Event(http, "ping", new JsonObject { ["type"] = "ping" });
+            }
+
+            await foreach (var chunk in gateway.Engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
+            {
+                firstToken ??= gateway.Clock.GetUtcNow() - admission.ArrivedAt;
+                tokens += chunk.Tokens;
+                promptTokens = chunk.PromptTokens ?? promptTokens;
+                finish = chunk.Finish ?? finish;
+                if (chunk.Text.Length > 0)
+                {
+                    if (!call.Stream)
+                    {
+                        texts.Append(chunk.Text);
+                        continue;
+                    }
+
+                    if (open < 0 || !openIsText)
+                    {
+                        await Close();
+                        open++;
+                        openIsText = true;
+                        await Event(http, "content_block_start", new JsonObject { ["type"] = "content_block_start", ["index"] = open, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" } });
+                    }
+
+                    await Event(http, "content_block_delta", new JsonObject { ["type"] = "content_block_delta", ["index"] = open, ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = chunk.Text } });
+                }
+
+                if (chunk.ToolCall is { } piece)
+                {
+                    if (!calls.TryGetValue(piece.Index, out var c))
+                    {
+                        if (call.Stream)
+                        {
+                            await Close();
+                            open++;
+                            openIsText = false;
+                        }
+
+                        c = (ToolUseId(piece.Id), piece.Name ?? "", new StringBuilder(), open);
+                        calls[piece.Index] = c;
+                        if (call.Stream)
+                        {
+                            await Event(http, "content_block_start", new JsonObject
+                            {
+                                ["type"] = "content_block_start", ["index"] = open,
+                                ["content_block"] = new JsonObject { ["type"] = "tool_use", ["id"] = c.Id, ["name"] = c.Name, ["input"] = new JsonObject() },
+                            });
+                        }
+                    }
+
+                    c.Input.Append(piece.Arguments);
+                    if (call.Stream && !string.IsNullOrEmpty(piece.Arguments))
+                    {
+                        await Event(http, "content_block_delta", new JsonObject { ["type"] = "content_block_delta", ["index"] = c.Block, ["delta"] = new JsonObject { ["type"] = "input_json_delta", ["partial_json"] = piece.Arguments } });
+                    }
+                }
+            }
+
+            var stopReason = finish switch
+            {
+                FinishReason.Length => "max_tokens",
+                FinishReason.ToolCalls => "tool_use",
+                _ => calls.Count > 0 ? "tool_use" : "end_turn",
+            };
+            if (!call.Stream)
+            {
+                var content = new JsonArray();
+                if (texts.Length > 0)
+                {
+                    content.Add(new JsonObject { ["type"] = "text", ["text"] = texts.ToString() });
+                }
+
+                foreach (var c in calls.Values)
+                {
+                    content.Add(new JsonObject { ["type"] = "tool_use", ["id"] = c.Id, ["name"] = c.Name, ["input"] = Input(c.Input.ToString()) });
+                }
+
+                await http.Response.WriteAsJsonAsync(Message(id, call.Model, content, stopReason, promptTokens, tokens), Wire.Json, http.RequestAborted);
+                return;
+            }
+
+            await Close();
+            await Event(http, "message_delta", new JsonObject
+            {
+                ["type"] = "message_delta",
+                ["delta"] = new JsonObject { ["stop_reason"] = stopReason, ["stop_sequence"] = null },
+                ["usage"] = new JsonObject { ["output_tokens"] = tokens },
+            });
+            await Event(http, "message_stop", new JsonObject { ["type"] = "message_stop" });
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            outcome = "client_cancelled";
+            throw;
+        }
+        catch (EngineRequestInvalid invalid)
+        {
+            outcome = "invalid_request";
+            promptTokens = 0;
+            throw ApiError.InvalidRequest(invalid.Message, invalid.Param, invalid.Code);
+        }
+        catch (EngineUnavailable e)
+        {
+            outcome = "upstream_error";
+            promptTokens = 0;
+            throw new ApiError(502, "server_error", "upstream_error", e.Message);
+        }
+        finally
+        {
+            gateway.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
+        }
+
+        async Task Close()
+        {
+            if (open >= 0 && call.Stream)
+            {
+                await Event(http, "content_block_stop", new JsonObject { ["type"] = "content_block_stop", ["index"] = open });
+            }
+        }
+    }
+
+    private static JsonObject Message(string id, string model, JsonArray content, string? stopReason, long input, long output) => new()
+    {
+        ["id"] = id,
+        ["type"] = "message",
+        ["role"] = "assistant",
+        ["model"] = model,
+        ["content"] = content,
+        ["stop_reason"] = stopReason,
+        ["stop_sequence"] = null,
+        ["usage"] = new JsonObject { ["input_tokens"] = input, ["output_tokens"] = output },
+    };
+
+    /// <summary>Anthropic's tool-use ids look like <c>toolu_…</c>; an engine's own id is kept after that prefix.</summary>
+    private static string ToolUseId(string? engineId) =>
+        engineId is { Length: > 0 } e ? (e.StartsWith("toolu_", StringComparison.Ordinal) ? e : "toolu_" + e.Replace("call_", "", StringComparison.Ordinal)) : "toolu_" + Guid.NewGuid().ToString("N")[..24];
+
+    /// <summary>The call's arguments as the object Anthropic returns; text that is not a JSON object is wrapped.</summary>
+    private static JsonNode Input(string arguments)
+    {
+        try
+        {
+            return JsonNode.Parse(arguments.Length == 0 ? "{}" : arguments) is JsonObject o ? o : new JsonObject { ["value"] = arguments };
+        }
+        catch (JsonException)
+        {
+            return new JsonObject { ["raw"] = arguments };
+        }
+    }
+
+    private static async Task Event(HttpContext http, string name, JsonObject data)
+    {
+        await http.Response.WriteAsync($"event: {name}\ndata: {data.ToJsonString(Wire.Json)}\n\n", http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+    }
+}
