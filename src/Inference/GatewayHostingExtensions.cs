@@ -2,6 +2,7 @@ using Lanes.Billing;
 using Lanes.Billing.Keys;
 using Lanes.Inference.Api;
 using Lanes.Inference.Api.Anthropic;
+using Lanes.Inference.Api.Responses;
 using Lanes.Inference.Auth;
 using Lanes.Inference.Budgets;
 using Lanes.Inference.Engine;
@@ -86,6 +87,7 @@ public static partial class GatewayHostingExtensions
     {
         app.MapOpenAiApi();
         app.MapMessagesApi();
+        app.MapResponsesApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }

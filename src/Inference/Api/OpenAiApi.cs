@@ -38,7 +38,7 @@ public static class OpenAiApi
     }
 
     /// <summary>Authenticates, runs the handler, and turns refusals into OpenAI's error shape; headers on every answer.</summary>
-    private static async Task Handle(HttpContext http, Gateway gateway, Func<ApiKey, Task> handler)
+    internal static async Task Handle(HttpContext http, Gateway gateway, Func<ApiKey, Task> handler)
     {
         ApiKey? key = null;
         try

@@ -292,6 +292,23 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
         }
 
         w.WriteEndArray();
+        if (chat.Format.Kind != OutputFormatKind.Text)
+        {
+            w.WriteStartObject("response_format");
+            w.WriteString("type", chat.Format.Kind == OutputFormatKind.JsonObject ? "json_object" : "json_schema");
+            if (chat.Format is { Kind: OutputFormatKind.JsonSchema, Schema: { } schema })
+            {
+                w.WriteStartObject("json_schema");
+                w.WriteString("name", chat.Format.Name ?? "output");
+                w.WritePropertyName("schema");
+                schema.WriteTo(w);
+                w.WriteBoolean("strict", chat.Format.Strict);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+        }
+
         if (chat.Tools.Count == 0)
         {
             return;
