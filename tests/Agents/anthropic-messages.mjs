@@ -58,7 +58,11 @@ assert.equal(text, "tool said: rain");
 const counted = await client.messages.countTokens({ model, messages: [{ role: "user", content: "Hello" }], tools });
 assert.ok(counted.input_tokens > 0);
 
-// 5. Refusals arrive as the SDK's typed errors: a bad request, and a spent budget with its retry hint.
+// 5. The models this key may use, listed the way Anthropic lists them.
+const models = await client.models.list();
+assert.ok(models.data.some((m) => m.id === model && m.type === "model"));
+
+// 6. Refusals arrive as the SDK's typed errors: a bad request, and a spent budget with its retry hint.
 await assert.rejects(client.messages.create({ model, max_tokens: 10, messages: [{ role: "robot", content: "x" }] }), (e) => e instanceof Anthropic.BadRequestError && e.error.type === "error" && e.error.error.type === "invalid_request_error");
 const tiny = new Anthropic({ baseURL: process.env.LANES_ROOT_URL, apiKey: process.env.LANES_TINY_KEY, maxRetries: 0 });
 await assert.rejects(tiny.messages.create({ model, max_tokens: 4000, messages: [{ role: "user", content: "hi" }] }),

@@ -47,4 +47,9 @@ assert.equal(textFinal.output_text, "tool said: rain");
 await assert.rejects(client.responses.create({ model, input: "hi", store: true }), (e) => e instanceof OpenAI.BadRequestError && e.param === "store");
 await assert.rejects(client.responses.create({ model, input: "hi", previous_response_id: "resp_1" }), (e) => e instanceof OpenAI.BadRequestError && e.param === "previous_response_id");
 
+// 5. A spent budget is the SDK's rate-limit error with the retry hint.
+const tiny = new OpenAI({ baseURL: process.env.LANES_BASE_URL, apiKey: process.env.LANES_TINY_KEY, maxRetries: 0 });
+await assert.rejects(tiny.responses.create({ model, input: "hi", max_output_tokens: 4000 }),
+  (e) => e instanceof OpenAI.RateLimitError && e.code === "budget_exhausted" && Number(e.headers.get("retry-after")) > 0);
+
 console.log(JSON.stringify({ ok: true, events: [...new Set(seen)] }));

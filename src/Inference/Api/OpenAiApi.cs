@@ -31,8 +31,12 @@ public static class OpenAiApi
             Handle(http, gateway, async key => await Generate(http, gateway, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseChat))));
         v1.MapPost("/completions", (HttpContext http, Gateway gateway, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
             Handle(http, gateway, async key => await Generate(http, gateway, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseCompletion))));
-        v1.MapGet("/models", (HttpContext http, Gateway gateway) => Handle(http, gateway, key =>
-            http.Response.WriteAsJsonAsync(new ModelList("list", gateway.ModelsFor(key).Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy)).ToList()), Wire.Json)));
+        v1.MapGet("/models", (HttpContext http, Gateway gateway) =>
+            // Anthropic's SDKs list models on the same path with their own headers and shape.
+            http.Request.Headers.ContainsKey("anthropic-version") || http.Request.Headers.ContainsKey("x-api-key")
+                ? Anthropic.MessagesApi.ListModelsAsync(http, gateway)
+                : Handle(http, gateway, key =>
+                    http.Response.WriteAsJsonAsync(new ModelList("list", gateway.ModelsFor(key).Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy)).ToList()), Wire.Json)));
         v1.MapGet("/usage", (HttpContext http, Gateway gateway) => Handle(http, gateway, key => http.Response.WriteAsJsonAsync(UsageOf(gateway, key), Wire.Json)));
         return app;
     }

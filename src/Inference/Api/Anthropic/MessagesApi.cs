@@ -32,6 +32,20 @@ public static class MessagesApi
         return app;
     }
 
+    /// <summary><c>GET /v1/models</c> as Anthropic lists models: the ones this key may use.</summary>
+    public static Task ListModelsAsync(HttpContext http, Gateway gateway) => Handle(http, gateway, key =>
+    {
+        var models = gateway.ModelsFor(key);
+        var data = new JsonArray([.. models.Select(m => (JsonNode)new JsonObject
+        {
+            ["type"] = "model", ["id"] = m.Id, ["display_name"] = m.Id, ["created_at"] = "2026-01-01T00:00:00Z",
+        })]);
+        return http.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["data"] = data, ["has_more"] = false, ["first_id"] = models.FirstOrDefault()?.Id, ["last_id"] = models.LastOrDefault()?.Id,
+        }, Wire.Json);
+    });
+
     private static async Task Handle(HttpContext http, Gateway gateway, Func<ApiKey, Task> handler)
     {
         try

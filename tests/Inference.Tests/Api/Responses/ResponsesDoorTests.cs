@@ -11,9 +11,11 @@ public class ResponsesDoorTests(GatewayOnKestrel gateway) : IClassFixture<Gatewa
     public async Task The_openai_node_sdks_responses_client_creates_streams_and_runs_a_function_round_trip()
     {
         var (_, key) = await gateway.TenantWithKey(budget: 5m);
+        var (_, tiny) = await gateway.TenantWithKey(budget: 0.000001m);
+        var environment = AgentClientTests.Environment(key.Secret, "scripted", "scripted", gateway.V1);
+        environment["LANES_TINY_KEY"] = tiny.Secret;
 
-        var (exit, output) = await NodeClient.RunAsync("node", ["openai-responses.mjs"],
-            AgentClientTests.Environment(key.Secret, "scripted", "scripted", gateway.V1), TimeSpan.FromMinutes(2));
+        var (exit, output) = await NodeClient.RunAsync("node", ["openai-responses.mjs"], environment, TimeSpan.FromMinutes(2));
 
         Assert.True(exit == 0, output);
     }
