@@ -24,6 +24,35 @@ public class MessagesDoorTests(GatewayOnKestrel gateway) : IClassFixture<Gateway
         Assert.True(exit == 0, output);
     }
 
+    [Fact]
+    public async Task The_anthropic_dotnet_sdk_creates_and_streams_a_message_and_sees_429_as_its_rate_limit_exception()
+    {
+        var (_, key) = await gateway.TenantWithKey(budget: 5m);
+        var (_, tiny) = await gateway.TenantWithKey(budget: 0.000001m);
+        global::Anthropic.AnthropicClient Client(string secret) => new() { ApiKey = secret, BaseUrl = gateway.BaseAddress.ToString().TrimEnd('/'), MaxRetries = 0 };
+        var parameters = new global::Anthropic.Models.Messages.MessageCreateParams
+        {
+            Model = "scripted",
+            MaxTokens = 4,
+            Messages = [new global::Anthropic.Models.Messages.UserMessageParam { Content = "Hello" }],
+        };
+
+        var message = await Client(key.Secret).Messages.Create(parameters);
+        var events = new List<string>();
+        await foreach (var e in Client(key.Secret).Messages.CreateStreaming(parameters))
+        {
+            events.Add(e.Json.GetProperty("type").GetString()!);
+        }
+
+        Assert.True(message.Content[0].TryPickText(out var text));
+        Assert.Equal("tok0 tok1 tok2 tok3", text!.Text);
+        Assert.Equal(4, message.Usage.OutputTokens);
+        Assert.Equal("message_start", events[0]);
+        Assert.Contains("content_block_delta", events);
+        Assert.Equal("message_stop", events[^1]);
+        await Assert.ThrowsAsync<global::Anthropic.Exceptions.AnthropicRateLimitException>(() => Client(tiny.Secret).Messages.Create(parameters with { MaxTokens = 4000 }));
+    }
+
     [Theory]
     [InlineData("""{"model":"scripted","messages":[{"role":"user","content":"hi"}]}""", 400, "invalid_request_error", "max_tokens")]
     [InlineData("""{"model":"nope","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""", 404, "not_found_error", "nope")]
