@@ -7,23 +7,38 @@ namespace Lanes.Billing.Usage;
 /// </summary>
 public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long LaneRefusals, double LaneSeconds, long[] QueueWaitCounts)
 {
+    /// <summary>Requests (served and refused) per API they came through, indexed by <see cref="ApiDoor"/>; null in
+    /// usage recorded before doors were counted.</summary>
+    public long[]? RequestsByApi { get; init; }
+
     /// <summary>Upper bounds of the queue-wait buckets, in seconds; the last bucket is open-ended.</summary>
     public static readonly double[] QueueWaitBounds = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
     public static UsageDetail Empty => new(0, 0, 0, 0, new long[QueueWaitBounds.Length + 1]);
 
-    public static UsageDetail Refused(RefusalCause cause) => Empty with
+    public static UsageDetail Refused(RefusalCause cause, ApiDoor door = ApiDoor.ChatCompletions) => Empty with
     {
+        RequestsByApi = One(door),
         BudgetRefusals = cause == RefusalCause.Budget ? 1 : 0,
         RequestRefusals = cause == RefusalCause.Requests ? 1 : 0,
         LaneRefusals = cause == RefusalCause.Lanes ? 1 : 0,
     };
 
-    public static UsageDetail Served(TimeSpan queueWait, TimeSpan laneTime)
+    public static UsageDetail Served(TimeSpan queueWait, TimeSpan laneTime, ApiDoor door = ApiDoor.ChatCompletions)
     {
         var counts = new long[QueueWaitBounds.Length + 1];
         counts[BucketOf(queueWait.TotalSeconds)] = 1;
-        return new UsageDetail(0, 0, 0, Math.Max(0, laneTime.TotalSeconds), counts);
+        return new UsageDetail(0, 0, 0, Math.Max(0, laneTime.TotalSeconds), counts) { RequestsByApi = One(door) };
+    }
+
+    /// <summary>Requests that came through <paramref name="door"/> (0 for usage recorded before doors were counted).</summary>
+    public long RequestsThrough(ApiDoor door) => RequestsByApi is { } r && (int)door < r.Length ? r[(int)door] : 0;
+
+    private static long[] One(ApiDoor door)
+    {
+        var counts = new long[Enum.GetValues<ApiDoor>().Length];
+        counts[(int)door] = 1;
+        return counts;
     }
 
     public UsageDetail Add(UsageDetail? other) => other is null ? this : new(
@@ -31,7 +46,12 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
         RequestRefusals + other.RequestRefusals,
         LaneRefusals + other.LaneRefusals,
         LaneSeconds + other.LaneSeconds,
-        [.. Enumerable.Range(0, QueueWaitBounds.Length + 1).Select(i => CountAt(i) + other.CountAt(i))]);
+        [.. Enumerable.Range(0, QueueWaitBounds.Length + 1).Select(i => CountAt(i) + other.CountAt(i))])
+    {
+        RequestsByApi = RequestsByApi is null && other.RequestsByApi is null
+            ? null
+            : [.. Enum.GetValues<ApiDoor>().Select(d => RequestsThrough(d) + other.RequestsThrough(d))],
+    };
 
     /// <summary>The bucket bound under which 95% of queue waits fell (null when nothing was admitted; the
     /// largest bound when the slowest 5% waited past it).</summary>
@@ -58,7 +78,8 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
     }
 
     public bool IsValid => BudgetRefusals >= 0 && RequestRefusals >= 0 && LaneRefusals >= 0 && LaneSeconds >= 0 && double.IsFinite(LaneSeconds)
-        && QueueWaitCounts.Length <= QueueWaitBounds.Length + 1 && QueueWaitCounts.All(c => c >= 0);
+        && QueueWaitCounts.Length <= QueueWaitBounds.Length + 1 && QueueWaitCounts.All(c => c >= 0)
+        && (RequestsByApi is null || (RequestsByApi.Length <= Enum.GetValues<ApiDoor>().Length && RequestsByApi.All(c => c >= 0)));
 
     private long CountAt(int i) => i < QueueWaitCounts.Length ? QueueWaitCounts[i] : 0;
 
@@ -74,6 +95,22 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
 
         return QueueWaitBounds.Length;
     }
+}
+
+/// <summary>The API a request came through: one admission path, several wire formats.</summary>
+public enum ApiDoor
+{
+    /// <summary>OpenAI Chat Completions (<c>/v1/chat/completions</c>).</summary>
+    ChatCompletions,
+
+    /// <summary>OpenAI legacy Completions (<c>/v1/completions</c>).</summary>
+    Completions,
+
+    /// <summary>OpenAI Responses (<c>/v1/responses</c>).</summary>
+    Responses,
+
+    /// <summary>Anthropic Messages (<c>/v1/messages</c>).</summary>
+    Messages,
 }
 
 /// <summary>Why a gateway answered 429.</summary>

@@ -55,7 +55,11 @@ public sealed record UsageQuery(DateTimeOffset From, DateTimeOffset To, UsageGra
 /// <summary>Usage in one bucket (an hour or a UTC day).</summary>
 public sealed record UsagePoint(
     DateTimeOffset Start, long Requests, long InputTokens, long OutputTokens, decimal SpendUsd, long Throttled,
-    long BudgetRefusals, long RequestRefusals, long LaneRefusals, double LaneSeconds, double? QueueWaitP95Seconds);
+    long BudgetRefusals, long RequestRefusals, long LaneRefusals, double LaneSeconds, double? QueueWaitP95Seconds)
+{
+    /// <summary>Requests (served and refused) per API, indexed by <see cref="ApiDoor"/>.</summary>
+    public IReadOnlyList<long> RequestsByApi { get; init; } = new long[Enum.GetValues<ApiDoor>().Length];
+}
 
 /// <summary>Usage of one model over the whole range, for the per-token comparison.</summary>
 public sealed record ModelUsage(string Model, long Requests, long InputTokens, long OutputTokens, decimal SpendUsd);
@@ -79,11 +83,12 @@ public sealed record UsageReport(UsageQuery Query, IReadOnlyList<UsagePoint> Poi
     /// <summary>One row per bucket, invariant culture, ISO-8601 UTC times: what spreadsheets and scripts expect.</summary>
     public string ToCsv()
     {
-        var csv = new StringBuilder("start_utc,requests,input_tokens,output_tokens,spend_usd,throttled,throttled_budget,throttled_requests,throttled_lanes,lane_seconds,queue_wait_p95_s\n");
+        var csv = new StringBuilder("start_utc,requests,input_tokens,output_tokens,spend_usd,throttled,throttled_budget,throttled_requests,throttled_lanes,lane_seconds,queue_wait_p95_s,requests_chat_completions,requests_completions,requests_responses,requests_messages\n");
         foreach (var p in Points)
         {
             csv.Append(CultureInfo.InvariantCulture, $"{p.Start.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{p.Requests},{p.InputTokens},{p.OutputTokens},{p.SpendUsd:0.######},{p.Throttled},")
-               .Append(CultureInfo.InvariantCulture, $"{p.BudgetRefusals},{p.RequestRefusals},{p.LaneRefusals},{p.LaneSeconds:0.###},{p.QueueWaitP95Seconds?.ToString(CultureInfo.InvariantCulture)}\n");
+               .Append(CultureInfo.InvariantCulture, $"{p.BudgetRefusals},{p.RequestRefusals},{p.LaneRefusals},{p.LaneSeconds:0.###},{p.QueueWaitP95Seconds?.ToString(CultureInfo.InvariantCulture)},")
+               .Append(CultureInfo.InvariantCulture, $"{string.Join(',', p.RequestsByApi)}\n");
         }
 
         return csv.ToString();
@@ -127,7 +132,10 @@ public sealed class UsageReports(IDocumentStore store)
             points.Add(new UsagePoint(
                 at, bucket.Sum(h => h.Requests), bucket.Sum(h => h.InputTokens), bucket.Sum(h => h.OutputTokens), bucket.Sum(h => h.SpendUsd),
                 bucket.Sum(h => h.Throttled), detail.BudgetRefusals, detail.RequestRefusals, detail.LaneRefusals, detail.LaneSeconds,
-                detail.QueueWaitP95Seconds()));
+                detail.QueueWaitP95Seconds())
+            {
+                RequestsByApi = [.. Enum.GetValues<ApiDoor>().Select(detail.RequestsThrough)],
+            });
         }
 
         var models = hours.GroupBy(h => h.Model)

@@ -25,6 +25,8 @@ public sealed class Admission
     public required LaneLease Lease { get; init; }
     public required DateTimeOffset ArrivedAt { get; init; }
     public required TimeSpan QueueWait { get; init; }
+
+    public global::Lanes.Billing.Usage.ApiDoor Door { get; init; }
 }
 
 /// <summary>Where a caller stands: sent as <c>x-ratelimit-*</c> and <c>x-lanes-*</c> headers on every response.</summary>
@@ -200,7 +202,7 @@ public sealed class Gateway(
         {
             throw Refuse(key, model.Id, ApiError.TooMany("request_window_exhausted",
                 $"Your organisation used its {subscription.RequestsPerWindow:N0} requests for this window; the window resets at {requestWindow.End:u}.",
-                requestWindow.Remaining(arrived)), arrived);
+                requestWindow.Remaining(arrived)), arrived, call.Door);
         }
 
         Hold? hold;
@@ -229,7 +231,7 @@ public sealed class Gateway(
             throw Refuse(key, model.Id, ApiError.TooMany("budget_exhausted",
                 $"This key's budget of ${view.LimitUsd:0.00####} for the window is spent (${view.SpentUsd:0.00####} used, ${view.HeldUsd:0.00####} held by running requests; " +
                 $"this request needs up to ${worstCase:0.00####}). It resets at {view.Window.End:u}.",
-                view.Window.Remaining(arrived)), arrived);
+                view.Window.Remaining(arrived)), arrived, call.Door);
         }
 
         var admitted = false;
@@ -251,11 +253,12 @@ public sealed class Gateway(
                 Lease = lease,
                 ArrivedAt = arrived,
                 QueueWait = clock.GetUtcNow() - arrived,
+                Door = call.Door,
             };
         }
         catch (LaneRefused refused)
         {
-            throw Refuse(key, model.Id, ApiError.TooMany(refused.Code, refused.Message, TimeSpan.FromSeconds(1)), arrived);
+            throw Refuse(key, model.Id, ApiError.TooMany(refused.Code, refused.Message, TimeSpan.FromSeconds(1)), arrived, call.Door);
         }
         finally
         {
@@ -278,12 +281,12 @@ public sealed class Gateway(
         a.Lease.ServedTokens = promptTokens + outputTokens;
         a.Lease.Dispose();
         drain.Leave();
-        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation));
+        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation, a.Door));
         metrics.Request(outcome, a.Prompt.Model);
         metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, cost, a.QueueWait, firstToken, generation);
     }
 
-    private ApiError Refuse(ApiKey key, string model, ApiError error, DateTimeOffset at)
+    private ApiError Refuse(ApiKey key, string model, ApiError error, DateTimeOffset at, global::Lanes.Billing.Usage.ApiDoor door)
     {
         var cause = error.Code switch
         {
@@ -291,7 +294,7 @@ public sealed class Gateway(
             "request_window_exhausted" => RefusalCause.Requests,
             _ => RefusalCause.Lanes,
         };
-        meter.Record(new Metered(key.TenantId, key.Id, model, WindowSchedule.At(at, key.WindowLength).Start, at, 0, 0, 0m, cause));
+        meter.Record(new Metered(key.TenantId, key.Id, model, WindowSchedule.At(at, key.WindowLength).Start, at, 0, 0, 0m, cause, Door: door));
         metrics.Request(error.Code, model);
         return error;
     }

@@ -17,6 +17,9 @@ public sealed record GenerationCall(
 {
     public bool IsChat => Chat is not null;
 
+    /// <summary>The API the request came through, counted in usage.</summary>
+    public global::Lanes.Billing.Usage.ApiDoor Door { get; init; }
+
     public IReadOnlyList<ChatTurn>? Messages => Chat?.Messages;
 
     /// <summary>What the request needs beyond plain text generation, with the parameter that asked for each (the

@@ -5,7 +5,8 @@ namespace Lanes.Inference.Metering;
 /// <summary>What one request used (or why it was refused), counted per key, model, window and hour.</summary>
 public readonly record struct Metered(
     Guid TenantId, Guid KeyId, string Model, DateTimeOffset WindowStart, DateTimeOffset At,
-    long InputTokens, long OutputTokens, decimal SpendUsd, RefusalCause? Refused, TimeSpan QueueWait = default, TimeSpan LaneTime = default);
+    long InputTokens, long OutputTokens, decimal SpendUsd, RefusalCause? Refused, TimeSpan QueueWait = default, TimeSpan LaneTime = default,
+    ApiDoor Door = ApiDoor.ChatCompletions);
 
 /// <summary>
 /// Aggregates usage in memory; <see cref="UsageFlusher"/> drains it into billing once a second. Note: only counts
@@ -24,14 +25,14 @@ public sealed class UsageMeter
         {
             var line = _lines.GetValueOrDefault(slot) ?? new UsageLine(m.TenantId, m.KeyId, m.Model, m.WindowStart, hour, 0, 0, 0, 0m, 0, UsageDetail.Empty);
             _lines[slot] = m.Refused is { } cause
-                ? line with { Throttled = line.Throttled + 1, Detail = line.Detail!.Add(UsageDetail.Refused(cause)) }
+                ? line with { Throttled = line.Throttled + 1, Detail = line.Detail!.Add(UsageDetail.Refused(cause, m.Door)) }
                 : line with
                 {
                     Requests = line.Requests + 1,
                     InputTokens = line.InputTokens + m.InputTokens,
                     OutputTokens = line.OutputTokens + m.OutputTokens,
                     SpendUsd = line.SpendUsd + m.SpendUsd,
-                    Detail = line.Detail!.Add(UsageDetail.Served(m.QueueWait, m.LaneTime)),
+                    Detail = line.Detail!.Add(UsageDetail.Served(m.QueueWait, m.LaneTime, m.Door)),
                 };
         }
     }

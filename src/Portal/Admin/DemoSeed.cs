@@ -77,7 +77,11 @@ internal static class DemoSeed
             var (input, output) = (requests * 900, requests * 250);
             var detail = new Lanes.Billing.Usage.UsageDetail(
                 BudgetRefusals: busy > 0.9 ? requests / 40 : 0, RequestRefusals: 0, LaneRefusals: busy > 0.8 ? requests / 60 : 0,
-                LaneSeconds: requests * 6.5, QueueWaitCounts: [requests * 7 / 10, requests / 5, requests / 10, 0, 0, 0, 0, 0, 0, 0, 0]);
+                LaneSeconds: requests * 6.5, QueueWaitCounts: [requests * 7 / 10, requests / 5, requests / 10, 0, 0, 0, 0, 0, 0, 0, 0])
+            {
+                // Most traffic through Chat Completions, some coding agents on Responses and Messages.
+                RequestsByApi = [requests * 6 / 10, 0, requests / 5, requests - requests * 6 / 10 - requests / 5],
+            };
             var batchId = new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes($"demo-usage:{key.Id}:{hour:O}")));
             var window = Lanes.Shared.Windows.WindowSchedule.At(hour, key.WindowLength);
             await recorder.RecordAsync(new Lanes.Billing.Usage.UsageBatch(batchId, "demo-seed",

@@ -51,7 +51,8 @@ public class UsageRecorderTests(BillingWithProjections host) : IClassFixture<Bil
     {
         var tenant = await host.TenantWithActiveSubscription();
         var issued = await host.KeyFor(tenant);
-        await host.Get<UsageRecorder>().RecordAsync(Batch(tenant.Id, issued.Key, spend: 1m));
+        var viaMessages = UsageDetail.Served(TimeSpan.Zero, TimeSpan.FromSeconds(1), ApiDoor.Messages);
+        await host.Get<UsageRecorder>().RecordAsync(Batch(tenant.Id, issued.Key, spend: 1m) with { Lines = [Batch(tenant.Id, issued.Key, spend: 1m).Lines[0] with { Detail = viaMessages }] });
         await host.Get<UsageRecorder>().RecordAsync(Batch(tenant.Id, issued.Key, spend: 2m));
 
         await host.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(30));
@@ -60,6 +61,7 @@ public class UsageRecorderTests(BillingWithProjections host) : IClassFixture<Bil
         var hour = Assert.Single(await query.Query<UsageHour>().Where(h => h.KeyId == issued.Key.Id).ToListAsync());
         Assert.Equal((6L, 200L, 100L, 3m), (hour.Requests, hour.InputTokens, hour.OutputTokens, hour.SpendUsd));
         Assert.Equal(new DateTimeOffset(2026, 11, 2, 10, 0, 0, TimeSpan.Zero), hour.HourStart);
+        Assert.Equal(1, hour.Detail!.RequestsThrough(ApiDoor.Messages));
     }
 
     [Fact]

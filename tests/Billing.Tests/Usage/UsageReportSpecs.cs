@@ -87,6 +87,24 @@ public class UsageReportSpecs
         Assert.StartsWith("2026-11-02T00:00:00Z,3,30,15,1.5,", csv[1]);
     }
 
+    [Fact]
+    public void Requests_are_counted_per_api_in_points_and_csv_and_older_usage_counts_as_none()
+    {
+        var query = new UsageQuery(Monday.AddHours(9), Monday.AddHours(11), UsageGranularity.Hour);
+        var detail = UsageDetail.Served(TimeSpan.Zero, TimeSpan.FromSeconds(1), ApiDoor.Messages)
+            .Add(UsageDetail.Served(TimeSpan.Zero, TimeSpan.FromSeconds(1), ApiDoor.Messages))
+            .Add(UsageDetail.Refused(RefusalCause.Budget, ApiDoor.Responses));
+        var before = UsageDetail.Served(TimeSpan.Zero, TimeSpan.Zero) with { RequestsByApi = null };
+
+        var report = UsageReports.Build(query, [Hour(Monday.AddHours(9), 2, 0.1m) with { Detail = detail }, Hour(Monday.AddHours(10), 1, 0.1m) with { Detail = before }]);
+
+        Assert.Equal([0L, 0L, 1L, 2L], report.Points[0].RequestsByApi);
+        Assert.Equal([0L, 0L, 0L, 0L], report.Points[1].RequestsByApi);
+        var csv = report.ToCsv().Split('\n');
+        Assert.EndsWith("requests_chat_completions,requests_completions,requests_responses,requests_messages", csv[0]);
+        Assert.EndsWith(",0,0,1,2", csv[1]);
+    }
+
     private static UsageHour Hour(DateTimeOffset at, long requests, decimal spend, string model = "lanes-demo") => new()
     {
         Id = UsageHour.IdFor(Guid.Empty, model, at),

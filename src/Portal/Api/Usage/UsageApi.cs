@@ -18,7 +18,18 @@ public sealed record UsagePointView(
     [property: JsonPropertyName("throttled_requests")] long ThrottledRequests,
     [property: JsonPropertyName("throttled_lanes")] long ThrottledLanes,
     [property: JsonPropertyName("lane_seconds")] double LaneSeconds,
-    [property: JsonPropertyName("queue_wait_p95_s")] double? QueueWaitP95Seconds);
+    [property: JsonPropertyName("queue_wait_p95_s")] double? QueueWaitP95Seconds,
+    [property: JsonPropertyName("requests_by_api")] RequestsByApiView RequestsByApi);
+
+/// <summary>Requests (served and refused) by the API they came through.</summary>
+public sealed record RequestsByApiView(
+    [property: JsonPropertyName("chat_completions")] long ChatCompletions,
+    [property: JsonPropertyName("completions")] long Completions,
+    [property: JsonPropertyName("responses")] long Responses,
+    [property: JsonPropertyName("messages")] long Messages)
+{
+    public static RequestsByApiView Of(IReadOnlyList<long> counts) => new(counts[0], counts[1], counts[2], counts[3]);
+}
 
 public sealed record ModelUsageView(
     [property: JsonPropertyName("model")] string Model,
@@ -98,7 +109,7 @@ public static class UsageApi
             query.Start, query.End, step == UsageGranularity.Hour ? "hour" : "day", keyId, query.Model,
             report.Requests, report.InputTokens, report.OutputTokens, report.SpendUsd, report.Throttled,
             [.. report.Points.Select(p => new UsagePointView(p.Start, p.Requests, p.InputTokens, p.OutputTokens, p.SpendUsd, p.Throttled,
-                p.BudgetRefusals, p.RequestRefusals, p.LaneRefusals, p.LaneSeconds, p.QueueWaitP95Seconds))],
+                p.BudgetRefusals, p.RequestRefusals, p.LaneRefusals, p.LaneSeconds, p.QueueWaitP95Seconds, RequestsByApiView.Of(p.RequestsByApi)))],
             [.. report.Models.Select(m => new ModelUsageView(m.Model, m.Requests, m.InputTokens, m.OutputTokens, m.SpendUsd))]));
     }
 }

@@ -27,6 +27,7 @@ public class UsageChartDataTests
         Assert.Equal([0, 2, 0], refusals.Series.Single(s => s.Name == "No lane in time").Values);
         Assert.Equal([0, 5, 0], charts.Single(c => c.Title == "Requests").Series[0].Values);
         Assert.Equal([0, 0.25, 0], charts.Single(c => c.Title == "Spend equivalent").Series[0].Values);
+        Assert.Equal([0, 3, 0], charts.Single(c => c.Title == "Requests by API").Series.Single(s => s.Name == "Chat Completions").Values);
     }
 
     [Fact]

@@ -42,6 +42,13 @@ public static class UsageChartData
         return
         [
             new("Requests", "requests", ChartType.Line, [("Requests", [.. p.Select(x => (double)x.Requests)])]),
+            new("Requests by API", "requests", stacked,
+            [
+                ("Chat Completions", [.. p.Select(x => (double)x.RequestsByApi[(int)ApiDoor.ChatCompletions])]),
+                ("Completions", [.. p.Select(x => (double)x.RequestsByApi[(int)ApiDoor.Completions])]),
+                ("Responses", [.. p.Select(x => (double)x.RequestsByApi[(int)ApiDoor.Responses])]),
+                ("Anthropic Messages", [.. p.Select(x => (double)x.RequestsByApi[(int)ApiDoor.Messages])]),
+            ]),
             new("Tokens", "tokens", stacked,
             [
                 ("Input", [.. p.Select(x => (double)x.InputTokens)]),
