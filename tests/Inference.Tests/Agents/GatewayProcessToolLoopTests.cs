@@ -42,18 +42,30 @@ public sealed class GatewayProcessOnTorch : BillingHost
 
 public class GatewayProcessToolLoopTests(GatewayProcessOnTorch stack) : IClassFixture<GatewayProcessOnTorch>
 {
-    [Fact]
-    public async Task The_openai_node_sdk_runs_its_tool_loop_against_the_gateway_process_on_the_demo_model_id()
+    [Theory]
+    [InlineData("openai-tool-loop.mjs")]
+    [InlineData("openai-responses.mjs")]
+    [InlineData("anthropic-messages.mjs")]
+    public async Task Each_official_sdk_runs_its_tool_loop_against_the_gateway_process_on_the_demo_model_id(string script)
+    {
+        var secret = await KeyAsync(50m);
+        var tiny = await KeyAsync(0.000001m);
+        var environment = AgentClientTests.Environment(secret, "lanes-demo", "model", new Uri(stack.Gateway.BaseAddress, "/v1"));
+        environment["LANES_ROOT_URL"] = stack.Gateway.BaseAddress.ToString().TrimEnd('/');
+        environment["LANES_TINY_KEY"] = tiny;
+
+        var (exit, output) = await NodeClient.RunAsync("node", [script], environment, TimeSpan.FromMinutes(3));
+
+        Assert.True(exit == 0, output + "\n" + stack.Gateway.Output);
+    }
+
+    private async Task<string> KeyAsync(decimal budget)
     {
         var tenant = await stack.Get<TenantService>().CreateAsync($"t-{Guid.NewGuid():N}"[..20], "Agent test", "test");
         await stack.Get<SubscriptionService>().StartAsync(tenant.Id, "pro", "test");
-        var key = await stack.Get<KeyService>().IssueAsync(tenant.Id, new KeyRequest("agent", 50m), "test");
+        var key = await stack.Get<KeyService>().IssueAsync(tenant.Id, new KeyRequest("agent", budget), "test");
         await Eventually.Get(() => GatewayProcesses.StatusAsync(stack.Gateway, key.Secret), s => s == HttpStatusCode.OK,
             TimeSpan.FromSeconds(10), "the gateway to know the new key");
-
-        var (exit, output) = await NodeClient.RunAsync("node", ["openai-tool-loop.mjs"],
-            AgentClientTests.Environment(key.Secret, "lanes-demo", "model", new Uri(stack.Gateway.BaseAddress, "/v1")), TimeSpan.FromMinutes(3));
-
-        Assert.True(exit == 0, output + "\n" + stack.Gateway.Output);
+        return key.Secret;
     }
 }
