@@ -96,14 +96,21 @@ internal static class ToolsParser
             _ => throw ApiError.InvalidRequest("'tool_choice' must be 'none', 'auto', 'required' or {\"type\":\"function\",\"function\":{\"name\":...}}.", "tool_choice"),
         };
 
+        return Checked(choice, tools);
+    }
+
+    /// <summary>A choice that asks for a call needs tools, and a named one a tool of that name: every door checks this
+    /// the same way.</summary>
+    internal static ToolChoice Checked(ToolChoice choice, IReadOnlyList<ToolDefinition> tools, string param = "tool_choice")
+    {
         if (choice.Mode is ToolChoiceMode.Required or ToolChoiceMode.Named && tools.Count == 0)
         {
-            throw ApiError.InvalidRequest("'tool_choice' asks for a tool call but 'tools' lists none.", "tool_choice");
+            throw ApiError.InvalidRequest("'tool_choice' asks for a tool call but 'tools' lists none.", param);
         }
 
         if (choice.Mode == ToolChoiceMode.Named && !tools.Any(t => t.Name == choice.Name))
         {
-            throw ApiError.InvalidRequest($"'tool_choice' names the function '{choice.Name}', which is not in 'tools'.", "tool_choice");
+            throw ApiError.InvalidRequest($"'tool_choice' names the function '{choice.Name}', which is not in 'tools'.", param);
         }
 
         return choice;
@@ -164,6 +171,6 @@ internal static class ToolsParser
         }
     }
 
-    private static bool IsName(string name) =>
+    internal static bool IsName(string name) =>
         name.Length is >= 1 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
 }

@@ -255,7 +255,7 @@ public static class MessagesParser
             }
 
             var name = String(t, "name", at);
-            if (name.Length > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+            if (!ToolsParser.IsName(name))
             {
                 throw ApiError.InvalidRequest($"{at}.name: must be 1-64 letters, digits, '_' or '-'.", $"{at}.name");
             }
@@ -289,17 +289,7 @@ public static class MessagesParser
             "tool" => new ToolChoice(ToolChoiceMode.Named, String(v, "name", "tool_choice")),
             var other => throw ApiError.InvalidRequest($"tool_choice.type: '{other}' is not one of auto, any, tool or none.", "tool_choice.type"),
         };
-        if (choice.Mode is ToolChoiceMode.Required or ToolChoiceMode.Named && tools.Count == 0)
-        {
-            throw ApiError.InvalidRequest("tool_choice: asks for a tool but 'tools' lists none.", "tool_choice");
-        }
-
-        if (choice.Mode == ToolChoiceMode.Named && !tools.Any(t => t.Name == choice.Name))
-        {
-            throw ApiError.InvalidRequest($"tool_choice.name: '{choice.Name}' is not in 'tools'.", "tool_choice.name");
-        }
-
-        return (choice, parallel);
+        return (ToolsParser.Checked(choice, tools, choice.Mode == ToolChoiceMode.Named ? "tool_choice.name" : "tool_choice"), parallel);
     }
 
     private static string TextBlocks(JsonElement blocks, string at)

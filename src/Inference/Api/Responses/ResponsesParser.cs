@@ -272,7 +272,7 @@ public static class ResponsesParser
             }
 
             var name = Str(tool, "name", at);
-            if (name.Length > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+            if (!ToolsParser.IsName(name))
             {
                 throw ApiError.InvalidRequest($"{at}.name must be 1-64 letters, digits, '_' or '-'.", $"{at}.name");
             }
@@ -301,17 +301,7 @@ public static class ResponsesParser
             JsonValueKind.Object when v.TryGetProperty("type", out var t) && t.GetString() == "function" => new ToolChoice(ToolChoiceMode.Named, Str(v, "name", "tool_choice")),
             _ => throw ApiError.InvalidRequest("'tool_choice' must be none, auto, required or {\"type\":\"function\",\"name\":...}.", "tool_choice"),
         };
-        if (choice.Mode is ToolChoiceMode.Required or ToolChoiceMode.Named && tools.Count == 0)
-        {
-            throw ApiError.InvalidRequest("'tool_choice' asks for a tool call but 'tools' lists none.", "tool_choice");
-        }
-
-        if (choice.Mode == ToolChoiceMode.Named && !tools.Any(t => t.Name == choice.Name))
-        {
-            throw ApiError.InvalidRequest($"'tool_choice' names the function '{choice.Name}', which is not in 'tools'.", "tool_choice");
-        }
-
-        return choice;
+        return ToolsParser.Checked(choice, tools);
     }
 
     private static OutputFormat Format(JsonElement f)
