@@ -260,6 +260,13 @@ public sealed partial class ToolCallStream(ChatFormat format, IReadOnlyCollectio
     private void EmitArguments(List<(string?, ToolCallDelta?)> output, string pending, int until)
     {
         var from = _argumentsStart + _emittedArguments;
+
+        // Whitespace before the held-back brace may be padding before the call's own closing brace: it waits too.
+        while (until > from && char.IsWhiteSpace(pending[until - 1]))
+        {
+            until--;
+        }
+
         if (until > from)
         {
             output.Add((null, new ToolCallDelta(Calls - 1, null, null, pending[from..until])));

@@ -39,6 +39,22 @@ public class ToolCallStreamTests
     }
 
     [Fact]
+    public void Padding_before_the_calls_closing_brace_is_not_part_of_the_arguments()
+    {
+        var stream = new ToolCallStream(ChatFormat.ChatMl, Tools);
+        var output = new List<(string? Text, ToolCallDelta? Call)>();
+
+        foreach (var piece in new[] { "<tool_call>\n{\"name\": \"get_time\", \"arguments\": { \"zone\":", " \"UTC\" }", " ", "}", "\n</tool_call>" })
+        {
+            output.AddRange(stream.Add(piece));
+        }
+
+        output.AddRange(stream.Finish());
+
+        Assert.Equal("""{ "zone": "UTC" }""", string.Concat(output.Select(o => o.Call?.Arguments)));
+    }
+
+    [Fact]
     public void Two_blocks_are_two_calls_with_their_own_indices()
     {
         var stream = new ToolCallStream(ChatFormat.ChatMl, Tools);
