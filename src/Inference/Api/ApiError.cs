@@ -23,6 +23,14 @@ public sealed class ApiError(int status, string type, string code, string messag
 
     public static ApiError NotFound(string code, string message, string? param = null) => new(404, "invalid_request_error", code, message, param);
 
+    /// <summary>What every door answers when the engine could not serve: the request was impossible as written (400),
+    /// or the engine failed (502). Nothing was served, so nothing is charged.</summary>
+    public static ApiError FromEngine(Exception failure) => failure switch
+    {
+        Engine.EngineRequestInvalid invalid => InvalidRequest(invalid.Message, invalid.Param, invalid.Code),
+        _ => new ApiError(502, "server_error", "upstream_error", failure.Message),
+    };
+
     public static ApiError TooMany(string code, string message, TimeSpan retryAfter) => new(429, "rate_limit_error", code, message, null, retryAfter);
 }
 

@@ -154,7 +154,7 @@ public sealed class Gateway(
         }
         catch (EngineRequestInvalid invalid)
         {
-            throw ApiError.InvalidRequest(invalid.Message, invalid.Param, invalid.Code);
+            throw ApiError.FromEngine(invalid);
         }
 
         var room = model.ContextTokens - prompt.PromptTokens;

@@ -241,14 +241,14 @@ public static class OpenAiApi
             // The engine found the request impossible before producing anything (nothing served, nothing charged).
             outcome = "invalid_request";
             promptTokens = 0;
-            throw ApiError.InvalidRequest(invalid.Message, invalid.Param, invalid.Code);
+            throw ApiError.FromEngine(invalid);
         }
         catch (EngineUnavailable e)
         {
             // Nothing was served, so nothing is charged.
             outcome = "upstream_error";
             promptTokens = 0;
-            throw new ApiError(502, "server_error", "upstream_error", e.Message);
+            throw ApiError.FromEngine(e);
         }
         finally
         {

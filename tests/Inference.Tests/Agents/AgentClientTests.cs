@@ -119,18 +119,10 @@ public class TorchAgentClientTests(GatewayOnTorchEngineForTools gateway) : IClas
     }
 }
 
-public sealed class GatewayOnTorchEngineForTools : GatewayOnKestrel
+/// <summary>The torch-engine gateway with room for tool definitions in the prompt.</summary>
+public sealed class GatewayOnTorchEngineForTools : GatewayOnTorchEngine
 {
-    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
-    [
-        new("Engine:Kind", "torch"),
-        new("Engine:Torch:ModelPath", TinyModel.Path_),
-        new("Engine:Torch:ModelId", "lanes-demo"),
-        new("Engine:Torch:Slots", "4"),
-        new("Engine:Torch:ContextTokens", "2048"),
-        new("Engine:Torch:Device", "cpu"),
-        new("Engine:Torch:Threads", "1"),
-    ];
+    protected override int ContextTokens => 2048;
 }
 
 /// <summary>The official OpenAI .NET client's tool loop on the torch engine.</summary>

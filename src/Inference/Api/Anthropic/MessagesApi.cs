@@ -225,13 +225,13 @@ public static class MessagesApi
         {
             outcome = "invalid_request";
             promptTokens = 0;
-            throw ApiError.InvalidRequest(invalid.Message, invalid.Param, invalid.Code);
+            throw ApiError.FromEngine(invalid);
         }
         catch (EngineUnavailable e)
         {
             outcome = "upstream_error";
             promptTokens = 0;
-            throw new ApiError(502, "server_error", "upstream_error", e.Message);
+            throw ApiError.FromEngine(e);
         }
         finally
         {

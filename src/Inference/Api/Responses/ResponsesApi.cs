@@ -65,14 +65,14 @@ public static class ResponsesApi
             outcome = "invalid_request";
             promptTokens = 0;
             await reply.FailAsync("invalid_request", invalid.Message);
-            throw ApiError.InvalidRequest(invalid.Message, invalid.Param, invalid.Code);
+            throw ApiError.FromEngine(invalid);
         }
         catch (EngineUnavailable e)
         {
             outcome = "upstream_error";
             promptTokens = 0;
             await reply.FailAsync("server_error", e.Message);
-            throw new ApiError(502, "server_error", "upstream_error", e.Message);
+            throw ApiError.FromEngine(e);
         }
         finally
         {

@@ -4,15 +4,18 @@ using OpenAI.Chat;
 namespace Lanes.Inference.Tests.Engine.Torch;
 
 /// <summary>The gateway as Program.cs composes it, with the torch engine serving the tiny model as the demo id.</summary>
-public sealed class GatewayOnTorchEngine : GatewayOnKestrel
+public class GatewayOnTorchEngine : GatewayOnKestrel
 {
+    /// <summary>Tokens per sequence; tool definitions need more room than plain chats.</summary>
+    protected virtual int ContextTokens => 256;
+
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
     [
         new("Engine:Kind", "torch"),
         new("Engine:Torch:ModelPath", TinyModel.Path_),
         new("Engine:Torch:ModelId", "lanes-demo"),
         new("Engine:Torch:Slots", "4"),
-        new("Engine:Torch:ContextTokens", "256"),
+        new("Engine:Torch:ContextTokens", ContextTokens.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         new("Engine:Torch:Device", "cpu"),
         new("Engine:Torch:Threads", "1"),
     ];
