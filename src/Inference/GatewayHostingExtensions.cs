@@ -73,6 +73,7 @@ public static partial class GatewayHostingExtensions
         services.AddSingleton<UsageFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageFlusher>());
         services.AddSingleton<GatewayMetrics>();
+        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Gateway>();
         services.AddSingleton<IValidateOptions<KeyOptions>, EveryServedModelIsPriced>();
         services.AddHostedService<CapacityCheck>();
@@ -88,7 +89,8 @@ public static partial class GatewayHostingExtensions
         app.MapOpenAiApi();
         app.MapMessagesApi();
         app.MapResponsesApi();
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.UseMetricsAccess();
+        app.MapPrometheusScrapingEndpoint(MetricsAccess.Path);
         return app;
     }
 

@@ -6,6 +6,7 @@ using Lanes.Portal.Components;
 using Lanes.Portal.Identity;
 using Lanes.Portal.Jobs;
 using Lanes.Portal.Organisations;
+using Lanes.Portal.Security;
 using MudBlazor.Services;
 
 if (args is ["admin", ..])
@@ -25,6 +26,8 @@ builder.AddBilling(builder.Configuration["Lanes:Role"] switch
     var other => throw new InvalidOperationException($"Lanes:Role '{other}' is not known; use web, jobs or leave it unset for both."),
 });
 builder.AddPortalIdentity();
+builder.AddPortalRateLimits();
+builder.AddTrustedProxies();
 builder.AddManagementApi();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 builder.Services.AddCascadingAuthenticationState();
@@ -34,6 +37,8 @@ builder.AddOrganisations();
 
 var app = builder.Build();
 await IdentityStore.MigrateAsync(app.Services);
+app.UseTrustedProxies();
+app.UseSecurityHeaders();
 
 if (!app.Environment.IsDevelopment())
 {
@@ -49,6 +54,8 @@ if (!app.Environment.IsDevelopment())
 app.UseWhen(http => HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments("/billing/api") && !http.Request.Path.StartsWithSegments(ManagementApi.Prefix) && !http.Request.Path.StartsWithSegments("/hangfire"),
     pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
 app.UseManagementApiProblems();
+// Before authentication: the token endpoint answers inside it.
+app.UseRateLimiter();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
@@ -56,7 +63,7 @@ app.MapStaticAssets();
 app.MapLanesHealth();
 app.MapJobsDashboard();
 app.MapStripeWebhook();
-app.MapBillingApi();
+app.MapBillingApi().RequirePerUserLimit();
 app.MapOrganisationEndpoints();
 app.MapManagementApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -22,6 +22,9 @@ public sealed class LanesOnLoopback : IAsyncLifetime
     public string GatewayUrl { get; private set; } = "";
     public string AdminEmail => "admin@lanes.test";
     public string AdminPassword { get; } = $"Staff-{Guid.NewGuid():N}";
+
+    /// <summary>The admin's authenticator key, once a test has set two-factor sign-in up (staff must).</summary>
+    public string? AdminAuthenticatorKey { get; set; }
     public string DemoKeySecret { get; private set; } = "";
     public Guid DemoKeyId { get; private set; }
     public IBrowser Browser { get; private set; } = default!;
@@ -37,6 +40,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
         await _database.InitializeAsync();
         var pepper = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         var gatewayPort = ServiceProcess.FreePort();
+        var portalPort = ServiceProcess.FreePort();
         GatewayUrl = $"http://127.0.0.1:{gatewayPort}/v1";
         var environment = new Dictionary<string, string>
         {
@@ -44,6 +48,8 @@ public sealed class LanesOnLoopback : IAsyncLifetime
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["ConnectionStrings__Lanes"] = _database.ConnectionString,
             ["Keys__Pepper"] = pepper,
+            ["DataProtection__KeyEncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            ["Portal__PublicUrl"] = $"http://127.0.0.1:{portalPort}",
             ["Portal__GatewayUrl"] = GatewayUrl,
             ["Portal__DefaultModel"] = "scripted",
 
@@ -56,7 +62,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
         };
 
         var seed = await RunAsync("seed", ["run", "--no-build", "-c", ServiceProcess.Configuration, "--no-launch-profile", "--project", Project("Portal"), "--",
-            "admin", "demo", "seed", "--admin-email", AdminEmail, "--admin-password", AdminPassword, "--new-key", "--json"], environment);
+            "admin", "demo", "seed", "--admin-email", AdminEmail, "--new-key", "--json"], new Dictionary<string, string>(environment) { ["LANES_ADMIN_PASSWORD"] = AdminPassword });
         using (var json = JsonDocument.Parse(seed[seed.IndexOf('{')..]))
         {
             DemoKeySecret = json.RootElement.GetProperty("secret").GetString()!;
@@ -64,7 +70,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
         }
 
         _services.Add(await ServiceProcess.StartAsync("gateway", "Inference", environment, port: gatewayPort));
-        var portal = await ServiceProcess.StartAsync("portal", "Portal", environment);
+        var portal = await ServiceProcess.StartAsync("portal", "Portal", environment, port: portalPort);
         _services.Add(portal);
         PortalUrl = portal.BaseAddress.ToString().TrimEnd('/');
 

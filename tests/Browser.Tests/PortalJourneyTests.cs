@@ -27,11 +27,12 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await page.SignUpAndConfirmAsync("Journey Labs", email, Password);
         await page.SignInAsync(email, Password);
 
-        // Choose a plan: internal billing, so the change applies without a card.
+        // Confirming the email started the free trial; in internal billing only staff assign other plans.
         await page.OpenAsync(lanes, "/billing", ".plan-option", "Billing");
-        await page.ClickAsync("[data-plan=pro] .choose-plan");
-        await page.ClickAsync(".change-confirm");
-        await Assertions.Expect(page.Locator(".current-plan-name")).ToHaveTextAsync("Pro");
+        await Assertions.Expect(page.Locator(".current-plan-name")).ToHaveTextAsync("Starter");
+        await Assertions.Expect(page.Locator(".free-trial")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator(".plans-by-staff")).ToBeVisibleAsync();
+        Assert.Equal(0, await page.Locator(".choose-plan").CountAsync());
         await page.ScreenshotAsync(lanes, "05-billing");
 
         // Create a key: the secret is shown once, with snippets for the gateway.
@@ -62,7 +63,7 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await Assertions.Expect(page.Locator(".key-title")).ToHaveTextAsync("journey-ci");
         await page.ScreenshotAsync(lanes, "08-key");
         await page.OpenAsync(lanes, "/dashboard", ".lanes-reserved", "Dashboard");
-        await Assertions.Expect(page.Locator(".plan .stat-value")).ToHaveTextAsync("Pro");
+        await Assertions.Expect(page.Locator(".plan .stat-value")).ToHaveTextAsync("Starter");
         await page.ScreenshotAsync(lanes, "04-dashboard");
         await page.OpenAsync(lanes, "/team", ".members", "Team");
         await page.ScreenshotAsync(lanes, "09-team");
@@ -80,7 +81,7 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         var before = (await customer.Locator(".lanes-reserved .stat-value").InnerTextAsync()).Trim();
 
         var staff = await lanes.NewPersonAsync();
-        await staff.SignInAsync(lanes.AdminEmail, lanes.AdminPassword);
+        await staff.SignInAsStaffAsync(lanes);
         await staff.OpenAsync(lanes, "/support", ".support-search", "Support search");
         await staff.FillAsync(".support-search input", organisation);
         await staff.PressAsync(".support-search input", "Enter");
@@ -160,7 +161,7 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
     public async Task The_main_pages_render_for_the_demo_tenant_and_their_timings_are_recorded()
     {
         var staff = await lanes.NewPersonAsync();
-        await staff.SignInAsync(lanes.AdminEmail, lanes.AdminPassword);
+        await staff.SignInAsStaffAsync(lanes);
         (string Name, string Url, string Ready)[] pages =
         [
             ("Plans", "/", ".plan-card"),

@@ -11,6 +11,9 @@ public class AppFactory<TProgram> : WebApplicationFactory<TProgram>, IAsyncLifet
 
     public string Pepper { get; } = BillingHost.NewPepper();
 
+    /// <summary>The key that encrypts the portal's Data Protection key ring (32 random bytes, like the pepper).</summary>
+    public string KeyRingKey { get; } = BillingHost.NewPepper();
+
     protected virtual string ConnectionString => Database.ConnectionString;
 
     public virtual Task InitializeAsync() => Database.InitializeAsync();
@@ -20,6 +23,7 @@ public class AppFactory<TProgram> : WebApplicationFactory<TProgram>, IAsyncLifet
         builder.UseEnvironment("Development");
         builder.UseSetting("ConnectionStrings:Lanes", ConnectionString);
         builder.UseSetting("Keys:Pepper", Pepper);
+        builder.UseSetting("DataProtection:KeyEncryptionKey", KeyRingKey);
     }
 
     async Task IAsyncLifetime.DisposeAsync()

@@ -6,10 +6,10 @@ namespace Lanes.Billing.Capacity;
 /// </summary>
 public static class CapacityLedger
 {
-    /// <param name="totalLanes">Lanes the cluster runs at once (configuration).</param>
-    /// <param name="allocatedToOthers">Lanes held by every other tenant.</param>
-    /// <param name="current">Lanes this tenant holds now.</param>
-    /// <param name="requested">Lanes this tenant would hold after the change.</param>
+    /// <param name="totalLanes">Lanes the pool can run at once (configuration).</param>
+    /// <param name="allocatedToOthers">Lanes held in the pool by every other tenant.</param>
+    /// <param name="current">Lanes this tenant holds in the pool now.</param>
+    /// <param name="requested">Lanes this tenant would hold in the pool after the change.</param>
     public static void EnsureFits(int totalLanes, int allocatedToOthers, int current, int requested)
     {
         // Shrinking never needs room, even when capacity was lowered below what is sold.
@@ -25,6 +25,17 @@ public static class CapacityLedger
                 "capacity_exceeded",
                 $"Not enough capacity: {requested} lanes requested, {Math.Max(free, 0)} of the cluster's {totalLanes} are free. " +
                 "Add capacity or lower other reservations first.");
+        }
+    }
+
+    /// <summary>The same check for the trial pool, which free trials draw from and paid plans never touch.</summary>
+    public static void EnsureTrialFits(int trialLanes, int heldByOtherTrials, int current, int requested)
+    {
+        if (requested > current && requested > trialLanes - heldByOtherTrials)
+        {
+            throw new RuleViolation(
+                "trials_full",
+                "Free trials are fully booked right now: the trial pool has no free lanes. Lanes staff can assign a plan.");
         }
     }
 }

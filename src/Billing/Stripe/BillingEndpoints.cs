@@ -1,9 +1,11 @@
 using System.Security.Claims;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Lanes.Billing.Stripe;
 
@@ -15,13 +17,21 @@ public sealed record BillingCommand(Guid CommandId);
 /// <summary>
 /// <c>/billing/api</c>: subscribe, preview and change plans, cancel and resume, open the Stripe customer portal.
 /// Only a signed-in owner or admin of the tenant may act; the tenant is the caller's (by <c>X-Lanes-Tenant</c> when
-/// they belong to several). Errors are ProblemDetails.
+/// they belong to several). Errors are ProblemDetails. Note: the API is authenticated by the portal's cookie, so
+/// every state change carries an antiforgery token (<c>GET /billing/api/antiforgery</c>, sent back in the
+/// <c>RequestVerificationToken</c> header): another site cannot make a signed-in owner's browser cancel or buy.
 /// </summary>
 public static class BillingEndpoints
 {
     public static RouteGroupBuilder MapBillingApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/billing/api").RequireAuthorization();
+        var api = endpoints.MapGroup("/billing/api").RequireAuthorization().AddEndpointFilter(RequireAntiforgery);
+
+        api.MapGet("/antiforgery", (HttpContext http, IAntiforgery antiforgery) =>
+        {
+            var tokens = antiforgery.GetAndStoreTokens(http);
+            return Results.Ok(new { token = tokens.RequestToken, header_name = tokens.HeaderName });
+        });
 
         api.MapGet("/subscription", (HttpContext http, TenantService tenants, SubscriptionService subscriptions, BillingModeInfo mode, TimeProvider clock) =>
             Act(http, tenants, MemberRole.Member, async t =>
@@ -76,9 +86,10 @@ public static class BillingEndpoints
         api.MapPost("/change-plan", (PlanCommand command, HttpContext http, TenantService tenants, StripeBilling stripe, SubscriptionService subscriptions, BillingModeInfo mode) =>
             Act(http, tenants, MemberRole.Admin, async t =>
             {
+                // Note: without payments nothing pays for a bigger plan, so in internal mode only staff assign plans.
                 var s = mode.Mode == BillingMode.Stripe
                     ? await stripe.ChangePlanAsync(t.Id, command.Plan, UserOf(http), command.CommandId)
-                    : await subscriptions.ChangePlanAsCustomerAsync(t.Id, command.Plan, UserOf(http));
+                    : throw new RuleViolation("staff_assigns_plans", "This deployment has no card payments: plans are assigned by Lanes staff. Ask them for the plan you need.");
                 return Results.Ok(new { plan = s.PlanId, scheduled_change = s.ScheduledChange });
             }));
 
@@ -125,8 +136,33 @@ public static class BillingEndpoints
         }
         catch (RuleViolation e)
         {
-            return Results.Problem(statusCode: e.Code is "capacity_exceeded" or "already_subscribed" ? 409 : 400, title: e.Message, type: e.Code);
+            var status = e.Code switch
+            {
+                "capacity_exceeded" or "already_subscribed" or "trials_full" => 409,
+                "staff_assigns_plans" => 403,
+                _ => 400,
+            };
+            return Results.Problem(statusCode: status, title: e.Message, type: e.Code);
         }
+    }
+
+    private static async ValueTask<object?> RequireAntiforgery(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+        {
+            try
+            {
+                await http.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(http);
+            }
+            catch (AntiforgeryValidationException)
+            {
+                return Results.Problem(statusCode: 400, type: "antiforgery",
+                    title: "This request has no valid antiforgery token: get one from GET /billing/api/antiforgery and send it in the RequestVerificationToken header.");
+            }
+        }
+
+        return await next(context);
     }
 
     private static void RequireStripe(BillingModeInfo mode)

@@ -16,7 +16,11 @@ public enum SubscriptionStatus
 // projection stay right after the catalog changes.
 public sealed record SubscriptionStarted(
     Guid TenantId, string PlanId, int PlanLanes, int RequestsPerWindow, TimeSpan WindowLength,
-    SubscriptionStatus Status, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string StartedBy, DateTimeOffset StartedAt);
+    SubscriptionStatus Status, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string StartedBy, DateTimeOffset StartedAt,
+    bool FreeTrial = false);
+
+/// <summary>Staff turned a free trial into a plan of their own arrangement: from now on it is paid capacity.</summary>
+public sealed record TrialConverted(Guid TenantId, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string ConvertedBy, DateTimeOffset ConvertedAt);
 
 public sealed record PlanChanged(
     Guid TenantId, string From, string To, int PlanLanes, int RequestsPerWindow, TimeSpan WindowLength,
@@ -83,10 +87,22 @@ public sealed record Subscription
     public string? StripeCustomerId { get; init; }
     public string? StripeSubscriptionId { get; init; }
 
+    /// <summary>An internal-mode trial nobody has paid for. Note: its lanes come from the trial pool, never from paid
+    /// capacity, and it never becomes active by itself: resuming, unpausing or renewal keep it a trial until staff
+    /// convert it (<see cref="TrialConverted"/>).</summary>
+    public bool FreeTrial { get; init; }
+
     /// <summary>Lanes held against cluster capacity. Note: this is the most the tenant can get back without a
     /// new capacity check (plan lanes during grace, the larger of plan and override), so that an expiring
     /// override or a recovered payment never oversells the cluster.</summary>
     public int AllocatedLanes { get; init; }
+
+    /// <summary>The part of <see cref="AllocatedLanes"/> held in the trial pool: a free trial's plan lanes. Anything
+    /// staff grant above them (an override) is paid capacity, like every lane of a paid subscription.</summary>
+    public int TrialPoolLanes { get; init; }
+
+    /// <summary>The part of <see cref="AllocatedLanes"/> held against paid capacity.</summary>
+    public int PaidPoolLanes => AllocatedLanes - TrialPoolLanes;
 
     public bool IsLive => Status is not (SubscriptionStatus.None or SubscriptionStatus.Ended);
 
@@ -120,6 +136,15 @@ public sealed record Subscription
         WindowLength = e.WindowLength,
         PeriodStart = e.PeriodStart,
         PeriodEnd = e.PeriodEnd,
+        FreeTrial = e.FreeTrial,
+    });
+
+    public Subscription Apply(TrialConverted e) => Allocate(this with
+    {
+        FreeTrial = false,
+        PeriodStart = e.PeriodStart,
+        PeriodEnd = e.PeriodEnd,
+        Status = Status == SubscriptionStatus.Trialing ? SubscriptionStatus.Active : Status,
     });
 
     public Subscription Apply(PlanChanged e) => Allocate(this with
@@ -135,7 +160,8 @@ public sealed record Subscription
     {
         PeriodStart = e.PeriodStart,
         PeriodEnd = e.PeriodEnd,
-        Status = Status == SubscriptionStatus.Trialing ? SubscriptionStatus.Active : Status,
+        // A paid trial (Stripe's) becomes active when it is paid; staff extending a free trial extend the trial.
+        Status = Status == SubscriptionStatus.Trialing && !FreeTrial ? SubscriptionStatus.Active : Status,
     };
 
     public Subscription Apply(PaymentFailed e) => this with { Status = SubscriptionStatus.PastDue };
@@ -144,11 +170,11 @@ public sealed record Subscription
         this with { Status = SubscriptionStatus.InGrace, GraceEndsAt = e.GraceEndsAt, GraceLanes = e.ReducedLanes };
 
     public Subscription Apply(PaymentRecovered e) =>
-        this with { Status = CancelsAt is null ? SubscriptionStatus.Active : SubscriptionStatus.Cancelling, GraceEndsAt = null, GraceLanes = null };
+        this with { Status = CancelsAt is null ? Running : SubscriptionStatus.Cancelling, GraceEndsAt = null, GraceLanes = null };
 
     public Subscription Apply(CancellationScheduled e) => this with { Status = SubscriptionStatus.Cancelling, CancelsAt = e.EndsAt };
 
-    public Subscription Apply(CancellationResumed e) => this with { Status = SubscriptionStatus.Active, CancelsAt = null };
+    public Subscription Apply(CancellationResumed e) => this with { Status = Running, CancelsAt = null };
 
     public Subscription Apply(SubscriptionEnded e) => Allocate(this with
     {
@@ -171,14 +197,19 @@ public sealed record Subscription
 
     public Subscription Apply(SubscriptionPaused e) => this with { Status = SubscriptionStatus.Paused };
 
-    public Subscription Apply(SubscriptionUnpaused e) => this with { Status = CancelsAt is null ? SubscriptionStatus.Active : SubscriptionStatus.Cancelling };
+    public Subscription Apply(SubscriptionUnpaused e) => this with { Status = CancelsAt is null ? Running : SubscriptionStatus.Cancelling };
+
+    /// <summary>The status a subscription returns to when nothing holds it (a cancellation, a pause, a failed
+    /// payment): a free trial stays a trial.</summary>
+    private SubscriptionStatus Running => FreeTrial ? SubscriptionStatus.Trialing : SubscriptionStatus.Active;
 
     public Subscription Apply(StripeSubscriptionLinked e) => this with { StripeCustomerId = e.CustomerId, StripeSubscriptionId = e.SubscriptionId };
 
-    private static Subscription Allocate(Subscription s) => s with
+    private static Subscription Allocate(Subscription s)
     {
-        AllocatedLanes = !s.IsLive ? 0 : Math.Max(s.PlanLanes, s.Override?.Lanes ?? 0),
-    };
+        var allocated = !s.IsLive ? 0 : Math.Max(s.PlanLanes, s.Override?.Lanes ?? 0);
+        return s with { AllocatedLanes = allocated, TrialPoolLanes = s.FreeTrial ? Math.Min(s.PlanLanes, allocated) : 0 };
+    }
 
     /// <summary>Applies one event to a state (null before the first): what the service uses to see the state a
     /// decision leads to before it is written.</summary>
@@ -200,6 +231,7 @@ public sealed record Subscription
         (not null, SubscriptionPaused x) => s.Apply(x),
         (not null, SubscriptionUnpaused x) => s.Apply(x),
         (not null, StripeSubscriptionLinked x) => s.Apply(x),
+        (not null, TrialConverted x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

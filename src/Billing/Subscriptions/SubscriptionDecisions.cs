@@ -20,7 +20,16 @@ public static class SubscriptionDecisions
         return new SubscriptionStarted(
             tenantId, plan.Id, plan.ReservedLanes, plan.RequestsPerWindow, plan.WindowLength,
             trial ? SubscriptionStatus.Trialing : SubscriptionStatus.Active,
-            now, now + (period ?? BillingPeriod), by, now);
+            now, now + (period ?? BillingPeriod), by, now, FreeTrial: trial);
+    }
+
+    /// <summary>What staff assigning a plan to a free trial means: the plan, paid from now on (invoiced by staff).</summary>
+    public static TrialConverted ConvertTrial(Subscription? current, string by, DateTimeOffset now)
+    {
+        var s = RequireLive(current, "convert the trial of");
+        return s.FreeTrial
+            ? new TrialConverted(s.TenantId, now, now + BillingPeriod, by, now)
+            : throw new RuleViolation("not_a_trial", "The subscription is not a free trial.");
     }
 
     public static PlanChanged ChangePlan(Subscription? current, PlanTier to, string by, DateTimeOffset now)
@@ -34,34 +43,12 @@ public static class SubscriptionDecisions
         return new PlanChanged(s.TenantId, s.PlanId, to.Id, to.ReservedLanes, to.RequestsPerWindow, to.WindowLength, now, by, now);
     }
 
-    /// <summary>What a customer's own plan change does: more lanes at once; fewer lanes at the end of the paid
-    /// period (the customer keeps what they paid for until then).</summary>
-    public static object ChangePlanAsCustomer(Subscription? current, PlanTier to, string by, DateTimeOffset now)
-    {
-        var s = RequireLive(current, "change the plan of");
-        if (!to.SelfServe)
-        {
-            throw new RuleViolation("staff_only_plan", $"The {to.Name} plan is arranged with Lanes staff.");
-        }
-
-        if (to.ReservedLanes >= s.PlanLanes || s.PeriodEnd <= now)
-        {
-            return ChangePlan(s, to, by, now);
-        }
-
-        if (string.Equals(s.ScheduledChange?.To, to.Id, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new RuleViolation("already_scheduled", $"The change to {to.Name} is already scheduled for {s.PeriodEnd:u}.");
-        }
-
-        return new PlanChangeScheduled(s.TenantId, s.PlanId, to.Id, to.ReservedLanes, to.RequestsPerWindow, to.WindowLength, s.PeriodEnd, by, now);
-    }
-
-    /// <summary>Internal mode has no payment provider to renew a paid period: an active one rolls over by itself
-    /// (a cancellation scheduled for its end ends it instead, through <see cref="EndIfLapsed"/>).</summary>
+    /// <summary>Internal mode has no payment provider to renew a paid period: a plan staff assigned (invoiced outside
+    /// Lanes) rolls over until staff end it; a cancellation scheduled for its end ends it instead, through
+    /// <see cref="EndIfLapsed"/>. Note: a free trial never renews; it ends with its period.</summary>
     public static SubscriptionRenewed? RenewIfDue(Subscription? current, DateTimeOffset now)
     {
-        if (current is not { Status: SubscriptionStatus.Active, StripeSubscriptionId: null } s || s.PeriodEnd > now)
+        if (current is not { Status: SubscriptionStatus.Active, StripeSubscriptionId: null, FreeTrial: false } s || s.PeriodEnd > now)
         {
             return null;
         }
@@ -165,6 +152,7 @@ public static class SubscriptionDecisions
     public static SubscriptionEnded? EndIfLapsed(Subscription? current, DateTimeOffset now) => current switch
     {
         // Internal-mode trials end with their period (Stripe ends its own trials, through webhooks).
+        { FreeTrial: true, Status: not SubscriptionStatus.Cancelling } when current.PeriodEnd <= now => new SubscriptionEnded(current.TenantId, "trial_ended", "system", now),
         { Status: SubscriptionStatus.Trialing, StripeSubscriptionId: null } when current.PeriodEnd <= now => new SubscriptionEnded(current.TenantId, "trial_ended", "system", now),
         { Status: SubscriptionStatus.Cancelling, CancelsAt: { } at } when at <= now => new SubscriptionEnded(current.TenantId, "cancelled", "system", now),
         { Status: SubscriptionStatus.InGrace, GraceEndsAt: { } at } when at <= now => new SubscriptionEnded(current.TenantId, "grace_expired", "system", now),

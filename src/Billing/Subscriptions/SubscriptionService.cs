@@ -35,13 +35,32 @@ public sealed class SubscriptionService(
         return WriteAsync(tenantId, s => [SubscriptionDecisions.Start(s, tenantId, plan, trial, period, by, clock.GetUtcNow())], ct);
     }
 
-    /// <summary>Starts a subscription on the plan, or moves a live one to it (what staff and the CLI mean by "assign").</summary>
+    /// <summary>Starts a subscription on the plan, or moves a live one to it (what staff and the CLI mean by "assign");
+    /// a free trial assigned a plan becomes that plan, paid from now on.</summary>
     public Task<Subscription> AssignAsync(Guid tenantId, string planId, string by, CancellationToken ct = default)
     {
         var plan = plans.Find(planId) ?? throw new RuleViolation("unknown_plan", $"There is no plan '{planId}'. Plans: {string.Join(", ", plans.Tiers.Select(t => t.Id))}.");
-        return WriteAsync(tenantId, s => s is { IsLive: true }
-            ? [SubscriptionDecisions.ChangePlan(s, plan, by, clock.GetUtcNow())]
-            : [SubscriptionDecisions.Start(s, tenantId, plan, trial: false, period: null, by, clock.GetUtcNow())], ct);
+        return WriteAsync(tenantId, s =>
+        {
+            var now = clock.GetUtcNow();
+            if (s is not { IsLive: true })
+            {
+                return [SubscriptionDecisions.Start(s, tenantId, plan, trial: false, period: null, by, now)];
+            }
+
+            var events = new List<object>();
+            if (!string.Equals(s.PlanId, plan.Id, StringComparison.OrdinalIgnoreCase) || !s.FreeTrial)
+            {
+                events.Add(SubscriptionDecisions.ChangePlan(s, plan, by, now));
+            }
+
+            if (s.FreeTrial)
+            {
+                events.Add(SubscriptionDecisions.ConvertTrial(s, by, now));
+            }
+
+            return events;
+        }, ct);
     }
 
     public Task<Subscription> ChangePlanAsync(Guid tenantId, string planId, string by, CancellationToken ct = default)
@@ -105,7 +124,7 @@ public sealed class SubscriptionService(
     public async Task<(int Allocated, int Total)> CapacityAsync(CancellationToken ct = default)
     {
         await using var query = store.QuerySession();
-        var allocated = await SumAllocatedAsync(query, exceptTenant: null, ct);
+        var (allocated, _) = await SumAllocatedAsync(query, exceptTenant: null, ct);
         return (allocated, capacity.Value.TotalLanes);
     }
 
@@ -123,12 +142,6 @@ public sealed class SubscriptionService(
         return WriteAsync(tenantId, s => s is null
             ? [SubscriptionDecisions.Start(s, tenantId, plan, trial: true, trial.TrialLength, by, clock.GetUtcNow())]
             : throw new RuleViolation("trial_used", "This organisation has already had a subscription; ask Lanes staff for a plan."), ct);
-    }
-
-    public Task<Subscription> ChangePlanAsCustomerAsync(Guid tenantId, string planId, string by, CancellationToken ct = default)
-    {
-        var plan = plans.Find(planId) ?? throw new RuleViolation("unknown_plan", $"There is no plan '{planId}'.");
-        return WriteAsync(tenantId, s => [SubscriptionDecisions.ChangePlanAsCustomer(s, plan, by, clock.GetUtcNow())], ct);
     }
 
     private async Task<Subscription> WriteAsync(Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, CancellationToken ct, bool enforceCapacity = true)
@@ -149,8 +162,12 @@ public sealed class SubscriptionService(
         var after = events.Aggregate(before, Subscription.After)!;
         if (enforceCapacity)
         {
-            var allocatedToOthers = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
-            CapacityLedger.EnsureFits(capacity.Value.TotalLanes, allocatedToOthers, before?.AllocatedLanes ?? 0, after.AllocatedLanes);
+            // Note: two pools. A free trial's plan lanes count only against the trial pool; every other lane (paid
+            // plans, staff overrides) against the rest. A trial staff convert moves from one to the other.
+            var pool = capacity.Value;
+            var (allOfOthers, trialsOfOthers) = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
+            CapacityLedger.EnsureTrialFits(pool.TrialLanes, trialsOfOthers, before?.TrialPoolLanes ?? 0, after.TrialPoolLanes);
+            CapacityLedger.EnsureFits(pool.PaidLanes, allOfOthers - trialsOfOthers, before?.PaidPoolLanes ?? 0, after.PaidPoolLanes);
         }
 
         // FetchForWriting also covers a stream that does not exist yet: the append then starts it.
@@ -159,7 +176,9 @@ public sealed class SubscriptionService(
         return after with { Id = streamId };
     }
 
-    private static async Task<int> SumAllocatedAsync(IQuerySession query, Guid? exceptTenant, CancellationToken ct)
+    /// <summary>Lanes held by every tenant (but one), and the part of them in the trial pool. Note: paid lanes are
+    /// the difference, so a snapshot written before the trial pool existed counts as paid.</summary>
+    private static async Task<(int All, int Trials)> SumAllocatedAsync(IQuerySession query, Guid? exceptTenant, CancellationToken ct)
     {
         var all = query.Query<Subscription>().Where(s => s.AnyTenant() && s.AllocatedLanes > 0);
         if (exceptTenant is { } t)
@@ -167,6 +186,6 @@ public sealed class SubscriptionService(
             all = all.Where(s => s.TenantId != t);
         }
 
-        return await all.SumAsync(s => s.AllocatedLanes, ct);
+        return (await all.SumAsync(s => s.AllocatedLanes, ct), await all.Where(s => s.TrialPoolLanes > 0).SumAsync(s => s.TrialPoolLanes, ct));
     }
 }

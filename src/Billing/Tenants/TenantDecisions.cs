@@ -31,9 +31,17 @@ public static partial class TenantDecisions
         return new MemberAdded(tenant.Id, userId, email, role, by, now);
     }
 
+    /// <summary>Note: decided from both people's roles as they are now, never from what a page showed when it loaded,
+    /// so an admin looking at a stale list cannot demote someone who has since become an owner.</summary>
     public static MemberRoleChanged ChangeRole(Tenant tenant, string userId, MemberRole to, string by, DateTimeOffset now)
     {
         var member = tenant.FindMember(userId) ?? throw new NotFound("Member");
+        RequireActorOver(tenant, by, member, to, "change the role of");
+        if (member.Role == to)
+        {
+            throw new RuleViolation("same_role", $"{member.Email} is already {Article(to)} {Name(to)}.");
+        }
+
         if (member.Role == MemberRole.Owner && to != MemberRole.Owner && tenant.Members.Count(m => m.Role == MemberRole.Owner) == 1)
         {
             throw new RuleViolation("last_owner", "A tenant keeps at least one owner: make someone else owner first.");
@@ -45,6 +53,11 @@ public static partial class TenantDecisions
     public static MemberRemoved RemoveMember(Tenant tenant, string userId, string by, DateTimeOffset now)
     {
         var member = tenant.FindMember(userId) ?? throw new NotFound("Member");
+        if (by != userId)
+        {
+            RequireActorOver(tenant, by, member, member.Role, "remove");
+        }
+
         if (member.Role == MemberRole.Owner && tenant.Members.Count(m => m.Role == MemberRole.Owner) == 1)
         {
             throw new RuleViolation("last_owner", "A tenant keeps at least one owner: make someone else owner first.");
@@ -52,6 +65,25 @@ public static partial class TenantDecisions
 
         return new MemberRemoved(tenant.Id, userId, by, now);
     }
+
+    /// <summary>Admins manage members and admins; only an owner touches an owner or makes one.</summary>
+    private static void RequireActorOver(Tenant tenant, string by, Member target, MemberRole to, string action)
+    {
+        var actor = tenant.FindMember(by);
+        if (actor is null || actor.Role < MemberRole.Admin)
+        {
+            throw new RuleViolation("not_allowed", $"Only an owner or admin of {tenant.Name} may {action} a member.");
+        }
+
+        if ((target.Role == MemberRole.Owner || to == MemberRole.Owner) && actor.Role != MemberRole.Owner)
+        {
+            throw new RuleViolation("not_allowed", $"{target.Email} is {Article(target.Role)} {Name(target.Role)} now; only an owner may {action} an owner or make one. Reload the page.");
+        }
+    }
+
+    private static string Name(MemberRole role) => role.ToString().ToLowerInvariant();
+
+    private static string Article(MemberRole role) => role == MemberRole.Member ? "a" : "an";
 
     public static readonly TimeSpan InvitationLifetime = TimeSpan.FromDays(7);
 

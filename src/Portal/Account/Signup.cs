@@ -7,8 +7,8 @@ using Lanes.Portal.Identity;
 
 namespace Lanes.Portal.Account;
 
-/// <summary>What signing up creates besides the user: the organisation, its first owner, and (in internal mode)
-/// the trial subscription.</summary>
+/// <summary>What signing up creates besides the user: the organisation and its first owner; and, once the owner has
+/// confirmed their email, in internal mode, the free trial.</summary>
 public sealed class Signup(TenantService tenants, SubscriptionService subscriptions, BillingModeInfo billing)
 {
     public async Task<Tenant> CreateOrganisationAsync(LanesUser user, string organisation)
@@ -28,12 +28,47 @@ public sealed class Signup(TenantService tenants, SubscriptionService subscripti
             }
         }
 
-        if (billing.Mode == BillingMode.Internal)
+        return tenant;
+    }
+
+    /// <summary>Starts the free trial of every organisation the user owns that never had a subscription. Note: only
+    /// confirmed owners get lanes, so scripted sign-ups with made-up addresses hold nothing; and trials draw from
+    /// the trial pool, so even confirmed ones can never take paid capacity.</summary>
+    /// <returns>What happened, in words for the person who just confirmed.</returns>
+    public async Task<TrialOutcome> StartTrialsAsync(LanesUser user, CancellationToken ct = default)
+    {
+        if (billing.Mode != BillingMode.Internal || !user.EmailConfirmed)
         {
-            await subscriptions.StartTrialAsync(tenant.Id, user.Id);
+            return TrialOutcome.NotOffered;
         }
 
-        return tenant;
+        var outcome = TrialOutcome.NotOffered;
+        foreach (var (tenant, role) in await tenants.MembershipsOfAsync(user.Id, ct))
+        {
+            if (role != MemberRole.Owner || await subscriptions.FindAsync(tenant.Id, ct) is not null)
+            {
+                continue;
+            }
+
+            try
+            {
+                await subscriptions.StartTrialAsync(tenant.Id, user.Id, ct);
+                outcome = TrialOutcome.Started;
+            }
+            catch (RuleViolation e) when (e.Code is "trials_full" or "trial_used")
+            {
+                outcome = e.Code == "trials_full" ? TrialOutcome.PoolFull : outcome;
+            }
+        }
+
+        return outcome;
+    }
+
+    public enum TrialOutcome
+    {
+        NotOffered,
+        Started,
+        PoolFull,
     }
 
     public static string SlugOf(string name)

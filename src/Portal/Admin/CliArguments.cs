@@ -40,6 +40,21 @@ internal sealed class CliArguments
 
     public string? Optional(string name) => _options.GetValueOrDefault(name);
 
+    /// <summary>A password: from standard input with <c>--password-stdin</c>, else from the environment variable.
+    /// Note: never from the command line, which every user of the machine can read (<c>ps</c>, /proc).</summary>
+    public string Secret(string name, string environmentVariable)
+    {
+        if (_options.ContainsKey(name))
+        {
+            throw new CliUsageException($"--{name} on the command line is visible to every user of this machine; pass it in {environmentVariable} or on standard input with --password-stdin.");
+        }
+
+        var secret = Has("password-stdin") ? Console.In.ReadLine() : Environment.GetEnvironmentVariable(environmentVariable);
+        return string.IsNullOrWhiteSpace(secret)
+            ? throw new CliUsageException($"a password is required: set {environmentVariable} or pass --password-stdin and write it to standard input.")
+            : secret;
+    }
+
     public string Required(string name) =>
         _options.TryGetValue(name, out var value) && !string.IsNullOrWhiteSpace(value)
             ? value

@@ -26,6 +26,9 @@ public static class OperatorCli
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
+    /// <summary>Where staff passwords come from (never the command line).</summary>
+    public const string PasswordVariable = "LANES_ADMIN_PASSWORD";
+
     public static async Task<int> RunAsync(string[] args)
     {
         var cli = new CliArguments(args);
@@ -143,8 +146,14 @@ public static class OperatorCli
 
             case "staff create":
             {
-                var user = await StaffAccounts.EnsureAsync(services, cli.Required("email"), cli.Required("password"));
+                var user = await StaffAccounts.EnsureAsync(services, cli.Required("email"), cli.Secret("password", PasswordVariable));
                 return new { user_id = user.Id, email = user.Email, role = Roles.Staff };
+            }
+
+            case "staff remove":
+            {
+                var user = await StaffAccounts.RemoveAsync(services, cli.Required("email"));
+                return new { user_id = user.Id, email = user.Email, removed = Roles.Staff, sessions = "signed out everywhere" };
             }
 
             case "client create":
@@ -172,7 +181,7 @@ public static class OperatorCli
             }
 
             case "demo seed":
-                return await DemoSeed.RunAsync(services, cli.Required("admin-email"), cli.Required("admin-password"), cli.Has("new-key"), by);
+                return await DemoSeed.RunAsync(services, cli.Required("admin-email"), cli.Secret("admin-password", PasswordVariable), cli.Has("new-key"), by);
 
             default:
                 throw new CliUsageException($"unknown command '{string.Join(' ', cli.Words)}'.");
@@ -282,11 +291,12 @@ public static class OperatorCli
           key create --tenant <slug> --name <name> [--budget-usd <amount>] [--window 8h] [--expires <iso>] [--models a,b]
           key revoke --key <id-or-prefix>
           key list --tenant <slug>
-          staff create --email <email> --password <password>
+          staff create --email <email>            (password from LANES_ADMIN_PASSWORD or --password-stdin)
+          staff remove --email <email>            (signs them out everywhere)
           client create --tenant <slug> --name <name> [--scopes keys:read,keys:write,usage:read,billing:read] [--expires <iso>]
           client revoke --tenant <slug> --client <client-id>
           auth-keys rotate
-          demo seed --admin-email <email> --admin-password <password> [--new-key]
+          demo seed --admin-email <email> [--new-key]   (password from LANES_ADMIN_PASSWORD or --password-stdin)
 
         """;
 }

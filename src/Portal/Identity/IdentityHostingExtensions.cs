@@ -1,4 +1,5 @@
 using Lanes.Billing;
+using Lanes.Portal.Security;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -31,9 +32,34 @@ public static class IdentityHostingExtensions
         }
 
         builder.Services.AddSingleton<IEmailSender<LanesUser>, LanesEmailSender>();
+        // Note: the staff policy needs a two-factor sign-in as well as the role (see StaffAccess).
         builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(Roles.Staff, p => p.RequireRole(Roles.Staff));
+            .AddPolicy(Roles.Staff, p => p.RequireRole(Roles.Staff).RequireClaim(Security.StaffAccess.AuthenticationMethod, Security.StaffAccess.MultiFactor));
         builder.Services.AddIdentityCore<LanesUser>().AddSignInManager();
+        builder.Services.AddSingleton<Security.StaffAccess>();
+        builder.Services.AddSingleton<PublicLinks>();
+        builder.Services.AddSingleton<Sessions>();
+
+        // A cookie is checked against the user's security stamp this often: removing a member, a role or a password
+        // signs that person out everywhere within this time (actions by staff and admins check at once anyway).
+        var revalidation = builder.Configuration.GetValue("Portal:SessionRevalidation", TimeSpan.FromMinutes(1));
+        builder.Services.Configure<SecurityStampValidatorOptions>(o =>
+        {
+            o.ValidationInterval = revalidation;
+            // A revalidated session keeps how it signed in (two factors for staff); Identity rebuilds the rest.
+            o.OnRefreshingPrincipal = context =>
+            {
+                if (context.NewPrincipal?.Identity is System.Security.Claims.ClaimsIdentity identity && context.CurrentPrincipal is { } current)
+                {
+                    foreach (var method in current.FindAll(StaffAccess.AuthenticationMethod).Where(c => !identity.HasClaim(c.Type, c.Value)))
+                    {
+                        identity.AddClaim(new System.Security.Claims.Claim(method.Type, method.Value));
+                    }
+                }
+
+                return Task.CompletedTask;
+            };
+        });
         builder.Services.ConfigureApplicationCookie(o =>
         {
             // APIs answer 401/403; only pages redirect to sign-in.
@@ -66,6 +92,7 @@ public static class IdentityHostingExtensions
         builder.Services.AddDataProtection()
             .SetApplicationName("Lanes.Portal")
             .PersistKeysToDbContext<IdentityStore>();
+        builder.Services.AddKeyRingEncryption();
         builder.Services.AddDbContext<IdentityStore>(o => o
             .UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations", IdentityStore.Schema))
             .UseOpenIddict());

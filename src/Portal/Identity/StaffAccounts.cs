@@ -36,6 +36,21 @@ public static class StaffAccounts
         return user;
     }
 
+    /// <summary>Takes the staff role away and changes the security stamp, which ends every session they have.</summary>
+    public static async Task<LanesUser> RemoveAsync(IServiceProvider services, string email)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<LanesUser>>();
+        var user = await users.FindByEmailAsync(email) ?? throw new Billing.NotFound($"User '{email}'");
+        if (await users.IsInRoleAsync(user, Roles.Staff))
+        {
+            Check(await users.RemoveFromRoleAsync(user, Roles.Staff));
+        }
+
+        Check(await users.UpdateSecurityStampAsync(user));
+        return user;
+    }
+
     private static void Check(IdentityResult result)
     {
         if (!result.Succeeded)

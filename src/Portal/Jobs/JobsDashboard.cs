@@ -18,6 +18,6 @@ public static class JobsDashboard
     private sealed class StaffOnly : IDashboardAsyncAuthorizationFilter
     {
         public Task<bool> AuthorizeAsync(DashboardContext context) =>
-            Task.FromResult(context.GetHttpContext().User.IsInRole(Roles.Staff));
+            Task.FromResult(Security.StaffAccess.IsStaff(context.GetHttpContext().User));
     }
 }

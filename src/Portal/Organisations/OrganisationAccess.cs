@@ -89,5 +89,5 @@ public sealed class OrganisationAccess(IServiceProvider services, TenantService 
     }
 
     public async Task<bool> IsStaffAsync() =>
-        (await services.GetRequiredService<AuthenticationStateProvider>().GetAuthenticationStateAsync()).User.IsInRole(Roles.Staff);
+        Security.StaffAccess.IsStaff((await services.GetRequiredService<AuthenticationStateProvider>().GetAuthenticationStateAsync()).User);
 }

@@ -7,7 +7,7 @@ namespace Lanes.Billing.Tests.Capacity;
 /// <summary>A cluster of 40 lanes: one Team plan (32) fits, two do not.</summary>
 public sealed class ClusterOfFortyLanes : BillingHost
 {
-    protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Capacity:TotalLanes", "40")];
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Capacity:TotalLanes", "40"), new("Capacity:TrialLanes", "0")];
 }
 
 public class CapacityTests(ClusterOfFortyLanes host) : IClassFixture<ClusterOfFortyLanes>

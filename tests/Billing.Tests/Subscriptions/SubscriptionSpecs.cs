@@ -72,14 +72,29 @@ public class SubscriptionSpecs
     }
 
     [Fact]
-    public void Renewal_must_extend_the_period_and_ends_a_trial()
+    public void Renewal_must_extend_the_period_and_ends_a_paid_trial()
     {
-        var s = Given(Started(trial: true))!;
+        // A Stripe trial (a card on file): its first paid invoice renews it into an active subscription.
+        var s = Given(Started(trial: true) with { FreeTrial = false })!;
 
         Assert.Equal("period_not_extended", Assert.Throws<RuleViolation>(() => SubscriptionDecisions.Renew(s, s.PeriodEnd, "stripe", Now)).Code);
         var renewed = Subscription.After(s, SubscriptionDecisions.Renew(s, s.PeriodEnd.AddDays(30), "stripe", Now))!;
         Assert.Equal(SubscriptionStatus.Active, renewed.Status);
         Assert.Equal(s.PeriodEnd.AddDays(30), renewed.PeriodEnd);
+    }
+
+    [Fact]
+    public void A_free_trial_extended_by_staff_stays_a_trial_and_only_a_staff_plan_assignment_makes_it_paid()
+    {
+        var s = Given(Started(trial: true))!;
+        Assert.True(s.FreeTrial);
+
+        var extended = Subscription.After(s, SubscriptionDecisions.Renew(s, s.PeriodEnd.AddDays(7), "staff-1", Now))!;
+        Assert.Equal((SubscriptionStatus.Trialing, true), (extended.Status, extended.FreeTrial));
+
+        var converted = Subscription.After(extended, SubscriptionDecisions.ConvertTrial(extended, "staff-1", Now))!;
+        Assert.Equal((SubscriptionStatus.Active, false), (converted.Status, converted.FreeTrial));
+        Assert.Equal("not_a_trial", Assert.Throws<RuleViolation>(() => SubscriptionDecisions.ConvertTrial(converted, "staff-1", Now)).Code);
     }
 
     [Fact]

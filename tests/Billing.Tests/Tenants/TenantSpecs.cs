@@ -47,6 +47,25 @@ public class TenantSpecs
     }
 
     [Fact]
+    public void An_admin_acting_on_a_stale_page_cannot_demote_or_remove_someone_who_became_an_owner()
+    {
+        // u2 was an admin when u3 (an admin) loaded the team page; u1 has since made u2 an owner.
+        var tenant = WithOwner()
+            .Apply(new MemberAdded(Guid.Empty, "u2", "two@acme.test", MemberRole.Admin, "u1", Now))
+            .Apply(new MemberAdded(Guid.Empty, "u3", "three@acme.test", MemberRole.Admin, "u1", Now));
+        tenant = tenant.Apply(TenantDecisions.ChangeRole(tenant, "u2", MemberRole.Owner, "u1", Now));
+
+        Assert.Equal("not_allowed", Assert.Throws<RuleViolation>(() => TenantDecisions.ChangeRole(tenant, "u2", MemberRole.Member, "u3", Now)).Code);
+        Assert.Equal("not_allowed", Assert.Throws<RuleViolation>(() => TenantDecisions.RemoveMember(tenant, "u2", "u3", Now)).Code);
+        Assert.Equal("not_allowed", Assert.Throws<RuleViolation>(() => TenantDecisions.ChangeRole(tenant, "u3", MemberRole.Owner, "u3", Now)).Code);
+
+        // Between admins and members an admin still decides; a member decides nothing.
+        var demoted = tenant.Apply(TenantDecisions.ChangeRole(tenant, "u3", MemberRole.Member, "u3", Now));
+        Assert.Equal("not_allowed", Assert.Throws<RuleViolation>(() => TenantDecisions.ChangeRole(demoted, "u3", MemberRole.Admin, "u3", Now)).Code);
+        Assert.Equal(MemberRole.Admin, demoted.Apply(TenantDecisions.ChangeRole(demoted, "u2", MemberRole.Admin, "u1", Now)).FindMember("u2")!.Role);
+    }
+
+    [Fact]
     public void An_invitation_is_taken_only_by_the_invited_address_before_it_expires()
     {
         var invited = TenantDecisions.Invite(WithOwner(), Guid.NewGuid(), "dev@acme.test", MemberRole.Admin, "hash", "u1", Now);

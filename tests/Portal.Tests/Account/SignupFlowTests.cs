@@ -48,20 +48,22 @@ public partial class SignupFlowTests(AppFactory<Program> portal) : IClassFixture
             subscription.GetProperty("status").GetString(), subscription.GetProperty("reserved_lanes").GetInt32()));
 
         // A second trial for the same organisation is refused with a reason.
-        var again = await browser.PostAsync("/billing/api/trial", null);
+        var again = await browser.PostBillingAsync("/billing/api/trial");
         Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
         Assert.Contains("already had a subscription", await again.Content.ReadAsStringAsync());
     }
 
     [Fact]
-    public async Task Staff_open_the_jobs_dashboard_and_a_customer_cannot()
+    public async Task Staff_open_the_jobs_dashboard_only_after_a_two_factor_sign_in_and_a_customer_cannot()
     {
         var staffEmail = $"staff-{Guid.NewGuid():N}@lanes.test";
         await StaffAccounts.EnsureAsync(portal.Services, staffEmail, "Staff-Password-1");
         using var staff = portal.CreateClient(new() { AllowAutoRedirect = false, HandleCookies = true });
-        var signedIn = await SubmitAsync(staff, "/Account/Login", "login", new() { ["Input.Email"] = staffEmail, ["Input.Password"] = "Staff-Password-1" });
-        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        var passwordOnly = await staff.SignInAsync(staffEmail, "Staff-Password-1");
+        Assert.Contains("EnableAuthenticator", passwordOnly.Headers.Location!.ToString());
+        Assert.NotEqual(HttpStatusCode.OK, (await staff.GetAsync("/hangfire")).StatusCode);
 
+        await staff.EnableAuthenticatorAsync();
         Assert.Equal(HttpStatusCode.OK, (await staff.GetAsync("/hangfire")).StatusCode);
         using var anonymous = portal.CreateClient(new() { AllowAutoRedirect = false });
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/hangfire")).StatusCode);
@@ -89,17 +91,8 @@ public partial class SignupFlowTests(AppFactory<Program> portal) : IClassFixture
         Assert.DoesNotContain(portal.Services.GetRequiredService<Outbox>().Messages, m => m.To == email);
     }
 
-    private static async Task<HttpResponseMessage> SubmitAsync(HttpClient browser, string path, string form, Dictionary<string, string> fields)
-    {
-        var page = await browser.GetStringAsync(path);
-        var token = TokenPattern().Match(page).Groups[1].Value;
-        fields["_handler"] = form;
-        fields["__RequestVerificationToken"] = WebUtility.HtmlDecode(token);
-        return await browser.PostAsync(path, new FormUrlEncodedContent(fields));
-    }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
-    private static partial Regex TokenPattern();
+    private static Task<HttpResponseMessage> SubmitAsync(HttpClient browser, string path, string form, Dictionary<string, string> fields) =>
+        browser.SubmitAsync(path, form, fields);
 
     [GeneratedRegex("href='([^']+)'")]
     private static partial Regex LinkPattern();

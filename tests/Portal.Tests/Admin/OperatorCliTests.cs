@@ -8,6 +8,8 @@ namespace Lanes.Portal.Tests.Admin;
 public class OperatorCliTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
 {
     private readonly string _pepper = BillingHost.NewPepper();
+    // One per database: the key ring the first command stores is read by every later one.
+    private static readonly string KeyRingKey = BillingHost.NewPepper();
 
     [Fact]
     public async Task Operators_create_a_tenant_issue_a_key_list_and_revoke_it()
@@ -50,6 +52,23 @@ public class OperatorCliTests(PostgresDatabase database) : IClassFixture<Postgre
         (code, _, stderr) = await Exec("key", "create", "--tenant", "nobody");
         Assert.Equal(2, code);
         Assert.Contains("--name is required", stderr);
+    }
+
+    [Fact]
+    public async Task A_staff_password_is_never_taken_from_the_command_line()
+    {
+        var email = $"staff-{Guid.NewGuid():N}@lanes.test";
+        var (code, stdout, stderr) = await Exec("staff", "create", "--email", email, "--password", "Visible-To-Ps-1");
+        Assert.Equal(2, code);
+        Assert.Contains("visible to every user", stderr);
+        Assert.Equal("", stdout.Trim());
+
+        _environment["LANES_ADMIN_PASSWORD"] = "Hidden-From-Ps-1";
+        var created = await Run(0, "staff", "create", "--email", email, "--json");
+        Assert.Equal(email, created.GetProperty("email").GetString());
+
+        var removed = await Run(0, "staff", "remove", "--email", email, "--json");
+        Assert.Equal("staff", removed.GetProperty("removed").GetString());
     }
 
     [Fact]
@@ -104,6 +123,7 @@ public class OperatorCliTests(PostgresDatabase database) : IClassFixture<Postgre
 
         start.Environment["ConnectionStrings__Lanes"] = database.ConnectionString;
         start.Environment["Keys__Pepper"] = _pepper;
+        start.Environment["DataProtection__KeyEncryptionKey"] = KeyRingKey;
         start.Environment["DOTNET_ENVIRONMENT"] = "Development";
         foreach (var (name, value) in _environment)
         {

@@ -55,7 +55,8 @@ public class ExpiredClientTests(PortalOnFakeClock portal) : IClassFixture<Portal
     public async Task Stored_idempotent_responses_are_kept_a_day_then_pruned()
     {
         var tenant = await portal.TenantAsync();
-        using var api = await portal.ApiAsync(tenant, ManagementScopes.KeysWrite);
+        var client = await portal.ClientAsync(tenant, [ManagementScopes.KeysWrite]);
+        using var api = portal.Api(await portal.TokenAsync(client));
         var idempotencyKey = Guid.NewGuid().ToString();
         using var created = await api.SendAsync(CreateKey(idempotencyKey));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -64,7 +65,7 @@ public class ExpiredClientTests(PortalOnFakeClock portal) : IClassFixture<Portal
         // (The hourly pruner also runs on the fake clock as it advances; the test prunes explicitly too.)
         portal.Clock!.Advance(TimeSpan.FromHours(23));
         await pruner.PruneAsync(CancellationToken.None);
-        using var later = await portal.ApiAsync(tenant, ManagementScopes.KeysWrite); // the first token has expired
+        using var later = portal.Api(await portal.TokenAsync(client)); // the first token has expired
         using var replayed = await later.SendAsync(CreateKey(idempotencyKey));
         Assert.True(replayed.Headers.Contains("Idempotent-Replayed"));
 

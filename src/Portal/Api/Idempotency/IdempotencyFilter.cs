@@ -45,7 +45,7 @@ public sealed class IdempotencyFilter(TimeProvider clock, Microsoft.Extensions.O
         var caller = ManagementCaller.Of(http);
         var hash = HashOf(http, context.Arguments.OfType<IApiRequest>());
         var store = http.RequestServices.GetRequiredService<IdentityStore>();
-        var seal = new ResponseSeal(keys.Value.PepperBytes(), caller.TenantId, key);
+        var seal = new ResponseSeal(keys.Value.PepperBytes(), caller, key);
         var record = new IdempotencyRecord { TenantId = caller.TenantId, Key = seal.StoredKey, RequestHash = hash, CreatedAt = clock.GetUtcNow() };
         key = seal.StoredKey;
         if (!await TryClaimAsync(store, record, http.RequestAborted))
@@ -183,17 +183,19 @@ public sealed class IdempotencyFilter(TimeProvider clock, Microsoft.Extensions.O
 
     /// <summary>
     /// Note: a stored response can hold a new key's secret (create, rotate). It is kept sealed (AES-GCM) under a key
-    /// derived from the server pepper and the caller's Idempotency-Key, and only a hash of that Idempotency-Key is
-    /// stored, so the database alone cannot reveal a secret; the caller who retries with its key can.
+    /// derived from the server pepper, the calling client and its Idempotency-Key, and only a hash of the client and
+    /// key is stored, so the database alone cannot reveal a secret, and another client of the same tenant that
+    /// happens to send the same Idempotency-Key gets its own request run, never the first client's response.
     /// </summary>
     private sealed class ResponseSeal
     {
         private readonly byte[] _key;
 
-        public ResponseSeal(byte[] pepper, Guid tenantId, string idempotencyKey)
+        public ResponseSeal(byte[] pepper, ManagementCaller caller, string idempotencyKey)
         {
-            StoredKey = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)));
-            _key = HMACSHA256.HashData(pepper, Encoding.UTF8.GetBytes($"lanes:idempotency:{tenantId:N}:{idempotencyKey}"));
+            var scoped = $"{caller.ClientId}\n{idempotencyKey}";
+            StoredKey = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(scoped)));
+            _key = HMACSHA256.HashData(pepper, Encoding.UTF8.GetBytes($"lanes:idempotency:{caller.TenantId:N}:{scoped}"));
         }
 
         public string StoredKey { get; }

@@ -7,15 +7,16 @@ using Lanes.Portal.Identity;
 
 namespace Lanes.Portal.Components.Account;
 
-// This is a server-side AuthenticationStateProvider that revalidates the security stamp for the connected user
-// every 30 minutes an interactive circuit is connected.
+// Revalidates the security stamp of a connected circuit's user as often as cookies are revalidated, so an open tab of
+// someone removed from an organisation or from staff ends with their sessions.
 internal sealed class IdentityRevalidatingAuthenticationStateProvider(
         ILoggerFactory loggerFactory,
         IServiceScopeFactory scopeFactory,
-        IOptions<IdentityOptions> options)
+        IOptions<IdentityOptions> options,
+        IOptions<SecurityStampValidatorOptions> stamps)
     : RevalidatingServerAuthenticationStateProvider(loggerFactory)
 {
-    protected override TimeSpan RevalidationInterval => TimeSpan.FromMinutes(30);
+    protected override TimeSpan RevalidationInterval => stamps.Value.ValidationInterval > TimeSpan.Zero ? stamps.Value.ValidationInterval : TimeSpan.FromSeconds(10);
 
     protected override async Task<bool> ValidateAuthenticationStateAsync(
         AuthenticationState authenticationState, CancellationToken cancellationToken)

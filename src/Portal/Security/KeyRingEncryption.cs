@@ -1,0 +1,83 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Text;
+using System.Xml.Linq;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
+using Microsoft.Extensions.Options;
+
+namespace Lanes.Portal.Security;
+
+/// <summary>The key that encrypts the Data Protection key ring at rest (<c>DataProtection</c> section).</summary>
+public sealed class KeyRingEncryptionOptions : IValidatableObject
+{
+    public const string Section = "DataProtection";
+
+    /// <summary>32 random bytes, base64 (<c>openssl rand -base64 32</c>); kept with the other secrets, never in the
+    /// database that holds the key ring.</summary>
+    [Required(ErrorMessage = "DataProtection:KeyEncryptionKey is required: 32 random bytes in base64 (openssl rand -base64 32).")]
+    public string KeyEncryptionKey { get; set; } = "";
+
+    public byte[] KeyBytes => Convert.FromBase64String(KeyEncryptionKey);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var bytes = new byte[64];
+        if (!Convert.TryFromBase64String(KeyEncryptionKey, bytes, out var length) || length != 32)
+        {
+            yield return new ValidationResult("DataProtection:KeyEncryptionKey must be exactly 32 bytes in base64 (openssl rand -base64 32).", [nameof(KeyEncryptionKey)]);
+        }
+    }
+}
+
+/// <summary>
+/// Encrypts each Data Protection key with AES-256-GCM before it is stored. Note: the key ring protects sign-in
+/// cookies, antiforgery tokens and password-reset tokens; stored in clear, anyone who can read the database could
+/// forge a session for any account, staff included.
+/// </summary>
+public sealed class AesGcmXmlEncryptor(byte[] key) : IXmlEncryptor
+{
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+
+    public EncryptedXmlInfo Encrypt(XElement plaintextElement)
+    {
+        var plaintext = Encoding.UTF8.GetBytes(plaintextElement.ToString(SaveOptions.DisableFormatting));
+        var sealedBytes = new byte[NonceSize + TagSize + plaintext.Length];
+        var nonce = sealedBytes.AsSpan(0, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(key, TagSize);
+        aes.Encrypt(nonce, plaintext, sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize));
+        var element = new XElement("encryptedKey",
+            new XComment(" AES-256-GCM with DataProtection:KeyEncryptionKey: nonce, tag, ciphertext "),
+            new XElement("value", Convert.ToBase64String(sealedBytes)));
+        return new EncryptedXmlInfo(element, typeof(AesGcmXmlDecryptor));
+    }
+
+    public static XElement Decrypt(byte[] key, XElement encryptedElement)
+    {
+        var sealedBytes = Convert.FromBase64String((string?)encryptedElement.Element("value") ?? throw new CryptographicException("The encrypted key has no value."));
+        var plaintext = new byte[sealedBytes.Length - NonceSize - TagSize];
+        using var aes = new AesGcm(key, TagSize);
+        aes.Decrypt(sealedBytes.AsSpan(0, NonceSize), sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize), plaintext);
+        return XElement.Parse(Encoding.UTF8.GetString(plaintext));
+    }
+}
+
+/// <summary>Created by Data Protection's activator (by type name from the stored XML), hence the service provider.</summary>
+public sealed class AesGcmXmlDecryptor(IServiceProvider services) : IXmlDecryptor
+{
+    public XElement Decrypt(XElement encryptedElement) =>
+        AesGcmXmlEncryptor.Decrypt(services.GetRequiredService<IOptions<KeyRingEncryptionOptions>>().Value.KeyBytes, encryptedElement);
+}
+
+public static class KeyRingEncryption
+{
+    public static IServiceCollection AddKeyRingEncryption(this IServiceCollection services)
+    {
+        services.AddOptions<KeyRingEncryptionOptions>().BindConfiguration(KeyRingEncryptionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<KeyManagementOptions>().Configure<IOptions<KeyRingEncryptionOptions>>((o, encryption) =>
+            o.XmlEncryptor = new AesGcmXmlEncryptor(encryption.Value.KeyBytes));
+        return services;
+    }
+}
