@@ -13,10 +13,15 @@ public sealed class TrustedProxiesOptions
     /// <summary>Addresses of the proxies, such as <c>10.0.0.5</c>.</summary>
     public List<string> Proxies { get; set; } = [];
 
+    public IEnumerable<string> GivenProxies => Proxies.Where(p => !string.IsNullOrWhiteSpace(p));
+
+    public IEnumerable<string> GivenNetworks => Networks.Where(n => !string.IsNullOrWhiteSpace(n));
+
     /// <summary>Networks the proxies live in, in CIDR notation, such as <c>10.0.0.0/8</c>.</summary>
     public List<string> Networks { get; set; } = [];
 
-    public bool Any => Proxies.Count > 0 || Networks.Count > 0;
+    /// <summary>Blank entries (an unset compose variable) count as none.</summary>
+    public bool Any => GivenProxies.Any() || GivenNetworks.Any();
 }
 
 public static class TrustedProxies
@@ -29,14 +34,14 @@ public static class TrustedProxies
             o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             o.KnownProxies.Clear();
             o.KnownIPNetworks.Clear();
-            foreach (var proxy in trusted.Proxies)
+            foreach (var proxy in trusted.GivenProxies)
             {
                 o.KnownProxies.Add(IPAddress.TryParse(proxy, out var address)
                     ? address
                     : throw new InvalidOperationException($"TrustedProxies:Proxies has '{proxy}', which is not an IP address."));
             }
 
-            foreach (var network in trusted.Networks)
+            foreach (var network in trusted.GivenNetworks)
             {
                 o.KnownIPNetworks.Add(System.Net.IPNetwork.TryParse(network, out var parsed)
                     ? parsed
