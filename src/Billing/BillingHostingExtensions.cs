@@ -44,6 +44,11 @@ public static class BillingHostingExtensions
 {
     public const string ConnectionStringName = "Lanes";
 
+    /// <summary>Whether this host creates and updates the schemas at start (<c>Database:ApplySchema</c>, default true).
+    /// Note: false where a host connects as a least-privilege role that cannot run DDL; the schemas are then applied
+    /// beforehand by the owner (<c>./lanes admin migrate</c>).</summary>
+    public static bool AppliesSchema(this IConfiguration configuration) => configuration.GetValue("Database:ApplySchema", true);
+
     public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder, BillingRole role)
     {
         var services = builder.Services;
@@ -68,9 +73,21 @@ public static class BillingHostingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<PricingOptions>>().Value.ToTable());
 
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-        var marten = services.AddMarten(opts => BillingStore.Configure(opts, connectionString))
-            .UseLightweightSessions()
-            .ApplyAllDatabaseChangesOnStartup();
+        var applySchema = builder.Configuration.AppliesSchema();
+        var marten = services.AddMarten(opts =>
+            {
+                BillingStore.Configure(opts, connectionString);
+                if (!applySchema)
+                {
+                    opts.AutoCreateSchemaObjects = JasperFx.AutoCreate.None;
+                }
+            })
+            .UseLightweightSessions();
+        if (applySchema)
+        {
+            marten.ApplyAllDatabaseChangesOnStartup();
+        }
+
         if (role.HasFlag(BillingRole.Projections))
         {
             // Hot/cold: with several portal replicas exactly one runs the async projections at a time.
@@ -110,7 +127,7 @@ public static class BillingHostingExtensions
         var hangfireOptions = new PostgreSqlStorageOptions
         {
             SchemaName = "hangfire",
-            PrepareSchemaIfNecessary = true,
+            PrepareSchemaIfNecessary = applySchema,
             QueuePollInterval = TimeSpan.FromSeconds(1),
         };
         services.AddSingleton<JobStorage>(_ => new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, hangfireOptions), hangfireOptions));

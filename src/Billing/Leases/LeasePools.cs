@@ -12,10 +12,12 @@ namespace Lanes.Billing.Leases;
 /// keeps its slice for the rest of the window, so a crash can only lose allowance (at most one slice per node and
 /// pool), never grant it twice. Spend across every node is therefore at most the capacity.
 /// </remarks>
-public sealed class LeasePools(NpgsqlDataSource database)
+public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.Configuration.IConfiguration configuration)
 {
     private const string Table = "lanes.lease_pools";
-    private int _schemaReady;
+
+    // A host that does not apply schemas (a least-privilege role) finds the table made by the owner's migrate.
+    private int _schemaReady = configuration.AppliesSchema() ? 0 : 1;
 
     /// <summary>Grants up to <paramref name="wanted"/> (at least <paramref name="minimum"/>, else nothing) from the
     /// pool's window. <paramref name="capacity"/> is the allowance now (a raised budget raises it mid-window);
@@ -28,7 +30,7 @@ public sealed class LeasePools(NpgsqlDataSource database)
             throw new ArgumentOutOfRangeException(nameof(wanted), "A grant asks for a positive amount of at least its minimum.");
         }
 
-        await EnsureSchemaAsync(ct);
+        await ApplySchemaAsync(ct);
         await using (var seed = database.CreateCommand($"insert into {Table} (pool, window_start, granted) values ($1, $2, $3) on conflict (pool, window_start) do nothing"))
         {
             seed.Parameters.AddWithValue(pool);
@@ -61,7 +63,7 @@ public sealed class LeasePools(NpgsqlDataSource database)
             return;
         }
 
-        await EnsureSchemaAsync(ct);
+        await ApplySchemaAsync(ct);
         await using var command = database.CreateCommand($"update {Table} set granted = greatest(0, granted - $3) where pool = $1 and window_start = $2");
         command.Parameters.AddWithValue(pool);
         command.Parameters.AddWithValue(windowStart.UtcDateTime);
@@ -72,7 +74,7 @@ public sealed class LeasePools(NpgsqlDataSource database)
     /// <summary>What the pool's window has handed out, net of returns (support, tests, the bench).</summary>
     public async Task<decimal> GrantedAsync(string pool, DateTimeOffset windowStart, CancellationToken ct = default)
     {
-        await EnsureSchemaAsync(ct);
+        await ApplySchemaAsync(ct);
         await using var command = database.CreateCommand($"select granted from {Table} where pool = $1 and window_start = $2");
         command.Parameters.AddWithValue(pool);
         command.Parameters.AddWithValue(windowStart.UtcDateTime);
@@ -82,13 +84,14 @@ public sealed class LeasePools(NpgsqlDataSource database)
     /// <summary>Old windows are never read again: the window job deletes them.</summary>
     public async Task<int> DeleteBeforeAsync(DateTimeOffset before, CancellationToken ct = default)
     {
-        await EnsureSchemaAsync(ct);
+        await ApplySchemaAsync(ct);
         await using var command = database.CreateCommand($"delete from {Table} where window_start < $1");
         command.Parameters.AddWithValue(before.UtcDateTime);
         return await command.ExecuteNonQueryAsync(ct);
     }
 
-    private async Task EnsureSchemaAsync(CancellationToken ct)
+    /// <summary>Creates the table once (idempotent); <c>./lanes admin migrate</c> calls it as the owner.</summary>
+    public async Task ApplySchemaAsync(CancellationToken ct = default)
     {
         if (Volatile.Read(ref _schemaReady) == 1)
         {

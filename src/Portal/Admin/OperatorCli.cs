@@ -180,6 +180,22 @@ public static class OperatorCli
                 return new { written, note = "Restart every portal replica; tokens signed with the previous key stay valid until they expire." };
             }
 
+            case "migrate":
+            {
+                await DatabaseSchemas.ApplyAsync(services);
+                return new { schemas = DatabaseSchemas.All, applied = true };
+            }
+
+            case "db-roles":
+            {
+                var roles = DatabaseRoles.For(
+                    cli.Secret("portal-password", "LANES_DB_PORTAL_PASSWORD"),
+                    cli.Secret("gateway-password", "LANES_DB_GATEWAY_PASSWORD"),
+                    cli.Secret("jobs-password", "LANES_DB_JOBS_PASSWORD"));
+                await DatabaseRoles.ApplyAsync(services.GetRequiredService<Npgsql.NpgsqlDataSource>(), roles);
+                return roles.Select(r => new { role = r.Name, schemas = r.Schemas }).ToList();
+            }
+
             case "demo seed":
                 return await DemoSeed.RunAsync(services, cli.Required("admin-email"), cli.Secret("admin-password", PasswordVariable), cli.Has("new-key"), by);
 
@@ -296,6 +312,9 @@ public static class OperatorCli
           client create --tenant <slug> --name <name> [--scopes keys:read,keys:write,usage:read,billing:read] [--expires <iso>]
           client revoke --tenant <slug> --client <client-id>
           auth-keys rotate
+          migrate                                 (apply every schema, as the database owner)
+          db-roles                                (least-privilege roles for portal, gateway, jobs; passwords from
+                                                   LANES_DB_PORTAL_PASSWORD, LANES_DB_GATEWAY_PASSWORD, LANES_DB_JOBS_PASSWORD)
           demo seed --admin-email <email> [--new-key]   (password from LANES_ADMIN_PASSWORD or --password-stdin)
 
         """;

@@ -1,3 +1,4 @@
+using Lanes.Billing;
 using Lanes.Portal.Api.Clients;
 using Lanes.Portal.Api.Idempotency;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
@@ -29,9 +30,19 @@ public sealed class IdentityStore(DbContextOptions<IdentityStore> options) : Ide
     }
 
     /// <summary>Applies pending migrations; called at portal start and by the operator CLI.</summary>
+    /// <summary>Applies pending migrations; a host that does not apply schemas (a least-privilege role) only checks
+    /// that none is pending.</summary>
     public static async Task MigrateAsync(IServiceProvider services, CancellationToken ct = default)
     {
         await using var scope = services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<IdentityStore>().Database.MigrateAsync(ct);
+        var database = scope.ServiceProvider.GetRequiredService<IdentityStore>().Database;
+        if (services.GetRequiredService<IConfiguration>().AppliesSchema())
+        {
+            await database.MigrateAsync(ct);
+        }
+        else if ((await database.GetPendingMigrationsAsync(ct)).ToList() is { Count: > 0 } pending)
+        {
+            throw new InvalidOperationException($"The identity schema lacks {string.Join(", ", pending)}: apply schemas as the database owner first (./lanes admin migrate).");
+        }
     }
 }

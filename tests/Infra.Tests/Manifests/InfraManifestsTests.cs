@@ -96,16 +96,20 @@ public sealed class InfraManifestsTests
     }
 
     [Fact]
-    public void Postgres_is_a_three_instance_cloudnativepg_cluster_whose_secret_the_hosts_reference()
+    public void Postgres_is_a_three_instance_cloudnativepg_cluster_and_each_host_logs_in_as_its_own_managed_role()
     {
         var cluster = Assert.Single(Complete, d => d.Kind == "Cluster" && d.Root.Str("apiVersion") == "postgresql.cnpg.io/v1");
         Assert.Equal("3", cluster.Root.Str("spec", "instances"));
-        var appSecret = $"{cluster.Name}-app";
+        var roleSecrets = cluster.Root.At("spec", "managed", "roles").Items().Select(r => r.Str("passwordSecret", "name")).ToList();
         var hosts = Complete.Where(WorkloadRules.IsWorkload).Where(d => d.Name is "portal" or "portal-jobs" or "inference").ToList();
         Assert.Equal(3, hosts.Count);
-        Assert.All(hosts, h => Assert.Contains(
-            WorkloadRules.Containers(WorkloadRules.PodSpec(h)).SelectMany(c => c.Node.At("env").Items()),
-            e => e.Str("valueFrom", "secretKeyRef", "name") == appSecret));
+        var used = hosts.Select(h => WorkloadRules.Containers(WorkloadRules.PodSpec(h)).SelectMany(c => c.Node.At("env").Items())
+            .Select(e => e.Str("valueFrom", "secretKeyRef", "name")).Where(s => s?.StartsWith("lanes-db-", StringComparison.Ordinal) == true).Distinct().Single()).ToList();
+
+        // Least privilege: no host uses the owner's secret, and no two kinds share a role.
+        Assert.DoesNotContain($"{cluster.Name}-app", used);
+        Assert.Equal(3, used.Distinct().Count());
+        Assert.All(used, s => Assert.Contains(s, roleSecrets));
     }
 
     [Fact]
