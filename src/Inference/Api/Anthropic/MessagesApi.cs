@@ -21,11 +21,11 @@ public static class MessagesApi
     public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/messages", (HttpContext http, Gateway gateway, IOptions<GatewayOptions> options) =>
-            Handle(http, gateway, async key => await Generate(http, gateway, key, await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.Parse))));
+            Handle(http, gateway, async key => await Generate(http, gateway, key, await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.Parse, JsonPathStyle.Dots))));
         app.MapPost("/v1/messages/count_tokens", (HttpContext http, Gateway gateway, IOptions<GatewayOptions> options) =>
             Handle(http, gateway, async key =>
             {
-                var call = await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.ParseForCount);
+                var call = await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.ParseForCount, JsonPathStyle.Dots);
                 var prompt = gateway.Prepare(key, call);
                 await http.Response.WriteAsJsonAsync(new JsonObject { ["input_tokens"] = prompt.PromptTokens }, Wire.Json);
             }));
@@ -96,7 +96,8 @@ public static class MessagesApi
                 503 => "overloaded_error",
                 _ => "api_error",
             },
-            ["message"] = error.Message,
+            // Anthropic's shape has no param: like Anthropic, the message starts with the field it is about.
+            ["message"] = error.Param is { } param && !error.Message.StartsWith(param + ":", StringComparison.Ordinal) ? $"{param}: {error.Message}" : error.Message,
         },
     };
 
