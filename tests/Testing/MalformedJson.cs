@@ -75,6 +75,8 @@ public static class MalformedJson
             // Numbers: past double, past long/ulong, past int, past decimal, and tiny.
             "1e400", "-1e400", "1E+309", "1e-400", "-0", "9223372036854775808", "-9223372036854775809", "18446744073709551616",
             "2147483648", "-2147483649", "79228162514264337593543950336", "123456789012345678901234567890.5", "0.0000000000000000000000000001",
+            // Unix times just past DateTimeOffset's range (year 10000, before year 1).
+            "253402300800", "-62135596801",
             // Strings that look like other things, or dates at and past the edges of DateTimeOffset.
             "\"1\"", "\"true\"", "\"null\"", "\"NaN\"", "\"-Infinity\"", "\"9999-12-31T23:59:59Z\"", "\"9999-12-31T23:00:00-01:00\"",
             "\"0001-01-01T00:00:00+01:00\"", "\"2026-13-45T99:99:99Z\"", "\"00000000-0000-0000-0000-000000000000\"", "\"\\u0000\"", "\"a\\nb\\t\\\"\"",
