@@ -95,6 +95,73 @@ public partial class MalformedRequestTests(GatewayOnKestrel gateway) : IClassFix
     public Task Malformed_token_counts_never_answer_5xx_and_record_nothing() =>
         FuzzAsync("/v1/messages/count_tokens", Shape.Anthropic, meters: false, TokenCount, """{"model":"scripted","messages":[{"role":"user","content":"hi"}]}""");
 
+    private static readonly string[] Methods = ["GET", "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+
+    private static readonly string[] Paths =
+    [
+        "/v1/models", "/v1/models/scripted", "/v1/models/{x}", "/v1/models/{x}/{x}", "/v1/models/", "/v1/usage", "/v1/{x}", "/v1/{x}/{x}", "/v1/",
+        "/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/messages", "/v1/messages/count_tokens", "/v1/messages/{x}",
+    ];
+
+    /// <summary>Path segments and query values as sent on the wire: encoded invalid UTF-8, NUL, slashes, long. (No
+    /// "..": clients resolve it, leaving /v1, which is not the gateway's API.)</summary>
+    private static readonly string[] Hostile =
+    [
+        "scripted", "gpt-4o", "%ED%A0%80", "%FF", "%C0%80", "%00", "%2F", ".", "a%20b", "%F0%9F%99%82", "%25", "x.json", "-1",
+        "9223372036854775808", "1e400", "null", "%7B%7D", new string('m', 2_000),
+    ];
+
+    private static readonly string[] QueryNames = ["limit", "after", "before", "order", "model", "api-version", "beta", "x"];
+
+    private static readonly Gen<string> Requests = Gen.Select(
+        Gen.Int[0, Methods.Length - 1], Gen.Int[0, Paths.Length - 1], Gen.Int[0, Hostile.Length - 1].Array[2],
+        Gen.Select(Gen.Int[0, QueryNames.Length - 1], Gen.Int[0, Hostile.Length - 1]).Array[0, 3],
+        (method, path, segments, query) =>
+        {
+            var at = 0;
+            var target = System.Text.RegularExpressions.Regex.Replace(Paths[path], @"\{x\}", _ => Hostile[segments[at++]]);
+            return $"{Methods[method]} {target}{(query.Length == 0 ? "" : "?" + string.Join('&', query.Select(q => $"{QueryNames[q.Item1]}={Hostile[q.Item2]}")))}";
+        });
+
+    [Fact]
+    public async Task Malformed_paths_methods_and_query_strings_never_answer_5xx_and_record_nothing()
+    {
+        var (tenant, key) = await gateway.TenantWithKey();
+        using var http = gateway.Http();
+
+        await Gen.Select(Requests, Gen.Bool).SampleAsync(async (line, anthropic) =>
+        {
+            var (method, target) = (line[..line.IndexOf(' ')], line[(line.IndexOf(' ') + 1)..]);
+            using var request = new HttpRequestMessage(new HttpMethod(method), target);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key.Secret);
+            if (anthropic)
+            {
+                request.Headers.Add("anthropic-version", "2023-06-01");
+            }
+
+            using var response = await http.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode}: {text}");
+            if (!response.IsSuccessStatusCode && method != "HEAD" && !IsKestrelRefusal(response, text))
+            {
+                // A door answers in its own shape, a shared path (models, an unknown URL) in the shape of the caller's SDK.
+                using var body = JsonDocument.Parse(text);
+                AssertRefusalShape(body.RootElement.TryGetProperty("type", out _) ? Shape.Anthropic : Shape.OpenAi, response.StatusCode, text, new MalformedBody("none", []));
+            }
+        }, iter: Iterations);
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "/v1/chat/completions", key.Secret, new MalformedBody("valid", Encoding.UTF8.GetBytes(Chat)))).Status);
+        await gateway.Get<UsageFlusher>().FlushAsync(CancellationToken.None);
+        var recorded = await gateway.Get<KeyService>().FindAsync(tenant.Id, key.Key.Id);
+        Assert.Equal((1L, 0L), (recorded!.WindowRequests, recorded.WindowThrottled));
+    }
+
+    /// <summary>Kestrel refuses a request target it cannot decode (a NUL, bad percent-encoding) or too long before the
+    /// app runs, with an empty body and the connection closed: nothing the gateway can shape.</summary>
+    private static bool IsKestrelRefusal(HttpResponseMessage response, string text) =>
+        text.Length == 0 && response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestUriTooLong && response.Headers.ConnectionClose == true;
+
     /// <summary>What the fuzzing first found answering 500: bad UTF-8 in a tool schema no parser reads (it failed when
     /// the prompt was measured), a lone surrogate in a Responses tool schema (it failed writing the response), and an
     /// Anthropic message with no content blocks (the engine found no last message). <c>{BAD}</c> stands for the bytes

@@ -46,6 +46,16 @@ public static class MessagesApi
         }, Wire.Json);
     });
 
+    /// <summary><c>GET /v1/models/{id}</c> as Anthropic retrieves a model.</summary>
+    public static Task GetModelAsync(HttpContext http, Gateway gateway, string id) => Handle(http, gateway, key =>
+    {
+        var model = OpenAiApi.ModelFor(gateway, key, id);
+        return http.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["type"] = "model", ["id"] = model.Id, ["display_name"] = model.Id, ["created_at"] = "2026-01-01T00:00:00Z",
+        }, Wire.Json);
+    });
+
     private static async Task Handle(HttpContext http, Gateway gateway, Func<ApiKey, Task> handler)
     {
         try
@@ -80,7 +90,7 @@ public static class MessagesApi
         }
     }
 
-    private static JsonObject ErrorBody(ApiError error) => new()
+    internal static JsonObject ErrorBody(ApiError error) => new()
     {
         ["type"] = "error",
         ["error"] = new JsonObject
