@@ -50,10 +50,12 @@ public class MalformedWebhookTests(BillingWithStripe billing) : IClassFixture<Bi
         var samples = Gen.Select(Gen.OneOf(MalformedJson.Of(updated), MalformedJson.Of(unknown)), signing);
         var recorded = 0;
 
+        var sent = 0;
         await samples.SampleAsync(async (body, sign) =>
         {
             var bytes = Replace(body.Bytes, IdMark, $"evt_{Guid.NewGuid():N}");
             using var response = await DeliverAsync(bytes, body.ContentType, sign);
+            Interlocked.Increment(ref sent);
             var text = await response.Content.ReadAsStringAsync();
             Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode}: {text}");
             if (response.StatusCode == HttpStatusCode.OK)
@@ -70,6 +72,7 @@ public class MalformedWebhookTests(BillingWithStripe billing) : IClassFixture<Bi
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.Equal(JsonValueKind.String, JsonDocument.Parse(text).RootElement.GetProperty("error").ValueKind);
         }, iter: Iterations);
+        Assert.Equal(Iterations, sent);
 
         // Still taking events, and exactly the accepted ones were recorded; the subscription is as Stripe has it.
         Assert.Equal(HttpStatusCode.OK, (await billing.DeliverAsync(billing.Event("lanes.fuzz.after", new System.Text.Json.Nodes.JsonObject { ["id"] = "x", ["object"] = "customer" }))).StatusCode);

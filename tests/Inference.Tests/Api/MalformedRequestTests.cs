@@ -129,6 +129,7 @@ public partial class MalformedRequestTests(GatewayOnKestrel gateway) : IClassFix
         var (tenant, key) = await gateway.TenantWithKey();
         using var http = gateway.Http();
 
+        var sent = 0;
         await Gen.Select(Requests, Gen.Bool).SampleAsync(async (line, anthropic) =>
         {
             var (method, target) = (line[..line.IndexOf(' ')], line[(line.IndexOf(' ') + 1)..]);
@@ -140,6 +141,7 @@ public partial class MalformedRequestTests(GatewayOnKestrel gateway) : IClassFix
             }
 
             using var response = await http.SendAsync(request);
+            Interlocked.Increment(ref sent);
             var text = await response.Content.ReadAsStringAsync();
             Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode}: {text}");
             if (!response.IsSuccessStatusCode && method != "HEAD" && !IsKestrelRefusal(response, text))
@@ -149,6 +151,7 @@ public partial class MalformedRequestTests(GatewayOnKestrel gateway) : IClassFix
                 AssertRefusalShape(body.RootElement.TryGetProperty("type", out _) ? Shape.Anthropic : Shape.OpenAi, response.StatusCode, text, new MalformedBody("none", []));
             }
         }, iter: Iterations);
+        Assert.Equal(Iterations, sent);
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "/v1/chat/completions", key.Secret, new MalformedBody("valid", Encoding.UTF8.GetBytes(Chat)))).Status);
@@ -209,9 +212,11 @@ public partial class MalformedRequestTests(GatewayOnKestrel gateway) : IClassFix
         }
 
         var served = validBodies.Count;
+        var sent = 0;
         await Gen.OneOf([.. valid.Select(MalformedJson.Of)]).SampleAsync(async body =>
         {
             var (status, text) = await SendAsync(http, path, key.Secret, body);
+            Interlocked.Increment(ref sent);
             Assert.True((int)status < 500, $"{(int)status}: {text}");
             if (status == HttpStatusCode.OK)
             {
@@ -222,6 +227,7 @@ public partial class MalformedRequestTests(GatewayOnKestrel gateway) : IClassFix
             Assert.InRange((int)status, 400, 499);
             AssertRefusalShape(shape, status, text, body);
         }, iter: Iterations);
+        Assert.Equal(Iterations, sent);
 
         // Healthy afterwards: the process answers its health check and serves the valid request again.
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);

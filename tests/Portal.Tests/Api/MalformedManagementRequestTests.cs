@@ -46,11 +46,13 @@ public class MalformedManagementRequestTests(PortalOnKestrel portal) : IClassFix
         var accepted = new int[writes.Length];
         var gen = Gen.OneOf([.. writes.Select((w, i) => MalformedJson.Of(w.Valid).Select(body => (Write: i, Body: body)))]);
 
+        var sent = 0;
         await gen.SampleAsync(async sample =>
         {
             var (method, path, _) = writes[sample.Write];
             using var request = new HttpRequestMessage(method, path) { Content = sample.Body.ToContent() };
             using var response = await api.SendAsync(request);
+            Interlocked.Increment(ref sent);
             var text = await response.Content.ReadAsStringAsync();
             Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode}: {text}");
             if (response.IsSuccessStatusCode)
@@ -61,6 +63,7 @@ public class MalformedManagementRequestTests(PortalOnKestrel portal) : IClassFix
 
             AssertProblem(response, text, mustName: response.StatusCode == HttpStatusCode.BadRequest && sample.Body.IsJsonObject);
         }, iter: Iterations, print: s => $"{writes[s.Write].Method} {writes[s.Write].Path} {s.Body}");
+        Assert.Equal(Iterations, sent);
 
         // Still serving, and exactly the accepted writes happened: one key per created, one event per change.
         using var healthy = await api.PostAsJsonAsync("/api/v1/keys", new { name = "after-fuzz" });
@@ -101,9 +104,11 @@ public class MalformedManagementRequestTests(PortalOnKestrel portal) : IClassFix
         using var api = await portal.ApiAsync(tenant, [.. ManagementScopes.All]);
         var key = (await portal.Get<KeyService>().IssueAsync(tenant, new KeyRequest("target", 1m), "test")).Key;
 
+        var sent = 0;
         await Reads.SampleAsync(async read =>
         {
             using var response = await api.GetAsync(read.Replace("{key}", key.Id.ToString(), StringComparison.Ordinal));
+            Interlocked.Increment(ref sent);
             var text = await response.Content.ReadAsStringAsync();
             Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode}: {text}");
             if (response.StatusCode == HttpStatusCode.RequestUriTooLong)
@@ -117,6 +122,7 @@ public class MalformedManagementRequestTests(PortalOnKestrel portal) : IClassFix
                 AssertProblem(response, text, mustName: response.StatusCode == HttpStatusCode.BadRequest);
             }
         }, iter: Iterations);
+        Assert.Equal(Iterations, sent);
 
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/api/v1/usage?granularity=hour")).StatusCode);
     }
@@ -141,9 +147,11 @@ public class MalformedManagementRequestTests(PortalOnKestrel portal) : IClassFix
             (3, forms.Select(form => new MalformedBody("form", Encoding.UTF8.GetBytes(form), "application/x-www-form-urlencoded"))),
             (1, MalformedJson.Of($$"""{"grant_type":"client_credentials","client_id":"{{client.Client.ClientId}}","client_secret":"{{client.Secret}}"}""")));
 
+        var sent = 0;
         await bodies.SampleAsync(async body =>
         {
             using var response = await http.PostAsync("/connect/token", body.ToContent());
+            Interlocked.Increment(ref sent);
             var text = await response.Content.ReadAsStringAsync();
             Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode}: {text}");
             if (!response.IsSuccessStatusCode)
@@ -153,6 +161,7 @@ public class MalformedManagementRequestTests(PortalOnKestrel portal) : IClassFix
                 Assert.Equal(JsonValueKind.String, error.RootElement.GetProperty("error").ValueKind);
             }
         }, iter: Iterations);
+        Assert.Equal(Iterations, sent);
 
         Assert.Equal(HttpStatusCode.OK, (await portal.RequestTokenAsync(client.Client.ClientId, client.Secret)).StatusCode);
     }
