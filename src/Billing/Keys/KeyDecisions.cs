@@ -18,9 +18,10 @@ public static class KeyDecisions
         Func<string, bool> knownModel, string prefix, string secretHash, string createdBy, DateTimeOffset now)
     {
         var name = request.Name?.Trim() ?? "";
-        if (name.Length is 0 or > 100)
+        // Control characters have no place in a name, and PostgreSQL cannot store a NUL at all.
+        if (name.Length is 0 or > 100 || name.Any(char.IsControl))
         {
-            throw new RuleViolation("invalid_name", "A key name is 1-100 characters.");
+            throw new RuleViolation("invalid_name", "A key name is 1-100 characters, without control characters.");
         }
 
         var budget = request.BudgetUsd ?? defaultBudgetUsd;
@@ -35,6 +36,12 @@ public static class KeyDecisions
         if (request.ExpiresAt is { } expires && expires <= now)
         {
             throw new RuleViolation("expiry_in_past", "A key's expiry must be in the future.");
+        }
+
+        // JSON's [null] arrives as a null entry whatever the type says.
+        if (request.Models?.Any(m => m is null) == true)
+        {
+            throw new RuleViolation("unknown_model", "The allow-list holds model ids; null is not one.");
         }
 
         var models = (request.Models ?? []).Select(m => m.Trim()).Where(m => m.Length > 0).Distinct(StringComparer.Ordinal).ToList();

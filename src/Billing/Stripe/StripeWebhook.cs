@@ -34,6 +34,12 @@ public static class StripeWebhook
                 return Results.BadRequest(new { error = "payload too large" });
             }
 
+            var signature = http.Request.Headers["Stripe-Signature"].ToString();
+            if (signature.Length == 0)
+            {
+                return Results.BadRequest(new { error = "The Stripe-Signature header is missing." });
+            }
+
             using var reader = new StreamReader(http.Request.Body);
             var payload = await reader.ReadToEndAsync(http.RequestAborted);
             Event stripeEvent;
@@ -44,13 +50,27 @@ public static class StripeWebhook
                     return Results.BadRequest(new { error = "the event has no api_version" });
                 }
 
-                stripeEvent = EventUtility.ConstructEvent(payload, http.Request.Headers["Stripe-Signature"], options.Value.WebhookSecret,
+                stripeEvent = EventUtility.ConstructEvent(payload, signature, options.Value.WebhookSecret,
                     (long)options.Value.WebhookTolerance.TotalSeconds, clock.GetUtcNow().ToUnixTimeSeconds(), throwOnApiVersionMismatch: true);
             }
             catch (StripeException e)
             {
                 // Bad or stale signature, or another API version: nothing is recorded.
                 return Results.BadRequest(new { error = e.Message });
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or OverflowException or ArgumentException or KeyNotFoundException)
+            {
+                // Note: signed with our secret but not an event Stripe.net can read. Its parser fails in all these ways
+                // (a value of the wrong type or a lone surrogate: InvalidOperationException; "12.5x" for a decimal:
+                // FormatException; a key given twice: ArgumentException). The same bytes would fail again, so this is
+                // a 400, never a 5xx, which would have Stripe retry it for days.
+                return Results.BadRequest(new { error = "The event is signed but is not a Stripe event Lanes can read." });
+            }
+
+            if (!IsIdentifier(stripeEvent.Id) || !IsIdentifier(stripeEvent.Type))
+            {
+                // The id and type are stored as they are (the id is the receipt's key); Stripe's are short ASCII.
+                return Results.BadRequest(new { error = "The event's id and type must be Stripe identifiers (letters, digits, '_', '.', '-')." });
             }
 
             await using var session = store.LightweightSession();
@@ -75,6 +95,9 @@ public static class StripeWebhook
             jobs.Enqueue<StripeEventJob>(j => j.ProcessAsync(stripeEvent.Id, CancellationToken.None));
             return Results.Ok(new { received = true });
         }).AllowAnonymous().DisableAntiforgery(); // Stripe signs its requests; there is no browser form to protect.
+
+    private static bool IsIdentifier(string? text) =>
+        text is { Length: > 0 and <= 255 } && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 
     private static bool HasApiVersion(string payload)
     {

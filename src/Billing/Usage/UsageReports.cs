@@ -31,6 +31,12 @@ public sealed record UsageQuery(DateTimeOffset From, DateTimeOffset To, UsageGra
 
     public void Validate()
     {
+        // The range ends at the start of the bucket after To's: that must exist (To in 9999-12-31 has none).
+        if (To > DateTimeOffset.MaxValue - Step)
+        {
+            throw new RuleViolation("invalid_range", $"The range ends too late: usage {(Granularity == UsageGranularity.Hour ? "by the hour ends before 9999-12-31T23:00Z" : "by the day ends before 9999-12-31")}.");
+        }
+
         if (To < From)
         {
             throw new RuleViolation("invalid_range", "The end of the range is before its start.");

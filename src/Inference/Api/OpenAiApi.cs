@@ -33,13 +33,42 @@ public static class OpenAiApi
             Handle(http, gateway, async key => await Generate(http, gateway, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseCompletion))));
         v1.MapGet("/models", (HttpContext http, Gateway gateway) =>
             // Anthropic's SDKs list models on the same path with their own headers and shape.
-            http.Request.Headers.ContainsKey("anthropic-version") || http.Request.Headers.ContainsKey("x-api-key")
+            IsAnthropic(http)
                 ? Anthropic.MessagesApi.ListModelsAsync(http, gateway)
                 : Handle(http, gateway, key =>
                     http.Response.WriteAsJsonAsync(new ModelList("list", gateway.ModelsFor(key).Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy)).ToList()), Wire.Json)));
+        // Model ids may hold slashes ("org/model"), so the id is the rest of the path.
+        v1.MapGet("/models/{**id}", (HttpContext http, Gateway gateway, string id) =>
+            IsAnthropic(http)
+                ? Anthropic.MessagesApi.GetModelAsync(http, gateway, id)
+                : Handle(http, gateway, key =>
+                {
+                    var model = ModelFor(gateway, key, id);
+                    return http.Response.WriteAsJsonAsync(new ModelEntry(model.Id, "model", 0, model.OwnedBy), Wire.Json);
+                }));
         v1.MapGet("/usage", (HttpContext http, Gateway gateway) => Handle(http, gateway, key => http.Response.WriteAsJsonAsync(UsageOf(gateway, key), Wire.Json)));
+
+        // Any other path or method under /v1 is a 404 in the caller's error shape, as OpenAI answers it, rather than
+        // routing's empty 404 or 405 that SDKs cannot read.
+        v1.MapFallback("{**path}", (HttpContext http) =>
+        {
+            var unknown = ApiError.NotFound("unknown_url", $"Unknown request URL: {http.Request.Method} {http.Request.Path}. See the README for the endpoints Lanes serves.");
+            http.Response.StatusCode = unknown.Status;
+            return IsAnthropic(http)
+                ? http.Response.WriteAsJsonAsync(Anthropic.MessagesApi.ErrorBody(unknown), Wire.Json)
+                : http.Response.WriteAsJsonAsync(unknown.ToBody(), Wire.Json);
+        });
         return app;
     }
+
+    /// <summary>Anthropic's SDKs send these headers; their requests get Anthropic's shapes where a path is shared.</summary>
+    internal static bool IsAnthropic(HttpContext http) =>
+        http.Request.Headers.ContainsKey("anthropic-version") || http.Request.Headers.ContainsKey("x-api-key");
+
+    /// <summary>A model this key may use, or 404 naming it: an id it may not use is as unknown as one never served.</summary>
+    internal static EngineModel ModelFor(Gateway gateway, ApiKey key, string id) =>
+        gateway.ModelsFor(key).FirstOrDefault(m => m.Id == id)
+        ?? throw ApiError.NotFound("model_not_found", $"The model '{id}' does not exist here or your key cannot use it. GET /v1/models lists the models your key can use.", "model");
 
     /// <summary>Authenticates, runs the handler, and turns refusals into OpenAI's error shape; headers on every answer.</summary>
     internal static async Task Handle(HttpContext http, Gateway gateway, Func<ApiKey, Task> handler)
@@ -71,7 +100,10 @@ public static class OpenAiApi
         }
     }
 
-    internal static async Task<GenerationCall> ReadBodyAsync(HttpContext http, GatewayOptions options, Func<JsonElement, GenerationCall> parse)
+    /// <summary>Reads and parses a request body. Total: whatever the bytes are, the outcome is a call or a 4xx
+    /// <see cref="ApiError"/> (naming the field where there is one), never an exception that answers 500.</summary>
+    internal static async Task<GenerationCall> ReadBodyAsync(
+        HttpContext http, GatewayOptions options, Func<JsonElement, GenerationCall> parse, JsonPathStyle paths = JsonPathStyle.Brackets)
     {
         if (http.Request.ContentLength > options.MaxRequestBytes)
         {
@@ -101,19 +133,30 @@ public static class OpenAiApi
                 }
             }
 
+            var body = buffer.AsMemory(0, length);
             try
             {
-                using var doc = JsonDocument.Parse(buffer.AsMemory(0, length));
+                if (UnreadableJson.Find(body.Span, paths) is { } fault)
+                {
+                    throw ApiError.InvalidRequest(
+                        fault.Path is null ? $"The request body {fault.Problem}."
+                        : paths == JsonPathStyle.Dots ? $"{fault.Path}: {fault.Problem}." : $"'{fault.Path}' {fault.Problem}.",
+                        fault.Path, fault.Code);
+                }
+
+                using var doc = JsonDocument.Parse(body);
                 return parse(doc.RootElement);
             }
             catch (JsonException)
             {
                 throw ApiError.InvalidRequest("The request body is not valid JSON.", code: "invalid_json");
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
             {
-                // A string that is not valid UTF-16 once unescaped (a lone surrogate such as "\ud800").
-                throw ApiError.InvalidRequest("The request body holds a string that is not valid Unicode (a lone surrogate escape).", code: "invalid_json");
+                // Every string and number is readable once UnreadableJson passed, so this is a parser that read a value
+                // as the wrong type without checking: still the request's fault, never a 500. The fuzz tests, which
+                // require every such 400 to name its field, are what keep this path unused.
+                throw ApiError.InvalidRequest("The request body holds a value of a type this API does not accept here.");
             }
         }
         finally

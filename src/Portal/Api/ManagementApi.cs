@@ -28,8 +28,9 @@ public static class ManagementApi
         builder.Services.AddSingleton<IdempotencyFilter>();
         builder.Services.AddSingleton<IdempotencyPruner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IdempotencyPruner>());
-        // Malformed bodies and query strings answer 400 ProblemDetails instead of the developer exception page.
-        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
+        // Binding failures throw so that MalformedRequests can name the field of a malformed body in a 400 ProblemDetails
+        // (instead of a bare 400, or the developer exception page that throwing alone would give).
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi(DocumentName, o =>
         {
@@ -100,9 +101,10 @@ public static class ManagementApi
         return builder;
     }
 
-    /// <summary>Bodies for the API's bare status codes (a malformed JSON body, an unknown route): ProblemDetails too.</summary>
+    /// <summary>Requests that cannot be read answer 4xx (naming the field on the API), and the API's bare status codes
+    /// (an unknown route, a missing token) get ProblemDetails bodies too.</summary>
     public static IApplicationBuilder UseManagementApiProblems(this IApplicationBuilder app) =>
-        app.UseWhen(http => http.Request.Path.StartsWithSegments(Prefix), api => api.UseStatusCodePages());
+        app.UseMalformedRequestProblems().UseWhen(http => http.Request.Path.StartsWithSegments(Prefix), api => api.UseStatusCodePages());
 
     public static IEndpointRouteBuilder MapManagementApi(this IEndpointRouteBuilder app)
     {

@@ -65,7 +65,7 @@ public class RefusalTests(GatewayOnKestrel gateway) : IClassFixture<GatewayOnKes
     [InlineData("""{"model":"scripted","messages":[{"role":"user","content":"hi"}],"temperature":3}""", "invalid_request", "temperature")]
     [InlineData("""{"model":"scripted","messages":[{"role":"tool","content":"hi"}]}""", "invalid_request", "messages[0].tool_call_id")]
     [InlineData("""{"model":"scripted","messages":[{"role":"robot","content":"hi"}]}""", "invalid_request", "messages[0].role")]
-    [InlineData("""{"model":"\ud800","messages":[{"role":"user","content":"hi"}]}""", "invalid_json", null)]
+    [InlineData("""{"model":"\ud800","messages":[{"role":"user","content":"hi"}]}""", "invalid_json", "model")]
     [InlineData("""{"model":"scripted","messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", "invalid_request", "max_tokens")]
     public async Task Invalid_bodies_get_400_naming_the_parameter(string body, string code, string? param)
     {

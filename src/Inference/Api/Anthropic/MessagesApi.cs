@@ -21,11 +21,11 @@ public static class MessagesApi
     public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/messages", (HttpContext http, Gateway gateway, IOptions<GatewayOptions> options) =>
-            Handle(http, gateway, async key => await Generate(http, gateway, key, await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.Parse))));
+            Handle(http, gateway, async key => await Generate(http, gateway, key, await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.Parse, JsonPathStyle.Dots))));
         app.MapPost("/v1/messages/count_tokens", (HttpContext http, Gateway gateway, IOptions<GatewayOptions> options) =>
             Handle(http, gateway, async key =>
             {
-                var call = await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.ParseForCount);
+                var call = await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.ParseForCount, JsonPathStyle.Dots);
                 var prompt = gateway.Prepare(key, call);
                 await http.Response.WriteAsJsonAsync(new JsonObject { ["input_tokens"] = prompt.PromptTokens }, Wire.Json);
             }));
@@ -43,6 +43,16 @@ public static class MessagesApi
         return http.Response.WriteAsJsonAsync(new JsonObject
         {
             ["data"] = data, ["has_more"] = false, ["first_id"] = models.FirstOrDefault()?.Id, ["last_id"] = models.LastOrDefault()?.Id,
+        }, Wire.Json);
+    });
+
+    /// <summary><c>GET /v1/models/{id}</c> as Anthropic retrieves a model.</summary>
+    public static Task GetModelAsync(HttpContext http, Gateway gateway, string id) => Handle(http, gateway, key =>
+    {
+        var model = OpenAiApi.ModelFor(gateway, key, id);
+        return http.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["type"] = "model", ["id"] = model.Id, ["display_name"] = model.Id, ["created_at"] = "2026-01-01T00:00:00Z",
         }, Wire.Json);
     });
 
@@ -80,7 +90,7 @@ public static class MessagesApi
         }
     }
 
-    private static JsonObject ErrorBody(ApiError error) => new()
+    internal static JsonObject ErrorBody(ApiError error) => new()
     {
         ["type"] = "error",
         ["error"] = new JsonObject
@@ -96,7 +106,8 @@ public static class MessagesApi
                 503 => "overloaded_error",
                 _ => "api_error",
             },
-            ["message"] = error.Message,
+            // Anthropic's shape has no param: like Anthropic, the message starts with the field it is about.
+            ["message"] = error.Param is { } param && !error.Message.StartsWith(param + ":", StringComparison.Ordinal) ? $"{param}: {error.Message}" : error.Message,
         },
     };
 

@@ -168,6 +168,13 @@ public static class MessagesParser
                 throw ApiError.InvalidRequest($"{at}.content: must be a string or an array of content blocks.", $"{at}.content");
             }
 
+            // As Anthropic has it: only a final assistant message (a prefill) may be empty. This also keeps every
+            // conversation non-empty, which engines rely on.
+            if (content.GetArrayLength() == 0 && !(assistant && i == v.GetArrayLength()))
+            {
+                throw ApiError.InvalidRequest($"{at}.content: must hold at least one content block; only a final assistant message may be empty.", $"{at}.content");
+            }
+
             var text = new StringBuilder();
             var toolCalls = new List<ToolCall>();
             var images = 0;

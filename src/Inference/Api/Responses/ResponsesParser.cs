@@ -298,7 +298,7 @@ public static class ResponsesParser
                 "required" => new ToolChoice(ToolChoiceMode.Required),
                 var other => throw ApiError.InvalidRequest($"'tool_choice' '{other}' is not one of none, auto, required or a named function.", "tool_choice"),
             },
-            JsonValueKind.Object when v.TryGetProperty("type", out var t) && t.GetString() == "function" => new ToolChoice(ToolChoiceMode.Named, Str(v, "name", "tool_choice")),
+            JsonValueKind.Object when v.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == "function" => new ToolChoice(ToolChoiceMode.Named, Str(v, "name", "tool_choice")),
             _ => throw ApiError.InvalidRequest("'tool_choice' must be none, auto, required or {\"type\":\"function\",\"name\":...}.", "tool_choice"),
         };
         return ToolsParser.Checked(choice, tools);

@@ -83,10 +83,17 @@ public static class KeysApi
             .WithSummary("Revoke a key").WithDescription("Requests with it stop within seconds. Revoking cannot be undone.");
     }
 
-    private static async Task<Results<Ok<Page<KeyView>>, ProblemHttpResult>> ListAsync(
-        HttpContext http, KeyService keys, TimeProvider clock, [FromQuery] int? limit = null, [FromQuery] string? cursor = null)
+    private static async Task<Results<Ok<Page<KeyView>>, ProblemHttpResult, ValidationProblem>> ListAsync(
+        HttpContext http, KeyService keys, TimeProvider clock, [FromQuery] string? limit = null, [FromQuery] string? cursor = null)
     {
-        if (!Paging.TryRead(limit, cursor, out var take, out var skip))
+        var query = new QueryParameters();
+        var size = query.Integer(limit, "limit");
+        if (!query.Valid)
+        {
+            return query.Problem();
+        }
+
+        if (!Paging.TryRead(size, cursor, out var take, out var skip))
         {
             return TypedResults.Problem(statusCode: 400, type: "invalid_page", title: $"limit is 1-{Paging.MaxLimit}; cursor is a next_cursor from a previous page.");
         }

@@ -65,13 +65,21 @@ public static class UsageApi
                              "returns one CSV row per bucket. Spend is at list prices; it is counted against key budgets, never charged.");
     }
 
-    private static async Task<Results<Ok<UsageView>, ContentHttpResult, ProblemHttpResult>> GetAsync(
+    private static async Task<Results<Ok<UsageView>, ContentHttpResult, ProblemHttpResult, ValidationProblem>> GetAsync(
         HttpContext http, UsageReports reports, KeyService keys, TimeProvider clock,
-        [FromQuery] DateTimeOffset? from = null, [FromQuery] DateTimeOffset? to = null, [FromQuery] string? granularity = null,
-        [FromQuery(Name = "key_id")] Guid? keyId = null, [FromQuery] string? model = null, [FromQuery] string? format = null)
+        [FromQuery] string? from = null, [FromQuery] string? to = null, [FromQuery] string? granularity = null,
+        [FromQuery(Name = "key_id")] string? keyId = null, [FromQuery] string? model = null, [FromQuery] string? format = null)
     {
         var caller = ManagementCaller.Of(http);
         var now = clock.GetUtcNow();
+        var query = new QueryParameters();
+        var (start, end, key) = (query.Time(from, "from"), query.Time(to, "to"), query.Id(keyId, "key_id"));
+        var modelId = query.Text(model, "model", 200);
+        if (!query.Valid)
+        {
+            return query.Problem();
+        }
+
         UsageGranularity step;
         switch (granularity?.ToLowerInvariant())
         {
@@ -92,21 +100,24 @@ public static class UsageApi
             return TypedResults.Problem(statusCode: 400, type: "invalid_format", title: "format is json or csv.");
         }
 
-        if (keyId is { } id && await keys.FindAsync(caller.TenantId, id, http.RequestAborted) is null)
+        if (key is { } id && await keys.FindAsync(caller.TenantId, id, http.RequestAborted) is null)
         {
             throw new Lanes.Billing.NotFound("API key");
         }
 
-        var query = new UsageQuery(from ?? (to ?? now).AddDays(-7), to ?? now, step, keyId, string.IsNullOrWhiteSpace(model) ? null : model.Trim());
-        var report = await reports.ForTenantAsync(caller.TenantId, query, http.RequestAborted);
+        // The default start is a week before the end, or the earliest time there is for an end in year 1's first week.
+        var until = end ?? now;
+        var since = start ?? (until - DateTimeOffset.MinValue > TimeSpan.FromDays(7) ? until.AddDays(-7) : DateTimeOffset.MinValue);
+        var usage = new UsageQuery(since, until, step, key, modelId);
+        var report = await reports.ForTenantAsync(caller.TenantId, usage, http.RequestAborted);
         if (csv)
         {
-            http.Response.Headers.ContentDisposition = $"attachment; filename=\"usage-{query.Start:yyyyMMddHH}-{query.End:yyyyMMddHH}.csv\"";
+            http.Response.Headers.ContentDisposition = $"attachment; filename=\"usage-{usage.Start:yyyyMMddHH}-{usage.End:yyyyMMddHH}.csv\"";
             return TypedResults.Text(report.ToCsv(), "text/csv; charset=utf-8");
         }
 
         return TypedResults.Ok(new UsageView(
-            query.Start, query.End, step == UsageGranularity.Hour ? "hour" : "day", keyId, query.Model,
+            usage.Start, usage.End, step == UsageGranularity.Hour ? "hour" : "day", key, usage.Model,
             report.Requests, report.InputTokens, report.OutputTokens, report.SpendUsd, report.Throttled,
             [.. report.Points.Select(p => new UsagePointView(p.Start, p.Requests, p.InputTokens, p.OutputTokens, p.SpendUsd, p.Throttled,
                 p.BudgetRefusals, p.RequestRefusals, p.LaneRefusals, p.LaneSeconds, p.QueueWaitP95Seconds, RequestsByApiView.Of(p.RequestsByApi)))],
