@@ -54,7 +54,7 @@ public static class BillingEndpoints
             {
                 RequireStripe(mode);
                 var email = http.User.FindFirstValue(ClaimTypes.Email) ?? "";
-                return Results.Ok(new { url = await stripe.CheckoutAsync(t.Id, command.Plan, email, command.CommandId) });
+                return Results.Ok(new { url = await stripe.CheckoutAsync(t.Id, PlanOf(command), email, command.CommandId) });
             }));
 
         api.MapPost("/trial", (HttpContext http, TenantService tenants, SubscriptionService subscriptions, BillingModeInfo mode) =>
@@ -88,7 +88,7 @@ public static class BillingEndpoints
             {
                 // Note: without payments nothing pays for a bigger plan, so in internal mode only staff assign plans.
                 var s = mode.Mode == BillingMode.Stripe
-                    ? await stripe.ChangePlanAsync(t.Id, command.Plan, UserOf(http), command.CommandId)
+                    ? await stripe.ChangePlanAsync(t.Id, PlanOf(command), UserOf(http), command.CommandId)
                     : throw new RuleViolation("staff_assigns_plans", "This deployment has no card payments: plans are assigned by Lanes staff. Ask them for the plan you need.");
                 return Results.Ok(new { plan = s.PlanId, scheduled_change = s.ScheduledChange });
             }));
@@ -164,6 +164,9 @@ public static class BillingEndpoints
 
         return await next(context);
     }
+
+    private static string PlanOf(PlanCommand command) =>
+        string.IsNullOrWhiteSpace(command.Plan) ? throw new RuleViolation("plan_required", "Say which plan (plan: starter, pro, team...).") : command.Plan;
 
     private static void RequireStripe(BillingModeInfo mode)
     {

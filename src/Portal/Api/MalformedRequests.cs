@@ -8,7 +8,7 @@ namespace Lanes.Portal.Api;
 /// What the portal answers a request it cannot read. Minimal APIs throw on bad requests
 /// (<see cref="RouteHandlerOptions.ThrowOnBadRequest"/>, set by <c>AddManagementApi</c>) so that the management API's
 /// 400 can say which field is wrong: the JSON reader's path (<c>$.budget_usd</c>) becomes <c>errors.budget_usd</c>
-/// of a ValidationProblem. Everywhere else the status is kept and the body left empty, exactly as when binding
+/// of a ValidationProblem (the billing API's too). Everywhere else the status is kept and the body left empty, exactly as when binding
 /// answered by itself. The token endpoint's form is read here before OpenIddict reads it, so a form that cannot be
 /// decoded (a NUL, too many fields) is OAuth's <c>invalid_request</c> rather than a 500.
 /// </summary>
@@ -34,7 +34,7 @@ public static class MalformedRequests
         catch (BadHttpRequestException e) when (!http.Response.HasStarted)
         {
             http.Response.StatusCode = e.StatusCode;
-            if (http.Request.Path.StartsWithSegments(ManagementApi.Prefix))
+            if (http.Request.Path.StartsWithSegments(ManagementApi.Prefix) || http.Request.Path.StartsWithSegments("/billing/api"))
             {
                 await ProblemFor(e).ExecuteAsync(http);
             }

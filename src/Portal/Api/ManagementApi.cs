@@ -101,10 +101,13 @@ public static class ManagementApi
         return builder;
     }
 
-    /// <summary>Requests that cannot be read answer 4xx (naming the field on the API), and the API's bare status codes
-    /// (an unknown route, a missing token) get ProblemDetails bodies too.</summary>
+    /// <summary>Requests that cannot be read answer 4xx (naming the field on the API), and the APIs' bare status codes
+    /// (an unknown route, a missing token, a body that is not JSON) get ProblemDetails bodies too: the management API's
+    /// and the billing API's.</summary>
     public static IApplicationBuilder UseManagementApiProblems(this IApplicationBuilder app) =>
-        app.UseMalformedRequestProblems().UseWhen(http => http.Request.Path.StartsWithSegments(Prefix), api => api.UseStatusCodePages());
+        app.UseMalformedRequestProblems().UseWhen(
+            http => http.Request.Path.StartsWithSegments(Prefix) || http.Request.Path.StartsWithSegments("/billing/api"),
+            api => api.UseStatusCodePages());
 
     public static IEndpointRouteBuilder MapManagementApi(this IEndpointRouteBuilder app)
     {

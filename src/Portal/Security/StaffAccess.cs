@@ -32,7 +32,8 @@ public sealed class StaffAccess(IServiceScopeFactory scopes, IOptions<IdentityOp
         var users = scope.ServiceProvider.GetRequiredService<UserManager<LanesUser>>();
         var user = await users.GetUserAsync(principal);
         var stamp = principal.FindFirstValue(identity.Value.ClaimsIdentity.SecurityStampClaimType);
-        if (user is null || !IsStaff(principal) || !await users.IsInRoleAsync(user, Roles.Staff) || stamp != await users.GetSecurityStampAsync(user))
+        if (user is null || !IsStaff(principal) || !await users.IsInRoleAsync(user, Roles.Staff) || !await users.GetTwoFactorEnabledAsync(user)
+            || stamp != await users.GetSecurityStampAsync(user))
         {
             throw new RuleViolation("not_staff", "This action is for Lanes staff signed in with two factors, and this session is not (any more). Sign in again.");
         }
