@@ -5,7 +5,7 @@ namespace Lanes.Billing.Jobs;
 
 /// <summary>The recurring jobs, registered in one place with stable ids. Each is re-entrant: it reads what is due
 /// and changes it with optimistic concurrency, so overlapping runs on several servers do every change once.</summary>
-public sealed class BillingJobs(WindowRoller windows, Revocations revocations, Leases.LeasePools pools, TimeProvider clock)
+public sealed class BillingJobs(WindowRoller windows, Revocations revocations, Leases.LeasePools pools, Stripe.StripeBilling stripe, Stripe.BillingModeInfo mode, TimeProvider clock)
 {
     public const string RollWindows = "billing:roll-windows";
     public const string RevokeKeys = "billing:revoke-keys";
@@ -22,6 +22,11 @@ public sealed class BillingJobs(WindowRoller windows, Revocations revocations, L
     public async Task RevokeKeysAsync(CancellationToken ct)
     {
         await revocations.EndLapsedSubscriptionsAsync(ct);
+        if (mode.Mode == Stripe.BillingMode.Stripe)
+        {
+            await stripe.EndDunnedSubscriptionsAsync(ct);
+        }
+
         await revocations.RevokeKeysAsync(ct);
     }
 

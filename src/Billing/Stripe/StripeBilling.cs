@@ -184,6 +184,45 @@ public sealed partial class StripeBilling(
         return corrected;
     }
 
+    /// <summary>
+    /// Dunning ends in Stripe too: a subscription whose grace ran out in Lanes is canceled in Stripe, so Stripe stops
+    /// retrying the invoice and billing the customer for lanes they no longer have. Re-entrant: the idempotency key is
+    /// the subscription, and the cancellation is recorded once it is done (or Stripe already had it canceled).
+    /// </summary>
+    public async Task<int> EndDunnedSubscriptionsAsync(CancellationToken ct = default)
+    {
+        IReadOnlyList<Lanes.Billing.Subscriptions.Subscription> dunned;
+        await using (var query = store.QuerySession())
+        {
+            dunned = await query.Query<Lanes.Billing.Subscriptions.Subscription>()
+                .Where(s => s.AnyTenant() && s.Status == SubscriptionStatus.Ended && s.EndReason == "grace_expired" && s.StripeSubscriptionId != null && !s.StripeCanceled)
+                .ToListAsync(ct);
+        }
+
+        var canceled = 0;
+        foreach (var s in dunned)
+        {
+            var id = s.StripeSubscriptionId!;
+            try
+            {
+                await stripe.V1.Subscriptions.CancelAsync(id, new SubscriptionCancelOptions { InvoiceNow = false, Prorate = false },
+                    Idempotent($"dunning-cancel:{id}"), ct);
+            }
+            catch (StripeException e) when (e.StripeError?.Code == "resource_missing")
+            {
+                // Already gone in Stripe: nothing left to bill.
+            }
+
+            await subscriptions.ApplyAsync(s.TenantId, local => local is { Status: SubscriptionStatus.Ended, StripeCanceled: false } && local.StripeSubscriptionId == id
+                ? [new StripeSubscriptionCanceled(s.TenantId, id, "grace_expired", clock.GetUtcNow())]
+                : [], enforceCapacity: false, ct);
+            Log.DunningCanceled(logger, id);
+            canceled++;
+        }
+
+        return canceled;
+    }
+
     private async Task<Lanes.Billing.Subscriptions.Subscription> ApplyAsync(Guid tenantId, StripeView view, string by, CancellationToken ct)
     {
         var d = dunning.Value;
@@ -279,6 +318,9 @@ public sealed partial class StripeBilling(
     {
         [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} belongs to no known tenant; ignored")]
         public static partial void UnknownTenant(ILogger logger, string subscriptionId);
+
+        [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "Stripe subscription {SubscriptionId} canceled in Stripe: its grace period ended unpaid")]
+        public static partial void DunningCanceled(ILogger logger, string subscriptionId);
 
         [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} not reconciled: {Code}")]
         public static partial void NotReconciled(ILogger logger, string subscriptionId, string code);

@@ -26,6 +26,15 @@ public static class StripeSync
             return events;
         }
 
+        // Note: a subscription Lanes ended (its grace ran out, or its cancellation came due) stays ended while Stripe
+        // retries the invoice or lets the period run out: it comes back only when Stripe says it is paid and
+        // continuing. Otherwise every failed retry would start it again with a fresh grace period.
+        if (local is { Status: SubscriptionStatus.Ended, StripeSubscriptionId: { } endedLink } && endedLink == remote.SubscriptionId
+            && !(remote.Status is "active" or "trialing" && !remote.CancelAtPeriodEnd))
+        {
+            return events;
+        }
+
         void Add(object e)
         {
             events.Add(e);

@@ -19,6 +19,10 @@ public sealed record SubscriptionStarted(
     SubscriptionStatus Status, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string StartedBy, DateTimeOffset StartedAt,
     bool FreeTrial = false);
 
+/// <summary>Lanes ended a Stripe subscription (its grace ran out) and Stripe has now canceled it too, so it can no
+/// longer bill the customer or come back by itself.</summary>
+public sealed record StripeSubscriptionCanceled(Guid TenantId, string SubscriptionId, string Reason, DateTimeOffset CanceledAt);
+
 /// <summary>Staff turned a free trial into a plan of their own arrangement: from now on it is paid capacity.</summary>
 public sealed record TrialConverted(Guid TenantId, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string ConvertedBy, DateTimeOffset ConvertedAt);
 
@@ -82,6 +86,12 @@ public sealed record Subscription
     public int? GraceLanes { get; init; }
     public DateTimeOffset? CancelsAt { get; init; }
     public DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>Why the subscription ended (<c>grace_expired</c>, <c>cancelled</c>, <c>stripe_canceled</c>...).</summary>
+    public string? EndReason { get; init; }
+
+    /// <summary>Stripe has canceled the linked subscription after Lanes ended it (dunning): nothing is left to bill.</summary>
+    public bool StripeCanceled { get; init; }
     public ReservationOverride? Override { get; init; }
     public ScheduledPlanChange? ScheduledChange { get; init; }
     public string? StripeCustomerId { get; init; }
@@ -180,6 +190,7 @@ public sealed record Subscription
     {
         Status = SubscriptionStatus.Ended,
         EndedAt = e.EndedAt,
+        EndReason = e.Reason,
         CancelsAt = null,
         GraceEndsAt = null,
         GraceLanes = null,
@@ -203,7 +214,9 @@ public sealed record Subscription
     /// payment): a free trial stays a trial.</summary>
     private SubscriptionStatus Running => FreeTrial ? SubscriptionStatus.Trialing : SubscriptionStatus.Active;
 
-    public Subscription Apply(StripeSubscriptionLinked e) => this with { StripeCustomerId = e.CustomerId, StripeSubscriptionId = e.SubscriptionId };
+    public Subscription Apply(StripeSubscriptionLinked e) => this with { StripeCustomerId = e.CustomerId, StripeSubscriptionId = e.SubscriptionId, StripeCanceled = false };
+
+    public Subscription Apply(StripeSubscriptionCanceled e) => this with { StripeCanceled = true };
 
     private static Subscription Allocate(Subscription s)
     {
@@ -232,6 +245,7 @@ public sealed record Subscription
         (not null, SubscriptionUnpaused x) => s.Apply(x),
         (not null, StripeSubscriptionLinked x) => s.Apply(x),
         (not null, TrialConverted x) => s.Apply(x),
+        (not null, StripeSubscriptionCanceled x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

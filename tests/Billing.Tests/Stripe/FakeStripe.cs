@@ -137,6 +137,17 @@ public sealed class FakeStripe : IAsyncDisposable
 
             return Json(s);
         });
+        app.MapDelete("/v1/subscriptions/{id}", (string id) =>
+        {
+            if (!Subscriptions.TryGetValue(id, out var s))
+            {
+                return Missing(id);
+            }
+
+            s["status"] = "canceled";
+            s["canceled_at"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            return Json(s);
+        });
         app.MapGet("/v1/subscriptions", () => Json(new JsonObject
         {
             ["object"] = "list",

@@ -125,4 +125,21 @@ public class StripeSyncSpecs
         var error = Assert.Throws<RuleViolation>(() => Sync(null, Remote() with { PriceId = "price_unknown" }));
         Assert.Equal("unknown_price", error.Code);
     }
+
+    [Fact]
+    public void A_subscription_lanes_ended_for_not_paying_stays_ended_while_stripe_retries_and_comes_back_only_when_paid()
+    {
+        var active = Apply(null, Sync(null, Remote()));
+        var failing = Apply(active, Sync(active, Remote("past_due")));
+        var ended = Apply(failing, [SubscriptionDecisions.EndIfLapsed(failing, failing.GraceEndsAt!.Value)!]);
+        Assert.Equal("grace_expired", ended.EndReason);
+
+        Assert.Empty(Sync(ended, Remote("past_due")));
+        Assert.Empty(Sync(ended, Remote("unpaid")));
+        Assert.Empty(Sync(ended, Remote("active", cancel: true)));
+
+        // The late payment clears the invoice before Stripe canceled it: the subscription is live again.
+        var restored = Apply(ended, Sync(ended, Remote("active")));
+        Assert.Equal((SubscriptionStatus.Active, 6), (restored.Status, restored.ReservedLanesAt(Now)));
+    }
 }

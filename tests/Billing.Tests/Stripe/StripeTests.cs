@@ -184,6 +184,44 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     }
 
     [Fact]
+    public async Task A_customer_who_never_pays_is_ended_once_canceled_in_stripe_and_stays_ended_for_30_days_of_retries()
+    {
+        var (tenant, id) = await SubscribedAsync();
+        var invoice = FakeStripe.Fixture("invoice");
+        invoice["parent"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "subscription_details",
+            ["subscription_details"] = new System.Text.Json.Nodes.JsonObject { ["subscription"] = id, ["metadata"] = null },
+        };
+        billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "past_due", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+        await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, invoice));
+        var grace = await LanesSubscription(tenant.Id, s => s!.Status == SubscriptionStatus.InGrace, "grace to start");
+
+        // Every day for 30 days: Stripe retries the invoice (and fails), the minute jobs and the nightly reconciliation run.
+        var end = Now.AddDays(30);
+        while (Now < end)
+        {
+            billing.Clock.Advance(TimeSpan.FromDays(1));
+            await billing.Get<BillingJobs>().RevokeKeysAsync(CancellationToken.None);
+            await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, invoice));
+            await billing.Get<StripeEventJob>().ReconcileAsync(CancellationToken.None);
+        }
+
+        // Ended once, when the grace ran out; canceled in Stripe once; never started again; its lanes are free.
+        await using var query = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenant.Id));
+        var history = (await query.Events.FetchStreamAsync(SubscriptionStreams.For(tenant.Id))).Select(e => e.Data).ToList();
+        var ended = Assert.Single(history.OfType<SubscriptionEnded>());
+        Assert.Equal("grace_expired", ended.Reason);
+        Assert.Single(history.OfType<SubscriptionStarted>());
+        Assert.Single(history.OfType<StripeSubscriptionCanceled>());
+        var cancel = Assert.Single(billing.Stripe.To("DELETE", $"/v1/subscriptions/{id}"));
+        Assert.Equal($"lanes:dunning-cancel:{id}", cancel.IdempotencyKey);
+        var final = (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!;
+        Assert.Equal((SubscriptionStatus.Ended, 0), (final.Status, final.AllocatedLanes));
+        Assert.True(grace.AllocatedLanes > 0);
+    }
+
+    [Fact]
     public async Task Subscription_deleted_in_stripe_ends_it_in_lanes()
     {
         var (tenant, id) = await SubscribedAsync();
