@@ -27,6 +27,10 @@ public sealed record ApiKeyRotated(Guid KeyId, string Prefix, string SecretHash,
 
 public sealed record ApiKeyRevoked(Guid KeyId, RevocationReason Reason, string RevokedBy, DateTimeOffset RevokedAt);
 
+/// <summary>A key revoked only because its subscription ended works again: the subscription came back (a late
+/// payment after dunning ended it). Keys revoked by a person or by expiry never come back.</summary>
+public sealed record ApiKeyRestored(Guid KeyId, string Reason, string RestoredBy, DateTimeOffset RestoredAt);
+
 /// <summary>The totals of a finished window, recorded by the window job, and the window that opens with it
 /// (one event per key and window keeps the job fast for many keys).</summary>
 public sealed record BudgetWindowClosed(
@@ -118,6 +122,8 @@ public sealed record ApiKey
 
     public ApiKey Apply(ApiKeyRevoked e) => this with { State = KeyState.Revoked, RevokedFor = e.Reason, RevokedAt = e.RevokedAt };
 
+    public ApiKey Apply(ApiKeyRestored e) => this with { State = KeyState.Active, RevokedFor = null, RevokedAt = null };
+
     public ApiKey Apply(BudgetWindowClosed e)
     {
         var carried = Pending is { } p && p.WindowStart == e.NextStart ? p : new WindowUsage(e.NextStart, 0m, 0, 0, 0, 0);
@@ -179,6 +185,7 @@ public static class ApiKeyEvents
         KeyBudgetChanged x => key.Apply(x),
         ApiKeyRotated x => key.Apply(x),
         ApiKeyRevoked x => key.Apply(x),
+        ApiKeyRestored x => key.Apply(x),
         BudgetWindowClosed x => key.Apply(x),
         UsageRecorded x => key.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} does not apply to an API key."),

@@ -78,6 +78,12 @@ public static class KeyDecisions
         return new ApiKeyRevoked(key.Id, reason, by, now);
     }
 
+    /// <summary>Restores a key the end of its subscription revoked, once the subscription is live again.</summary>
+    public static ApiKeyRestored Restore(ApiKey key, string reason, string by, DateTimeOffset now) =>
+        key is { State: KeyState.Revoked, RevokedFor: RevocationReason.SubscriptionEnded }
+            ? new ApiKeyRestored(key.Id, reason, by, now)
+            : throw new RuleViolation("not_restorable", "Only a key revoked because its subscription ended can be restored.");
+
     /// <summary>Closes the key's window once its end has passed and opens the one that contains <paramref name="now"/>.
     /// Idle windows in between are skipped: they have no usage to record.</summary>
     public static BudgetWindowClosed? RollWindow(ApiKey key, DateTimeOffset now)

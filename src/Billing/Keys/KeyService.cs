@@ -79,6 +79,20 @@ public sealed class KeyService(IDocumentStore store, TimeProvider clock, PlanCat
     public Task<ApiKey> RevokeAsync(Guid tenantId, Guid keyId, RevocationReason reason, string by, CancellationToken ct = default) =>
         WriteAsync(tenantId, keyId, k => KeyDecisions.Revoke(k, reason, by, clock.GetUtcNow()), ct);
 
+    /// <summary>Brings back every key the end of the subscription revoked at or after <paramref name="endedAt"/>
+    /// (keys revoked before, by people or expiry, stay revoked).</summary>
+    public async Task<int> RestoreAfterSubscriptionEndedAsync(Guid tenantId, DateTimeOffset endedAt, string reason, string by, CancellationToken ct = default)
+    {
+        var restored = 0;
+        foreach (var key in (await ListAsync(tenantId, ct)).Where(k => k is { State: KeyState.Revoked, RevokedFor: RevocationReason.SubscriptionEnded } && k.RevokedAt >= endedAt))
+        {
+            await WriteAsync(tenantId, key.Id, k => KeyDecisions.Restore(k, reason, by, clock.GetUtcNow()), ct);
+            restored++;
+        }
+
+        return restored;
+    }
+
     /// <summary>Replaces the secret; the old one keeps working for <paramref name="grace"/> (default from options).</summary>
     public async Task<IssuedKey> RotateAsync(Guid tenantId, Guid keyId, string by, TimeSpan? grace = null, CancellationToken ct = default)
     {

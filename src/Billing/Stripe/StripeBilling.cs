@@ -19,6 +19,7 @@ public sealed partial class StripeBilling(
     StripeClient stripe,
     IDocumentStore store,
     SubscriptionService subscriptions,
+    Keys.KeyService keys,
     PlanCatalog plans,
     IOptions<StripeOptions> options,
     IOptions<DunningOptions> dunning,
@@ -226,9 +227,22 @@ public sealed partial class StripeBilling(
     private async Task<Lanes.Billing.Subscriptions.Subscription> ApplyAsync(Guid tenantId, StripeView view, string by, CancellationToken ct)
     {
         var d = dunning.Value;
-        return await subscriptions.ApplyAsync(tenantId,
+        var after = await subscriptions.ApplyAsync(tenantId,
             local => StripeSync.Decide(local, view, tenantId, PlanForPrice, d.GracePeriod, d.GraceLanes, by, clock.GetUtcNow()),
             enforceCapacity: false, ct);
+
+        // A late payment brought back a subscription dunning ended: so do the keys dunning revoked with it. Note:
+        // decided from the stored state, not from this call's events, so a job retried after a crash between the two
+        // writes still restores them (restoring is idempotent: only revoked keys are touched).
+        if (after is { IsLive: true, RestoredAfter: { } endedAt })
+        {
+            if (await keys.RestoreAfterSubscriptionEndedAsync(tenantId, endedAt, "late_payment", by, ct) is > 0 and var restored)
+            {
+                Log.RestoredAfterLatePayment(logger, view.SubscriptionId, restored);
+            }
+        }
+
+        return after;
     }
 
     private async Task<Lanes.Billing.Subscriptions.Subscription> SetCancelAtPeriodEndAsync(Guid tenantId, bool cancel, string by, Guid commandId, CancellationToken ct)
@@ -318,6 +332,9 @@ public sealed partial class StripeBilling(
     {
         [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} belongs to no known tenant; ignored")]
         public static partial void UnknownTenant(ILogger logger, string subscriptionId);
+
+        [LoggerMessage(EventId = 3108, Level = LogLevel.Information, Message = "Stripe subscription {SubscriptionId} paid late after dunning ended it: restored with {Keys} keys")]
+        public static partial void RestoredAfterLatePayment(ILogger logger, string subscriptionId, int keys);
 
         [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "Stripe subscription {SubscriptionId} canceled in Stripe: its grace period ended unpaid")]
         public static partial void DunningCanceled(ILogger logger, string subscriptionId);

@@ -64,6 +64,10 @@ public static class StripeSync
             Add(new SubscriptionStarted(tenantId, plan.Id, plan.ReservedLanes, plan.RequestsPerWindow, plan.WindowLength,
                 remote.Status == "trialing" ? SubscriptionStatus.Trialing : SubscriptionStatus.Active,
                 remote.PeriodStart, remote.PeriodEnd, by, now));
+            if (local is { Status: SubscriptionStatus.Ended, EndReason: "grace_expired", EndedAt: { } endedAt } && local.StripeSubscriptionId == remote.SubscriptionId)
+            {
+                Add(new SubscriptionRestored(tenantId, endedAt, "late_payment", now));
+            }
         }
 
         if (s!.StripeSubscriptionId != remote.SubscriptionId || s.StripeCustomerId != remote.CustomerId)

@@ -23,6 +23,10 @@ public sealed record SubscriptionStarted(
 /// longer bill the customer or come back by itself.</summary>
 public sealed record StripeSubscriptionCanceled(Guid TenantId, string SubscriptionId, string Reason, DateTimeOffset CanceledAt);
 
+/// <summary>A subscription dunning ended came back because Stripe says it is paid after all (a late payment); what
+/// dunning took away with it (its keys, revoked at <paramref name="EndedAt"/>) comes back too.</summary>
+public sealed record SubscriptionRestored(Guid TenantId, DateTimeOffset EndedAt, string Reason, DateTimeOffset RestoredAt);
+
 /// <summary>Staff turned a free trial into a plan of their own arrangement: from now on it is paid capacity.</summary>
 public sealed record TrialConverted(Guid TenantId, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string ConvertedBy, DateTimeOffset ConvertedAt);
 
@@ -92,6 +96,9 @@ public sealed record Subscription
 
     /// <summary>Stripe has canceled the linked subscription after Lanes ended it (dunning): nothing is left to bill.</summary>
     public bool StripeCanceled { get; init; }
+
+    /// <summary>Set when this subscription is one dunning ended and a late payment brought back: the end it undid.</summary>
+    public DateTimeOffset? RestoredAfter { get; init; }
     public ReservationOverride? Override { get; init; }
     public ScheduledPlanChange? ScheduledChange { get; init; }
     public string? StripeCustomerId { get; init; }
@@ -218,6 +225,8 @@ public sealed record Subscription
 
     public Subscription Apply(StripeSubscriptionCanceled e) => this with { StripeCanceled = true };
 
+    public Subscription Apply(SubscriptionRestored e) => this with { RestoredAfter = e.EndedAt };
+
     private static Subscription Allocate(Subscription s)
     {
         var allocated = !s.IsLive ? 0 : Math.Max(s.PlanLanes, s.Override?.Lanes ?? 0);
@@ -246,6 +255,7 @@ public sealed record Subscription
         (not null, StripeSubscriptionLinked x) => s.Apply(x),
         (not null, TrialConverted x) => s.Apply(x),
         (not null, StripeSubscriptionCanceled x) => s.Apply(x),
+        (not null, SubscriptionRestored x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

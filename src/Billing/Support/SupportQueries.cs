@@ -110,6 +110,9 @@ public sealed class SupportQueries(IDocumentStore store, KeyService keys)
             KeyBudgetChanged x => ($"Budget changed from ${x.From:0.##} to ${x.To:0.##}", x.ChangedBy),
             ApiKeyRotated x => ($"Secret rotated (new prefix {x.Prefix}…; the old one works until {x.PreviousSecretValidUntil:d MMM HH:mm} UTC)", x.RotatedBy),
             ApiKeyRevoked x => ($"Key revoked ({x.Reason})", x.RevokedBy),
+            ApiKeyRestored x => ($"Key restored ({x.Reason.Replace('_', ' ')})", x.RestoredBy),
+            SubscriptionRestored x => ($"Subscription restored ({x.Reason.Replace('_', ' ')}) after it ended on {x.EndedAt:d MMM yyyy HH:mm} UTC", null),
+            StripeSubscriptionCanceled x => ($"Stripe subscription {x.SubscriptionId} canceled ({x.Reason.Replace('_', ' ')})", null),
             _ => (e.EventTypeName.Replace('_', ' '), null),
         };
         return new TimelineEntry(e.Timestamp, e.Sequence, stream, what, by);

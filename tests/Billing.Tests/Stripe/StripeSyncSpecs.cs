@@ -139,7 +139,9 @@ public class StripeSyncSpecs
         Assert.Empty(Sync(ended, Remote("active", cancel: true)));
 
         // The late payment clears the invoice before Stripe canceled it: the subscription is live again.
-        var restored = Apply(ended, Sync(ended, Remote("active")));
-        Assert.Equal((SubscriptionStatus.Active, 6), (restored.Status, restored.ReservedLanesAt(Now)));
+        var back = Sync(ended, Remote("active"));
+        Assert.Equal(ended.EndedAt, Assert.Single(back.OfType<SubscriptionRestored>()).EndedAt);
+        var restored = Apply(ended, back);
+        Assert.Equal((SubscriptionStatus.Active, 6, ended.EndedAt), (restored.Status, restored.ReservedLanesAt(Now), restored.RestoredAfter));
     }
 }

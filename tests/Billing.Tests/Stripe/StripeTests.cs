@@ -222,6 +222,43 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     }
 
     [Fact]
+    public async Task A_late_payment_after_the_grace_brings_back_the_subscription_and_the_keys_dunning_revoked_but_no_others()
+    {
+        var (tenant, id) = await SubscribedAsync();
+        var keys = billing.Get<KeyService>();
+        var ci = (await keys.IssueAsync(tenant.Id, new KeyRequest("ci"), "owner")).Key;
+        var retired = (await keys.IssueAsync(tenant.Id, new KeyRequest("retired"), "owner")).Key;
+        await keys.RevokeAsync(tenant.Id, retired.Id, RevocationReason.User, "owner");
+        var invoice = FakeStripe.Fixture("invoice");
+        invoice["parent"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "subscription_details",
+            ["subscription_details"] = new System.Text.Json.Nodes.JsonObject { ["subscription"] = id, ["metadata"] = null },
+        };
+        billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "past_due", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+        await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, invoice));
+        var grace = await LanesSubscription(tenant.Id, s => s!.Status == SubscriptionStatus.InGrace, "grace to start");
+
+        // The grace runs out: Lanes ends the subscription and revokes its keys (before Stripe's cancellation went out).
+        billing.Clock.SetUtcNow(grace.GraceEndsAt!.Value.AddMinutes(1));
+        await billing.Get<Revocations>().EndLapsedSubscriptionsAsync();
+        await billing.Get<Revocations>().RevokeKeysAsync();
+        Assert.Equal(KeyState.Revoked, (await keys.FindAsync(tenant.Id, ci.Id))!.State);
+
+        // Then the customer pays the open invoice.
+        billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "active", "price_pro", Now.AddDays(-4), Now.AddDays(26));
+        await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaid, invoice));
+
+        var back = await LanesSubscription(tenant.Id, s => s is { IsLive: true }, "the late payment to restore the subscription");
+        Assert.Equal((SubscriptionStatus.Active, 6), (back.Status, back.ReservedLanesAt(Now)));
+        await Eventually.Get(() => keys.FindAsync(tenant.Id, ci.Id), k => k!.State == KeyState.Active, TimeSpan.FromSeconds(30), "the ci key to be restored");
+        Assert.Equal(KeyState.Revoked, (await keys.FindAsync(tenant.Id, retired.Id))!.State);
+        await using var query = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenant.Id));
+        var restored = (await query.Events.FetchStreamAsync(ci.Id)).Select(e => e.Data).OfType<ApiKeyRestored>().Single();
+        Assert.Equal(("late_payment", "stripe"), (restored.Reason, restored.RestoredBy));
+    }
+
+    [Fact]
     public async Task Subscription_deleted_in_stripe_ends_it_in_lanes()
     {
         var (tenant, id) = await SubscribedAsync();
