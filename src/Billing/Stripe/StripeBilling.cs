@@ -31,8 +31,11 @@ public sealed partial class StripeBilling(
     public string? PriceOf(string planId) =>
         _options.Prices.TryGetValue(planId, out var price) ? price : plans.Find(planId)?.StripePriceId;
 
+    /// <summary>The plan a Stripe price pays for: a current price, or a legacy one kept for its subscribers.</summary>
     public PlanTier? PlanForPrice(string? priceId) =>
-        priceId is null ? null : plans.Tiers.FirstOrDefault(p => PriceOf(p.Id) == priceId);
+        priceId is null ? null
+        : plans.Tiers.FirstOrDefault(p => PriceOf(p.Id) == priceId)
+          ?? (_options.LegacyPrices.TryGetValue(priceId, out var planId) ? plans.Find(planId) : null);
 
     /// <summary>Starts a Stripe Checkout for the plan; the subscription becomes active from the webhook, not from the
     /// browser coming back.</summary>

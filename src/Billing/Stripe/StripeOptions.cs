@@ -18,6 +18,10 @@ public sealed class StripeOptions
     /// <summary>Stripe price id per plan id; a plan's own <c>StripePriceId</c> is used when it is not listed here.</summary>
     public Dictionary<string, string> Prices { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Prices a plan was sold at before (price id → plan id): their subscribers keep their price
+    /// (grandfathered) and Lanes keeps serving them the plan's lanes; only new checkouts use <see cref="Prices"/>.</summary>
+    public Dictionary<string, string> LegacyPrices { get; set; } = new(StringComparer.Ordinal);
+
     public string SuccessUrl { get; set; } = "http://127.0.0.1:5080/billing?checkout=success";
 
     public string CancelUrl { get; set; } = "http://127.0.0.1:5080/billing?checkout=cancelled";
@@ -55,6 +59,14 @@ public sealed class StripeOptionsValidator(Lanes.Shared.Plans.PlanCatalog plans)
             if (!o.Prices.ContainsKey(plan.Id) && string.IsNullOrWhiteSpace(plan.StripePriceId))
             {
                 failures.Add($"Stripe:Prices:{plan.Id} is required: the Stripe price id customers pay for the {plan.Name} plan.");
+            }
+        }
+
+        foreach (var (price, planId) in o.LegacyPrices)
+        {
+            if (plans.Find(planId) is null)
+            {
+                failures.Add($"Stripe:LegacyPrices:{price} names plan '{planId}', which is not in the catalog.");
             }
         }
 

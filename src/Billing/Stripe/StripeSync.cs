@@ -56,10 +56,27 @@ public static class StripeSync
             return events; // checkout not paid yet: nothing to reserve
         }
 
-        var plan = planForPrice(remote.PriceId)
-                   ?? throw new RuleViolation("unknown_price", $"Stripe price '{remote.PriceId}' belongs to no plan in the catalog.");
+        // Note: a price no plan knows never stops the rest: a live subscription keeps its plan (and lanes) while
+        // renewals, failures and cancellations are handled, and staff are told once. Only a start needs the plan.
+        var plan = planForPrice(remote.PriceId);
+        if (plan is null)
+        {
+            if (s is not { IsLive: true })
+            {
+                throw new RuleViolation("unknown_price", $"Stripe price '{remote.PriceId}' belongs to no plan in the catalog.");
+            }
 
-        if (s is not { IsLive: true })
+            if (s.UnknownStripePrice != remote.PriceId)
+            {
+                Add(new UnknownStripePriceFound(tenantId, remote.SubscriptionId, remote.PriceId, now));
+            }
+        }
+        else if (s is { IsLive: true, UnknownStripePrice: not null })
+        {
+            Add(new UnknownStripePriceFound(tenantId, remote.SubscriptionId, null, now));
+        }
+
+        if (s is not { IsLive: true } && plan is not null)
         {
             Add(new SubscriptionStarted(tenantId, plan.Id, plan.ReservedLanes, plan.RequestsPerWindow, plan.WindowLength,
                 remote.Status == "trialing" ? SubscriptionStatus.Trialing : SubscriptionStatus.Active,
@@ -75,7 +92,7 @@ public static class StripeSync
             Add(new StripeSubscriptionLinked(tenantId, remote.CustomerId, remote.SubscriptionId, now));
         }
 
-        if (!string.Equals(s.PlanId, plan.Id, StringComparison.OrdinalIgnoreCase))
+        if (plan is not null && !string.Equals(s.PlanId, plan.Id, StringComparison.OrdinalIgnoreCase))
         {
             // Fewer lanes wait for the end of the period that was paid for; more lanes apply at once.
             if (plan.ReservedLanes < s.PlanLanes && s.PeriodEnd > now)
@@ -121,7 +138,7 @@ public static class StripeSync
         {
             Add(new CancellationScheduled(tenantId, remote.PeriodEnd, by, now));
         }
-        else if (!remote.CancelAtPeriodEnd && s.Status == SubscriptionStatus.Cancelling)
+        else if (!remote.CancelAtPeriodEnd && s.CancelsAt is not null)
         {
             Add(new CancellationResumed(tenantId, by, now));
         }

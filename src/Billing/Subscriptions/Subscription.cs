@@ -27,6 +27,10 @@ public sealed record StripeSubscriptionCanceled(Guid TenantId, string Subscripti
 /// dunning took away with it (its keys, revoked at <paramref name="EndedAt"/>) comes back too.</summary>
 public sealed record SubscriptionRestored(Guid TenantId, DateTimeOffset EndedAt, string Reason, DateTimeOffset RestoredAt);
 
+/// <summary>Stripe bills the subscription at a price no plan knows (a changed price id, a Dashboard edit): Lanes
+/// keeps the lanes it had and handles renewals, failures and cancellations, and staff are told to map the price.</summary>
+public sealed record UnknownStripePriceFound(Guid TenantId, string SubscriptionId, string? PriceId, DateTimeOffset FoundAt);
+
 /// <summary>Staff turned a free trial into a plan of their own arrangement: from now on it is paid capacity.</summary>
 public sealed record TrialConverted(Guid TenantId, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string ConvertedBy, DateTimeOffset ConvertedAt);
 
@@ -99,6 +103,9 @@ public sealed record Subscription
 
     /// <summary>Set when this subscription is one dunning ended and a late payment brought back: the end it undid.</summary>
     public DateTimeOffset? RestoredAfter { get; init; }
+
+    /// <summary>A Stripe price no plan knows, waiting for staff to map it (Stripe:LegacyPrices or Stripe:Prices).</summary>
+    public string? UnknownStripePrice { get; init; }
     public ReservationOverride? Override { get; init; }
     public ScheduledPlanChange? ScheduledChange { get; init; }
     public string? StripeCustomerId { get; init; }
@@ -189,9 +196,13 @@ public sealed record Subscription
     public Subscription Apply(PaymentRecovered e) =>
         this with { Status = CancelsAt is null ? Running : SubscriptionStatus.Cancelling, GraceEndsAt = null, GraceLanes = null };
 
-    public Subscription Apply(CancellationScheduled e) => this with { Status = SubscriptionStatus.Cancelling, CancelsAt = e.EndsAt };
+    // Note: a failing subscription that is cancelled stays failing (its grace, and its reduced lanes, run on), so
+    // cancelling can never be a way to get the full reservation back without paying.
+    public Subscription Apply(CancellationScheduled e) => this with { Status = IsFailing ? Status : SubscriptionStatus.Cancelling, CancelsAt = e.EndsAt };
 
-    public Subscription Apply(CancellationResumed e) => this with { Status = Running, CancelsAt = null };
+    public Subscription Apply(CancellationResumed e) => this with { Status = IsFailing ? Status : Running, CancelsAt = null };
+
+    private bool IsFailing => Status is SubscriptionStatus.PastDue or SubscriptionStatus.InGrace;
 
     public Subscription Apply(SubscriptionEnded e) => Allocate(this with
     {
@@ -227,6 +238,8 @@ public sealed record Subscription
 
     public Subscription Apply(SubscriptionRestored e) => this with { RestoredAfter = e.EndedAt };
 
+    public Subscription Apply(UnknownStripePriceFound e) => this with { UnknownStripePrice = e.PriceId };
+
     private static Subscription Allocate(Subscription s)
     {
         var allocated = !s.IsLive ? 0 : Math.Max(s.PlanLanes, s.Override?.Lanes ?? 0);
@@ -256,6 +269,7 @@ public sealed record Subscription
         (not null, TrialConverted x) => s.Apply(x),
         (not null, StripeSubscriptionCanceled x) => s.Apply(x),
         (not null, SubscriptionRestored x) => s.Apply(x),
+        (not null, UnknownStripePriceFound x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

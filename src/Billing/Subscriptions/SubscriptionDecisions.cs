@@ -123,7 +123,7 @@ public static class SubscriptionDecisions
     public static CancellationScheduled Cancel(Subscription? current, string by, DateTimeOffset now)
     {
         var s = RequireLive(current, "cancel");
-        if (s.Status == SubscriptionStatus.Cancelling)
+        if (s.CancelsAt is not null)
         {
             throw new RuleViolation("already_cancelling", $"The subscription already ends on {s.CancelsAt:u}.");
         }
@@ -134,7 +134,7 @@ public static class SubscriptionDecisions
     public static CancellationResumed Resume(Subscription? current, string by, DateTimeOffset now)
     {
         var s = RequireLive(current, "resume");
-        if (s.Status != SubscriptionStatus.Cancelling)
+        if (s.CancelsAt is null)
         {
             throw new RuleViolation("not_cancelling", "Only a subscription scheduled to cancel can be resumed.");
         }
@@ -154,7 +154,7 @@ public static class SubscriptionDecisions
         // Internal-mode trials end with their period (Stripe ends its own trials, through webhooks).
         { FreeTrial: true, Status: not SubscriptionStatus.Cancelling } when current.PeriodEnd <= now => new SubscriptionEnded(current.TenantId, "trial_ended", "system", now),
         { Status: SubscriptionStatus.Trialing, StripeSubscriptionId: null } when current.PeriodEnd <= now => new SubscriptionEnded(current.TenantId, "trial_ended", "system", now),
-        { Status: SubscriptionStatus.Cancelling, CancelsAt: { } at } when at <= now => new SubscriptionEnded(current.TenantId, "cancelled", "system", now),
+        { IsLive: true, CancelsAt: { } at } when at <= now => new SubscriptionEnded(current.TenantId, "cancelled", "system", now),
         { Status: SubscriptionStatus.InGrace, GraceEndsAt: { } at } when at <= now => new SubscriptionEnded(current.TenantId, "grace_expired", "system", now),
         _ => null,
     };

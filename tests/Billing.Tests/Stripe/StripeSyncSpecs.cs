@@ -14,8 +14,12 @@ public class StripeSyncSpecs
     private static StripeView Remote(string status = "active", string plan = "pro", bool cancel = false, int periodDays = 30) =>
         new("sub_1", "cus_1", status, $"price_{plan}", Now.AddDays(-1), Now.AddDays(periodDays - 1), cancel, Tenant);
 
-    private static IReadOnlyList<object> Sync(Subscription? local, StripeView remote) =>
-        StripeSync.Decide(local, remote, Tenant, price => Plans.Tiers.FirstOrDefault(p => p.StripePriceId == price), TimeSpan.FromDays(3), 1, "stripe", Now);
+    /// <summary>Prices as the catalog has them, plus one legacy Pro price kept for its early subscribers.</summary>
+    private static PlanTier? PlanForPrice(string? price) =>
+        price == "price_pro_2025" ? Plans.Find("pro") : Plans.Tiers.FirstOrDefault(p => p.StripePriceId == price);
+
+    private static IReadOnlyList<object> Sync(Subscription? local, StripeView remote, DateTimeOffset? at = null) =>
+        StripeSync.Decide(local, remote, Tenant, PlanForPrice, TimeSpan.FromDays(3), 1, "stripe", at ?? Now);
 
     private static Subscription Apply(Subscription? s, IEnumerable<object> events) => events.Aggregate(s, Subscription.After)!;
 
@@ -143,5 +147,55 @@ public class StripeSyncSpecs
         Assert.Equal(ended.EndedAt, Assert.Single(back.OfType<SubscriptionRestored>()).EndedAt);
         var restored = Apply(ended, back);
         Assert.Equal((SubscriptionStatus.Active, 6, ended.EndedAt), (restored.Status, restored.ReservedLanesAt(Now), restored.RestoredAfter));
+    }
+
+    [Fact]
+    public void A_subscriber_on_a_legacy_price_keeps_the_plan_renews_and_fails_like_any_other()
+    {
+        var legacy = Remote() with { PriceId = "price_pro_2025" };
+        var s = Apply(null, Sync(null, legacy));
+        Assert.Equal(("pro", 6), (s.PlanId, s.ReservedLanesAt(Now)));
+
+        var renewed = Apply(s, Sync(s, legacy with { PeriodEnd = legacy.PeriodEnd.AddDays(30) }));
+        Assert.Equal(legacy.PeriodEnd.AddDays(30), renewed.PeriodEnd);
+        var failing = Apply(renewed, Sync(renewed, legacy with { Status = "past_due", PeriodEnd = legacy.PeriodEnd.AddDays(30) }));
+        Assert.Equal(SubscriptionStatus.InGrace, failing.Status);
+    }
+
+    [Fact]
+    public void A_price_no_plan_knows_keeps_the_lanes_tells_staff_once_and_still_handles_failure_and_cancellation()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+        var unknown = Remote() with { PriceId = "price_made_in_the_dashboard" };
+
+        var told = Sync(s, unknown);
+        Assert.Equal("price_made_in_the_dashboard", Assert.IsType<UnknownStripePriceFound>(Assert.Single(told)).PriceId);
+        var flagged = Apply(s, told);
+        Assert.Equal(("pro", 6), (flagged.PlanId, flagged.ReservedLanesAt(Now)));
+        Assert.Empty(Sync(flagged, unknown));
+
+        var failing = Apply(flagged, Sync(flagged, unknown with { Status = "past_due" }));
+        Assert.Equal(SubscriptionStatus.InGrace, failing.Status);
+        var cancelled = Apply(failing, Sync(failing, unknown with { Status = "past_due", CancelAtPeriodEnd = true }));
+        Assert.Equal(unknown.PeriodEnd, cancelled.CancelsAt);
+
+        // Mapped by staff (or the price changed back): the flag clears once.
+        Assert.Null(Apply(flagged, Sync(flagged, Remote())).UnknownStripePrice);
+    }
+
+    [Fact]
+    public void Cancelling_during_grace_keeps_the_reduced_lanes_and_the_grace_end_and_it_ends_at_the_first_of_the_two()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+        var grace = Apply(s, Sync(s, Remote("past_due")));
+        Assert.Equal(1, grace.ReservedLanesAt(Now));
+
+        var cancelled = Apply(grace, Sync(grace, Remote("past_due", cancel: true)));
+        Assert.Equal((SubscriptionStatus.InGrace, 1, grace.GraceEndsAt), (cancelled.Status, cancelled.ReservedLanesAt(Now), cancelled.GraceEndsAt));
+
+        var resumed = Apply(cancelled, Sync(cancelled, Remote("past_due")));
+        Assert.Equal((SubscriptionStatus.InGrace, 1, (DateTimeOffset?)null), (resumed.Status, resumed.ReservedLanesAt(Now), resumed.CancelsAt));
+
+        Assert.Equal("grace_expired", SubscriptionDecisions.EndIfLapsed(cancelled, grace.GraceEndsAt!.Value)!.Reason);
     }
 }
