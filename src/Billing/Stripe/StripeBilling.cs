@@ -56,6 +56,37 @@ public sealed partial class StripeBilling(
         }
 
         var customer = await CustomerOfAsync(tenantId, email, ct);
+
+        // One payment in flight per tenant: the same plan's open checkout is handed out again; another plan's is
+        // expired first, so it can never be paid as well.
+        var now = clock.GetUtcNow();
+        IReadOnlyList<StripeCheckoutRecord> open;
+        await using (var query = store.QuerySession())
+        {
+            open = await query.Query<StripeCheckoutRecord>().Where(c => c.TenantId == tenantId && !c.Closed && c.ExpiresAt > now).ToListAsync(ct);
+        }
+
+        if (open.FirstOrDefault(c => c.PlanId == plan.Id) is { } same)
+        {
+            return same.Url;
+        }
+
+        foreach (var other in open)
+        {
+            try
+            {
+                await stripe.V1.Checkout.Sessions.ExpireAsync(other.Id, null, Idempotent($"checkout-expire:{other.Id}"), ct);
+            }
+            catch (StripeException e) when (e.StripeError?.Code is "resource_missing" or "checkout_session_not_open" || e.HttpStatusCode == System.Net.HttpStatusCode.BadRequest)
+            {
+                // Completed or expired meanwhile: the webhook says which.
+            }
+
+            await using var closing = store.LightweightSession();
+            closing.Store(other with { Closed = true });
+            await closing.SaveChangesAsync(ct);
+        }
+
         var session = await stripe.V1.Checkout.Sessions.CreateAsync(new SessionCreateOptions
         {
             Mode = "subscription",
@@ -67,6 +98,13 @@ public sealed partial class StripeBilling(
             Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString(), ["plan"] = plan.Id },
             SubscriptionData = new SessionSubscriptionDataOptions { Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString() } },
         }, Idempotent($"checkout:{tenantId}:{plan.Id}:{commandId}"), ct);
+        await using (var recording = store.LightweightSession())
+        {
+            recording.Store(new StripeCheckoutRecord(session.Id, tenantId, plan.Id, session.Url,
+                session.ExpiresAt > DateTime.UnixEpoch ? new DateTimeOffset(DateTime.SpecifyKind(session.ExpiresAt, DateTimeKind.Utc)) : now.AddHours(24)));
+            await recording.SaveChangesAsync(ct);
+        }
+
         return session.Url;
     }
 
@@ -229,6 +267,21 @@ public sealed partial class StripeBilling(
 
     private async Task<Lanes.Billing.Subscriptions.Subscription> ApplyAsync(Guid tenantId, StripeView view, string by, CancellationToken ct)
     {
+        // Note: one live subscription per tenant. A second one that is paying (two checkouts paid) is canceled in
+        // Stripe at once and reported to staff; the live one is untouched.
+        if (await subscriptions.FindAsync(tenantId, ct) is { IsLive: true, StripeSubscriptionId: { } kept } live && kept != view.SubscriptionId
+            && view.Status is "active" or "trialing" or "past_due" or "unpaid")
+        {
+            await stripe.V1.Subscriptions.CancelAsync(view.SubscriptionId, new SubscriptionCancelOptions { InvoiceNow = false, Prorate = false },
+                Idempotent($"duplicate-cancel:{view.SubscriptionId}"), ct);
+            Log.DuplicateCanceled(logger, view.SubscriptionId, kept);
+            return live.CanceledDuplicates.Contains(view.SubscriptionId)
+                ? live
+                : await subscriptions.ApplyAsync(tenantId, s => s is { IsLive: true } && !s.CanceledDuplicates.Contains(view.SubscriptionId)
+                    ? [new DuplicateStripeSubscriptionCanceled(tenantId, view.SubscriptionId, kept, clock.GetUtcNow())]
+                    : [], enforceCapacity: false, ct);
+        }
+
         var d = dunning.Value;
         var after = await subscriptions.ApplyAsync(tenantId,
             local => StripeSync.Decide(local, view, tenantId, PlanForPrice, d.GracePeriod, d.GraceLanes, by, clock.GetUtcNow()),
@@ -335,6 +388,9 @@ public sealed partial class StripeBilling(
     {
         [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} belongs to no known tenant; ignored")]
         public static partial void UnknownTenant(ILogger logger, string subscriptionId);
+
+        [LoggerMessage(EventId = 3109, Level = LogLevel.Warning, Message = "Second Stripe subscription {SubscriptionId} canceled: the tenant already pays through {Kept}; refund its invoice")]
+        public static partial void DuplicateCanceled(ILogger logger, string subscriptionId, string kept);
 
         [LoggerMessage(EventId = 3108, Level = LogLevel.Information, Message = "Stripe subscription {SubscriptionId} paid late after dunning ended it: restored with {Keys} keys")]
         public static partial void RestoredAfterLatePayment(ILogger logger, string subscriptionId, int keys);

@@ -15,3 +15,7 @@ public sealed record PlanChangePreview(string From, string To, long AmountDueCen
 /// <summary>One invoice as the billing page lists it; amounts in the currency's smallest unit, as Stripe gives them.</summary>
 public sealed record InvoiceSummary(
     string Id, string? Number, DateTimeOffset Created, long Total, long AmountPaid, string Currency, string? Status, string? HostedUrl, string? PdfUrl);
+
+/// <summary>An open Stripe Checkout of a tenant: while it is open the same plan's checkout is reused, so a double click
+/// or a second tab never starts a second payment; choosing another plan expires it first.</summary>
+public sealed record StripeCheckoutRecord(string Id, Guid TenantId, string PlanId, string Url, DateTimeOffset ExpiresAt, bool Closed = false);

@@ -31,6 +31,10 @@ public sealed record SubscriptionRestored(Guid TenantId, DateTimeOffset EndedAt,
 /// keeps the lanes it had and handles renewals, failures and cancellations, and staff are told to map the price.</summary>
 public sealed record UnknownStripePriceFound(Guid TenantId, string SubscriptionId, string? PriceId, DateTimeOffset FoundAt);
 
+/// <summary>A second Stripe subscription of a tenant that already had one live (two checkouts paid): canceled in
+/// Stripe at once, reported to staff, who refund its first invoice (README, Billing modes).</summary>
+public sealed record DuplicateStripeSubscriptionCanceled(Guid TenantId, string SubscriptionId, string KeptSubscriptionId, DateTimeOffset CanceledAt);
+
 /// <summary>Staff turned a free trial into a plan of their own arrangement: from now on it is paid capacity.</summary>
 public sealed record TrialConverted(Guid TenantId, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string ConvertedBy, DateTimeOffset ConvertedAt);
 
@@ -106,6 +110,9 @@ public sealed record Subscription
 
     /// <summary>A Stripe price no plan knows, waiting for staff to map it (Stripe:LegacyPrices or Stripe:Prices).</summary>
     public string? UnknownStripePrice { get; init; }
+
+    /// <summary>Second Stripe subscriptions of this tenant that Lanes canceled (staff refund them).</summary>
+    public IReadOnlyList<string> CanceledDuplicates { get; init; } = [];
     public ReservationOverride? Override { get; init; }
     public ScheduledPlanChange? ScheduledChange { get; init; }
     public string? StripeCustomerId { get; init; }
@@ -240,6 +247,8 @@ public sealed record Subscription
 
     public Subscription Apply(UnknownStripePriceFound e) => this with { UnknownStripePrice = e.PriceId };
 
+    public Subscription Apply(DuplicateStripeSubscriptionCanceled e) => this with { CanceledDuplicates = [.. CanceledDuplicates, e.SubscriptionId] };
+
     private static Subscription Allocate(Subscription s)
     {
         var allocated = !s.IsLive ? 0 : Math.Max(s.PlanLanes, s.Override?.Lanes ?? 0);
@@ -270,6 +279,7 @@ public sealed record Subscription
         (not null, StripeSubscriptionCanceled x) => s.Apply(x),
         (not null, SubscriptionRestored x) => s.Apply(x),
         (not null, UnknownStripePriceFound x) => s.Apply(x),
+        (not null, DuplicateStripeSubscriptionCanceled x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

@@ -114,6 +114,7 @@ public sealed class SupportQueries(IDocumentStore store, KeyService keys)
             SubscriptionRestored x => ($"Subscription restored ({x.Reason.Replace('_', ' ')}) after it ended on {x.EndedAt:d MMM yyyy HH:mm} UTC", null),
             UnknownStripePriceFound { PriceId: { } price } x => ($"Stripe bills {x.SubscriptionId} at price {price}, which no plan knows: map it in Stripe:LegacyPrices", null),
             UnknownStripePriceFound => ("The Stripe price is known again", null),
+            DuplicateStripeSubscriptionCanceled x => ($"Second Stripe subscription {x.SubscriptionId} canceled (kept {x.KeptSubscriptionId}): refund its invoice", null),
             StripeSubscriptionCanceled x => ($"Stripe subscription {x.SubscriptionId} canceled ({x.Reason.Replace('_', ' ')})", null),
             _ => (e.EventTypeName.Replace('_', ' '), null),
         };

@@ -38,6 +38,7 @@ public sealed class BillingWithStripe : IAsyncLifetime
     {
         await _database.InitializeAsync();
         Stripe = await FakeStripe.StartAsync();
+        Stripe.Now = Clock.GetUtcNow;
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();

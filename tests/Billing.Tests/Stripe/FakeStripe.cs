@@ -33,6 +33,12 @@ public sealed class FakeStripe : IAsyncDisposable
 
     public string ApiBase { get; private set; } = "";
 
+    /// <summary>Stripe's "now" (the test's clock, so a session's 24 hours pass when the test moves time).</summary>
+    public Func<DateTimeOffset> Now { get; set; } = () => DateTimeOffset.UtcNow;
+
+    /// <summary>Checkout sessions as Stripe holds them, by id.</summary>
+    public ConcurrentDictionary<string, JsonObject> Sessions { get; } = new();
+
     public static JsonObject Fixture(string type) => (JsonObject)Fixtures.Value[type]!.DeepClone();
 
     public static async Task<FakeStripe> StartAsync()
@@ -106,6 +112,19 @@ public sealed class FakeStripe : IAsyncDisposable
             s["customer"] = Form(http).GetValueOrDefault("customer");
             s["url"] = $"https://checkout.stripe.com/c/pay/{id}";
             s["metadata"] = Metadata(Form(http), "metadata");
+            s["status"] = "open";
+            s["expires_at"] = Now().AddHours(24).ToUnixTimeSeconds();
+            Sessions[id] = s;
+            return Json(s);
+        });
+        app.MapPost("/v1/checkout/sessions/{id}/expire", (string id) =>
+        {
+            if (!Sessions.TryGetValue(id, out var s))
+            {
+                return Missing(id);
+            }
+
+            s["status"] = "expired";
             return Json(s);
         });
         app.MapPost("/v1/billing_portal/sessions", (HttpContext http) =>

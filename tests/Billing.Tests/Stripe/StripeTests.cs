@@ -40,18 +40,25 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         var command = Guid.NewGuid();
 
         var url = await billing.Get<StripeBilling>().CheckoutAsync(tenant.Id, "pro", "owner@test.local", command);
+        var again = await billing.Get<StripeBilling>().CheckoutAsync(tenant.Id, "pro", "owner@test.local", Guid.NewGuid()); // a second tab
         await billing.Get<StripeBilling>().CheckoutAsync(tenant.Id, "team", "owner@test.local", Guid.NewGuid());
 
         Assert.StartsWith("https://checkout.stripe.com/", url);
         var customer = Assert.Single(billing.Stripe.To("POST", "/v1/customers"), r => r.Form["metadata[tenant_id]"] == tenant.Id.ToString());
         Assert.Equal($"lanes:customer:{tenant.Id}", customer.IdempotencyKey);
-        var sessions = billing.Stripe.To("POST", "/v1/checkout/sessions").Where(r => r.Form["client_reference_id"] == tenant.Id.ToString()).ToList();
+        var sessions = billing.Stripe.To("POST", "/v1/checkout/sessions").Where(r => r.Path == "/v1/checkout/sessions" && r.Form["client_reference_id"] == tenant.Id.ToString()).ToList();
         Assert.Equal(2, sessions.Count);
         Assert.Equal("subscription", sessions[0].Form["mode"]);
         Assert.Equal("price_pro", sessions[0].Form["line_items[0][price]"]);
         Assert.Equal(tenant.Id.ToString(), sessions[0].Form["subscription_data[metadata][tenant_id]"]);
         Assert.Equal($"lanes:checkout:{tenant.Id}:pro:{command}", sessions[0].IdempotencyKey);
         Assert.Equal(sessions[0].Form["customer"], sessions[1].Form["customer"]);
+
+        // The second tab got the open checkout, not a second payment; choosing Team expired the Pro one first.
+        Assert.Equal(url, again);
+        var proSession = url.Split('/').Last();
+        Assert.Equal("expired", billing.Stripe.Sessions[proSession]["status"]!.GetValue<string>());
+        Assert.Single(billing.Stripe.To("POST", $"/v1/checkout/sessions/{proSession}/expire"));
 
         // The browser coming back proves nothing: only the webhook activates the subscription.
         Assert.Null(await billing.Get<SubscriptionService>().FindAsync(tenant.Id));
@@ -256,6 +263,25 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         await using var query = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenant.Id));
         var restored = (await query.Events.FetchStreamAsync(ci.Id)).Select(e => e.Data).OfType<ApiKeyRestored>().Single();
         Assert.Equal(("late_payment", "stripe"), (restored.Reason, restored.RestoredBy));
+    }
+
+    [Fact]
+    public async Task A_second_paid_subscription_of_a_tenant_is_canceled_in_stripe_at_once_reported_to_staff_and_changes_nothing()
+    {
+        var (tenant, first) = await SubscribedAsync();
+        var second = $"sub_{Guid.NewGuid():N}"[..20];
+        var paid = billing.Stripe.PutSubscription(second, "cus_x", tenant.Id, "active", "price_team", Now.AddDays(-1), Now.AddDays(29));
+
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionCreated, paid));
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionUpdated, paid));
+
+        var reported = await LanesSubscription(tenant.Id, s => s!.CanceledDuplicates.Contains(second), "the duplicate to be reported");
+        Assert.Equal((first, "pro", 6), (reported.StripeSubscriptionId, reported.PlanId, reported.ReservedLanesAt(Now)));
+        Assert.Equal("canceled", billing.Stripe.Subscriptions[second]["status"]!.GetValue<string>());
+        Assert.All(billing.Stripe.To("DELETE", $"/v1/subscriptions/{second}"), r => Assert.Equal($"lanes:duplicate-cancel:{second}", r.IdempotencyKey));
+        await using var query = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenant.Id));
+        var history = (await query.Events.FetchStreamAsync(SubscriptionStreams.For(tenant.Id))).Select(e => e.Data).ToList();
+        Assert.Equal(first, Assert.Single(history.OfType<DuplicateStripeSubscriptionCanceled>()).KeptSubscriptionId);
     }
 
     [Fact]
