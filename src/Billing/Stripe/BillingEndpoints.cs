@@ -87,10 +87,16 @@ public static class BillingEndpoints
             Act(http, tenants, MemberRole.Admin, async t =>
             {
                 // Note: without payments nothing pays for a bigger plan, so in internal mode only staff assign plans.
-                var s = mode.Mode == BillingMode.Stripe
+                var changed = mode.Mode == BillingMode.Stripe
                     ? await stripe.ChangePlanAsync(t.Id, PlanOf(command), UserOf(http), command.CommandId)
                     : throw new RuleViolation("staff_assigns_plans", "This deployment has no card payments: plans are assigned by Lanes staff. Ask them for the plan you need.");
-                return Results.Ok(new { plan = s.PlanId, scheduled_change = s.ScheduledChange });
+                return Results.Ok(new
+                {
+                    plan = changed.Subscription.PlanId,
+                    scheduled_change = changed.Subscription.ScheduledChange,
+                    payment_pending = changed.PaymentPending,
+                    payment_url = changed.PaymentUrl,
+                });
             }));
 
         api.MapPost("/cancel", (BillingCommand command, HttpContext http, TenantService tenants, StripeBilling stripe, SubscriptionService subscriptions, BillingModeInfo mode) =>

@@ -152,7 +152,7 @@ public sealed partial class StripeBilling(
 
     /// <summary>Upgrades are charged prorated now and resize the lanes at once; downgrades are not prorated and
     /// shrink the lanes at the end of the period already paid.</summary>
-    public async Task<Lanes.Billing.Subscriptions.Subscription> ChangePlanAsync(Guid tenantId, string planId, string by, Guid commandId, CancellationToken ct = default)
+    public async Task<PlanChangeResult> ChangePlanAsync(Guid tenantId, string planId, string by, Guid commandId, CancellationToken ct = default)
     {
         var (local, remote, plan, price) = await ChangeContextAsync(tenantId, planId, ct);
         var upgrade = plan.ReservedLanes >= local.PlanLanes;
@@ -172,8 +172,15 @@ public sealed partial class StripeBilling(
 
             // The new price (and so the lanes) applies only once the prorated invoice is paid.
             PaymentBehavior = upgrade ? "pending_if_incomplete" : null,
+            Expand = ["latest_invoice"],
         }, Idempotent($"change-plan:{tenantId}:{plan.Id}:{commandId}"), ct);
-        return await ApplyAsync(tenantId, View(updated, tenantId), by, ct);
+        var now = await ApplyAsync(tenantId, View(updated, tenantId), by, ct);
+
+        // A declined card or 3-D Secure leaves the update pending in Stripe: the customer is told where to pay, and
+        // nothing changes here until Stripe says the invoice is paid.
+        return updated.PendingUpdate is null
+            ? new PlanChangeResult(now, null)
+            : new PlanChangeResult(now, updated.LatestInvoice?.HostedInvoiceUrl ?? _options.PortalReturnUrl);
     }
 
     public Task<Lanes.Billing.Subscriptions.Subscription> CancelAsync(Guid tenantId, string by, Guid commandId, CancellationToken ct = default) =>

@@ -19,3 +19,10 @@ public sealed record InvoiceSummary(
 /// <summary>An open Stripe Checkout of a tenant: while it is open the same plan's checkout is reused, so a double click
 /// or a second tab never starts a second payment; choosing another plan expires it first.</summary>
 public sealed record StripeCheckoutRecord(string Id, Guid TenantId, string PlanId, string Url, DateTimeOffset ExpiresAt, bool Closed = false);
+
+/// <summary>What a plan change did: the subscription now, and, when Stripe is waiting for the customer to pay or
+/// authenticate the upgrade's invoice (a pending update), where they do it. The lanes change only once it is paid.</summary>
+public sealed record PlanChangeResult(Lanes.Billing.Subscriptions.Subscription Subscription, string? PaymentUrl)
+{
+    public bool PaymentPending => PaymentUrl is not null;
+}

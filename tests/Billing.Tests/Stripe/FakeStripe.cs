@@ -36,6 +36,14 @@ public sealed class FakeStripe : IAsyncDisposable
     /// <summary>Stripe's "now" (the test's clock, so a session's 24 hours pass when the test moves time).</summary>
     public Func<DateTimeOffset> Now { get; set; } = () => DateTimeOffset.UtcNow;
 
+    /// <summary>The next subscription update asks for payment instead of applying (a declined card or 3-D Secure with
+    /// <c>payment_behavior=pending_if_incomplete</c>): Stripe leaves the items as they were and sets
+    /// <c>pending_update</c> and an open <c>latest_invoice</c>.</summary>
+    public bool NextUpdateNeedsPayment { get; set; }
+
+    /// <summary>The next request answers this Stripe error (type, code, message, HTTP status), as Stripe does.</summary>
+    public (string Type, string Code, string Message, int Status)? NextError { get; set; }
+
     /// <summary>Checkout sessions as Stripe holds them, by id.</summary>
     public ConcurrentDictionary<string, JsonObject> Sessions { get; } = new();
 
@@ -62,6 +70,7 @@ public sealed class FakeStripe : IAsyncDisposable
         s["customer"] = customer;
         s["status"] = status;
         s["cancel_at_period_end"] = cancelAtPeriodEnd;
+        s["pending_update"] = null; // Stripe's example shows one; a subscription normally has none
         s["metadata"] = new JsonObject { ["tenant_id"] = tenantId.ToString() };
         var item = (JsonObject)s["items"]!["data"]![0]!;
         item["id"] = $"si_{id}";
@@ -92,6 +101,18 @@ public sealed class FakeStripe : IAsyncDisposable
             http.Items["form"] = form;
             Requests.Enqueue(new StripeRequest(http.Request.Method, http.Request.Path + http.Request.QueryString, form,
                 http.Request.Headers["Idempotency-Key"].FirstOrDefault()));
+            if (NextError is { } error)
+            {
+                NextError = null;
+                http.Response.StatusCode = error.Status;
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync(new JsonObject
+                {
+                    ["error"] = new JsonObject { ["type"] = error.Type, ["code"] = error.Code, ["message"] = error.Message },
+                }.ToJsonString());
+                return;
+            }
+
             await next(http);
         });
 
@@ -144,6 +165,23 @@ public sealed class FakeStripe : IAsyncDisposable
             }
 
             var form = Form(http);
+            if (NextUpdateNeedsPayment && form.TryGetValue("items[0][price]", out var wanted))
+            {
+                NextUpdateNeedsPayment = false;
+                var pending = (JsonObject)s.DeepClone();
+                pending["pending_update"] = new JsonObject
+                {
+                    ["expires_at"] = Now().AddHours(23).ToUnixTimeSeconds(),
+                    ["subscription_items"] = new JsonArray(new JsonObject { ["id"] = $"si_{id}", ["price"] = new JsonObject { ["id"] = wanted, ["object"] = "price" } }),
+                };
+                var invoice = Fixture("invoice");
+                invoice["id"] = $"in_pending_{id}";
+                invoice["status"] = "open";
+                invoice["hosted_invoice_url"] = $"https://invoice.stripe.com/i/pending_{id}";
+                pending["latest_invoice"] = invoice;
+                return Json(pending);
+            }
+
             if (form.TryGetValue("items[0][price]", out var price))
             {
                 s["items"]!["data"]![0]!["price"]!["id"] = price;

@@ -311,7 +311,38 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         var update = billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last();
         Assert.Equal(("price_team", "always_invoice"), (update.Form["items[0][price]"], update.Form["proration_behavior"]));
         Assert.Equal($"lanes:change-plan:{tenant.Id}:team:{command}", update.IdempotencyKey);
-        Assert.Equal(32, upgraded.ReservedLanesAt(Now));
+        Assert.Equal((32, false), (upgraded.Subscription.ReservedLanesAt(Now), upgraded.PaymentPending));
+    }
+
+    [Fact]
+    public async Task An_upgrade_whose_payment_needs_authentication_stays_pending_keeps_the_lanes_and_says_where_to_pay()
+    {
+        var (tenant, id) = await SubscribedAsync("price_starter");
+        billing.Stripe.NextUpdateNeedsPayment = true;
+
+        var pending = await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "team", "owner", Guid.NewGuid());
+
+        Assert.True(pending.PaymentPending);
+        Assert.StartsWith("https://invoice.stripe.com/", pending.PaymentUrl);
+        Assert.Equal(("starter", 2), (pending.Subscription.PlanId, pending.Subscription.ReservedLanesAt(Now)));
+        Assert.Equal("pending_if_incomplete", billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last().Form["payment_behavior"]);
+
+        // Once the customer pays, Stripe applies the update and the webhook resizes the lanes.
+        var paid = billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "active", "price_team", Now.AddDays(-1), Now.AddDays(29));
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionUpdated, paid));
+        Assert.Equal(32, (await LanesSubscription(tenant.Id, s => s!.PlanId == "team", "the paid upgrade")).ReservedLanesAt(Now));
+    }
+
+    [Fact]
+    public async Task A_declined_card_refuses_the_upgrade_with_stripes_reason_and_changes_nothing()
+    {
+        var (tenant, _) = await SubscribedAsync("price_starter");
+        billing.Stripe.NextError = ("card_error", "card_declined", "Your card was declined.", 402);
+
+        var refused = await Assert.ThrowsAsync<StripeException>(() => billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "team", "owner", Guid.NewGuid()));
+
+        Assert.Equal("card_declined", refused.StripeError.Code);
+        Assert.Equal(("starter", 2), ((await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.PlanId, (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.ReservedLanesAt(Now)));
     }
 
     [Fact]
@@ -325,8 +356,8 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
 
         Assert.Equal((0L, false, periodEnd), (preview.AmountDueCents, preview.Immediate, preview.LanesChangeAt));
         Assert.Equal("none", billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last().Form["proration_behavior"]);
-        Assert.Equal(32, downgraded.ReservedLanesAt(Now));
-        Assert.Equal("starter", downgraded.ScheduledChange!.To);
+        Assert.Equal(32, downgraded.Subscription.ReservedLanesAt(Now));
+        Assert.Equal("starter", downgraded.Subscription.ScheduledChange!.To);
 
         billing.Clock.SetUtcNow(periodEnd.AddSeconds(-1));
         await billing.Get<Revocations>().ExpireOverridesAsync();
