@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Lanes.Billing.Stripe;
 
 /// <summary>A customer's billing actions, as the portal calls them.</summary>
-public sealed record PlanCommand(string Plan, Guid CommandId);
+public sealed record PlanCommand(string Plan, Guid CommandId, DateTimeOffset? ProrationDate = null);
 
 public sealed record BillingCommand(Guid CommandId);
 
@@ -88,7 +88,7 @@ public static class BillingEndpoints
             {
                 // Note: without payments nothing pays for a bigger plan, so in internal mode only staff assign plans.
                 var changed = mode.Mode == BillingMode.Stripe
-                    ? await stripe.ChangePlanAsync(t.Id, PlanOf(command), UserOf(http), command.CommandId)
+                    ? await stripe.ChangePlanAsync(t.Id, PlanOf(command), UserOf(http), command.CommandId, command.ProrationDate)
                     : throw new RuleViolation("staff_assigns_plans", "This deployment has no card payments: plans are assigned by Lanes staff. Ask them for the plan you need.");
                 return Results.Ok(new
                 {

@@ -135,6 +135,7 @@ public sealed partial class StripeBilling(
     {
         var (local, remote, plan, price) = await ChangeContextAsync(tenantId, planId, ct);
         var immediate = plan.ReservedLanes >= local.PlanLanes;
+        var prorationDate = clock.GetUtcNow();
         var preview = await stripe.V1.Invoices.CreatePreviewAsync(new InvoiceCreatePreviewOptions
         {
             Customer = remote.CustomerId,
@@ -143,16 +144,21 @@ public sealed partial class StripeBilling(
             {
                 Items = [new InvoiceSubscriptionDetailsItemOptions { Id = remote.Items.Data[0].Id, Price = price }],
                 ProrationBehavior = immediate ? "always_invoice" : "none",
-                ProrationDate = clock.GetUtcNow().UtcDateTime,
+                ProrationDate = prorationDate.UtcDateTime,
             },
         }, cancellationToken: ct);
-        return new PlanChangePreview(local.PlanId, plan.Id, immediate ? preview.AmountDue : 0, preview.Currency ?? "usd",
-            immediate ? clock.GetUtcNow() : local.PeriodEnd, immediate);
+
+        // Note: only the proration lines are what the change costs; the preview invoice can also hold the next
+        // period's charge and pending items, which the customer pays anyway.
+        var lines = (preview.Lines?.Data ?? []).Where(l => l.Parent?.SubscriptionItemDetails?.Proration == true || l.Parent?.InvoiceItemDetails?.Proration == true)
+            .Select(l => new PreviewLine(l.Description ?? "Proration", l.Amount)).ToList();
+        return new PlanChangePreview(local.PlanId, plan.Id, immediate ? lines.Sum(l => l.AmountCents) : 0, preview.Currency ?? "usd",
+            immediate ? prorationDate : local.PeriodEnd, immediate, prorationDate, immediate ? lines : []);
     }
 
     /// <summary>Upgrades are charged prorated now and resize the lanes at once; downgrades are not prorated and
     /// shrink the lanes at the end of the period already paid.</summary>
-    public async Task<PlanChangeResult> ChangePlanAsync(Guid tenantId, string planId, string by, Guid commandId, CancellationToken ct = default)
+    public async Task<PlanChangeResult> ChangePlanAsync(Guid tenantId, string planId, string by, Guid commandId, DateTimeOffset? prorationDate = null, CancellationToken ct = default)
     {
         var (local, remote, plan, price) = await ChangeContextAsync(tenantId, planId, ct);
         var upgrade = plan.ReservedLanes >= local.PlanLanes;
@@ -169,6 +175,9 @@ public sealed partial class StripeBilling(
         {
             Items = [new SubscriptionItemOptions { Id = remote.Items.Data[0].Id, Price = price }],
             ProrationBehavior = upgrade ? "always_invoice" : "none",
+
+            // The instant the preview priced, so the invoice charges what the customer was shown.
+            ProrationDate = upgrade ? (prorationDate ?? clock.GetUtcNow()).UtcDateTime : null,
 
             // The new price (and so the lanes) applies only once the prorated invoice is paid.
             PaymentBehavior = upgrade ? "pending_if_incomplete" : null,

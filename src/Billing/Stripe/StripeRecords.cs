@@ -9,8 +9,14 @@ public sealed record StripeCustomerRecord(string Id, Guid TenantId, DateTimeOffs
 /// </summary>
 public sealed record StripeEventReceipt(string Id, string Type, DateTimeOffset Created, string Payload, DateTimeOffset ReceivedAt, DateTimeOffset? ProcessedAt = null);
 
-/// <summary>What a plan change would cost now and when the lanes change.</summary>
-public sealed record PlanChangePreview(string From, string To, long AmountDueCents, string Currency, DateTimeOffset LanesChangeAt, bool Immediate);
+/// <summary>What a plan change would cost now (the proration lines only, in the currency's smallest unit) and when the
+/// lanes change. <paramref name="ProrationDate"/> goes back with the change, so the charge is exactly what was shown.</summary>
+public sealed record PlanChangePreview(
+    string From, string To, long AmountDueCents, string Currency, DateTimeOffset LanesChangeAt, bool Immediate,
+    DateTimeOffset ProrationDate = default, IReadOnlyList<PreviewLine>? Lines = null);
+
+/// <summary>One proration line of a preview: the unused time credited, or the remaining time charged.</summary>
+public sealed record PreviewLine(string Description, long AmountCents);
 
 /// <summary>One invoice as the billing page lists it; amounts in the currency's smallest unit, as Stripe gives them.</summary>
 public sealed record InvoiceSummary(

@@ -227,12 +227,35 @@ public sealed class FakeStripe : IAsyncDisposable
         });
         app.MapPost("/v1/invoices/create_preview", () =>
         {
+            // As Stripe previews an upgrade: the unused time credited, the remaining time charged (both proration
+            // lines), and the next period's charge, which the change does not cost.
             var invoice = Fixture("invoice");
-            invoice["amount_due"] = 1234;
+            invoice["amount_due"] = 6234;
             invoice["currency"] = "usd";
+            invoice["lines"] = new JsonObject
+            {
+                ["object"] = "list",
+                ["has_more"] = false,
+                ["url"] = "/v1/invoices/upcoming/lines",
+                ["data"] = new JsonArray(Line("il_unused", "Unused time on Starter", -500, proration: true), Line("il_remaining", "Remaining time on Team", 1734, proration: true), Line("il_next", "Team (next period)", 5000, proration: false)),
+            };
             return Json(invoice);
         });
     }
+
+    private static JsonObject Line(string id, string description, long amount, bool proration) => new()
+    {
+        ["id"] = id,
+        ["object"] = "line_item",
+        ["amount"] = amount,
+        ["currency"] = "usd",
+        ["description"] = description,
+        ["parent"] = new JsonObject
+        {
+            ["type"] = "subscription_item_details",
+            ["subscription_item_details"] = new JsonObject { ["proration"] = proration, ["subscription"] = "sub", ["subscription_item"] = "si" },
+        },
+    };
 
     private static Dictionary<string, string> Form(HttpContext http) => (Dictionary<string, string>)http.Items["form"]!;
 

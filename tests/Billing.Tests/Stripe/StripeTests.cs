@@ -303,14 +303,19 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         var command = Guid.NewGuid();
 
         var preview = await billing.Get<StripeBilling>().PreviewChangeAsync(tenant.Id, "team");
-        var upgraded = await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "team", "owner", command);
+        var upgraded = await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "team", "owner", command, preview.ProrationDate);
 
+        // The proration lines only (credit for unused Starter, charge for the rest of the period on Team), not the
+        // next period's charge on the same preview invoice; and the change is priced at the instant previewed.
         Assert.Equal((1234L, true, Now), (preview.AmountDueCents, preview.Immediate, preview.LanesChangeAt));
+        Assert.Equal([-500L, 1734L], preview.Lines!.Select(l => l.AmountCents));
         var previewRequest = billing.Stripe.To("POST", "/v1/invoices/create_preview").Last();
         Assert.Equal("price_team", previewRequest.Form["subscription_details[items][0][price]"]);
         var update = billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last();
         Assert.Equal(("price_team", "always_invoice"), (update.Form["items[0][price]"], update.Form["proration_behavior"]));
         Assert.Equal($"lanes:change-plan:{tenant.Id}:team:{command}", update.IdempotencyKey);
+        Assert.Equal(preview.ProrationDate.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), update.Form["proration_date"]);
+        Assert.Equal(previewRequest.Form["subscription_details[proration_date]"], update.Form["proration_date"]);
         Assert.Equal((32, false), (upgraded.Subscription.ReservedLanesAt(Now), upgraded.PaymentPending));
     }
 
