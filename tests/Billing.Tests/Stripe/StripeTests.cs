@@ -22,6 +22,18 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     private Task<Lanes.Billing.Subscriptions.Subscription> LanesSubscription(Guid tenantId, Func<Lanes.Billing.Subscriptions.Subscription?, bool> done, string what) =>
         Eventually.Get(() => billing.Get<SubscriptionService>().FindAsync(tenantId), s => done(s), TimeSpan.FromSeconds(30), what)!;
 
+    /// <summary>An invoice of the subscription, as Stripe's invoice events carry it (the subscription under its parent).</summary>
+    private static System.Text.Json.Nodes.JsonObject InvoiceOf(string subscriptionId)
+    {
+        var invoice = FakeStripe.Fixture("invoice");
+        invoice["parent"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "subscription_details",
+            ["subscription_details"] = new System.Text.Json.Nodes.JsonObject { ["subscription"] = subscriptionId, ["metadata"] = null },
+        };
+        return invoice;
+    }
+
     /// <summary>A tenant whose Stripe subscription (on <paramref name="price"/>) the webhook has made active in Lanes.</summary>
     private async Task<(Tenant Tenant, string SubscriptionId)> SubscribedAsync(string price = "price_pro")
     {
@@ -155,12 +167,7 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     public async Task A_failed_payment_gives_grace_with_reduced_lanes_and_payment_restores_the_plan()
     {
         var (tenant, id) = await SubscribedAsync();
-        var invoice = FakeStripe.Fixture("invoice");
-        invoice["parent"] = new System.Text.Json.Nodes.JsonObject
-        {
-            ["type"] = "subscription_details",
-            ["subscription_details"] = new System.Text.Json.Nodes.JsonObject { ["subscription"] = id, ["metadata"] = null },
-        };
+        var invoice = InvoiceOf(id);
 
         billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "past_due", "price_pro", Now.AddDays(-1), Now.AddDays(29));
         await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, invoice));
@@ -194,12 +201,7 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     public async Task A_customer_who_never_pays_is_ended_once_canceled_in_stripe_and_stays_ended_for_30_days_of_retries()
     {
         var (tenant, id) = await SubscribedAsync();
-        var invoice = FakeStripe.Fixture("invoice");
-        invoice["parent"] = new System.Text.Json.Nodes.JsonObject
-        {
-            ["type"] = "subscription_details",
-            ["subscription_details"] = new System.Text.Json.Nodes.JsonObject { ["subscription"] = id, ["metadata"] = null },
-        };
+        var invoice = InvoiceOf(id);
         billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "past_due", "price_pro", Now.AddDays(-1), Now.AddDays(29));
         await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, invoice));
         var grace = await LanesSubscription(tenant.Id, s => s!.Status == SubscriptionStatus.InGrace, "grace to start");
@@ -236,12 +238,7 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         var ci = (await keys.IssueAsync(tenant.Id, new KeyRequest("ci"), "owner")).Key;
         var retired = (await keys.IssueAsync(tenant.Id, new KeyRequest("retired"), "owner")).Key;
         await keys.RevokeAsync(tenant.Id, retired.Id, RevocationReason.User, "owner");
-        var invoice = FakeStripe.Fixture("invoice");
-        invoice["parent"] = new System.Text.Json.Nodes.JsonObject
-        {
-            ["type"] = "subscription_details",
-            ["subscription_details"] = new System.Text.Json.Nodes.JsonObject { ["subscription"] = id, ["metadata"] = null },
-        };
+        var invoice = InvoiceOf(id);
         billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "past_due", "price_pro", Now.AddDays(-1), Now.AddDays(29));
         await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, invoice));
         var grace = await LanesSubscription(tenant.Id, s => s!.Status == SubscriptionStatus.InGrace, "grace to start");
