@@ -110,9 +110,10 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
         {
             await command.ExecuteNonQueryAsync(ct);
         }
-        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateObject)
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateObject
+                                              or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateSchema)
         {
-            // Two processes created it at the same moment: it exists.
+            // Two callers created it at the same moment ("if not exists" is not atomic in PostgreSQL): it exists.
         }
 
         Volatile.Write(ref _schemaReady, 1);
