@@ -15,7 +15,7 @@ public sealed record PlanCommand(string Plan, Guid CommandId, DateTimeOffset? Pr
 public sealed record BillingCommand(Guid CommandId);
 
 /// <summary>
-/// <c>/billing/api</c>: subscribe, preview and change plans, cancel and resume, open the Stripe customer portal.
+/// <c>/billing/api</c>: subscribe, preview and change plans (and undo a waiting downgrade), cancel and resume, open the Stripe customer portal.
 /// Only a signed-in owner or admin of the tenant may act; the tenant is the caller's (by <c>X-Lanes-Tenant</c> when
 /// they belong to several). Errors are ProblemDetails. Note: the API is authenticated by the portal's cookie, so
 /// every state change carries an antiforgery token (<c>GET /billing/api/antiforgery</c>, sent back in the
@@ -97,6 +97,15 @@ public static class BillingEndpoints
                     payment_pending = changed.PaymentPending,
                     payment_url = changed.PaymentUrl,
                 });
+            }));
+
+        api.MapPost("/keep-plan", (BillingCommand command, HttpContext http, TenantService tenants, StripeBilling stripe, BillingModeInfo mode) =>
+            Act(http, tenants, MemberRole.Admin, async t =>
+            {
+                // Undoes a downgrade waiting for the period end.
+                RequireStripe(mode);
+                var s = await stripe.KeepPlanAsync(t.Id, UserOf(http), command.CommandId);
+                return Results.Ok(new { plan = s.PlanId, scheduled_change = s.ScheduledChange });
             }));
 
         api.MapPost("/cancel", (BillingCommand command, HttpContext http, TenantService tenants, StripeBilling stripe, SubscriptionService subscriptions, BillingModeInfo mode) =>

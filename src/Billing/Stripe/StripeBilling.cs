@@ -136,6 +136,12 @@ public sealed partial class StripeBilling(
         var (local, remote, plan, price) = await ChangeContextAsync(tenantId, planId, ct);
         var immediate = plan.ReservedLanes >= local.PlanLanes;
         var prorationDate = clock.GetUtcNow();
+        if (!immediate)
+        {
+            // A downgrade is scheduled for the period end: nothing is charged or credited now.
+            return new PlanChangePreview(local.PlanId, plan.Id, 0, remote.Currency ?? "usd", local.PeriodEnd, false, prorationDate, []);
+        }
+
         var preview = await stripe.V1.Invoices.CreatePreviewAsync(new InvoiceCreatePreviewOptions
         {
             Customer = remote.CustomerId,
@@ -143,7 +149,7 @@ public sealed partial class StripeBilling(
             SubscriptionDetails = new InvoiceSubscriptionDetailsOptions
             {
                 Items = [new InvoiceSubscriptionDetailsItemOptions { Id = remote.Items.Data[0].Id, Price = price }],
-                ProrationBehavior = immediate ? "always_invoice" : "none",
+                ProrationBehavior = "always_invoice",
                 ProrationDate = prorationDate.UtcDateTime,
             },
         }, cancellationToken: ct);
@@ -152,36 +158,48 @@ public sealed partial class StripeBilling(
         // period's charge and pending items, which the customer pays anyway.
         var lines = (preview.Lines?.Data ?? []).Where(l => l.Parent?.SubscriptionItemDetails?.Proration == true || l.Parent?.InvoiceItemDetails?.Proration == true)
             .Select(l => new PreviewLine(l.Description ?? "Proration", l.Amount)).ToList();
-        return new PlanChangePreview(local.PlanId, plan.Id, immediate ? lines.Sum(l => l.AmountCents) : 0, preview.Currency ?? "usd",
-            immediate ? prorationDate : local.PeriodEnd, immediate, prorationDate, immediate ? lines : []);
+        return new PlanChangePreview(local.PlanId, plan.Id, lines.Sum(l => l.AmountCents), preview.Currency ?? "usd", prorationDate, true, prorationDate, lines);
     }
 
-    /// <summary>Upgrades are charged prorated now and resize the lanes at once; downgrades are not prorated and
-    /// shrink the lanes at the end of the period already paid.</summary>
+    /// <summary>Upgrades are charged prorated now and resize the lanes at once. Downgrades are a subscription schedule:
+    /// the plan paid for runs to the period end, then the smaller one starts, and until then the customer can undo
+    /// it (<see cref="KeepPlanAsync"/>). Choosing the current plan while a downgrade waits undoes it too.</summary>
     public async Task<PlanChangeResult> ChangePlanAsync(Guid tenantId, string planId, string by, Guid commandId, DateTimeOffset? prorationDate = null, CancellationToken ct = default)
     {
-        var (local, remote, plan, price) = await ChangeContextAsync(tenantId, planId, ct);
-        var upgrade = plan.ReservedLanes >= local.PlanLanes;
-        if (upgrade)
+        if (await subscriptions.FindAsync(tenantId, ct) is { IsLive: true, ScheduledChange: not null } waiting && string.Equals(waiting.PlanId, planId, StringComparison.OrdinalIgnoreCase))
         {
-            var (allocated, total) = await subscriptions.CapacityAsync(ct);
-            if (total - allocated < plan.ReservedLanes - local.AllocatedLanes)
-            {
-                throw new RuleViolation("capacity_exceeded", $"The {plan.Name} plan needs {plan.ReservedLanes - local.AllocatedLanes} more lanes and {Math.Max(0, total - allocated)} are free right now.");
-            }
+            return new PlanChangeResult(await KeepPlanAsync(tenantId, by, commandId, ct), null);
+        }
+
+        var (local, remote, plan, price) = await ChangeContextAsync(tenantId, planId, ct);
+        if (plan.ReservedLanes < local.PlanLanes)
+        {
+            return new PlanChangeResult(await ScheduleDowngradeAsync(tenantId, remote, plan, price, by, commandId, ct), null);
+        }
+
+        var (allocated, total) = await subscriptions.CapacityAsync(ct);
+        if (total - allocated < plan.ReservedLanes - local.AllocatedLanes)
+        {
+            throw new RuleViolation("capacity_exceeded", $"The {plan.Name} plan needs {plan.ReservedLanes - local.AllocatedLanes} more lanes and {Math.Max(0, total - allocated)} are free right now.");
+        }
+
+        // A downgrade waiting in a schedule would undo the upgrade at the period end: the schedule goes first.
+        if (remote.ScheduleId is { } scheduleId)
+        {
+            await ReleaseScheduleAsync(scheduleId, $"release:{scheduleId}:{commandId}", ct);
         }
 
         var updated = await stripe.V1.Subscriptions.UpdateAsync(remote.Id, new SubscriptionUpdateOptions
         {
             Items = [new SubscriptionItemOptions { Id = remote.Items.Data[0].Id, Price = price }],
-            ProrationBehavior = upgrade ? "always_invoice" : "none",
+            ProrationBehavior = "always_invoice",
 
             // The instant the preview priced, so the invoice charges what the customer was shown.
-            ProrationDate = upgrade ? (prorationDate ?? clock.GetUtcNow()).UtcDateTime : null,
+            ProrationDate = (prorationDate ?? clock.GetUtcNow()).UtcDateTime,
 
             // The new price (and so the lanes) applies only once the prorated invoice is paid.
-            PaymentBehavior = upgrade ? "pending_if_incomplete" : null,
-            Expand = ["latest_invoice"],
+            PaymentBehavior = "pending_if_incomplete",
+            Expand = ["latest_invoice", "schedule"],
         }, Idempotent($"change-plan:{tenantId}:{plan.Id}:{commandId}"), ct);
         var now = await ApplyAsync(tenantId, View(updated, tenantId), by, ct);
 
@@ -192,6 +210,82 @@ public sealed partial class StripeBilling(
             : new PlanChangeResult(now, updated.LatestInvoice?.HostedInvoiceUrl ?? _options.PortalReturnUrl);
     }
 
+    /// <summary>Undoes a downgrade waiting for the period end: the schedule is released (the subscription stays on the
+    /// plan it has) and nothing changes at the period end.</summary>
+    public async Task<Lanes.Billing.Subscriptions.Subscription> KeepPlanAsync(Guid tenantId, string by, Guid commandId, CancellationToken ct = default)
+    {
+        var local = await subscriptions.FindAsync(tenantId, ct);
+        if (local is not { IsLive: true, StripeSubscriptionId: { } subscriptionId, ScheduledChange: not null })
+        {
+            throw new RuleViolation("nothing_scheduled", "No plan change is waiting for the end of the period.");
+        }
+
+        var remote = await GetAsync(subscriptionId, ct);
+        if (remote.ScheduleId is { } scheduleId)
+        {
+            await ReleaseScheduleAsync(scheduleId, $"keep-plan:{tenantId}:{commandId}", ct);
+        }
+        else if (PriceOf(local.PlanId) is { } price && remote.Items.Data[0].Price?.Id != price)
+        {
+            // A price swapped without a schedule (the Dashboard, an older Lanes): swapped back, nothing prorated.
+            await stripe.V1.Subscriptions.UpdateAsync(remote.Id, new SubscriptionUpdateOptions
+            {
+                Items = [new SubscriptionItemOptions { Id = remote.Items.Data[0].Id, Price = price }],
+                ProrationBehavior = "none",
+            }, Idempotent($"keep-plan:{tenantId}:{commandId}"), ct);
+        }
+
+        return await ApplyAsync(tenantId, View(await GetAsync(subscriptionId, ct), tenantId), by, ct);
+    }
+
+    private async Task<Lanes.Billing.Subscriptions.Subscription> ScheduleDowngradeAsync(
+        Guid tenantId, global::Stripe.Subscription remote, PlanTier plan, string price, string by, Guid commandId, CancellationToken ct)
+    {
+        var schedule = remote.Schedule ?? (remote.ScheduleId is { } existing
+            ? await stripe.V1.SubscriptionSchedules.GetAsync(existing, cancellationToken: ct)
+            : await stripe.V1.SubscriptionSchedules.CreateAsync(new SubscriptionScheduleCreateOptions { FromSubscription = remote.Id },
+                Idempotent($"schedule:{remote.Id}:{commandId}"), ct));
+        var item = remote.Items.Data[0];
+        await stripe.V1.SubscriptionSchedules.UpdateAsync(schedule.Id, new SubscriptionScheduleUpdateOptions
+        {
+            // After the smaller plan's first period the schedule lets go, and the subscription renews on it as usual.
+            EndBehavior = "release",
+            ProrationBehavior = "none",
+            Phases =
+            [
+                new SubscriptionSchedulePhaseOptions
+                {
+                    Items = [new SubscriptionSchedulePhaseItemOptions { Price = item.Price.Id, Quantity = item.Quantity }],
+                    StartDate = schedule.CurrentPhase?.StartDate ?? item.CurrentPeriodStart,
+                    EndDate = item.CurrentPeriodEnd,
+                },
+                new SubscriptionSchedulePhaseOptions
+                {
+                    Items = [new SubscriptionSchedulePhaseItemOptions { Price = price, Quantity = item.Quantity }],
+                    Duration = new SubscriptionSchedulePhaseDurationOptions { Interval = "month", IntervalCount = 1 },
+                },
+            ],
+            Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString(), ["downgrade_to"] = plan.Id },
+        }, Idempotent($"downgrade:{tenantId}:{plan.Id}:{commandId}"), ct);
+        return await ApplyAsync(tenantId, View(await GetAsync(remote.Id, ct), tenantId), by, ct);
+    }
+
+    private async Task ReleaseScheduleAsync(string scheduleId, string key, CancellationToken ct)
+    {
+        try
+        {
+            await stripe.V1.SubscriptionSchedules.ReleaseAsync(scheduleId, new SubscriptionScheduleReleaseOptions { PreserveCancelDate = true }, Idempotent(key), ct);
+        }
+        catch (StripeException e) when (e.HttpStatusCode == System.Net.HttpStatusCode.BadRequest && e.StripeError?.Code is null or "resource_missing")
+        {
+            // Already released, completed or canceled: nothing holds the subscription any more.
+        }
+    }
+
+    /// <summary>The subscription as Stripe has it now, with its schedule (what comes at the period end).</summary>
+    private Task<global::Stripe.Subscription> GetAsync(string subscriptionId, CancellationToken ct) =>
+        stripe.V1.Subscriptions.GetAsync(subscriptionId, new SubscriptionGetOptions { Expand = ["schedule"] }, cancellationToken: ct);
+
     public Task<Lanes.Billing.Subscriptions.Subscription> CancelAsync(Guid tenantId, string by, Guid commandId, CancellationToken ct = default) =>
         SetCancelAtPeriodEndAsync(tenantId, true, by, commandId, ct);
 
@@ -201,7 +295,7 @@ public sealed partial class StripeBilling(
     /// <summary>Reads the subscription from Stripe now and brings the tenant's subscription in line with it.</summary>
     public async Task<Lanes.Billing.Subscriptions.Subscription?> SyncAsync(string subscriptionId, string by, CancellationToken ct = default)
     {
-        var remote = await stripe.V1.Subscriptions.GetAsync(subscriptionId, cancellationToken: ct);
+        var remote = await GetAsync(subscriptionId, ct);
         var tenantId = await TenantOfAsync(remote, ct);
         if (tenantId is null)
         {
@@ -216,7 +310,7 @@ public sealed partial class StripeBilling(
     public async Task<int> ReconcileAsync(CancellationToken ct = default)
     {
         var corrected = 0;
-        await foreach (var remote in stripe.V1.Subscriptions.ListAutoPagingAsync(new SubscriptionListOptions { Status = "all", Limit = 100 }, cancellationToken: ct))
+        await foreach (var remote in stripe.V1.Subscriptions.ListAutoPagingAsync(new SubscriptionListOptions { Status = "all", Limit = 100, Expand = ["data.schedule"] }, cancellationToken: ct))
         {
             if (await TenantOfAsync(remote, ct) is not { } tenantId)
             {
@@ -325,7 +419,13 @@ public sealed partial class StripeBilling(
             throw new RuleViolation("no_subscription", "The organisation has no Stripe subscription.");
         }
 
-        var updated = await stripe.V1.Subscriptions.UpdateAsync(subscriptionId, new SubscriptionUpdateOptions { CancelAtPeriodEnd = cancel },
+        // Stripe refuses to cancel a subscription a schedule manages: cancelling drops a waiting downgrade.
+        if (cancel && (await GetAsync(subscriptionId, ct)).ScheduleId is { } scheduleId)
+        {
+            await ReleaseScheduleAsync(scheduleId, $"cancel-release:{scheduleId}:{commandId}", ct);
+        }
+
+        var updated = await stripe.V1.Subscriptions.UpdateAsync(subscriptionId, new SubscriptionUpdateOptions { CancelAtPeriodEnd = cancel, Expand = ["schedule"] },
             Idempotent($"{(cancel ? "cancel" : "resume")}:{tenantId}:{commandId}"), ct);
         return await ApplyAsync(tenantId, View(updated, tenantId), by, ct);
     }
@@ -346,8 +446,7 @@ public sealed partial class StripeBilling(
             throw new RuleViolation("same_plan", $"The subscription is already on {plan.Name}.");
         }
 
-        var remote = await stripe.V1.Subscriptions.GetAsync(subscriptionId, cancellationToken: ct);
-        return (local, remote, plan, price);
+        return (local, await GetAsync(subscriptionId, ct), plan, price);
     }
 
     private async Task<string> CustomerOfAsync(Guid tenantId, string email, CancellationToken ct)
@@ -392,11 +491,24 @@ public sealed partial class StripeBilling(
     private static StripeView View(global::Stripe.Subscription s, Guid? tenantId)
     {
         var item = s.Items.Data.FirstOrDefault();
+
+        // The phase after the current one, when a schedule manages the subscription (read only when expanded).
+        var next = s.Schedule?.Phases?.Where(p => p.StartDate > DateTime.UnixEpoch && p.StartDate >= (s.Schedule.CurrentPhase?.EndDate ?? DateTime.MaxValue))
+            .OrderBy(p => p.StartDate).FirstOrDefault();
         return new StripeView(s.Id, s.CustomerId, s.Status, item?.Price?.Id,
-            new DateTimeOffset(DateTime.SpecifyKind(item?.CurrentPeriodStart ?? s.StartDate, DateTimeKind.Utc)),
-            new DateTimeOffset(DateTime.SpecifyKind(item?.CurrentPeriodEnd ?? s.StartDate, DateTimeKind.Utc)),
-            s.CancelAtPeriodEnd, tenantId);
+            Utc(item?.CurrentPeriodStart ?? s.StartDate), Utc(item?.CurrentPeriodEnd ?? s.StartDate), s.CancelAtPeriodEnd, tenantId)
+        {
+            Items = [.. s.Items.Data.Select(i => new StripeItem(i.Price?.Id, i.Quantity))],
+            CancelAt = s.CancelAt is { } at ? Utc(at) : null,
+            CollectionPause = s.PauseCollection?.Behavior,
+            CollectionResumesAt = s.PauseCollection?.ResumesAt is { } resumes ? Utc(resumes) : null,
+            ScheduleId = s.ScheduleId,
+            ScheduledItems = next is null ? [] : [.. next.Items.Select(i => new StripeItem(i.PriceId, i.Quantity))],
+            ScheduledAt = next is null ? null : Utc(next.StartDate),
+        };
     }
+
+    private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
 
     private static RequestOptions Idempotent(string key) => new() { IdempotencyKey = $"lanes:{key}" };
 

@@ -35,6 +35,15 @@ public sealed record UnknownStripePriceFound(Guid TenantId, string SubscriptionI
 /// Stripe at once, reported to staff, who refund its first invoice (README, Billing modes).</summary>
 public sealed record DuplicateStripeSubscriptionCanceled(Guid TenantId, string SubscriptionId, string KeptSubscriptionId, DateTimeOffset CanceledAt);
 
+/// <summary>A downgrade waiting for the period end was undone (the customer kept their plan): nothing changes.</summary>
+public sealed record ScheduledPlanChangeCanceled(Guid TenantId, string To, string CanceledBy, DateTimeOffset CanceledAt);
+
+/// <summary>Staff paused collecting payment in Stripe (<c>pause_collection</c>): Stripe's way of giving the service
+/// for free for a while, so the lanes go on; <paramref name="Behavior"/> says what happens to the invoices meanwhile.</summary>
+public sealed record PaymentCollectionPaused(Guid TenantId, string Behavior, DateTimeOffset? ResumesAt, DateTimeOffset PausedAt);
+
+public sealed record PaymentCollectionResumed(Guid TenantId, DateTimeOffset ResumedAt);
+
 /// <summary>Staff turned a free trial into a plan of their own arrangement: from now on it is paid capacity.</summary>
 public sealed record TrialConverted(Guid TenantId, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string ConvertedBy, DateTimeOffset ConvertedAt);
 
@@ -114,6 +123,11 @@ public sealed record Subscription
     /// <summary>Second Stripe subscriptions of this tenant that Lanes canceled (staff refund them).</summary>
     public IReadOnlyList<string> CanceledDuplicates { get; init; } = [];
     public ReservationOverride? Override { get; init; }
+
+    /// <summary>Stripe's <c>pause_collection</c> behaviour while payment collection is paused (the lanes go on).</summary>
+    public string? CollectionPause { get; init; }
+
+    public DateTimeOffset? CollectionResumesAt { get; init; }
     public ScheduledPlanChange? ScheduledChange { get; init; }
     public string? StripeCustomerId { get; init; }
     public string? StripeSubscriptionId { get; init; }
@@ -221,6 +235,8 @@ public sealed record Subscription
         GraceLanes = null,
         Override = null,
         ScheduledChange = null,
+        CollectionPause = null,
+        CollectionResumesAt = null,
     });
 
     public Subscription Apply(ReservationAdjusted e) =>
@@ -248,6 +264,12 @@ public sealed record Subscription
     public Subscription Apply(UnknownStripePriceFound e) => this with { UnknownStripePrice = e.PriceId };
 
     public Subscription Apply(DuplicateStripeSubscriptionCanceled e) => this with { CanceledDuplicates = [.. CanceledDuplicates, e.SubscriptionId] };
+
+    public Subscription Apply(ScheduledPlanChangeCanceled e) => this with { ScheduledChange = null };
+
+    public Subscription Apply(PaymentCollectionPaused e) => this with { CollectionPause = e.Behavior, CollectionResumesAt = e.ResumesAt };
+
+    public Subscription Apply(PaymentCollectionResumed e) => this with { CollectionPause = null, CollectionResumesAt = null };
 
     private static Subscription Allocate(Subscription s)
     {
@@ -280,6 +302,9 @@ public sealed record Subscription
         (not null, SubscriptionRestored x) => s.Apply(x),
         (not null, UnknownStripePriceFound x) => s.Apply(x),
         (not null, DuplicateStripeSubscriptionCanceled x) => s.Apply(x),
+        (not null, ScheduledPlanChangeCanceled x) => s.Apply(x),
+        (not null, PaymentCollectionPaused x) => s.Apply(x),
+        (not null, PaymentCollectionResumed x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

@@ -115,6 +115,9 @@ public sealed class SupportQueries(IDocumentStore store, KeyService keys)
             UnknownStripePriceFound { PriceId: { } price } x => ($"Stripe bills {x.SubscriptionId} at price {price}, which no plan knows: map it in Stripe:LegacyPrices", null),
             UnknownStripePriceFound => ("The Stripe price is known again", null),
             DuplicateStripeSubscriptionCanceled x => ($"Second Stripe subscription {x.SubscriptionId} canceled (kept {x.KeptSubscriptionId}): refund its invoice", null),
+            ScheduledPlanChangeCanceled x => ($"Scheduled change to {x.To} undone: the plan stays", x.CanceledBy),
+            PaymentCollectionPaused x => ($"Stripe paused collecting payment ({x.Behavior.Replace('_', ' ')}){(x.ResumesAt is { } r ? $" until {r:d MMM yyyy}" : "")}: the lanes go on", null),
+            PaymentCollectionResumed => ("Stripe collects payment again", null),
             StripeSubscriptionCanceled x => ($"Stripe subscription {x.SubscriptionId} canceled ({x.Reason.Replace('_', ' ')})", null),
             _ => (e.EventTypeName.Replace('_', ' '), null),
         };

@@ -63,22 +63,50 @@ public sealed class FakeStripe : IAsyncDisposable
     }
 
     /// <summary>Puts a subscription into Stripe's world as Stripe would return it.</summary>
-    public JsonObject PutSubscription(string id, string customer, Guid tenantId, string status, string price, DateTimeOffset periodStart, DateTimeOffset periodEnd, bool cancelAtPeriodEnd = false)
+    public JsonObject PutSubscription(
+        string id, string customer, Guid tenantId, string status, string price, DateTimeOffset periodStart, DateTimeOffset periodEnd, bool cancelAtPeriodEnd = false, long quantity = 1)
     {
         var s = Fixture("subscription");
         s["id"] = id;
         s["customer"] = customer;
         s["status"] = status;
         s["cancel_at_period_end"] = cancelAtPeriodEnd;
-        s["pending_update"] = null; // Stripe's example shows one; a subscription normally has none
+
+        // Stripe's example shows a pending update, a pause and a cancel date; a subscription normally has none. Since
+        // 2025 Stripe sets cancel_at to the period end when cancel_at_period_end is set.
+        s["cancel_at"] = cancelAtPeriodEnd ? periodEnd.ToUnixTimeSeconds() : null;
+        s["pending_update"] = null;
+        s["pause_collection"] = null;
+        s["schedule"] = null;
         s["metadata"] = new JsonObject { ["tenant_id"] = tenantId.ToString() };
         var item = (JsonObject)s["items"]!["data"]![0]!;
         item["id"] = $"si_{id}";
         item["subscription"] = id;
+        item["quantity"] = quantity;
         item["price"]!["id"] = price;
         item["current_period_start"] = periodStart.ToUnixTimeSeconds();
         item["current_period_end"] = periodEnd.ToUnixTimeSeconds();
         Subscriptions[id] = s;
+        return s;
+    }
+
+    /// <summary>Subscription schedules as Stripe holds them, by id.</summary>
+    public ConcurrentDictionary<string, JsonObject> Schedules { get; } = new();
+
+    /// <summary>What Stripe does when a scheduled subscription reaches its next phase: the phase's price is billed
+    /// from the old period end, and the subscription renews into a new period.</summary>
+    public JsonObject EnterNextPhase(string subscriptionId)
+    {
+        var s = Subscriptions[subscriptionId];
+        var schedule = Schedules[s["schedule"]!.GetValue<string>()];
+        var phases = (JsonArray)schedule["phases"]!;
+        var next = phases[1]!;
+        var item = (JsonObject)s["items"]!["data"]![0]!;
+        var start = item["current_period_end"]!.GetValue<long>();
+        item["price"]!["id"] = next["items"]![0]!["price"]!.GetValue<string>();
+        item["current_period_start"] = start;
+        item["current_period_end"] = DateTimeOffset.FromUnixTimeSeconds(start).AddMonths(1).ToUnixTimeSeconds();
+        schedule["current_phase"] = new JsonObject { ["start_date"] = start, ["end_date"] = item["current_period_end"]!.GetValue<long>() };
         return s;
     }
 
@@ -155,8 +183,8 @@ public sealed class FakeStripe : IAsyncDisposable
             s["url"] = "https://billing.stripe.com/p/session/test_portal";
             return Json(s);
         });
-        app.MapGet("/v1/subscriptions/{id}", (string id) =>
-            Subscriptions.TryGetValue(id, out var s) ? Json(s) : Missing(id));
+        app.MapGet("/v1/subscriptions/{id}", (string id, HttpContext http) =>
+            Subscriptions.TryGetValue(id, out var s) ? Json(Expanded(s, http)) : Missing(id));
         app.MapPost("/v1/subscriptions/{id}", (string id, HttpContext http) =>
         {
             if (!Subscriptions.TryGetValue(id, out var s))
@@ -165,6 +193,12 @@ public sealed class FakeStripe : IAsyncDisposable
             }
 
             var form = Form(http);
+            if (s["schedule"] is JsonValue && form.ContainsKey("cancel_at_period_end"))
+            {
+                return Error(400, "invalid_request_error", null,
+                    $"The subscription is managed by the subscription schedule `{s["schedule"]}`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.");
+            }
+
             if (NextUpdateNeedsPayment && form.TryGetValue("items[0][price]", out var wanted))
             {
                 NextUpdateNeedsPayment = false;
@@ -190,9 +224,10 @@ public sealed class FakeStripe : IAsyncDisposable
             if (form.TryGetValue("cancel_at_period_end", out var cancel))
             {
                 s["cancel_at_period_end"] = cancel == "true";
+                s["cancel_at"] = cancel == "true" ? s["items"]!["data"]![0]!["current_period_end"]!.DeepClone() : null;
             }
 
-            return Json(s);
+            return Json(Expanded(s, http));
         });
         app.MapDelete("/v1/subscriptions/{id}", (string id) =>
         {
@@ -205,10 +240,92 @@ public sealed class FakeStripe : IAsyncDisposable
             s["canceled_at"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             return Json(s);
         });
-        app.MapGet("/v1/subscriptions", () => Json(new JsonObject
+        app.MapPost("/v1/subscription_schedules", (HttpContext http) =>
+        {
+            var from = Form(http)["from_subscription"];
+            if (!Subscriptions.TryGetValue(from, out var s))
+            {
+                return Missing(from);
+            }
+
+            // As Stripe does: one phase, the current period on the current items.
+            var item = s["items"]!["data"]![0]!;
+            var schedule = Fixture("subscription_schedule");
+            var id = $"sub_sched_{Interlocked.Increment(ref _ids)}";
+            schedule["id"] = id;
+            schedule["customer"] = s["customer"]!.DeepClone();
+            schedule["subscription"] = from;
+            schedule["status"] = "active";
+            schedule["end_behavior"] = "release";
+            schedule["released_subscription"] = null;
+            schedule["released_at"] = null;
+            schedule["canceled_at"] = null;
+            schedule["completed_at"] = null;
+            schedule["metadata"] = new JsonObject();
+            schedule["current_phase"] = new JsonObject { ["start_date"] = item["current_period_start"]!.DeepClone(), ["end_date"] = item["current_period_end"]!.DeepClone() };
+            schedule["phases"] = new JsonArray(Phase(item["price"]!["id"]!.GetValue<string>(), item["quantity"]!.GetValue<long>(),
+                item["current_period_start"]!.GetValue<long>(), item["current_period_end"]!.GetValue<long>()));
+            Schedules[id] = schedule;
+            s["schedule"] = id;
+            return Json(schedule);
+        });
+        app.MapGet("/v1/subscription_schedules/{id}", (string id) => Schedules.TryGetValue(id, out var schedule) ? Json(schedule) : Missing(id));
+        app.MapPost("/v1/subscription_schedules/{id}", (string id, HttpContext http) =>
+        {
+            if (!Schedules.TryGetValue(id, out var schedule))
+            {
+                return Missing(id);
+            }
+
+            if (schedule["status"]!.GetValue<string>() != "active")
+            {
+                return Error(400, "invalid_request_error", null, $"You cannot update a subscription schedule that is currently in the `{schedule["status"]}` status.");
+            }
+
+            // Phases as the form lists them; a phase without an end date lasts its duration after the one before.
+            var form = Form(http);
+            var phases = new JsonArray();
+            long previousEnd = 0;
+            for (var i = 0; form.ContainsKey($"phases[{i}][items][0][price]"); i++)
+            {
+                var start = form.TryGetValue($"phases[{i}][start_date]", out var s) ? long.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : previousEnd;
+                var end = form.TryGetValue($"phases[{i}][end_date]", out var e)
+                    ? long.Parse(e, System.Globalization.CultureInfo.InvariantCulture)
+                    : DateTimeOffset.FromUnixTimeSeconds(start).AddMonths(int.Parse(form.GetValueOrDefault($"phases[{i}][duration][interval_count]", "1"), System.Globalization.CultureInfo.InvariantCulture)).ToUnixTimeSeconds();
+                phases.Add(Phase(form[$"phases[{i}][items][0][price]"], long.Parse(form.GetValueOrDefault($"phases[{i}][items][0][quantity]", "1"), System.Globalization.CultureInfo.InvariantCulture), start, end));
+                previousEnd = end;
+            }
+
+            schedule["phases"] = phases;
+            schedule["end_behavior"] = form.GetValueOrDefault("end_behavior", schedule["end_behavior"]!.GetValue<string>());
+            schedule["metadata"] = Metadata(form, "metadata");
+            return Json(schedule);
+        });
+        app.MapPost("/v1/subscription_schedules/{id}/release", (string id) =>
+        {
+            if (!Schedules.TryGetValue(id, out var schedule))
+            {
+                return Missing(id);
+            }
+
+            if (schedule["status"]!.GetValue<string>() != "active")
+            {
+                return Error(400, "invalid_request_error", null, $"You cannot release a subscription schedule that is currently in the `{schedule["status"]}` status.");
+            }
+
+            // The subscription stays as it is now (its current price), no longer managed by the schedule.
+            var subscriptionId = schedule["subscription"]!.GetValue<string>();
+            schedule["status"] = "released";
+            schedule["released_subscription"] = subscriptionId;
+            schedule["released_at"] = Now().ToUnixTimeSeconds();
+            schedule["subscription"] = null;
+            Subscriptions[subscriptionId]["schedule"] = null;
+            return Json(schedule);
+        });
+        app.MapGet("/v1/subscriptions", (HttpContext http) => Json(new JsonObject
         {
             ["object"] = "list",
-            ["data"] = new JsonArray(Subscriptions.Values.Select(s => (JsonNode)s.DeepClone()).ToArray()),
+            ["data"] = new JsonArray(Subscriptions.Values.Select(s => Expanded(s, http)).ToArray()),
             ["has_more"] = false,
             ["url"] = "/v1/subscriptions",
         }));
@@ -256,6 +373,34 @@ public sealed class FakeStripe : IAsyncDisposable
             ["subscription_item_details"] = new JsonObject { ["proration"] = proration, ["subscription"] = "sub", ["subscription_item"] = "si" },
         },
     };
+
+    private static JsonObject Phase(string price, long quantity, long start, long end) => new()
+    {
+        ["start_date"] = start,
+        ["end_date"] = end,
+        ["currency"] = "usd",
+        ["proration_behavior"] = "none",
+        ["metadata"] = new JsonObject(),
+        ["items"] = new JsonArray(new JsonObject { ["price"] = price, ["quantity"] = quantity, ["metadata"] = new JsonObject(), ["tax_rates"] = new JsonArray(), ["discounts"] = new JsonArray() }),
+    };
+
+    /// <summary>A copy of the subscription with its schedule expanded when the request asks (<c>expand[]=schedule</c>),
+    /// as Stripe expands it; otherwise the schedule stays an id.</summary>
+    private JsonNode Expanded(JsonObject subscription, HttpContext http)
+    {
+        var copy = (JsonObject)subscription.DeepClone();
+        var wantsSchedule = http.Request.Query.Any(q => q.Key.StartsWith("expand", StringComparison.Ordinal) && q.Value.Any(v => v!.EndsWith("schedule", StringComparison.Ordinal)))
+            || Form(http).Any(f => f.Key.StartsWith("expand", StringComparison.Ordinal) && f.Value.EndsWith("schedule", StringComparison.Ordinal));
+        if (wantsSchedule && copy["schedule"] is JsonValue id && Schedules.TryGetValue(id.GetValue<string>(), out var schedule))
+        {
+            copy["schedule"] = schedule.DeepClone();
+        }
+
+        return copy;
+    }
+
+    private static IResult Error(int status, string type, string? code, string message) => Results.Text(
+        new JsonObject { ["error"] = new JsonObject { ["type"] = type, ["code"] = code, ["message"] = message } }.ToJsonString(), "application/json", statusCode: status);
 
     private static Dictionary<string, string> Form(HttpContext http) => (Dictionary<string, string>)http.Items["form"]!;
 

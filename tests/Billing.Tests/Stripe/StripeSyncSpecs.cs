@@ -198,4 +198,70 @@ public class StripeSyncSpecs
 
         Assert.Equal("grace_expired", SubscriptionDecisions.EndIfLapsed(cancelled, grace.GraceEndsAt!.Value)!.Reason);
     }
+
+    [Fact]
+    public void Quantity_two_of_a_plan_reserves_twice_its_lanes_and_requests_and_a_second_item_adds_its_own()
+    {
+        var two = Apply(null, Sync(null, Remote() with { Items = [new StripeItem("price_pro", 2)] }));
+        Assert.Equal(("pro", 12, 2 * Plans.Find("pro")!.RequestsPerWindow), (two.PlanId, two.ReservedLanesAt(Now), two.RequestsPerWindow));
+
+        // A Team seat added beside them: named after the biggest part, every lane counted.
+        var mixed = Apply(two, Sync(two, Remote() with { Items = [new StripeItem("price_pro", 2), new StripeItem("price_team", 1)] }));
+        Assert.Equal(("team", 44), (mixed.PlanId, mixed.ReservedLanesAt(Now)));
+
+        // Back to one Pro: fewer lanes, so it waits for the period end like any downgrade.
+        Assert.Equal(6, Assert.IsType<PlanChangeScheduled>(Assert.Single(Sync(mixed, Remote()))).PlanLanes);
+    }
+
+    [Fact]
+    public void An_unknown_add_on_price_beside_a_plan_is_reported_but_the_plan_still_starts()
+    {
+        var s = Apply(null, Sync(null, Remote() with { Items = [new StripeItem("price_pro", 1), new StripeItem("price_support", 1)] }));
+
+        Assert.Equal(("pro", 6, "price_support"), (s.PlanId, s.ReservedLanesAt(Now), s.UnknownStripePrice));
+    }
+
+    [Fact]
+    public void A_cancel_at_date_ends_the_subscription_then_not_at_the_period_end()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+        var at = Now.AddDays(10);
+
+        var cancelling = Apply(s, Sync(s, Remote() with { CancelAt = at }));
+        Assert.Equal((SubscriptionStatus.Cancelling, at), (cancelling.Status, cancelling.CancelsAt));
+        Assert.Null(SubscriptionDecisions.EndIfLapsed(cancelling, at.AddSeconds(-1)));
+        Assert.Equal("cancelled", SubscriptionDecisions.EndIfLapsed(cancelling, at)!.Reason);
+
+        var moved = Apply(cancelling, Sync(cancelling, Remote() with { CancelAt = at.AddDays(5) }));
+        Assert.Equal(at.AddDays(5), moved.CancelsAt);
+        Assert.Null(Apply(moved, Sync(moved, Remote())).CancelsAt);
+    }
+
+    [Fact]
+    public void Paused_collection_keeps_the_lanes_and_is_on_record_until_it_resumes()
+    {
+        var s = Apply(null, Sync(null, Remote()));
+
+        var paused = Apply(s, Sync(s, Remote() with { CollectionPause = "void", CollectionResumesAt = Now.AddDays(14) }));
+        Assert.Equal(("void", Now.AddDays(14), 6, SubscriptionStatus.Active), (paused.CollectionPause, paused.CollectionResumesAt, paused.ReservedLanesAt(Now), paused.Status));
+        Assert.Empty(Sync(paused, Remote() with { CollectionPause = "void", CollectionResumesAt = Now.AddDays(14) }));
+
+        Assert.Null(Apply(paused, Sync(paused, Remote())).CollectionPause);
+    }
+
+    [Fact]
+    public void A_schedule_moving_to_a_smaller_plan_is_a_downgrade_at_its_date_and_releasing_it_undoes_the_downgrade()
+    {
+        var team = Apply(null, Sync(null, Remote(plan: "team")));
+        var at = team.PeriodEnd;
+        var withSchedule = Remote(plan: "team") with { ScheduleId = "sub_sched_1", ScheduledItems = [new StripeItem("price_starter", 1)], ScheduledAt = at };
+
+        var scheduled = Apply(team, Sync(team, withSchedule));
+        Assert.Equal(("starter", 2, at, 32), (scheduled.ScheduledChange!.To, scheduled.ScheduledChange.PlanLanes, scheduled.ScheduledChange.EffectiveAt, scheduled.ReservedLanesAt(Now)));
+        Assert.Empty(Sync(scheduled, withSchedule));
+
+        var undone = Sync(scheduled, Remote(plan: "team"));
+        Assert.Equal("starter", Assert.IsType<ScheduledPlanChangeCanceled>(Assert.Single(undone)).To);
+        Assert.Null(Apply(scheduled, undone).ScheduledChange);
+    }
 }

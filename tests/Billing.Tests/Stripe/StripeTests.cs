@@ -34,6 +34,12 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         return invoice;
     }
 
+    private async Task<IReadOnlyList<object>> HistoryAsync(Guid tenantId)
+    {
+        await using var query = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenantId));
+        return [.. (await query.Events.FetchStreamAsync(SubscriptionStreams.For(tenantId))).Select(e => e.Data)];
+    }
+
     /// <summary>A tenant whose Stripe subscription (on <paramref name="price"/>) the webhook has made active in Lanes.</summary>
     private async Task<(Tenant Tenant, string SubscriptionId)> SubscribedAsync(string price = "price_pro")
     {
@@ -348,7 +354,7 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     }
 
     [Fact]
-    public async Task A_downgrade_keeps_the_lanes_until_the_period_ends_then_shrinks_them_exactly_then()
+    public async Task A_downgrade_is_a_stripe_schedule_that_keeps_the_lanes_until_the_period_ends_then_shrinks_them_exactly_then()
     {
         var (tenant, id) = await SubscribedAsync("price_team");
         var periodEnd = (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.PeriodEnd;
@@ -356,10 +362,14 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         var preview = await billing.Get<StripeBilling>().PreviewChangeAsync(tenant.Id, "starter");
         var downgraded = await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "starter", "owner", Guid.NewGuid());
 
+        // Nothing is charged or credited, the price paid for runs to the period end, and Starter follows it.
         Assert.Equal((0L, false, periodEnd), (preview.AmountDueCents, preview.Immediate, preview.LanesChangeAt));
-        Assert.Equal("none", billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last().Form["proration_behavior"]);
-        Assert.Equal(32, downgraded.Subscription.ReservedLanesAt(Now));
-        Assert.Equal("starter", downgraded.Subscription.ScheduledChange!.To);
+        Assert.Empty(billing.Stripe.To("POST", $"/v1/subscriptions/{id}"));
+        var schedule = billing.Stripe.Schedules.Values.Single(s => s["subscription"]?.GetValue<string>() == id);
+        var phases = schedule["phases"]!.AsArray();
+        Assert.Equal(("price_team", periodEnd.ToUnixTimeSeconds()), (phases[0]!["items"]![0]!["price"]!.GetValue<string>(), phases[0]!["end_date"]!.GetValue<long>()));
+        Assert.Equal(("price_starter", periodEnd.ToUnixTimeSeconds()), (phases[1]!["items"]![0]!["price"]!.GetValue<string>(), phases[1]!["start_date"]!.GetValue<long>()));
+        Assert.Equal(("starter", periodEnd, 32), (downgraded.Subscription.ScheduledChange!.To, downgraded.Subscription.ScheduledChange.EffectiveAt, downgraded.Subscription.ReservedLanesAt(Now)));
 
         billing.Clock.SetUtcNow(periodEnd.AddSeconds(-1));
         await billing.Get<Revocations>().ExpireOverridesAsync();
@@ -368,6 +378,69 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         billing.Clock.SetUtcNow(periodEnd);
         await billing.Get<Revocations>().ExpireOverridesAsync();
         Assert.Equal(2, (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.ReservedLanesAt(periodEnd));
+
+        // Stripe moves to the next phase and bills Starter: the webhook agrees with what Lanes already did.
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionUpdated, billing.Stripe.EnterNextPhase(id)));
+        var renewed = await LanesSubscription(tenant.Id, s => s!.PeriodEnd > periodEnd, "the renewal on Starter");
+        Assert.Equal(("starter", 2, (ScheduledPlanChange?)null), (renewed.PlanId, renewed.ReservedLanesAt(periodEnd), renewed.ScheduledChange));
+        Assert.Single((await HistoryAsync(tenant.Id)).OfType<PlanChanged>());
+    }
+
+    [Fact]
+    public async Task A_scheduled_downgrade_undone_before_the_period_ends_releases_the_schedule_and_the_plan_renews_unchanged()
+    {
+        var (tenant, id) = await SubscribedAsync("price_team");
+        var periodEnd = (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.PeriodEnd;
+        await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "starter", "owner", Guid.NewGuid());
+        var command = Guid.NewGuid();
+
+        var kept = await billing.Get<StripeBilling>().KeepPlanAsync(tenant.Id, "owner", command);
+
+        Assert.Equal(("team", (ScheduledPlanChange?)null, 32), (kept.PlanId, kept.ScheduledChange, kept.ReservedLanesAt(Now)));
+        var release = billing.Stripe.To("POST", "/v1/subscription_schedules/").Single(r => r.Path.EndsWith("/release", StringComparison.Ordinal));
+        Assert.StartsWith("lanes:keep-plan:", release.IdempotencyKey);
+        Assert.Equal("released", billing.Stripe.Schedules.Values.Single(s => s["released_subscription"]?.GetValue<string>() == id)["status"]!.GetValue<string>());
+        Assert.Equal(("team", "owner"), ((await HistoryAsync(tenant.Id)).OfType<ScheduledPlanChangeCanceled>().Select(e => ("team", e.CanceledBy)).Single()));
+
+        // The period end passes and Stripe renews Team: nothing shrinks.
+        billing.Clock.SetUtcNow(periodEnd);
+        await billing.Get<Revocations>().ExpireOverridesAsync();
+        var renewal = billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "active", "price_team", periodEnd, periodEnd.AddDays(30));
+        await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionUpdated, renewal));
+        var renewed = await LanesSubscription(tenant.Id, s => s!.PeriodEnd > periodEnd, "the renewal on Team");
+        Assert.Equal(("team", 32), (renewed.PlanId, renewed.ReservedLanesAt(periodEnd)));
+        Assert.Empty((await HistoryAsync(tenant.Id)).OfType<PlanChanged>());
+    }
+
+    [Fact]
+    public async Task Choosing_the_current_plan_again_undoes_a_waiting_downgrade_and_an_upgrade_releases_it_first()
+    {
+        var (tenant, id) = await SubscribedAsync("price_pro");
+        await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "starter", "owner", Guid.NewGuid());
+
+        var back = await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "pro", "owner", Guid.NewGuid());
+        Assert.Equal(("pro", (ScheduledPlanChange?)null), (back.Subscription.PlanId, back.Subscription.ScheduledChange));
+
+        await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "starter", "owner", Guid.NewGuid());
+        var up = await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "team", "owner", Guid.NewGuid());
+
+        // The upgrade is prorated from Pro (the plan paid for), and no downgrade is left to undo it at the period end.
+        Assert.Equal(("team", 32, (ScheduledPlanChange?)null), (up.Subscription.PlanId, up.Subscription.ReservedLanesAt(Now), up.Subscription.ScheduledChange));
+        var schedules = billing.Stripe.Schedules.Values.Where(s => (s["subscription"] ?? s["released_subscription"])?.GetValue<string>() == id).ToList();
+        Assert.Equal(["released", "released"], schedules.Select(s => s["status"]!.GetValue<string>()));
+        Assert.Equal("price_team", billing.Stripe.Subscriptions[id]["items"]!["data"]![0]!["price"]!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Cancelling_with_a_downgrade_waiting_drops_the_downgrade_and_cancels_at_the_period_end()
+    {
+        var (tenant, id) = await SubscribedAsync("price_team");
+        await billing.Get<StripeBilling>().ChangePlanAsync(tenant.Id, "starter", "owner", Guid.NewGuid());
+
+        var cancelling = await billing.Get<StripeBilling>().CancelAsync(tenant.Id, "owner", Guid.NewGuid());
+
+        Assert.Equal((SubscriptionStatus.Cancelling, (ScheduledPlanChange?)null, 32), (cancelling.Status, cancelling.ScheduledChange, cancelling.ReservedLanesAt(Now)));
+        Assert.Equal("true", billing.Stripe.To("POST", $"/v1/subscriptions/{id}").Last().Form["cancel_at_period_end"]);
     }
 
     [Fact]

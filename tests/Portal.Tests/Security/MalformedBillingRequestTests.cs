@@ -36,6 +36,7 @@ public class MalformedBillingRequestTests(PortalForBillingFuzz portal) : IClassF
         (HttpMethod.Post, "/billing/api/change-plan", $$"""{"plan":"team","commandId":"{{Guid.NewGuid()}}"}"""),
         (HttpMethod.Post, "/billing/api/cancel", Command),
         (HttpMethod.Post, "/billing/api/resume", Command),
+        (HttpMethod.Post, "/billing/api/keep-plan", Command),
         (HttpMethod.Post, "/billing/api/portal", Command),
         (HttpMethod.Post, "/billing/api/trial", "{}"),
     ];
