@@ -37,8 +37,12 @@ public static class BillingEndpoints
             Act(http, tenants, MemberRole.Member, async t =>
             {
                 var s = await subscriptions.FindAsync(t.Id);
+                var pending = s is { IsLive: true } ? null : await subscriptions.FindPendingAsync(t.Id);
                 return Results.Ok(new
                 {
+                    payment_processing = pending?.PaymentProcessing ?? false,
+                    collection_paused = s?.CollectionPause is not null,
+                    collection_resumes_at = s?.CollectionResumesAt,
                     mode = mode.Mode.ToString().ToLowerInvariant(),
                     test_mode = mode.IsTestMode,
                     plan = s?.PlanId,
@@ -153,7 +157,7 @@ public static class BillingEndpoints
         {
             var status = e.Code switch
             {
-                "capacity_exceeded" or "already_subscribed" or "trials_full" => 409,
+                "capacity_exceeded" or "already_subscribed" or "trials_full" or "payment_processing" => 409,
                 "staff_assigns_plans" => 403,
                 _ => 400,
             };

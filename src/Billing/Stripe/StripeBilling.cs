@@ -48,14 +48,11 @@ public sealed partial class StripeBilling(
             throw new RuleViolation("already_subscribed", "The organisation already has a subscription: change its plan instead.");
         }
 
-        var (allocated, total) = await subscriptions.CapacityAsync(ct);
-        if (total - allocated < plan.ReservedLanes)
+        if (await subscriptions.FindPendingAsync(tenantId, ct) is { PaymentProcessing: true })
         {
-            // Refused before the customer pays: a reservation is sold only while capacity exists.
-            throw new RuleViolation("capacity_exceeded", $"The {plan.Name} plan needs {plan.ReservedLanes} lanes and {Math.Max(0, total - allocated)} are free right now.");
+            // Paid by a method that settles later (a bank debit): a second checkout could be paid as well.
+            throw new RuleViolation("payment_processing", "Your payment is still processing: the plan starts as soon as your bank confirms it.");
         }
-
-        var customer = await CustomerOfAsync(tenantId, email, ct);
 
         // One payment in flight per tenant: the same plan's open checkout is handed out again; another plan's is
         // expired first, so it can never be paid as well.
@@ -71,23 +68,68 @@ public sealed partial class StripeBilling(
             return same.Url;
         }
 
-        foreach (var other in open)
+        // Note: the lanes are set aside before the customer is sent to pay, under the capacity lock, so two customers
+        // can never both pay for the last free lanes. Refused here, before any money moves.
+        var expiresAt = now.AddHours(24);
+        await subscriptions.SetAsidePendingAsync(tenantId, plan.ReservedLanes, expiresAt, ct);
+        try
         {
-            try
+            var customer = await CustomerOfAsync(tenantId, email, ct);
+            foreach (var other in open)
             {
-                await stripe.V1.Checkout.Sessions.ExpireAsync(other.Id, null, Idempotent($"checkout-expire:{other.Id}"), ct);
-            }
-            catch (StripeException e) when (e.StripeError?.Code is "resource_missing" or "checkout_session_not_open" || e.HttpStatusCode == System.Net.HttpStatusCode.BadRequest)
-            {
-                // Completed or expired meanwhile: the webhook says which.
+                await ExpireCheckoutAsync(other, ct);
             }
 
-            await using var closing = store.LightweightSession();
-            closing.Store(other with { Closed = true });
-            await closing.SaveChangesAsync(ct);
+            var session = await stripe.V1.Checkout.Sessions.CreateAsync(CheckoutOptions(tenantId, plan, price, customer),
+                Idempotent($"checkout:{tenantId}:{plan.Id}:{commandId}"), ct);
+            var sessionExpires = session.ExpiresAt > DateTime.UnixEpoch ? Utc(session.ExpiresAt) : expiresAt;
+            await using (var recording = store.LightweightSession())
+            {
+                recording.Store(new StripeCheckoutRecord(session.Id, tenantId, plan.Id, session.Url, sessionExpires));
+                await recording.SaveChangesAsync(ct);
+            }
+
+            await subscriptions.UpdatePendingAsync(tenantId, p => p with { CheckoutSessionId = session.Id, ExpiresAt = sessionExpires }, ct);
+            return session.Url;
+        }
+        catch
+        {
+            // No checkout to pay: nothing to set aside.
+            await subscriptions.UpdatePendingAsync(tenantId, p => p.CheckoutSessionId is null ? null : p, CancellationToken.None);
+            throw;
+        }
+    }
+
+    /// <summary>A checkout finished: paid (the subscription takes the lanes over when it starts), paid by a method
+    /// that settles later (the lanes stay aside while it processes), or expired or failed (the lanes are freed).</summary>
+    public async Task CheckoutClosedAsync(global::Stripe.Checkout.Session session, string outcome, CancellationToken ct = default)
+    {
+        await using (var closing = store.LightweightSession())
+        {
+            if (await closing.LoadAsync<StripeCheckoutRecord>(session.Id, ct) is { } record)
+            {
+                closing.Store(record with { Closed = true });
+                await closing.SaveChangesAsync(ct);
+            }
         }
 
-        var session = await stripe.V1.Checkout.Sessions.CreateAsync(new SessionCreateOptions
+        if (!Guid.TryParse(session.ClientReferenceId, out var tenantId))
+        {
+            return;
+        }
+
+        await subscriptions.UpdatePendingAsync(tenantId, p => p.CheckoutSessionId is not null && p.CheckoutSessionId != session.Id ? p : outcome switch
+        {
+            // A bank debit takes days to settle: the lanes stay aside (and no second checkout starts) meanwhile.
+            "processing" => p with { CheckoutSessionId = session.Id, PaymentProcessing = true, ExpiresAt = clock.GetUtcNow() + _options.ProcessingHold },
+            "paid" => p,
+            _ => null,
+        }, ct);
+    }
+
+    private SessionCreateOptions CheckoutOptions(Guid tenantId, PlanTier plan, string price, string customer)
+    {
+        var options = new SessionCreateOptions
         {
             Mode = "subscription",
             Customer = customer,
@@ -97,15 +139,34 @@ public sealed partial class StripeBilling(
             CancelUrl = _options.CancelUrl,
             Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString(), ["plan"] = plan.Id },
             SubscriptionData = new SessionSubscriptionDataOptions { Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString() } },
-        }, Idempotent($"checkout:{tenantId}:{plan.Id}:{commandId}"), ct);
-        await using (var recording = store.LightweightSession())
+        };
+        if (_options.AutomaticTax)
         {
-            recording.Store(new StripeCheckoutRecord(session.Id, tenantId, plan.Id, session.Url,
-                session.ExpiresAt > DateTime.UnixEpoch ? new DateTimeOffset(DateTime.SpecifyKind(session.ExpiresAt, DateTimeKind.Utc)) : now.AddHours(24)));
-            await recording.SaveChangesAsync(ct);
+            // Stripe Tax needs the customer's address; a business buyer can add its tax ID, and both are saved on the
+            // customer so renewals are taxed the same way.
+            options.AutomaticTax = new SessionAutomaticTaxOptions { Enabled = true };
+            options.TaxIdCollection = new SessionTaxIdCollectionOptions { Enabled = true };
+            options.BillingAddressCollection = "required";
+            options.CustomerUpdate = new SessionCustomerUpdateOptions { Address = "auto", Name = "auto" };
         }
 
-        return session.Url;
+        return options;
+    }
+
+    private async Task ExpireCheckoutAsync(StripeCheckoutRecord other, CancellationToken ct)
+    {
+        try
+        {
+            await stripe.V1.Checkout.Sessions.ExpireAsync(other.Id, null, Idempotent($"checkout-expire:{other.Id}"), ct);
+        }
+        catch (StripeException e) when (e.StripeError?.Code is "resource_missing" or "checkout_session_not_open" || e.HttpStatusCode == System.Net.HttpStatusCode.BadRequest)
+        {
+            // Completed or expired meanwhile: the webhook says which.
+        }
+
+        await using var closing = store.LightweightSession();
+        closing.Store(other with { Closed = true });
+        await closing.SaveChangesAsync(ct);
     }
 
     /// <summary>A Stripe Customer Portal session for payment methods, invoices and cancellation.</summary>
@@ -468,24 +529,44 @@ public sealed partial class StripeBilling(
         return customer.Id;
     }
 
-    private async Task<string?> FindCustomerAsync(Guid tenantId, CancellationToken ct)
+    // A subscription created outside Lanes' checkout (dashboard, API) is linked by the webhook instead.
+    private async Task<string?> FindCustomerAsync(Guid tenantId, CancellationToken ct) =>
+        await LanesCustomerOfAsync(tenantId, ct) ?? (await subscriptions.FindAsync(tenantId, ct))?.StripeCustomerId;
+
+    /// <summary>The customer Lanes created for the tenant at its first checkout, if any.</summary>
+    private async Task<string?> LanesCustomerOfAsync(Guid tenantId, CancellationToken ct)
     {
         await using var query = store.QuerySession();
-        var record = await query.Query<StripeCustomerRecord>().FirstOrDefaultAsync(c => c.TenantId == tenantId, ct);
-
-        // A subscription created outside Lanes' checkout (dashboard, API) is linked by the webhook instead.
-        return record?.Id ?? (await subscriptions.FindAsync(tenantId, ct))?.StripeCustomerId;
+        return (await query.Query<StripeCustomerRecord>().FirstOrDefaultAsync(c => c.TenantId == tenantId, ct))?.Id;
     }
 
+    /// <summary>
+    /// The tenant a Stripe subscription serves. Note: the <c>tenant_id</c> metadata is typed by hand for a subscription
+    /// made in the Dashboard, so it must agree with the customer: a customer Lanes created belongs to one tenant, and a
+    /// tenant that has a customer is billed through it. A disagreement serves nobody and is logged for staff.
+    /// </summary>
     private async Task<Guid?> TenantOfAsync(global::Stripe.Subscription remote, CancellationToken ct)
     {
-        if (remote.Metadata?.TryGetValue("tenant_id", out var text) == true && Guid.TryParse(text, out var id))
+        Guid? byCustomer;
+        await using (var query = store.QuerySession())
         {
-            return id;
+            byCustomer = (await query.LoadAsync<StripeCustomerRecord>(remote.CustomerId, ct))?.TenantId;
         }
 
-        await using var query = store.QuerySession();
-        return (await query.LoadAsync<StripeCustomerRecord>(remote.CustomerId, ct))?.TenantId;
+        if (remote.Metadata?.TryGetValue("tenant_id", out var text) != true || !Guid.TryParse(text, out var byMetadata))
+        {
+            return byCustomer;
+        }
+
+        var customerOfTenant = byCustomer is not null ? null
+            : await LanesCustomerOfAsync(byMetadata, ct) ?? (await subscriptions.FindAsync(byMetadata, ct) is { IsLive: true } live ? live.StripeCustomerId : null);
+        if ((byCustomer is { } owner && owner != byMetadata) || (customerOfTenant is not null && customerOfTenant != remote.CustomerId))
+        {
+            Log.TenantMismatch(logger, remote.Id, remote.CustomerId);
+            return null;
+        }
+
+        return byMetadata;
     }
 
     private static StripeView View(global::Stripe.Subscription s, Guid? tenantId)
@@ -514,6 +595,9 @@ public sealed partial class StripeBilling(
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 3110, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} names a tenant that customer {CustomerId} does not belong to; ignored until its metadata or customer is corrected")]
+        public static partial void TenantMismatch(ILogger logger, string subscriptionId, string customerId);
+
         [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} belongs to no known tenant; ignored")]
         public static partial void UnknownTenant(ILogger logger, string subscriptionId);
 

@@ -31,9 +31,28 @@ public sealed partial class StripeEventJob(IDocumentStore store, StripeBilling b
             _ => null,
         };
 
+        // A checkout that ends frees (or, paid, hands over) the lanes set aside for it.
+        if (stripeEvent.Data.Object is global::Stripe.Checkout.Session checkout)
+        {
+            var outcome = stripeEvent.Type switch
+            {
+                EventTypes.CheckoutSessionCompleted => checkout.PaymentStatus == "unpaid" ? "processing" : "paid",
+                EventTypes.CheckoutSessionAsyncPaymentSucceeded => "paid",
+                EventTypes.CheckoutSessionAsyncPaymentFailed => "failed",
+                EventTypes.CheckoutSessionExpired => "expired",
+                _ => null,
+            };
+            if (outcome is not null)
+            {
+                await billing.CheckoutClosedAsync(checkout, outcome, ct);
+            }
+        }
+
         switch (stripeEvent.Type)
         {
             case EventTypes.CheckoutSessionCompleted:
+            case EventTypes.CheckoutSessionAsyncPaymentSucceeded:
+            case EventTypes.CheckoutSessionAsyncPaymentFailed:
             case EventTypes.CustomerSubscriptionCreated:
             case EventTypes.CustomerSubscriptionUpdated:
             case EventTypes.CustomerSubscriptionDeleted:
@@ -47,6 +66,8 @@ public sealed partial class StripeEventJob(IDocumentStore store, StripeBilling b
                     await billing.SyncAsync(subscriptionId, "stripe", ct);
                 }
 
+                break;
+            case EventTypes.CheckoutSessionExpired:
                 break;
             case EventTypes.CustomerSubscriptionTrialWillEnd:
                 Log.TrialEnding(logger, subscriptionId ?? "?");

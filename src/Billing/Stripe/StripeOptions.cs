@@ -28,6 +28,15 @@ public sealed class StripeOptions
 
     public string PortalReturnUrl { get; set; } = "http://127.0.0.1:5080/billing";
 
+    /// <summary>Stripe Tax at Checkout: taxes calculated from the customer's address (collected), and tax IDs
+    /// collected from business buyers. Turn on once Stripe Tax is set up in the Dashboard (origin address,
+    /// registrations) and the prices have a tax behaviour.</summary>
+    public bool AutomaticTax { get; set; }
+
+    /// <summary>How long lanes stay set aside for a checkout paid by a method that settles later (a bank debit)
+    /// while the payment processes; Stripe says when it succeeds or fails, this only bounds a lost webhook.</summary>
+    public TimeSpan ProcessingHold { get; set; } = TimeSpan.FromDays(14);
+
     /// <summary>How old a webhook signature may be.</summary>
     public TimeSpan WebhookTolerance { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -60,6 +69,11 @@ public sealed class StripeOptionsValidator(Lanes.Shared.Plans.PlanCatalog plans)
             {
                 failures.Add($"Stripe:Prices:{plan.Id} is required: the Stripe price id customers pay for the {plan.Name} plan.");
             }
+        }
+
+        if (o.ProcessingHold <= TimeSpan.Zero)
+        {
+            failures.Add("Stripe:ProcessingHold must be positive (for example 14.00:00:00).");
         }
 
         foreach (var (price, planId) in o.LegacyPrices)

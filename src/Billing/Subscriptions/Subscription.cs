@@ -44,6 +44,10 @@ public sealed record PaymentCollectionPaused(Guid TenantId, string Behavior, Dat
 
 public sealed record PaymentCollectionResumed(Guid TenantId, DateTimeOffset ResumedAt);
 
+/// <summary>A paid subscription that Stripe started beyond the cluster's capacity (made in the Dashboard, or a race):
+/// Stripe has taken the money, so the lanes are served, and staff are told to add capacity or settle it.</summary>
+public sealed record CapacityOverbooked(Guid TenantId, int Lanes, int FreeLanes, DateTimeOffset FoundAt);
+
 /// <summary>Staff turned a free trial into a plan of their own arrangement: from now on it is paid capacity.</summary>
 public sealed record TrialConverted(Guid TenantId, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string ConvertedBy, DateTimeOffset ConvertedAt);
 
@@ -271,6 +275,8 @@ public sealed record Subscription
 
     public Subscription Apply(PaymentCollectionResumed e) => this with { CollectionPause = null, CollectionResumesAt = null };
 
+    public Subscription Apply(CapacityOverbooked e) => this;
+
     private static Subscription Allocate(Subscription s)
     {
         var allocated = !s.IsLive ? 0 : Math.Max(s.PlanLanes, s.Override?.Lanes ?? 0);
@@ -305,6 +311,7 @@ public sealed record Subscription
         (not null, ScheduledPlanChangeCanceled x) => s.Apply(x),
         (not null, PaymentCollectionPaused x) => s.Apply(x),
         (not null, PaymentCollectionResumed x) => s.Apply(x),
+        (not null, CapacityOverbooked x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

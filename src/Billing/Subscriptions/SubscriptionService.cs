@@ -120,12 +120,55 @@ public sealed class SubscriptionService(
             return events;
         }, ct);
 
-    /// <summary>Lanes sold across all tenants, and the cluster's capacity.</summary>
-    public async Task<(int Allocated, int Total)> CapacityAsync(CancellationToken ct = default)
+    /// <summary>Lanes sold across all tenants (with those set aside for open checkouts, except
+    /// <paramref name="exceptPendingOf"/>'s own), and the cluster's capacity.</summary>
+    public async Task<(int Allocated, int Total)> CapacityAsync(CancellationToken ct = default, Guid? exceptPendingOf = null)
     {
         await using var query = store.QuerySession();
         var (allocated, _) = await SumAllocatedAsync(query, exceptTenant: null, ct);
-        return (allocated, capacity.Value.TotalLanes);
+        return (allocated + await SumPendingAsync(query, exceptPendingOf, ct), capacity.Value.TotalLanes);
+    }
+
+    /// <summary>Sets lanes aside for the tenant's checkout (replacing any it had), refused when the paid pool has no
+    /// room for them beside every subscription and every other open checkout.</summary>
+    public async Task SetAsidePendingAsync(Guid tenantId, int lanes, DateTimeOffset expiresAt, CancellationToken ct = default)
+    {
+        await using var session = store.LightweightSession();
+        await session.BeginTransactionAsync(ct);
+        await session.QueryAsync<int>("select 1 from (select pg_advisory_xact_lock(?)) as capacity_lock", ct, CapacityLockId);
+        var (all, trials) = await SumAllocatedAsync(session, exceptTenant: null, ct);
+        var pending = await SumPendingAsync(session, tenantId, ct);
+        CapacityLedger.EnsureFits(capacity.Value.PaidLanes, all - trials + pending, 0, lanes);
+        session.Store(new PendingReservation(tenantId, lanes, expiresAt));
+        await session.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Records which checkout the lanes are set aside for, and until when Stripe keeps it open (or, once paid
+    /// by a method that settles later, that the payment is processing).</summary>
+    public async Task UpdatePendingAsync(Guid tenantId, Func<PendingReservation, PendingReservation?> update, CancellationToken ct = default)
+    {
+        await using var session = store.LightweightSession();
+        await session.BeginTransactionAsync(ct);
+        await session.QueryAsync<int>("select 1 from (select pg_advisory_xact_lock(?)) as capacity_lock", ct, CapacityLockId);
+        if (await session.LoadAsync<PendingReservation>(tenantId, ct) is { } pending)
+        {
+            if (update(pending) is { } updated)
+            {
+                session.Store(updated);
+            }
+            else
+            {
+                session.Delete(pending);
+            }
+
+            await session.SaveChangesAsync(ct);
+        }
+    }
+
+    public async Task<PendingReservation?> FindPendingAsync(Guid tenantId, CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession();
+        return await query.LoadAsync<PendingReservation>(tenantId, ct) is { } p && p.ExpiresAt > clock.GetUtcNow() ? p : null;
     }
 
     /// <summary>Applies what an external source of truth decided (Stripe). Note: with <paramref name="enforceCapacity"/>
@@ -160,20 +203,46 @@ public sealed class SubscriptionService(
         }
 
         var after = events.Aggregate(before, Subscription.After)!;
+
+        // Note: two pools. A free trial's plan lanes count only against the trial pool; every other lane (paid
+        // plans, staff overrides, open checkouts) against the rest. A trial staff convert moves from one to the other.
+        var pool = capacity.Value;
+        var (allOfOthers, trialsOfOthers) = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
+        var paidOfOthers = allOfOthers - trialsOfOthers + await SumPendingAsync(session, tenantId, ct);
         if (enforceCapacity)
         {
-            // Note: two pools. A free trial's plan lanes count only against the trial pool; every other lane (paid
-            // plans, staff overrides) against the rest. A trial staff convert moves from one to the other.
-            var pool = capacity.Value;
-            var (allOfOthers, trialsOfOthers) = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
             CapacityLedger.EnsureTrialFits(pool.TrialLanes, trialsOfOthers, before?.TrialPoolLanes ?? 0, after.TrialPoolLanes);
-            CapacityLedger.EnsureFits(pool.PaidLanes, allOfOthers - trialsOfOthers, before?.PaidPoolLanes ?? 0, after.PaidPoolLanes);
+            CapacityLedger.EnsureFits(pool.PaidLanes, paidOfOthers, before?.PaidPoolLanes ?? 0, after.PaidPoolLanes);
+        }
+        else if (after.PaidPoolLanes > (before?.PaidPoolLanes ?? 0) && after.PaidPoolLanes > pool.PaidLanes - paidOfOthers)
+        {
+            // Stripe has charged for these lanes already: they are served, and staff are told the cluster is oversold.
+            events = [.. events, new CapacityOverbooked(tenantId, after.PaidPoolLanes, Math.Max(0, pool.PaidLanes - paidOfOthers), clock.GetUtcNow())];
+        }
+
+        // A subscription that starts takes over the lanes its checkout had set aside.
+        if (after.IsLive && before is not { IsLive: true })
+        {
+            session.Delete<PendingReservation>(tenantId);
         }
 
         // FetchForWriting also covers a stream that does not exist yet: the append then starts it.
         stream.AppendMany(events);
         await session.SaveChangesAsync(ct);
         return after with { Id = streamId };
+    }
+
+    /// <summary>Lanes set aside for open checkouts of every tenant (but one).</summary>
+    private async Task<int> SumPendingAsync(IQuerySession query, Guid? exceptTenant, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var pending = query.Query<PendingReservation>().Where(p => p.ExpiresAt > now);
+        if (exceptTenant is { } t)
+        {
+            pending = pending.Where(p => p.Id != t);
+        }
+
+        return await pending.SumAsync(p => p.Lanes, ct);
     }
 
     /// <summary>Lanes held by every tenant (but one), and the part of them in the trial pool. Note: paid lanes are

@@ -19,8 +19,11 @@ namespace Lanes.Billing.Tests.Stripe;
 /// Billing in Stripe mode as the portal hosts it: the webhook endpoint on Kestrel, a Hangfire server on PostgreSQL,
 /// Stripe.net pointed at <see cref="FakeStripe"/>, and a fake clock.
 /// </summary>
-public sealed class BillingWithStripe : IAsyncLifetime
+public class BillingWithStripe : IAsyncLifetime
 {
+    /// <summary>The cluster's lanes (8 of them are the trial pool).</summary>
+    protected virtual int TotalLanes => 1000;
+
     public const string WebhookSecret = "whsec_test_lanes";
 
     private readonly PostgresDatabase _database = new();
@@ -46,7 +49,7 @@ public sealed class BillingWithStripe : IAsyncLifetime
         {
             ["ConnectionStrings:Lanes"] = _database.ConnectionString,
             ["Keys:Pepper"] = BillingHost.NewPepper(),
-            ["Capacity:TotalLanes"] = "1000",
+            ["Capacity:TotalLanes"] = TotalLanes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Stripe:SecretKey"] = "sk_test_lanes",
             ["Stripe:WebhookSecret"] = WebhookSecret,
             ["Stripe:ApiBase"] = Stripe.ApiBase,
@@ -83,7 +86,7 @@ public sealed class BillingWithStripe : IAsyncLifetime
         return e.ToJsonString();
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Http.Dispose();
         if (_app is not null)
@@ -95,4 +98,10 @@ public sealed class BillingWithStripe : IAsyncLifetime
         await Stripe.DisposeAsync();
         await _database.DisposeAsync();
     }
+}
+
+/// <summary>Stripe mode on a cluster with 12 paid lanes: two Pro plans fill it.</summary>
+public sealed class SmallClusterWithStripe : BillingWithStripe
+{
+    protected override int TotalLanes => 20;
 }
