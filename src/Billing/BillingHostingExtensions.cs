@@ -108,6 +108,7 @@ public static class BillingHostingExtensions
             });
         });
         services.AddSingleton<StripeBilling>();
+        services.AddSingleton<BillingDetails.BillingContactService>();
         services.AddTransient<StripeEventJob>();
         services.AddSingleton<StreamVersions>();
         services.AddSingleton<TenantService>();

@@ -130,6 +130,13 @@ public static class BillingEndpoints
                 return Results.Ok(new { status = s.Status.ToString() });
             }));
 
+        // Who invoices and billing emails are for: members read it, owners change it (pushed to the Stripe customer).
+        api.MapGet("/billing-details", (HttpContext http, TenantService tenants, BillingDetails.BillingContactService contacts) =>
+            Act(http, tenants, MemberRole.Member, async t => Results.Ok(BillingDetails.BillingDetailsView.Of(await contacts.FindAsync(t.Id)))));
+
+        api.MapPut("/billing-details", (BillingDetails.BillingDetailsCommand command, HttpContext http, TenantService tenants, BillingDetails.BillingContactService contacts) =>
+            Act(http, tenants, MemberRole.Owner, async t => Results.Ok(BillingDetails.BillingDetailsView.Of(await contacts.UpdateAsync(t.Id, command, UserOf(http))))));
+
         return api;
     }
 

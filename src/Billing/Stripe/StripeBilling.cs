@@ -520,7 +520,7 @@ public sealed partial class StripeBilling(
         // One customer per tenant: the idempotency key is the tenant, so two checkouts racing create one customer.
         var customer = await stripe.V1.Customers.CreateAsync(new CustomerCreateOptions
         {
-            Email = email,
+            Email = await BillingEmailOfAsync(tenantId, ct) ?? email,
             Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString() },
         }, Idempotent($"customer:{tenantId}"), ct);
         await using var session = store.LightweightSession();

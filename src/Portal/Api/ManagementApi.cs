@@ -118,6 +118,7 @@ public static class ManagementApi
         api.MapKeysApi();
         api.MapUsageApi();
         api.MapSubscriptionApi();
+        api.MapBillingDetailsApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapGet(ReferencePath, () => Results.Redirect("/api-reference.html")).ExcludeFromDescription();
         return app;

@@ -152,6 +152,20 @@ public sealed class FakeStripe : IAsyncDisposable
             c["metadata"] = Metadata(Form(http), "metadata");
             return Json(c);
         });
+        app.MapPost("/v1/customers/{id}", (string id, HttpContext http) =>
+        {
+            // As Stripe answers an update: the fields sent, the rest as Stripe's example customer has them.
+            var c = Fixture("customer");
+            c["id"] = id;
+            c["email"] = Form(http).GetValueOrDefault("email");
+            c["name"] = Form(http).GetValueOrDefault("name");
+            foreach (var field in (string[])["line1", "line2", "city", "postal_code", "state", "country"])
+            {
+                c["address"]![field] = Form(http).GetValueOrDefault($"address[{field}]");
+            }
+
+            return Json(c);
+        });
         app.MapPost("/v1/checkout/sessions", (HttpContext http) =>
         {
             var s = Fixture("checkout.session");

@@ -67,10 +67,13 @@ public static partial class FormSteps
     }
 
     /// <summary>A billing API write with the antiforgery token the API hands out, as the portal's own scripts would.</summary>
-    public static async Task<HttpResponseMessage> PostBillingAsync(this HttpClient browser, string path, object? body = null)
+    public static Task<HttpResponseMessage> PostBillingAsync(this HttpClient browser, string path, object? body = null) =>
+        browser.SendBillingAsync(HttpMethod.Post, path, body);
+
+    public static async Task<HttpResponseMessage> SendBillingAsync(this HttpClient browser, HttpMethod method, string path, object? body = null)
     {
         var antiforgery = await browser.GetFromJsonAsync<JsonElement>("/billing/api/antiforgery");
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body ?? new { command_id = Guid.NewGuid() }) };
+        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body ?? new { command_id = Guid.NewGuid() }) };
         request.Headers.Add(antiforgery.GetProperty("header_name").GetString()!, antiforgery.GetProperty("token").GetString());
         return await browser.SendAsync(request);
     }

@@ -72,6 +72,22 @@ public class UsageAndSubscriptionApiTests(PortalOnKestrel portal) : IClassFixtur
     }
 
     [Fact]
+    public async Task The_billing_details_are_readable_with_the_billing_read_scope_only()
+    {
+        var tenant = await portal.TenantAsync("pro");
+        await portal.Get<Lanes.Billing.BillingDetails.BillingContactService>().UpdateAsync(tenant,
+            new Lanes.Billing.BillingDetails.BillingDetailsCommand("billing@acme.test", "Acme GmbH", new("Main St 1", null, "Springfield", "12345", "IL", "us")), "test");
+        using var billingRead = await portal.ApiAsync(tenant, ManagementScopes.BillingRead);
+        using var keysRead = await portal.ApiAsync(tenant, ManagementScopes.KeysRead);
+
+        var details = await billingRead.GetFromJsonAsync<JsonElement>("/api/v1/billing-details");
+
+        Assert.Equal(("billing@acme.test", "Acme GmbH"), (details.GetProperty("email").GetString(), details.GetProperty("name").GetString()));
+        Assert.Equal(("IL", "US"), (details.GetProperty("address").GetProperty("state").GetString(), details.GetProperty("address").GetProperty("country").GetString()));
+        Assert.Equal(HttpStatusCode.Forbidden, (await keysRead.GetAsync("/api/v1/billing-details")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_tenant_without_a_subscription_gets_404()
     {
         var tenant = await portal.Get<Lanes.Billing.Tenants.TenantService>().CreateAsync($"t-{Guid.NewGuid():N}"[..20], "No plan", "test");

@@ -39,11 +39,12 @@ public class MalformedBillingRequestTests(PortalForBillingFuzz portal) : IClassF
         (HttpMethod.Post, "/billing/api/keep-plan", Command),
         (HttpMethod.Post, "/billing/api/portal", Command),
         (HttpMethod.Post, "/billing/api/trial", "{}"),
+        (HttpMethod.Put, "/billing/api/billing-details", $$"""{"email":"billing@acme.test","name":"Acme","address":{"line1":"Main St 1","city":"Berlin","postal_code":"10117","country":"DE"},"command_id":"{{Guid.NewGuid()}}"}"""),
     ];
 
     private static readonly string[] Queries =
         ["/billing/api/preview?plan=team", "/billing/api/preview", "/billing/api/preview?plan=%00", "/billing/api/preview?plan=%ED%A0%80",
-         "/billing/api/preview?plan=" + new string('x', 5000), "/billing/api/subscription", "/billing/api/subscription?x=%FF"];
+         "/billing/api/preview?plan=" + new string('x', 5000), "/billing/api/subscription", "/billing/api/subscription?x=%FF", "/billing/api/billing-details"];
 
     [Fact]
     public async Task Malformed_billing_requests_never_answer_5xx_and_change_nothing_when_refused()

@@ -13,7 +13,7 @@ public static class ManagementScopes
         [KeysRead] = "List and read API keys (never their secrets).",
         [KeysWrite] = "Create, re-budget, rotate and revoke API keys.",
         [UsageRead] = "Read usage time series (JSON or CSV).",
-        [BillingRead] = "Read the subscription and reserved lanes.",
+        [BillingRead] = "Read the subscription, reserved lanes and billing details.",
     };
 
     public static IReadOnlyList<string> All { get; } = [KeysRead, KeysWrite, UsageRead, BillingRead];
