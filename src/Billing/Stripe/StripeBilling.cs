@@ -595,6 +595,9 @@ public sealed partial class StripeBilling(
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 3111, Level = LogLevel.Warning, Message = "Stripe {Object} of customer {CustomerId} belongs to no known tenant; not recorded")]
+        public static partial void DocumentOfUnknownCustomer(ILogger logger, string @object, string customerId);
+
         [LoggerMessage(EventId = 3110, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} names a tenant that customer {CustomerId} does not belong to; ignored until its metadata or customer is corrected")]
         public static partial void TenantMismatch(ILogger logger, string subscriptionId, string customerId);
 

@@ -69,6 +69,18 @@ public sealed partial class StripeEventJob(IDocumentStore store, StripeBilling b
                 break;
             case EventTypes.CheckoutSessionExpired:
                 break;
+            case EventTypes.ChargeRefunded:
+            case EventTypes.ChargeRefundUpdated:
+            case EventTypes.CreditNoteCreated:
+            case EventTypes.CreditNoteUpdated:
+            case EventTypes.CreditNoteVoided:
+            case EventTypes.ChargeDisputeCreated:
+            case EventTypes.ChargeDisputeUpdated:
+            case EventTypes.ChargeDisputeClosed:
+            case EventTypes.ChargeDisputeFundsWithdrawn:
+            case EventTypes.ChargeDisputeFundsReinstated:
+                await billing.RecordDocumentAsync(stripeEvent.Data.Object, ct);
+                break;
             case EventTypes.CustomerSubscriptionTrialWillEnd:
                 Log.TrialEnding(logger, subscriptionId ?? "?");
                 break;

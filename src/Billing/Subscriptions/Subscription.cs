@@ -48,6 +48,14 @@ public sealed record PaymentCollectionResumed(Guid TenantId, DateTimeOffset Resu
 /// Stripe has taken the money, so the lanes are served, and staff are told to add capacity or settle it.</summary>
 public sealed record CapacityOverbooked(Guid TenantId, int Lanes, int FreeLanes, DateTimeOffset FoundAt);
 
+/// <summary>Money went back to the customer (all refunds of one charge so far): on record for staff and the
+/// customer; the lanes are not touched (a refund is a settlement, not a cancellation).</summary>
+public sealed record PaymentRefunded(Guid TenantId, string ChargeId, long AmountRefunded, string Currency, DateTimeOffset RefundedAt);
+
+/// <summary>The customer's bank disputes a charge, or the dispute moved on (<paramref name="Status"/>: Stripe's,
+/// e.g. needs_response, won, lost). The lanes go on; staff answer the dispute in Stripe and decide.</summary>
+public sealed record PaymentDisputed(Guid TenantId, string DisputeId, string ChargeId, long Amount, string Currency, string Reason, string Status, DateTimeOffset At);
+
 /// <summary>Staff turned a free trial into a plan of their own arrangement: from now on it is paid capacity.</summary>
 public sealed record TrialConverted(Guid TenantId, DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string ConvertedBy, DateTimeOffset ConvertedAt);
 
@@ -128,6 +136,12 @@ public sealed record Subscription
     public IReadOnlyList<string> CanceledDuplicates { get; init; } = [];
     public ReservationOverride? Override { get; init; }
 
+    /// <summary>Amount refunded so far per Stripe charge, and each dispute's status: what the history last said, so a
+    /// repeated webhook adds nothing. Kept across restarts of the subscription.</summary>
+    public IReadOnlyDictionary<string, long> Refunded { get; init; } = new Dictionary<string, long>();
+
+    public IReadOnlyDictionary<string, string> Disputes { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Stripe's <c>pause_collection</c> behaviour while payment collection is paused (the lanes go on).</summary>
     public string? CollectionPause { get; init; }
 
@@ -177,6 +191,8 @@ public sealed record Subscription
     {
         Id = Id,
         StripeCustomerId = StripeCustomerId,
+        Refunded = Refunded,
+        Disputes = Disputes,
         TenantId = e.TenantId,
         PlanId = e.PlanId,
         Status = e.Status,
@@ -277,6 +293,10 @@ public sealed record Subscription
 
     public Subscription Apply(CapacityOverbooked e) => this;
 
+    public Subscription Apply(PaymentRefunded e) => this with { Refunded = new Dictionary<string, long>(Refunded) { [e.ChargeId] = e.AmountRefunded } };
+
+    public Subscription Apply(PaymentDisputed e) => this with { Disputes = new Dictionary<string, string>(Disputes) { [e.DisputeId] = e.Status } };
+
     private static Subscription Allocate(Subscription s)
     {
         var allocated = !s.IsLive ? 0 : Math.Max(s.PlanLanes, s.Override?.Lanes ?? 0);
@@ -312,6 +332,8 @@ public sealed record Subscription
         (not null, PaymentCollectionPaused x) => s.Apply(x),
         (not null, PaymentCollectionResumed x) => s.Apply(x),
         (not null, CapacityOverbooked x) => s.Apply(x),
+        (not null, PaymentRefunded x) => s.Apply(x),
+        (not null, PaymentDisputed x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

@@ -118,6 +118,8 @@ public sealed class SupportQueries(IDocumentStore store, KeyService keys)
             ScheduledPlanChangeCanceled x => ($"Scheduled change to {x.To} undone: the plan stays", x.CanceledBy),
             PaymentCollectionPaused x => ($"Stripe paused collecting payment ({x.Behavior.Replace('_', ' ')}){(x.ResumesAt is { } r ? $" until {r:d MMM yyyy}" : "")}: the lanes go on", null),
             PaymentCollectionResumed => ("Stripe collects payment again", null),
+            PaymentRefunded x => ($"Refunded {Lanes.Shared.Money.MinorUnits.Format(x.AmountRefunded, x.Currency)} of charge {x.ChargeId}", null),
+            PaymentDisputed x => ($"Charge {x.ChargeId} disputed ({x.Reason.Replace('_', ' ')}, {Lanes.Shared.Money.MinorUnits.Format(x.Amount, x.Currency)}): {x.Status.Replace('_', ' ')}", null),
             CapacityOverbooked x => ($"Overbooked: Stripe started {x.Lanes} paid lanes with {x.FreeLanes} free; add capacity or settle with the customer", null),
             StripeSubscriptionCanceled x => ($"Stripe subscription {x.SubscriptionId} canceled ({x.Reason.Replace('_', ' ')})", null),
             _ => (e.EventTypeName.Replace('_', ' '), null),

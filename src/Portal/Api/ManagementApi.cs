@@ -119,6 +119,7 @@ public static class ManagementApi
         api.MapUsageApi();
         api.MapSubscriptionApi();
         api.MapBillingDetailsApi();
+        api.MapInvoicesApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapGet(ReferencePath, () => Results.Redirect("/api-reference.html")).ExcludeFromDescription();
         return app;

@@ -90,6 +90,30 @@ public sealed class FakeStripe : IAsyncDisposable
         return s;
     }
 
+    /// <summary>Charges as Stripe holds them, by id (disputes name only their charge).</summary>
+    public ConcurrentDictionary<string, JsonObject> Charges { get; } = new();
+
+    /// <summary>Disputes and credit notes as Stripe holds them, by id: a test changes one and delivers its event.</summary>
+    public ConcurrentDictionary<string, JsonObject> Disputes { get; } = new();
+
+    public ConcurrentDictionary<string, JsonObject> CreditNotes { get; } = new();
+
+    /// <summary>Puts a paid charge of the customer into Stripe's world, as Stripe's example charge.</summary>
+    public JsonObject PutCharge(string id, string customer, long amount, string currency = "usd")
+    {
+        var c = Fixture("charge");
+        c["id"] = id;
+        c["customer"] = customer;
+        c["amount"] = amount;
+        c["amount_captured"] = amount;
+        c["amount_refunded"] = 0;
+        c["refunded"] = false;
+        c["currency"] = currency;
+        c["receipt_url"] = $"https://pay.stripe.com/receipts/payment/{id}";
+        Charges[id] = c;
+        return c;
+    }
+
     /// <summary>Subscription schedules as Stripe holds them, by id.</summary>
     public ConcurrentDictionary<string, JsonObject> Schedules { get; } = new();
 
@@ -283,6 +307,9 @@ public sealed class FakeStripe : IAsyncDisposable
             s["schedule"] = id;
             return Json(schedule);
         });
+        app.MapGet("/v1/charges/{id}", (string id) => Charges.TryGetValue(id, out var charge) ? Json(charge) : Missing(id));
+        app.MapGet("/v1/disputes/{id}", (string id) => Disputes.TryGetValue(id, out var dispute) ? Json(dispute) : Missing(id));
+        app.MapGet("/v1/credit_notes/{id}", (string id) => CreditNotes.TryGetValue(id, out var note) ? Json(note) : Missing(id));
         app.MapGet("/v1/subscription_schedules/{id}", (string id) => Schedules.TryGetValue(id, out var schedule) ? Json(schedule) : Missing(id));
         app.MapPost("/v1/subscription_schedules/{id}", (string id, HttpContext http) =>
         {

@@ -41,11 +41,11 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     }
 
     /// <summary>A tenant whose Stripe subscription (on <paramref name="price"/>) the webhook has made active in Lanes.</summary>
-    private async Task<(Tenant Tenant, string SubscriptionId)> SubscribedAsync(string price = "price_pro")
+    private async Task<(Tenant Tenant, string SubscriptionId)> SubscribedAsync(string price = "price_pro", string customer = "cus_x")
     {
         var tenant = await NewTenantAsync();
         var id = $"sub_{Guid.NewGuid():N}"[..20];
-        var sub = billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "active", price, Now.AddDays(-1), Now.AddDays(29));
+        var sub = billing.Stripe.PutSubscription(id, customer, tenant.Id, "active", price, Now.AddDays(-1), Now.AddDays(29));
         Assert.Equal(HttpStatusCode.OK, (await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionCreated, sub))).StatusCode);
         await LanesSubscription(tenant.Id, s => s is { IsLive: true }, "the subscription to start");
         return (tenant, id);
@@ -487,5 +487,80 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         await using var query = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenant.Id));
         var changed = (await query.Events.FetchStreamAsync(SubscriptionStreams.For(tenant.Id))).Select(e => e.Data).OfType<PlanChanged>().Single();
         Assert.Equal(("pro", "team", "reconciled"), (changed.From, changed.To, changed.ChangedBy));
+    }
+
+    private async Task<BillingDocument> DocumentAsync(Guid tenantId, Func<BillingDocument, bool> done, string what) =>
+        (await Eventually.Get(() => billing.Get<StripeBilling>().DocumentsAsync(tenantId), d => d.Any(done), TimeSpan.FromSeconds(30), what)).First(done);
+
+    [Fact]
+    public async Task A_refund_is_recorded_for_the_customers_organisation_with_its_receipt_and_in_the_history_once_per_amount()
+    {
+        var customer = $"cus_{Guid.NewGuid():N}"[..20];
+        var (tenant, _) = await SubscribedAsync(customer: customer);
+        var charge = billing.Stripe.PutCharge($"ch_{Guid.NewGuid():N}"[..20], customer, 5000);
+        charge["amount_refunded"] = 2000;
+
+        await billing.DeliverAsync(billing.Event(EventTypes.ChargeRefunded, charge));
+        await billing.DeliverAsync(billing.Event(EventTypes.ChargeRefunded, charge)); // Stripe delivers again
+        var partial = await DocumentAsync(tenant.Id, d => d.Kind == BillingDocumentKind.Refund, "the partial refund");
+        Assert.Equal((2000L, "usd", "partially_refunded"), (partial.Amount, partial.Currency, partial.Status));
+        Assert.StartsWith("https://pay.stripe.com/receipts/", partial.Url);
+
+        charge["amount_refunded"] = 5000;
+        charge["refunded"] = true;
+        await billing.DeliverAsync(billing.Event(EventTypes.ChargeRefunded, charge));
+        await DocumentAsync(tenant.Id, d => d is { Kind: BillingDocumentKind.Refund, Status: "refunded", Amount: 5000 }, "the full refund");
+
+        var history = await Eventually.Get(() => HistoryAsync(tenant.Id), h => h.OfType<PaymentRefunded>().Count() >= 2, TimeSpan.FromSeconds(30), "the refunds in the history");
+        Assert.Equal([2000L, 5000L], history.OfType<PaymentRefunded>().Select(r => r.AmountRefunded));
+        Assert.Empty(await billing.Get<StripeBilling>().DocumentsAsync((await NewTenantAsync()).Id));
+    }
+
+    [Fact]
+    public async Task A_dispute_is_found_through_its_charge_recorded_with_each_status_and_leaves_the_lanes_running()
+    {
+        var customer = $"cus_{Guid.NewGuid():N}"[..20];
+        var (tenant, _) = await SubscribedAsync(customer: customer);
+        var charge = billing.Stripe.PutCharge($"ch_{Guid.NewGuid():N}"[..20], customer, 5000);
+        var dispute = FakeStripe.Fixture("dispute");
+        dispute["id"] = $"dp_{Guid.NewGuid():N}"[..20];
+        dispute["charge"] = charge["id"]!.GetValue<string>();
+        dispute["amount"] = 5000;
+        dispute["reason"] = "fraudulent";
+        dispute["status"] = "needs_response";
+        billing.Stripe.Disputes[dispute["id"]!.GetValue<string>()] = dispute;
+
+        await billing.DeliverAsync(billing.Event(EventTypes.ChargeDisputeCreated, dispute));
+        var open = await DocumentAsync(tenant.Id, d => d.Kind == BillingDocumentKind.Dispute, "the dispute");
+        Assert.Equal((5000L, "fraudulent", "needs_response", charge["id"]!.GetValue<string>()), (open.Amount, open.Reason, open.Status, open.Charge));
+
+        dispute["status"] = "lost";
+        await billing.DeliverAsync(billing.Event(EventTypes.ChargeDisputeClosed, dispute));
+        await DocumentAsync(tenant.Id, d => d is { Kind: BillingDocumentKind.Dispute, Status: "lost" }, "the lost dispute");
+
+        var history = await Eventually.Get(() => HistoryAsync(tenant.Id), h => h.OfType<PaymentDisputed>().Count() >= 2, TimeSpan.FromSeconds(30), "the dispute in the history");
+        Assert.Equal(["needs_response", "lost"], history.OfType<PaymentDisputed>().Select(d => d.Status));
+        Assert.Equal(6, (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.ReservedLanesAt(Now));
+    }
+
+    [Fact]
+    public async Task A_credit_note_is_listed_with_its_number_reason_and_pdf()
+    {
+        var customer = $"cus_{Guid.NewGuid():N}"[..20];
+        var (tenant, _) = await SubscribedAsync(customer: customer);
+        var note = FakeStripe.Fixture("credit_note");
+        note["id"] = $"cn_{Guid.NewGuid():N}"[..20];
+        note["customer"] = customer;
+        note["reason"] = "order_change";
+        note["currency"] = "jpy";
+        note["total"] = 1690;
+        billing.Stripe.CreditNotes[note["id"]!.GetValue<string>()] = note;
+
+        await billing.DeliverAsync(billing.Event(EventTypes.CreditNoteCreated, note));
+
+        var credit = await DocumentAsync(tenant.Id, d => d.Kind == BillingDocumentKind.CreditNote, "the credit note");
+        Assert.Equal(("ABCD-1234-CN-01", 1690L, "jpy", "issued", "order_change"), (credit.Number, credit.Amount, credit.Currency, credit.Status, credit.Reason));
+        Assert.Equal("JPY 1,690", Lanes.Shared.Money.MinorUnits.Format(credit.Amount, credit.Currency));
+        Assert.NotNull(credit.Url);
     }
 }

@@ -88,6 +88,30 @@ public class UsageAndSubscriptionApiTests(PortalOnKestrel portal) : IClassFixtur
     }
 
     [Fact]
+    public async Task Refunds_credit_notes_and_disputes_are_listed_with_amounts_in_the_currencys_units_for_the_billing_read_scope_only()
+    {
+        var tenant = await portal.TenantAsync("pro");
+        await using (var session = portal.Get<Marten.IDocumentStore>().LightweightSession(Lanes.Billing.Tenants.Tenant.MartenTenantOf(tenant)))
+        {
+            session.Store(new Lanes.Billing.Stripe.BillingDocument("cn_api_1", Lanes.Billing.Stripe.BillingDocumentKind.CreditNote, "ACME-CN-01",
+                DateTimeOffset.UtcNow, 1690, "jpy", "issued", "https://example.test/cn.pdf", "order_change", null));
+            await session.SaveChangesAsync();
+        }
+
+        using var billingRead = await portal.ApiAsync(tenant, ManagementScopes.BillingRead);
+        using var keysRead = await portal.ApiAsync(tenant, ManagementScopes.KeysRead);
+        var other = await portal.TenantAsync("pro");
+        using var otherRead = await portal.ApiAsync(other, ManagementScopes.BillingRead);
+
+        var document = Assert.Single((await billingRead.GetFromJsonAsync<JsonElement>("/api/v1/billing-documents")).EnumerateArray());
+        Assert.Equal(("credit_note", "ACME-CN-01", 1690L, "JPY 1,690"), (document.GetProperty("kind").GetString(), document.GetProperty("number").GetString(),
+            document.GetProperty("amount").GetProperty("minor_units").GetInt64(), document.GetProperty("amount").GetProperty("display").GetString()));
+        Assert.Equal(0, (await otherRead.GetFromJsonAsync<JsonElement>("/api/v1/billing-documents")).GetArrayLength());
+        Assert.Equal(0, (await billingRead.GetFromJsonAsync<JsonElement>("/api/v1/invoices")).GetArrayLength()); // internal mode: staff invoice
+        Assert.Equal(HttpStatusCode.Forbidden, (await keysRead.GetAsync("/api/v1/billing-documents")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_tenant_without_a_subscription_gets_404()
     {
         var tenant = await portal.Get<Lanes.Billing.Tenants.TenantService>().CreateAsync($"t-{Guid.NewGuid():N}"[..20], "No plan", "test");
