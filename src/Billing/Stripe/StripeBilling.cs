@@ -174,7 +174,7 @@ public sealed partial class StripeBilling(
     {
         var customer = await FindCustomerAsync(tenantId, ct) ?? throw new RuleViolation("no_customer", "The organisation has not paid through Stripe yet.");
         var session = await stripe.V1.BillingPortal.Sessions.CreateAsync(
-            new global::Stripe.BillingPortal.SessionCreateOptions { Customer = customer, ReturnUrl = _options.PortalReturnUrl },
+            new global::Stripe.BillingPortal.SessionCreateOptions { Customer = customer, ReturnUrl = _options.PortalReturnUrl, Configuration = await PortalConfigurationIdAsync(ct) },
             Idempotent($"portal:{tenantId}:{commandId}"), ct);
         return session.Url;
     }

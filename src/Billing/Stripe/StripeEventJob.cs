@@ -116,6 +116,9 @@ public sealed partial class StripeEventJob(IDocumentStore store, StripeBilling b
         }
 
         Log.Reconciled(logger, await billing.ReconcileAsync(ct));
+
+        // The Customer Portal is configured in code: a Dashboard edit is put back nightly.
+        await billing.ApplyPortalConfigurationAsync(ct);
     }
 
     private static partial class Log

@@ -221,6 +221,18 @@ public sealed class FakeStripe : IAsyncDisposable
             s["url"] = "https://billing.stripe.com/p/session/test_portal";
             return Json(s);
         });
+        app.MapPost("/v1/billing_portal/configurations", () =>
+        {
+            var c = Fixture("billing_portal.configuration");
+            c["id"] = $"bpc_{Interlocked.Increment(ref _ids)}";
+            return Json(c);
+        });
+        app.MapPost("/v1/billing_portal/configurations/{id}", (string id) =>
+        {
+            var c = Fixture("billing_portal.configuration");
+            c["id"] = id;
+            return Json(c);
+        });
         app.MapGet("/v1/subscriptions/{id}", (string id, HttpContext http) =>
             Subscriptions.TryGetValue(id, out var s) ? Json(Expanded(s, http)) : Missing(id));
         app.MapPost("/v1/subscriptions/{id}", (string id, HttpContext http) =>

@@ -563,4 +563,26 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         Assert.Equal("JPY 1,690", Lanes.Shared.Money.MinorUnits.Format(credit.Amount, credit.Currency));
         Assert.NotNull(credit.Url);
     }
+
+    [Fact]
+    public async Task The_customer_portal_runs_on_lanes_own_configuration_created_once_and_put_back_by_the_nightly_reconciliation()
+    {
+        var (tenant, _) = await SubscribedAsync();
+
+        await billing.Get<StripeBilling>().PortalAsync(tenant.Id, Guid.NewGuid());
+        await billing.Get<StripeBilling>().PortalAsync(tenant.Id, Guid.NewGuid());
+
+        // Payment methods, invoices, tax IDs and cancelling at the period end; plan changes stay in Lanes.
+        var created = Assert.Single(billing.Stripe.To("POST", "/v1/billing_portal/configurations"), r => r.Path == "/v1/billing_portal/configurations");
+        Assert.Equal(("true", "true", "tax_id", "at_period_end", "false"), (created.Form["features[payment_method_update][enabled]"],
+            created.Form["features[invoice_history][enabled]"], created.Form["features[customer_update][allowed_updates][0]"],
+            created.Form["features[subscription_cancel][mode]"], created.Form["features[subscription_update][enabled]"]));
+        Assert.Equal("lanes:portal-configuration", created.IdempotencyKey);
+        var configuration = billing.Stripe.To("POST", "/v1/billing_portal/sessions").Select(r => r.Form["configuration"]).Distinct().Single();
+        Assert.StartsWith("bpc_", configuration);
+
+        await billing.Get<StripeEventJob>().ReconcileAsync(CancellationToken.None);
+        var putBack = billing.Stripe.To("POST", $"/v1/billing_portal/configurations/{configuration}").Last();
+        Assert.Equal("false", putBack.Form["features[subscription_update][enabled]"]);
+    }
 }
