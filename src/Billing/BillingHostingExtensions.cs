@@ -67,6 +67,7 @@ public static class BillingHostingExtensions
         services.AddOptions<DunningOptions>().BindConfiguration(DunningOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<InternalBillingOptions>().BindConfiguration(InternalBillingOptions.Section)
             .Validate(o => o.TrialLength > TimeSpan.Zero, "InternalBilling:TrialLength must be positive.").ValidateOnStart();
+        services.AddOptions<Notices.NoticeOptions>().BindConfiguration(Notices.NoticeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KeyOptions>().BindConfiguration(KeyOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<KeyOptions>, KeyOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<PlanOptions>>().Value.ToCatalog());
@@ -109,6 +110,8 @@ public static class BillingHostingExtensions
         });
         services.AddSingleton<StripeBilling>();
         services.AddSingleton<BillingDetails.BillingContactService>();
+        services.AddSingleton<Notices.BillingNoticeQueue>();
+        services.AddSingleton<Notices.BillingNoticeSender>();
         services.AddTransient<StripeEventJob>();
         services.AddSingleton<StreamVersions>();
         services.AddSingleton<TenantService>();

@@ -36,6 +36,11 @@ public class BillingHost : IAsyncLifetime
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
+    /// <summary>Services a fixture adds to what billing registers (what a host like the portal would provide).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
     public virtual async Task InitializeAsync()
@@ -51,6 +56,7 @@ public class BillingHost : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(Settings);
         builder.AddBilling(Role);
         builder.Services.AddSingleton<TimeProvider>(RealClock ? TimeProvider.System : Clock);
+        ConfigureServices(builder.Services);
         _host = builder.Build();
         await _host.StartAsync();
     }

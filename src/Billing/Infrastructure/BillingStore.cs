@@ -35,6 +35,7 @@ public static class BillingStore
         opts.Schema.For<ApiKey>().Index(x => x.SecretHash).Index(x => x.Prefix).Index(x => x.WindowEnd);
         opts.Schema.For<Subscription>().Index(x => x.Status);
         opts.Schema.For<BillingDetails.BillingContact>();
+        opts.Schema.For<Notices.BillingNotice>().Index(x => x.SentAt);
 
         opts.Projections.Snapshot<Tenants.Tenant>(SnapshotLifecycle.Inline);
         opts.Projections.Snapshot<Subscription>(SnapshotLifecycle.Inline);

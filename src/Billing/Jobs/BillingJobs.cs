@@ -5,12 +5,16 @@ namespace Lanes.Billing.Jobs;
 
 /// <summary>The recurring jobs, registered in one place with stable ids. Each is re-entrant: it reads what is due
 /// and changes it with optimistic concurrency, so overlapping runs on several servers do every change once.</summary>
-public sealed class BillingJobs(WindowRoller windows, Revocations revocations, Leases.LeasePools pools, Stripe.StripeBilling stripe, Stripe.BillingModeInfo mode, TimeProvider clock)
+public sealed class BillingJobs(
+    WindowRoller windows, Revocations revocations, Leases.LeasePools pools, Stripe.StripeBilling stripe, Stripe.BillingModeInfo mode,
+    Notices.BillingNoticeQueue notices, Notices.BillingNoticeSender sender, TimeProvider clock)
 {
     public const string RollWindows = "billing:roll-windows";
     public const string RevokeKeys = "billing:revoke-keys";
     public const string ExpireOverrides = "billing:expire-overrides";
     public const string PruneLeases = "billing:prune-leases";
+    public const string SendNotices = "billing:send-notices";
+    public const string TrialNotices = "billing:trial-notices";
 
     /// <summary>Lease pools of windows that ended more than the longest window ago are never read again.</summary>
     public Task<int> PruneLeasesAsync(CancellationToken ct) => pools.DeleteBeforeAsync(clock.GetUtcNow() - TimeSpan.FromDays(32), ct);
@@ -33,6 +37,14 @@ public sealed class BillingJobs(WindowRoller windows, Revocations revocations, L
     [AutomaticRetry(Attempts = 0)]
     public Task ExpireOverridesAsync(CancellationToken ct) => revocations.ExpireOverridesAsync(ct);
 
+    /// <summary>Lanes' own billing emails waiting in the outbox go out.</summary>
+    [AutomaticRetry(Attempts = 0)]
+    public Task SendNoticesAsync(CancellationToken ct) => sender.SendDueAsync(ct);
+
+    /// <summary>Trials ending soon get their notice (the next minute's run sends it).</summary>
+    [AutomaticRetry(Attempts = 0)]
+    public Task QueueTrialNoticesAsync(CancellationToken ct) => notices.QueueTrialEndingAsync(ct);
+
     public static void Register(IRecurringJobManager jobs)
     {
         var utc = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc };
@@ -40,5 +52,7 @@ public sealed class BillingJobs(WindowRoller windows, Revocations revocations, L
         jobs.AddOrUpdate<BillingJobs>(RevokeKeys, j => j.RevokeKeysAsync(CancellationToken.None), Cron.Minutely(), utc);
         jobs.AddOrUpdate<BillingJobs>(ExpireOverrides, j => j.ExpireOverridesAsync(CancellationToken.None), Cron.Minutely(), utc);
         jobs.AddOrUpdate<BillingJobs>(PruneLeases, j => j.PruneLeasesAsync(CancellationToken.None), Cron.Daily(3), utc);
+        jobs.AddOrUpdate<BillingJobs>(SendNotices, j => j.SendNoticesAsync(CancellationToken.None), Cron.Minutely(), utc);
+        jobs.AddOrUpdate<BillingJobs>(TrialNotices, j => j.QueueTrialNoticesAsync(CancellationToken.None), Cron.Hourly(), utc);
     }
 }

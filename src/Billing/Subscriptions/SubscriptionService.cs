@@ -1,4 +1,5 @@
 using Lanes.Billing.Capacity;
+using Lanes.Billing.Notices;
 using Lanes.Billing.Tenants;
 using Lanes.Shared.Plans;
 using Marten;
@@ -228,6 +229,17 @@ public sealed class SubscriptionService(
 
         // FetchForWriting also covers a stream that does not exist yet: the append then starts it.
         stream.AppendMany(events);
+
+        // Billing emails are queued with the events that cause them (a transactional outbox), never twice: writes of a
+        // tenant are serialised by the lock above, so a notice already there is seen here.
+        foreach (var notice in BillingNotices.From(before, events, after, clock.GetUtcNow()))
+        {
+            if (await session.LoadAsync<BillingNotice>(notice.Id, ct) is null)
+            {
+                session.Store(notice);
+            }
+        }
+
         await session.SaveChangesAsync(ct);
         return after with { Id = streamId };
     }

@@ -32,6 +32,7 @@ public static class IdentityHostingExtensions
         }
 
         builder.Services.AddSingleton<IEmailSender<LanesUser>, LanesEmailSender>();
+        builder.Services.AddSingleton<Lanes.Billing.Notices.IBillingMailer, Notices.BillingNoticeMailer>();
         // Note: the staff policy needs a two-factor sign-in as well as the role (see StaffAccess).
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Roles.Staff, p => p.RequireRole(Roles.Staff).RequireClaim(Security.StaffAccess.AuthenticationMethod, Security.StaffAccess.MultiFactor));
