@@ -37,6 +37,13 @@ public static class BillingStore
         opts.Schema.For<BillingDetails.BillingContact>();
         opts.Schema.For<Notices.BillingNotice>().Index(x => x.SentAt);
 
+        // Note: every document type is listed, so `lanes migrate` creates its table: hosts that run without schema
+        // rights (Database:ApplySchema=false) cannot create one the first time they store it.
+        opts.Schema.For<Stripe.StripeCustomerRecord>();
+        opts.Schema.For<Stripe.StripeEventReceipt>();
+        opts.Schema.For<Stripe.StripeCheckoutRecord>();
+        opts.Schema.For<Stripe.BillingDocument>();
+
         opts.Projections.Snapshot<Tenants.Tenant>(SnapshotLifecycle.Inline);
         opts.Projections.Snapshot<Subscription>(SnapshotLifecycle.Inline);
         opts.Projections.Snapshot<ApiKey>(SnapshotLifecycle.Inline);

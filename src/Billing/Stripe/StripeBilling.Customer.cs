@@ -63,10 +63,21 @@ public sealed partial class StripeBilling
         return linked.Count == 0 ? null : linked[0];
     }
 
-    /// <summary>The billing email an owner set, which a new Stripe customer gets instead of the signed-in person's.</summary>
-    private async Task<string?> BillingEmailOfAsync(Guid tenantId, CancellationToken ct)
+    /// <summary>The billing contact an owner set: a new Stripe customer gets its email (instead of the signed-in
+    /// person's), name and address.</summary>
+    private async Task<BillingContact?> BillingContactOfAsync(Guid tenantId, CancellationToken ct)
     {
         await using var query = store.QuerySession(Tenant.MartenTenantOf(tenantId));
-        return (await query.LoadAsync<BillingContact>(tenantId, ct))?.Email;
+        return await query.LoadAsync<BillingContact>(tenantId, ct);
     }
+
+    private static AddressOptions? AddressOf(BillingContact? contact) => contact?.Address is not { } a ? null : new AddressOptions
+    {
+        Line1 = a.Line1,
+        Line2 = a.Line2,
+        City = a.City,
+        PostalCode = a.PostalCode,
+        State = a.State,
+        Country = a.Country,
+    };
 }

@@ -518,9 +518,12 @@ public sealed partial class StripeBilling(
         }
 
         // One customer per tenant: the idempotency key is the tenant, so two checkouts racing create one customer.
+        var contact = await BillingContactOfAsync(tenantId, ct);
         var customer = await stripe.V1.Customers.CreateAsync(new CustomerCreateOptions
         {
-            Email = await BillingEmailOfAsync(tenantId, ct) ?? email,
+            Email = contact?.Email ?? email,
+            Name = contact?.Name,
+            Address = AddressOf(contact),
             Metadata = new Dictionary<string, string> { ["tenant_id"] = tenantId.ToString() },
         }, Idempotent($"customer:{tenantId}"), ct);
         await using var session = store.LightweightSession();

@@ -10,7 +10,8 @@ namespace Lanes.Billing.Stripe;
 /// on the event's copy: a late <c>customer.subscription.updated</c> converges to the same state as the newest one.
 /// Re-entrant: running it twice syncs twice to the same result.
 /// </summary>
-public sealed partial class StripeEventJob(IDocumentStore store, StripeBilling billing, TimeProvider clock, ILogger<StripeEventJob> logger)
+public sealed partial class StripeEventJob(
+    IDocumentStore store, StripeBilling billing, Notices.BillingNoticeQueue notices, TimeProvider clock, ILogger<StripeEventJob> logger)
 {
     [AutomaticRetry(Attempts = 10)]
     public async Task ProcessAsync(string eventId, CancellationToken ct)
@@ -64,6 +65,15 @@ public sealed partial class StripeEventJob(IDocumentStore store, StripeBilling b
                 if (subscriptionId is not null)
                 {
                     await billing.SyncAsync(subscriptionId, "stripe", ct);
+                }
+
+                // The bank wants the customer to confirm a payment (3-D Secure): Lanes emails them the invoice to
+                // confirm it on, once per invoice however often Stripe repeats the event.
+                if (stripeEvent.Type == EventTypes.InvoicePaymentActionRequired
+                    && stripeEvent.Data.Object is Invoice { Id: { } invoiceId, CustomerId: { } customerId } invoice
+                    && await billing.TenantOfCustomerAsync(customerId, ct) is { } tenantId)
+                {
+                    await notices.QueueAuthenticationNeededAsync(tenantId, invoice.HostedInvoiceUrl, invoiceId, ct);
                 }
 
                 break;

@@ -54,7 +54,7 @@ public class BillingDetailsStripeTests(BillingWithStripe billing) : IClassFixtur
     }
 
     [Fact]
-    public async Task A_customer_created_after_the_details_were_saved_gets_the_billing_email_not_the_login_email()
+    public async Task A_customer_created_after_the_details_were_saved_gets_the_billing_email_name_and_address_not_the_login_email()
     {
         var tenant = await NewTenantAsync();
 
@@ -63,6 +63,7 @@ public class BillingDetailsStripeTests(BillingWithStripe billing) : IClassFixtur
 
         var created = Assert.Single(billing.Stripe.To("POST", "/v1/customers"), r => r.Path == "/v1/customers" && r.Form["metadata[tenant_id]"] == tenant.Id.ToString());
         Assert.Equal("billing@acme.test", created.Form["email"]);
+        Assert.Equal(("Acme GmbH", "Friedrichstr. 123", "DE"), (created.Form["name"], created.Form["address[line1]"], created.Form["address[country]"]));
     }
 
     [Fact]
