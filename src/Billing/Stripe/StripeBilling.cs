@@ -445,11 +445,12 @@ public sealed partial class StripeBilling(
         {
             await stripe.V1.Subscriptions.CancelAsync(view.SubscriptionId, new SubscriptionCancelOptions { InvoiceNow = false, Prorate = false },
                 Idempotent($"duplicate-cancel:{view.SubscriptionId}"), ct);
-            Log.DuplicateCanceled(logger, view.SubscriptionId, kept);
+            var (refunded, currency) = await RefundInvoiceAsync(view.LatestInvoiceId, view.SubscriptionId, ct);
+            Log.DuplicateCanceled(logger, view.SubscriptionId, kept, refunded);
             return live.CanceledDuplicates.Contains(view.SubscriptionId)
                 ? live
                 : await subscriptions.ApplyAsync(tenantId, s => s is { IsLive: true } && !s.CanceledDuplicates.Contains(view.SubscriptionId)
-                    ? [new DuplicateStripeSubscriptionCanceled(tenantId, view.SubscriptionId, kept, clock.GetUtcNow())]
+                    ? [new DuplicateStripeSubscriptionCanceled(tenantId, view.SubscriptionId, kept, clock.GetUtcNow(), refunded, currency)]
                     : [], enforceCapacity: false, ct);
         }
 
@@ -470,6 +471,33 @@ public sealed partial class StripeBilling(
         }
 
         return after;
+    }
+
+    /// <summary>Refunds in full what was paid on the invoice (a duplicate subscription's first one). Re-entrant: the
+    /// idempotency key is the payment, so a retried job gets the same refund back instead of refunding twice.</summary>
+    private async Task<(long Refunded, string? Currency)> RefundInvoiceAsync(string? invoiceId, string subscriptionId, CancellationToken ct)
+    {
+        if (invoiceId is null)
+        {
+            return (0, null);
+        }
+
+        long refunded = 0;
+        string? currency = null;
+        var payments = await stripe.V1.InvoicePayments.ListAsync(new InvoicePaymentListOptions { Invoice = invoiceId, Status = "paid" }, cancellationToken: ct);
+        foreach (var payment in payments.Data.Where(p => p.Payment?.PaymentIntentId is not null))
+        {
+            var refund = await stripe.V1.Refunds.CreateAsync(new RefundCreateOptions
+            {
+                PaymentIntent = payment.Payment.PaymentIntentId,
+                Reason = "duplicate",
+                Metadata = new Dictionary<string, string> { ["subscription"] = subscriptionId, ["reason"] = "second_subscription" },
+            }, Idempotent($"duplicate-refund:{payment.Id}"), ct);
+            refunded += refund.Amount;
+            currency = refund.Currency;
+        }
+
+        return (refunded, currency);
     }
 
     private async Task<Lanes.Billing.Subscriptions.Subscription> SetCancelAtPeriodEndAsync(Guid tenantId, bool cancel, string by, Guid commandId, CancellationToken ct)
@@ -587,6 +615,7 @@ public sealed partial class StripeBilling(
             CollectionPause = s.PauseCollection?.Behavior,
             CollectionResumesAt = s.PauseCollection?.ResumesAt is { } resumes ? Utc(resumes) : null,
             ScheduleId = s.ScheduleId,
+            LatestInvoiceId = s.LatestInvoiceId,
             ScheduledItems = next is null ? [] : [.. next.Items.Select(i => new StripeItem(i.PriceId, i.Quantity))],
             ScheduledAt = next is null ? null : Utc(next.StartDate),
         };
@@ -607,8 +636,8 @@ public sealed partial class StripeBilling(
         [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Stripe subscription {SubscriptionId} belongs to no known tenant; ignored")]
         public static partial void UnknownTenant(ILogger logger, string subscriptionId);
 
-        [LoggerMessage(EventId = 3109, Level = LogLevel.Warning, Message = "Second Stripe subscription {SubscriptionId} canceled: the tenant already pays through {Kept}; refund its invoice")]
-        public static partial void DuplicateCanceled(ILogger logger, string subscriptionId, string kept);
+        [LoggerMessage(EventId = 3109, Level = LogLevel.Warning, Message = "Second Stripe subscription {SubscriptionId} canceled: the tenant already pays through {Kept}; {Refunded} (smallest unit) refunded")]
+        public static partial void DuplicateCanceled(ILogger logger, string subscriptionId, string kept, long refunded);
 
         [LoggerMessage(EventId = 3108, Level = LogLevel.Information, Message = "Stripe subscription {SubscriptionId} paid late after dunning ended it: restored with {Keys} keys")]
         public static partial void RestoredAfterLatePayment(ILogger logger, string subscriptionId, int keys);

@@ -32,6 +32,9 @@ public sealed record StripeView(
 
     public string? ScheduleId { get; init; }
 
+    /// <summary>The subscription's latest invoice (what a duplicate subscription was paid through).</summary>
+    public string? LatestInvoiceId { get; init; }
+
     /// <summary>The items as Lanes reads them: <see cref="Items"/>, or the single <see cref="PriceId"/>.</summary>
     public IReadOnlyList<StripeItem> ItemsOrPrice => Items.Count > 0 ? Items : [new StripeItem(PriceId, 1)];
 

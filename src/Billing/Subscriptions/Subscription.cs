@@ -32,8 +32,10 @@ public sealed record SubscriptionRestored(Guid TenantId, DateTimeOffset EndedAt,
 public sealed record UnknownStripePriceFound(Guid TenantId, string SubscriptionId, string? PriceId, DateTimeOffset FoundAt);
 
 /// <summary>A second Stripe subscription of a tenant that already had one live (two checkouts paid): canceled in
-/// Stripe at once, reported to staff, who refund its first invoice (README, Billing modes).</summary>
-public sealed record DuplicateStripeSubscriptionCanceled(Guid TenantId, string SubscriptionId, string KeptSubscriptionId, DateTimeOffset CanceledAt);
+/// Stripe at once and what it was paid refunded in full (<paramref name="AmountRefunded"/>, in the currency's smallest
+/// unit; zero when nothing had been paid yet, which staff check in Stripe). README, Billing modes.</summary>
+public sealed record DuplicateStripeSubscriptionCanceled(
+    Guid TenantId, string SubscriptionId, string KeptSubscriptionId, DateTimeOffset CanceledAt, long AmountRefunded = 0, string? Currency = null);
 
 /// <summary>A downgrade waiting for the period end was undone (the customer kept their plan): nothing changes.</summary>
 public sealed record ScheduledPlanChangeCanceled(Guid TenantId, string To, string CanceledBy, DateTimeOffset CanceledAt);

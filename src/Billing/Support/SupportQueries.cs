@@ -114,7 +114,9 @@ public sealed class SupportQueries(IDocumentStore store, KeyService keys)
             SubscriptionRestored x => ($"Subscription restored ({x.Reason.Replace('_', ' ')}) after it ended on {x.EndedAt:d MMM yyyy HH:mm} UTC", null),
             UnknownStripePriceFound { PriceId: { } price } x => ($"Stripe bills {x.SubscriptionId} at price {price}, which no plan knows: map it in Stripe:LegacyPrices", null),
             UnknownStripePriceFound => ("The Stripe price is known again", null),
-            DuplicateStripeSubscriptionCanceled x => ($"Second Stripe subscription {x.SubscriptionId} canceled (kept {x.KeptSubscriptionId}): refund its invoice", null),
+            DuplicateStripeSubscriptionCanceled { AmountRefunded: > 0, Currency: { } currency } x =>
+                ($"Second Stripe subscription {x.SubscriptionId} canceled (kept {x.KeptSubscriptionId}) and its {Lanes.Shared.Money.MinorUnits.Format(x.AmountRefunded, currency)} refunded", null),
+            DuplicateStripeSubscriptionCanceled x => ($"Second Stripe subscription {x.SubscriptionId} canceled (kept {x.KeptSubscriptionId}); no paid payment was found to refund: check it in Stripe", null),
             ScheduledPlanChangeCanceled x => ($"Scheduled change to {x.To} undone: the plan stays", x.CanceledBy),
             PaymentCollectionPaused x => ($"Stripe paused collecting payment ({x.Behavior.Replace('_', ' ')}){(x.ResumesAt is { } r ? $" until {r:d MMM yyyy}" : "")}: the lanes go on", null),
             PaymentCollectionResumed => ("Stripe collects payment again", null),

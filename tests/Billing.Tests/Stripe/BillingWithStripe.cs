@@ -31,6 +31,11 @@ public class BillingWithStripe : IAsyncLifetime
 
     public FakeStripe Stripe { get; private set; } = null!;
 
+    /// <summary>Changes to the settings a variant of this deployment runs with.</summary>
+    protected virtual void Configure(IDictionary<string, string?> settings)
+    {
+    }
+
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 2, 10, 30, 0, TimeSpan.Zero));
 
     public HttpClient Http { get; private set; } = null!;
@@ -45,7 +50,7 @@ public class BillingWithStripe : IAsyncLifetime
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Lanes"] = _database.ConnectionString,
             ["Keys:Pepper"] = BillingHost.NewPepper(),
@@ -57,7 +62,12 @@ public class BillingWithStripe : IAsyncLifetime
             ["Stripe:Prices:starter"] = "price_starter",
             ["Stripe:Prices:pro"] = "price_pro",
             ["Stripe:Prices:team"] = "price_team",
-        });
+
+            // Pro's price before the current one: its subscribers keep it.
+            ["Stripe:LegacyPrices:price_pro_2025"] = "pro",
+        };
+        Configure(settings);
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.AddBilling(BillingRole.Jobs);
         builder.Services.AddSingleton<TimeProvider>(Clock);
         _app = builder.Build();
@@ -104,4 +114,10 @@ public class BillingWithStripe : IAsyncLifetime
 public sealed class SmallClusterWithStripe : BillingWithStripe
 {
     protected override int TotalLanes => 20;
+}
+
+/// <summary>Stripe mode with Stripe Tax on at Checkout.</summary>
+public sealed class TaxedBillingWithStripe : BillingWithStripe
+{
+    protected override void Configure(IDictionary<string, string?> settings) => settings["Stripe:AutomaticTax"] = "true";
 }

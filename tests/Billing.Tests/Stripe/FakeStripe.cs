@@ -23,6 +23,8 @@ public sealed class FakeStripe : IAsyncDisposable
         (JsonObject)JsonNode.Parse(File.ReadAllText(FixturePath()))!["resources"]!);
 
     private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, (int Status, string Body)> _replies = new();
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
     private int _ids;
 
     private FakeStripe(WebApplication app) => _app = app;
@@ -114,6 +116,12 @@ public sealed class FakeStripe : IAsyncDisposable
         return c;
     }
 
+    /// <summary>What was paid on an invoice (invoice id → payment intent and amount), as Stripe lists invoice payments.</summary>
+    public ConcurrentDictionary<string, (string PaymentIntent, long Amount)> InvoicePayments { get; } = new();
+
+    /// <summary>Refunds Stripe made, by id.</summary>
+    public ConcurrentDictionary<string, JsonObject> Refunds { get; } = new();
+
     /// <summary>Subscription schedules as Stripe holds them, by id.</summary>
     public ConcurrentDictionary<string, JsonObject> Schedules { get; } = new();
 
@@ -153,21 +161,76 @@ public sealed class FakeStripe : IAsyncDisposable
             http.Items["form"] = form;
             Requests.Enqueue(new StripeRequest(http.Request.Method, http.Request.Path + http.Request.QueryString, form,
                 http.Request.Headers["Idempotency-Key"].FirstOrDefault()));
-            if (NextError is { } error)
+
+            // As Stripe does: a POST repeated with the same Idempotency-Key gets the first response back and changes
+            // nothing (Stripe makes one refund, one customer...); concurrent repeats wait for the first.
+            var idempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
+            if (HttpMethods.IsPost(http.Request.Method) && idempotencyKey is not null)
             {
-                NextError = null;
-                http.Response.StatusCode = error.Status;
-                http.Response.ContentType = "application/json";
-                await http.Response.WriteAsync(new JsonObject
+                var gate = _gates.GetOrAdd(idempotencyKey, _ => new SemaphoreSlim(1, 1));
+                await gate.WaitAsync();
+                try
                 {
-                    ["error"] = new JsonObject { ["type"] = error.Type, ["code"] = error.Code, ["message"] = error.Message },
-                }.ToJsonString());
-                return;
+                    if (_replies.TryGetValue(idempotencyKey, out var reply))
+                    {
+                        http.Response.StatusCode = reply.Status;
+                        http.Response.ContentType = "application/json";
+                        http.Response.Headers["Idempotent-Replayed"] = "true";
+                        await http.Response.WriteAsync(reply.Body);
+                        return;
+                    }
+
+                    var original = http.Response.Body;
+                    using var buffer = new MemoryStream();
+                    http.Response.Body = buffer;
+                    try
+                    {
+                        await Answer(http, next);
+                    }
+                    finally
+                    {
+                        http.Response.Body = original;
+                    }
+
+                    if (http.Response.StatusCode < 500)
+                    {
+                        _replies[idempotencyKey] = (http.Response.StatusCode, System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+                    }
+
+                    buffer.Position = 0;
+                    await buffer.CopyToAsync(original);
+                    return;
+                }
+                finally
+                {
+                    gate.Release();
+                }
             }
 
-            await next(http);
+            await Answer(http, next);
         });
+        MapRoutes(app);
+    }
 
+    private async Task Answer(HttpContext http, RequestDelegate next)
+    {
+        if (NextError is { } error)
+        {
+            NextError = null;
+            http.Response.StatusCode = error.Status;
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(new JsonObject
+            {
+                ["error"] = new JsonObject { ["type"] = error.Type, ["code"] = error.Code, ["message"] = error.Message },
+            }.ToJsonString());
+            return;
+        }
+
+        await next(http);
+    }
+
+    private void MapRoutes(WebApplication app)
+    {
         app.MapPost("/v1/customers", (HttpContext http) =>
         {
             var c = Fixture("customer");
@@ -318,6 +381,39 @@ public sealed class FakeStripe : IAsyncDisposable
             Schedules[id] = schedule;
             s["schedule"] = id;
             return Json(schedule);
+        });
+        app.MapGet("/v1/invoice_payments", (string? invoice, string? status) =>
+        {
+            var data = new JsonArray();
+            if (invoice is not null && InvoicePayments.TryGetValue(invoice, out var paid) && status is null or "paid")
+            {
+                var p = Fixture("invoice_payment");
+                p["id"] = $"inpay_{invoice}";
+                p["invoice"] = invoice;
+                p["amount_paid"] = paid.Amount;
+                p["currency"] = "usd";
+                p["status"] = "paid";
+                p["payment"] = new JsonObject { ["type"] = "payment_intent", ["payment_intent"] = paid.PaymentIntent };
+                data.Add(p);
+            }
+
+            return Json(new JsonObject { ["object"] = "list", ["data"] = data, ["has_more"] = false, ["url"] = "/v1/invoice_payments" });
+        });
+        app.MapPost("/v1/refunds", (HttpContext http) =>
+        {
+            // As Stripe does: the whole payment refunded unless an amount is given.
+            var form = Form(http);
+            var intent = form["payment_intent"];
+            var paid = InvoicePayments.Values.Single(p => p.PaymentIntent == intent);
+            var r = Fixture("refund");
+            r["id"] = $"re_{Interlocked.Increment(ref _ids)}";
+            r["payment_intent"] = intent;
+            r["amount"] = form.TryGetValue("amount", out var amount) ? long.Parse(amount, System.Globalization.CultureInfo.InvariantCulture) : paid.Amount;
+            r["currency"] = "usd";
+            r["status"] = "succeeded";
+            r["reason"] = form.GetValueOrDefault("reason");
+            Refunds[r["id"]!.GetValue<string>()] = r;
+            return Json(r);
         });
         app.MapGet("/v1/charges/{id}", (string id) => Charges.TryGetValue(id, out var charge) ? Json(charge) : Missing(id));
         app.MapGet("/v1/disputes/{id}", (string id) => Disputes.TryGetValue(id, out var dispute) ? Json(dispute) : Missing(id));

@@ -269,11 +269,13 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     }
 
     [Fact]
-    public async Task A_second_paid_subscription_of_a_tenant_is_canceled_in_stripe_at_once_reported_to_staff_and_changes_nothing()
+    public async Task A_second_paid_subscription_of_a_tenant_is_canceled_in_stripe_at_once_refunded_in_full_reported_to_staff_and_changes_nothing()
     {
         var (tenant, first) = await SubscribedAsync();
         var second = $"sub_{Guid.NewGuid():N}"[..20];
         var paid = billing.Stripe.PutSubscription(second, "cus_x", tenant.Id, "active", "price_team", Now.AddDays(-1), Now.AddDays(29));
+        paid["latest_invoice"] = $"in_{second}";
+        billing.Stripe.InvoicePayments[$"in_{second}"] = ($"pi_{second}", 25000);
 
         await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionCreated, paid));
         await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionUpdated, paid));
@@ -284,7 +286,12 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         Assert.All(billing.Stripe.To("DELETE", $"/v1/subscriptions/{second}"), r => Assert.Equal($"lanes:duplicate-cancel:{second}", r.IdempotencyKey));
         await using var query = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenant.Id));
         var history = (await query.Events.FetchStreamAsync(SubscriptionStreams.For(tenant.Id))).Select(e => e.Data).ToList();
-        Assert.Equal(first, Assert.Single(history.OfType<DuplicateStripeSubscriptionCanceled>()).KeptSubscriptionId);
+        var reportedDuplicate = Assert.Single(history.OfType<DuplicateStripeSubscriptionCanceled>());
+        Assert.Equal((first, 25000L, "usd"), (reportedDuplicate.KeptSubscriptionId, reportedDuplicate.AmountRefunded, reportedDuplicate.Currency));
+        // However often the webhook job ran, one refund: every request for it carries the payment's idempotency key.
+        var refunds = billing.Stripe.To("POST", "/v1/refunds").Where(r => r.Form["payment_intent"] == $"pi_{second}").ToList();
+        Assert.All(refunds, r => Assert.Equal(("duplicate", $"lanes:duplicate-refund:inpay_in_{second}"), (r.Form["reason"], r.IdempotencyKey)));
+        Assert.Single(billing.Stripe.Refunds.Values, r => r["payment_intent"]!.GetValue<string>() == $"pi_{second}");
     }
 
     [Fact]
@@ -584,5 +591,41 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         await billing.Get<StripeEventJob>().ReconcileAsync(CancellationToken.None);
         var putBack = billing.Stripe.To("POST", $"/v1/billing_portal/configurations/{configuration}").Last();
         Assert.Equal("false", putBack.Form["features[subscription_update][enabled]"]);
+    }
+
+    [Fact]
+    public async Task A_subscriber_on_a_legacy_price_keeps_the_plan_renews_and_gets_grace_when_a_payment_fails()
+    {
+        var (tenant, id) = await SubscribedAsync("price_pro_2025");
+        var s = await billing.Get<SubscriptionService>().FindAsync(tenant.Id);
+        Assert.Equal(("pro", 6), (s!.PlanId, s.ReservedLanesAt(Now)));
+
+        var renewed = billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "active", "price_pro_2025", s.PeriodEnd, s.PeriodEnd.AddDays(30));
+        await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaid, InvoiceOf(id)));
+        Assert.Equal(s.PeriodEnd.AddDays(30), (await LanesSubscription(tenant.Id, x => x!.PeriodEnd > s.PeriodEnd, "the renewal")).PeriodEnd);
+
+        billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "past_due", "price_pro_2025", s.PeriodEnd, s.PeriodEnd.AddDays(30));
+        await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, InvoiceOf(id)));
+        var failing = await LanesSubscription(tenant.Id, x => x!.Status == SubscriptionStatus.InGrace, "grace");
+        Assert.Equal(("pro", 1, (string?)null), (failing.PlanId, failing.ReservedLanesAt(Now), failing.UnknownStripePrice));
+        Assert.Equal("price_pro_2025", renewed["items"]!["data"]![0]!["price"]!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Cancelling_during_grace_keeps_the_reduced_lanes_and_the_grace_end()
+    {
+        var (tenant, id) = await SubscribedAsync();
+        billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "past_due", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+        await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, InvoiceOf(id)));
+        var grace = await LanesSubscription(tenant.Id, x => x!.Status == SubscriptionStatus.InGrace, "grace");
+
+        var cancelled = await billing.Get<StripeBilling>().CancelAsync(tenant.Id, "owner", Guid.NewGuid());
+
+        Assert.Equal((SubscriptionStatus.InGrace, 1, grace.GraceEndsAt), (cancelled.Status, cancelled.ReservedLanesAt(Now), cancelled.GraceEndsAt));
+        Assert.NotNull(cancelled.CancelsAt);
+        billing.Clock.SetUtcNow(grace.GraceEndsAt!.Value);
+        await billing.Get<BillingJobs>().RevokeKeysAsync(CancellationToken.None);
+        var ended = (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!;
+        Assert.Equal((SubscriptionStatus.Ended, "grace_expired"), (ended.Status, ended.EndReason));
     }
 }
