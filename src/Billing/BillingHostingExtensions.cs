@@ -64,6 +64,8 @@ public static class BillingHostingExtensions
         services.AddOptions<PricingOptions>().BindConfiguration(PricingOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>();
         services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<FleetCapacity>();
+        services.AddSingleton<CapacityLedgerView>();
         services.AddOptions<DunningOptions>().BindConfiguration(DunningOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<InternalBillingOptions>().BindConfiguration(InternalBillingOptions.Section)
             .Validate(o => o.TrialLength > TimeSpan.Zero, "InternalBilling:TrialLength must be positive.").ValidateOnStart();

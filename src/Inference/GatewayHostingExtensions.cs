@@ -106,12 +106,13 @@ public static partial class GatewayHostingExtensions
         }
     }
 
-    /// <summary>Billing sells lanes up to <c>Capacity:TotalLanes</c>; on a single node the engine's slots are what can run.</summary>
+    /// <summary>With a typed capacity (<c>Capacity:Source=Configured</c>) billing sells up to <c>Capacity:TotalLanes</c>,
+    /// which nothing ties to the engines; the default (<c>Fleet</c>) sells what the gateways report, so needs no warning.</summary>
     private sealed partial class CapacityCheck(IInferenceEngine engine, IOptions<global::Lanes.Billing.Capacity.CapacityOptions> capacity, ILogger<CapacityCheck> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            if (capacity.Value.TotalLanes > engine.Slots)
+            if (capacity.Value.Source == global::Lanes.Billing.Capacity.CapacitySource.Configured && capacity.Value.TotalLanes > engine.Slots)
             {
                 Log.Oversold(logger, capacity.Value.TotalLanes, engine.Slots);
             }

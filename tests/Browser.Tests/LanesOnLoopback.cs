@@ -48,6 +48,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["ConnectionStrings__Lanes"] = _database.ConnectionString,
             ["Keys__Pepper"] = pepper,
+            ["Capacity__Source"] = "Configured",
             ["DataProtection__KeyEncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             ["Portal__PublicUrl"] = $"http://127.0.0.1:{portalPort}",
             ["Portal__GatewayUrl"] = GatewayUrl,

@@ -33,6 +33,7 @@ public sealed class GatewayBeside : AppFactory<GatewayProgram>
     {
         base.ConfigureWebHost(builder);
         builder.UseSetting("Keys:Pepper", portal.Pepper);
+        builder.UseSetting("Capacity:Source", "Configured");
         builder.UseSetting("Engine:Kind", "scripted");
         builder.UseSetting("Engine:Scripted:Model", "scripted");
         builder.UseSetting("Engine:Scripted:Tokens", "4");

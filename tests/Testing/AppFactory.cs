@@ -23,6 +23,9 @@ public class AppFactory<TProgram> : WebApplicationFactory<TProgram>, IAsyncLifet
         builder.UseEnvironment("Development");
         builder.UseSetting("ConnectionStrings:Lanes", ConnectionString);
         builder.UseSetting("Keys:Pepper", Pepper);
+
+        // Selling rules are tested against a typed capacity; the fleet-derived ledger has its own tests.
+        builder.UseSetting("Capacity:Source", "Configured");
         builder.UseSetting("DataProtection:KeyEncryptionKey", KeyRingKey);
     }
 

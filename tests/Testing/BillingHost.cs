@@ -51,6 +51,7 @@ public class BillingHost : IAsyncLifetime
         {
             ["ConnectionStrings:Lanes"] = _database.ConnectionString,
             ["Keys:Pepper"] = Pepper,
+            ["Capacity:Source"] = "Configured",
             ["Capacity:TotalLanes"] = "64",
         });
         builder.Configuration.AddInMemoryCollection(Settings);

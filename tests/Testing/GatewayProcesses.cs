@@ -15,6 +15,7 @@ public static class GatewayProcesses
     {
         ["ConnectionStrings__Lanes"] = billing.ConnectionString,
         ["Keys__Pepper"] = billing.Pepper,
+        ["Capacity__Source"] = "Configured",
         ["Capacity__TotalLanes"] = "64",
         ["Gateway__NodeId"] = nodeId,
         ["Engine__Kind"] = "scripted",

@@ -16,7 +16,7 @@ public sealed class SubscriptionService(
     IDocumentStore store,
     TimeProvider clock,
     PlanCatalog plans,
-    IOptions<CapacityOptions> capacity,
+    FleetCapacity fleet,
     IOptions<DunningOptions> dunning,
     IOptions<InternalBillingOptions> internalBilling)
 {
@@ -123,11 +123,12 @@ public sealed class SubscriptionService(
 
     /// <summary>Lanes sold across all tenants (with those set aside for open checkouts, except
     /// <paramref name="exceptPendingOf"/>'s own), and the cluster's capacity.</summary>
-    public async Task<(int Allocated, int Total)> CapacityAsync(CancellationToken ct = default, Guid? exceptPendingOf = null)
+    public async Task<(int Allocated, int Total)> CapacityAsync(CancellationToken ct = default, Guid? exceptPendingOf = null, bool includePending = true)
     {
         await using var query = store.QuerySession();
         var (allocated, _) = await SumAllocatedAsync(query, exceptTenant: null, ct);
-        return (allocated + await SumPendingAsync(query, exceptPendingOf, ct), capacity.Value.TotalLanes);
+        var pending = includePending ? await SumPendingAsync(query, exceptPendingOf, ct) : 0;
+        return (allocated + pending, (await fleet.ReadAsync(query, ct)).SellableLanes);
     }
 
     /// <summary>Sets lanes aside for the tenant's checkout (replacing any it had), refused when the paid pool has no
@@ -139,7 +140,7 @@ public sealed class SubscriptionService(
         await session.QueryAsync<int>("select 1 from (select pg_advisory_xact_lock(?)) as capacity_lock", ct, CapacityLockId);
         var (all, trials) = await SumAllocatedAsync(session, exceptTenant: null, ct);
         var pending = await SumPendingAsync(session, tenantId, ct);
-        CapacityLedger.EnsureFits(capacity.Value.PaidLanes, all - trials + pending, 0, lanes);
+        CapacityLedger.EnsureFits((await fleet.ReadAsync(session, ct)).PaidLanes, all - trials + pending, 0, lanes);
         session.Store(new PendingReservation(tenantId, lanes, expiresAt));
         await session.SaveChangesAsync(ct);
     }
@@ -207,7 +208,7 @@ public sealed class SubscriptionService(
 
         // Note: two pools. A free trial's plan lanes count only against the trial pool; every other lane (paid
         // plans, staff overrides, open checkouts) against the rest. A trial staff convert moves from one to the other.
-        var pool = capacity.Value;
+        var pool = await fleet.ReadAsync(session, ct);
         var (allOfOthers, trialsOfOthers) = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
         var paidOfOthers = allOfOthers - trialsOfOthers + await SumPendingAsync(session, tenantId, ct);
         if (enforceCapacity)

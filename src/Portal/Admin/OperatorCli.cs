@@ -102,6 +102,17 @@ public static class OperatorCli
                 return TenantView(tenant.Slug, tenant.Name, tenant.Id, subscription, DateTimeOffset.UtcNow);
             }
 
+            case "capacity":
+                return CapacityView(await services.GetRequiredService<Lanes.Billing.Capacity.CapacityLedgerView>().ReadAsync());
+
+            case "capacity plan":
+            {
+                var slots = int.TryParse(cli.Required("slots"), out var n) && n >= 0 ? n : throw new CliUsageException("--slots is a whole number of engine slots (0 withdraws the plan).");
+                var from = cli.Optional("from") is { } text ? ParseInstant(text, "from") : DateTimeOffset.UtcNow;
+                await services.GetRequiredService<Lanes.Billing.Capacity.CapacityLedgerView>().PlanAsync(slots, from, cli.Required("reason"), by);
+                return CapacityView(await services.GetRequiredService<Lanes.Billing.Capacity.CapacityLedgerView>().ReadAsync());
+            }
+
             case "tenant list":
             {
                 var all = await tenants.ListAcrossTenantsAsync();
@@ -246,6 +257,21 @@ public static class OperatorCli
         period_end = s.PeriodEnd,
     };
 
+    private static object CapacityView(Lanes.Billing.Capacity.CapacityReport r) => new
+    {
+        source = r.Now.Source,
+        sellable_lanes = r.Now.SellableLanes,
+        sold_lanes = r.SoldLanes,
+        free_lanes = r.FreeLanes,
+        live_slots = r.Now.LiveSlots,
+        unplaced_lanes = r.UnplacedLanes,
+        spare_slots = r.Now.SpareSlots,
+        trial_pool = r.Now.TrialLanes,
+        pending_checkout_lanes = r.PendingLanes,
+        planned = r.Now.Planned is { } p ? new { slots = p.Slots, from = p.EffectiveAt, reason = p.Reason, by = p.DeclaredBy } : null,
+        gateways = r.Now.Nodes.Select(n => new { id = n.Id, slots = n.Slots, reported_at = n.ReportedAt }).ToList(),
+    };
+
     internal static object KeyView(ApiKey k, string? secret) => new
     {
         id = k.Id,
@@ -300,6 +326,8 @@ public static class OperatorCli
     private const string Help = """
         ./lanes admin <command> [--json]
 
+          capacity                                (the ledger: sellable, sold, live, unplaced, planned, gateways)
+          capacity plan --slots <n> [--from <iso>] --reason <text>   (the fleet's slots from then on; 0 withdraws)
           tenant create --slug <slug> --name <name> --plan <tier>
           tenant list
           plan assign --tenant <slug> --plan <tier>

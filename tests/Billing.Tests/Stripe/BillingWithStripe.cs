@@ -54,6 +54,7 @@ public class BillingWithStripe : IAsyncLifetime
         {
             ["ConnectionStrings:Lanes"] = _database.ConnectionString,
             ["Keys:Pepper"] = BillingHost.NewPepper(),
+            ["Capacity:Source"] = "Configured",
             ["Capacity:TotalLanes"] = TotalLanes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Stripe:SecretKey"] = "sk_test_lanes",
             ["Stripe:WebhookSecret"] = WebhookSecret,

@@ -18,6 +18,7 @@ public sealed class OneSlowSlot : GatewayOnKestrel
         new("Gateway:Lanes:QueueLength", "1"),
         new("Gateway:Lanes:QueueTimeout", "00:00:00.300"),
         new("Gateway:Lanes:OccupancyReportInterval", "00:00:00.100"),
+        new("Capacity:Source", "Configured"),
         new("Capacity:TotalLanes", "1000"),
         new("Plans:Tiers:0:Id", "tiny"),
         new("Plans:Tiers:0:Name", "Tiny"),

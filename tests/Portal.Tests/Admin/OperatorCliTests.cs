@@ -123,6 +123,7 @@ public class OperatorCliTests(PostgresDatabase database) : IClassFixture<Postgre
 
         start.Environment["ConnectionStrings__Lanes"] = database.ConnectionString;
         start.Environment["Keys__Pepper"] = _pepper;
+        start.Environment["Capacity__Source"] = "Configured";
         start.Environment["DataProtection__KeyEncryptionKey"] = KeyRingKey;
         start.Environment["DOTNET_ENVIRONMENT"] = "Development";
         foreach (var (name, value) in _environment)

@@ -1,0 +1,114 @@
+using Lanes.Billing.Capacity;
+using Lanes.Billing.Occupancy;
+using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Tenants;
+using Lanes.Testing;
+
+namespace Lanes.Billing.Tests.Capacity;
+
+/// <summary>Capacity from the fleet: what the gateways' occupancy reports say their engines run, no trial pool, no
+/// spare node. A fresh database per test, so each starts with an empty fleet.</summary>
+public sealed class FleetHost : BillingHost
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+        [new("Capacity:Source", "Fleet"), new("Capacity:TrialLanes", "0"), new("Capacity:NodeTimeout", "00:00:15")];
+}
+
+public sealed class FleetCapacityTests : IAsyncLifetime
+{
+    private readonly FleetHost _host = new();
+
+    public Task InitializeAsync() => _host.InitializeAsync();
+
+    public Task DisposeAsync() => _host.DisposeAsync();
+
+    private DateTimeOffset Now => _host.Clock.GetUtcNow();
+
+    /// <summary>What a gateway does every few seconds: its engine slots, as a heartbeat.</summary>
+    private Task ReportAsync(string gateway, int slots) =>
+        _host.Get<LaneOccupancyStore>().ReportAsync(new GatewayOccupancy(gateway, Now, slots, []));
+
+    private async Task<Guid> TenantOnAsync(string plan)
+    {
+        var tenant = await _host.Get<TenantService>().CreateAsync($"f-{Guid.NewGuid():N}"[..20], "Fleet tenant", "test");
+        await _host.Get<SubscriptionService>().StartAsync(tenant.Id, plan, "test");
+        return tenant.Id;
+    }
+
+    private async Task<string> RefusalOfAsync(Func<Task> sale)
+    {
+        var refused = await Assert.ThrowsAsync<RuleViolation>(sale);
+        return refused.Code;
+    }
+
+    [Fact]
+    public async Task With_two_gateways_of_eight_slots_the_seventeenth_lane_cannot_be_sold()
+    {
+        await ReportAsync("gateway-a", 8);
+        await ReportAsync("gateway-b", 8);
+        var big = await TenantOnAsync("pro");
+        await _host.Get<SubscriptionService>().AdjustReservationAsync(big, 15, null, "launch week", "staff-1");
+
+        Assert.Equal("capacity_exceeded", await RefusalOfAsync(() => TenantOnAsync("starter")));                 // 17
+        Assert.Equal("capacity_exceeded", await RefusalOfAsync(() =>
+            _host.Get<SubscriptionService>().AdjustReservationAsync(big, 17, null, "more", "staff-1")));
+        await _host.Get<SubscriptionService>().AdjustReservationAsync(big, 16, null, "exactly the fleet", "staff-1");
+
+        var ledger = await _host.Get<CapacityLedgerView>().ReadAsync();
+        Assert.Equal((16, 16, 16, 0, 0), (ledger.Now.LiveSlots, ledger.Now.SellableLanes, ledger.SoldLanes, ledger.FreeLanes, ledger.UnplacedLanes));
+    }
+
+    [Fact]
+    public async Task A_gateway_joining_raises_what_can_be_sold_once_its_report_is_fresh_and_a_lost_one_shows_sold_lanes_unplaced()
+    {
+        await ReportAsync("gateway-a", 8);
+        await TenantOnAsync("pro");                                                                          // 6 of 8
+        Assert.Equal("capacity_exceeded", await RefusalOfAsync(() => TenantOnAsync("pro")));
+
+        await ReportAsync("gateway-b", 8);
+        await TenantOnAsync("pro");                                                                          // 12 of 16
+
+        // Gateway B stops reporting (the node is lost): past the node timeout its slots are gone. Nobody is cut,
+        // nothing more is sold, and the ledger shows the lanes no slot backs.
+        _host.Clock.Advance(TimeSpan.FromSeconds(10));
+        await ReportAsync("gateway-a", 8);
+        Assert.Equal(16, (await _host.Get<CapacityLedgerView>().ReadAsync()).Now.LiveSlots);
+        _host.Clock.Advance(TimeSpan.FromSeconds(6));
+
+        var ledger = await _host.Get<CapacityLedgerView>().ReadAsync();
+        Assert.Equal((8, 12, 4), (ledger.Now.LiveSlots, ledger.SoldLanes, ledger.UnplacedLanes));
+        Assert.Equal(["gateway-a"], ledger.Now.Nodes.Select(n => n.Id));
+        Assert.Equal("capacity_exceeded", await RefusalOfAsync(() => TenantOnAsync("starter")));
+    }
+
+    [Fact]
+    public async Task Planned_capacity_becomes_sellable_at_its_effective_time_and_not_before()
+    {
+        await ReportAsync("gateway-a", 8);
+        await _host.Get<CapacityLedgerView>().PlanAsync(24, Now.AddHours(2), "two nodes arrive on Tuesday", "operator");
+        await TenantOnAsync("pro");
+        Assert.Equal("capacity_exceeded", await RefusalOfAsync(() => TenantOnAsync("pro")));
+
+        _host.Clock.Advance(TimeSpan.FromHours(2));
+        await ReportAsync("gateway-a", 8);
+        await TenantOnAsync("pro");
+        await TenantOnAsync("pro");
+
+        // Sold beyond what reports: the plan is what was sold against, and the ledger says the lanes wait for it.
+        var ledger = await _host.Get<CapacityLedgerView>().ReadAsync();
+        Assert.Equal((24, 8, 18, 10), (ledger.Now.SellableLanes, ledger.Now.LiveSlots, ledger.SoldLanes, ledger.UnplacedLanes));
+        Assert.Equal("two nodes arrive on Tuesday", ledger.Now.Planned!.Reason);
+    }
+
+    [Fact]
+    public async Task A_spare_node_keeps_the_largest_gateways_slots_unsold()
+    {
+        await ReportAsync("gateway-a", 8);
+        await ReportAsync("gateway-b", 4);
+
+        var withSpare = await new FleetCapacity(Microsoft.Extensions.Options.Options.Create(new CapacityOptions { Source = CapacitySource.Fleet, SpareNodes = 1, TrialLanes = 2 }), _host.Clock)
+            .ReadAsync(_host.Get<Marten.IDocumentStore>());
+
+        Assert.Equal((12, 8, 4, 2, 2), (withSpare.LiveSlots, withSpare.SpareSlots, withSpare.SellableLanes, withSpare.TrialLanes, withSpare.PaidLanes));
+    }
+}
