@@ -90,6 +90,9 @@ public static partial class GatewayHostingExtensions
         app.MapMessagesApi();
         app.MapResponsesApi();
         app.UseMetricsAccess();
+
+        // Created now, not at the first request: the fleet and lane gauges are in the first scrape after a start.
+        app.Services.GetRequiredService<GatewayMetrics>();
         app.MapPrometheusScrapingEndpoint(MetricsAccess.Path);
         return app;
     }

@@ -45,6 +45,9 @@ public sealed partial class PlacementService(
 
     public int Unplaced => _current?.Placement.Unplaced ?? 0;
 
+    /// <summary>The engine slots of the live gateways in the last computation (this one included).</summary>
+    public int LiveSlots => _current?.Slots ?? lanes.Slots;
+
     /// <summary>The tenant's reserved lanes on this gateway.</summary>
     public int ReservedHere(Guid tenantId, int reservedInTotal) =>
         _current is { Nodes.Count: > 1 } c ? c.Placement.ReservedOn(node.Id, tenantId) : reservedInTotal;
@@ -53,7 +56,7 @@ public sealed partial class PlacementService(
     public int ReservedByAllHere(int reservedByAll) =>
         _current is { Nodes.Count: > 1 } c ? c.Placement.ReservedByAllOn(node.Id) : reservedByAll;
 
-    private sealed record Computed(Placement Placement, IReadOnlyList<string> Nodes);
+    private sealed record Computed(Placement Placement, IReadOnlyList<string> Nodes, int Slots);
 
     public async Task RefreshAsync(CancellationToken ct)
     {
@@ -69,7 +72,7 @@ public sealed partial class PlacementService(
             Log.Oversold(logger, placement.Unplaced, nodes.Count);
         }
 
-        _current = new Computed(placement, [.. nodes.Select(n => n.Id)]);
+        _current = new Computed(placement, [.. nodes.Select(n => n.Id)], nodes.Sum(n => n.Slots));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
