@@ -191,9 +191,26 @@ public sealed class SubscriptionService(
 
     private async Task<Subscription> WriteAsync(Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, CancellationToken ct, bool enforceCapacity = true)
     {
-        var streamId = SubscriptionStreams.For(tenantId);
         await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
         await session.BeginTransactionAsync(ct);
+        var after = await WriteInAsync(session, tenantId, decide, enforceCapacity, ct);
+        await session.SaveChangesAsync(ct);
+        return after;
+    }
+
+    /// <summary>Starts a new tenant's subscription in the session that creates the tenant, so the two happen whole or
+    /// not at all (an operator's <c>tenant create --plan</c>): refused for capacity, neither is saved.</summary>
+    public Task<Subscription> StartWithNewTenantAsync(IDocumentSession session, Guid tenantId, string planId, string by, CancellationToken ct = default)
+    {
+        var plan = plans.Find(planId) ?? throw new RuleViolation("unknown_plan", $"There is no plan '{planId}'. Plans: {string.Join(", ", plans.Tiers.Select(t => t.Id))}.");
+        return WriteInAsync(session, tenantId, s => [SubscriptionDecisions.Start(s, tenantId, plan, false, null, by, clock.GetUtcNow())], enforceCapacity: true, ct);
+    }
+
+    /// <summary>Decides and stages a change in <paramref name="session"/> (which must be the tenant's, in a
+    /// transaction); the caller saves it.</summary>
+    private async Task<Subscription> WriteInAsync(IDocumentSession session, Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, bool enforceCapacity, CancellationToken ct)
+    {
+        var streamId = SubscriptionStreams.For(tenantId);
         await session.QueryAsync<int>("select 1 from (select pg_advisory_xact_lock(?)) as capacity_lock", ct, CapacityLockId);
 
         var stream = await session.Events.FetchForWriting<Subscription>(streamId, ct);
@@ -241,7 +258,6 @@ public sealed class SubscriptionService(
             }
         }
 
-        await session.SaveChangesAsync(ct);
         return after with { Id = streamId };
     }
 

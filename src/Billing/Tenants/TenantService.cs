@@ -9,7 +9,13 @@ namespace Lanes.Billing.Tenants;
 public sealed class TenantService(IDocumentStore store, TimeProvider clock)
 {
     /// <summary>Creates a tenant, optionally with its first owner, atomically with its directory entry.</summary>
-    public async Task<Tenant> CreateAsync(string slug, string name, string createdBy, (string UserId, string Email)? owner = null, CancellationToken ct = default)
+    public Task<Tenant> CreateAsync(string slug, string name, string createdBy, (string UserId, string Email)? owner = null, CancellationToken ct = default) =>
+        CreateAsync(slug, name, createdBy, owner, alongside: null, ct);
+
+    /// <summary>Creates the tenant, and with <paramref name="alongside"/> whatever must exist with it (its
+    /// subscription) in the same transaction: either all of it is saved or none.</summary>
+    public async Task<Tenant> CreateAsync(
+        string slug, string name, string createdBy, (string UserId, string Email)? owner, Func<IDocumentSession, Guid, Task>? alongside, CancellationToken ct = default)
     {
         slug = slug.Trim().ToLowerInvariant();
         name = name.Trim();
@@ -25,8 +31,22 @@ public sealed class TenantService(IDocumentStore store, TimeProvider clock)
         }
 
         await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
+        await session.BeginTransactionAsync(ct);
         session.Insert(new TenantDirectoryEntry(tenantId, slug, name, now));
         session.Events.StartStream<Tenant>(tenantId, events);
+
+        // Said first, before anything staged alongside is refused for another reason; the unique index below still
+        // decides a race between two creators.
+        if (await session.Query<TenantDirectoryEntry>().AnyAsync(t => t.Slug == slug, ct))
+        {
+            throw new RuleViolation("slug_taken", $"The slug '{slug}' is already taken.");
+        }
+
+        if (alongside is not null)
+        {
+            await alongside(session, tenantId);
+        }
+
         try
         {
             await session.SaveChangesAsync(ct);

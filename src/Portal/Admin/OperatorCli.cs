@@ -51,10 +51,11 @@ public static class OperatorCli
         builder.AddManagementClients();
         using var host = builder.Build();
 
-        // Marten prints start-up notes (such as the async daemon being off) to stdout; scripts read stdout as
-        // the command's result, so the notes go to stderr.
+        // Marten prints start-up notes (such as the async daemon being off, which a command never needs) straight to
+        // the console; scripts read stdout as the result and stderr as the one-line error, so the notes go nowhere.
+        // A start-up failure is an exception, reported as usual.
         var stdout = Console.Out;
-        Console.SetOut(Console.Error);
+        Console.SetOut(TextWriter.Null);
         // The Data Protection key ring lives in the identity store and is read when the host starts.
         await IdentityStore.MigrateAsync(host.Services);
         await host.StartAsync();
@@ -67,17 +68,17 @@ public static class OperatorCli
         }
         catch (CliUsageException e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}\n\n{Help}");
+            await Console.Error.WriteLineAsync(cli.Json ? ErrorJson("usage", e.Message) : $"error: {e.Message}\n\n{Help}");
             return 2;
         }
         catch (RuleViolation e)
         {
-            await Console.Error.WriteLineAsync($"error ({e.Code}): {e.Message}");
+            await Console.Error.WriteLineAsync(cli.Json ? ErrorJson(e.Code, e.Message) : $"error ({e.Code}): {e.Message}");
             return 1;
         }
         catch (NotFound e)
         {
-            await Console.Error.WriteLineAsync($"error (not_found): {e.Message}");
+            await Console.Error.WriteLineAsync(cli.Json ? ErrorJson("not_found", e.Message) : $"error (not_found): {e.Message}");
             return 1;
         }
         finally
@@ -85,6 +86,10 @@ public static class OperatorCli
             await host.StopAsync();
         }
     }
+
+    /// <summary>With <c>--json</c> an error is JSON too, so a script parses every outcome the same way.</summary>
+    private static string ErrorJson(string code, string message) =>
+        JsonSerializer.Serialize(new { error = new { code, message } }, new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
     private static async Task<object> DispatchAsync(IServiceProvider services, CliArguments cli)
     {
@@ -97,9 +102,12 @@ public static class OperatorCli
         {
             case "tenant create":
             {
-                var tenant = await tenants.CreateAsync(cli.Required("slug"), cli.Required("name"), by);
-                var subscription = await subscriptions.StartAsync(tenant.Id, cli.Required("plan"), by);
-                return TenantView(tenant.Slug, tenant.Name, tenant.Id, subscription, DateTimeOffset.UtcNow);
+                // One transaction: a plan refused (unknown, no capacity) leaves no tenant behind.
+                var plan = cli.Required("plan");
+                Subscription? subscription = null;
+                var tenant = await tenants.CreateAsync(cli.Required("slug"), cli.Required("name"), by, owner: null,
+                    alongside: async (session, id) => subscription = await subscriptions.StartWithNewTenantAsync(session, id, plan, by));
+                return TenantView(tenant.Slug, tenant.Name, tenant.Id, subscription!, DateTimeOffset.UtcNow);
             }
 
             case "capacity":

@@ -55,6 +55,47 @@ public class OperatorCliTests(PostgresDatabase database) : IClassFixture<Postgre
     }
 
     [Fact]
+    public async Task A_refused_tenant_create_leaves_no_trace_and_says_why_in_one_line_or_as_json()
+    {
+        await Run(0, "tenant", "create", "--slug", "taken", "--name", "First", "--plan", "starter", "--json");
+        var before = await TraceAsync();
+        _environment["Capacity__TotalLanes"] = "16";
+        _environment["Capacity__TrialLanes"] = "0";
+
+        var duplicate = await Exec("tenant", "create", "--slug", "taken", "--name", "Second", "--plan", "starter");
+        var unknownPlan = await Exec("tenant", "create", "--slug", "fresh-one", "--name", "Fresh", "--plan", "platinum");
+        var noCapacity = await Exec("tenant", "create", "--slug", "fresh-two", "--name", "Fresh", "--plan", "enterprise", "--json");
+
+        Assert.Equal((1, "error (slug_taken): The slug 'taken' is already taken."), (duplicate.Code, duplicate.Stderr.Trim()));
+        Assert.Equal(1, unknownPlan.Code);
+        Assert.StartsWith("error (unknown_plan):", unknownPlan.Stderr.Trim());
+        Assert.Single(unknownPlan.Stderr.Trim().Split('\n'));
+        Assert.Equal(1, noCapacity.Code);
+        Assert.Equal("capacity_exceeded", JsonDocument.Parse(noCapacity.Stderr).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.All(new[] { duplicate, unknownPlan, noCapacity }, r => Assert.Equal("", r.Stdout.Trim()));
+
+        // Nothing of the refused commands is left: no tenant, no event, no row anywhere in the schemas.
+        Assert.Equal(before, await TraceAsync());
+        var tenants = await Run(0, "tenant", "list", "--json");
+        Assert.DoesNotContain(tenants.EnumerateArray(), t => t.GetProperty("slug").GetString()!.StartsWith("fresh", StringComparison.Ordinal));
+    }
+
+    /// <summary>Rows in the event store, the tenant directory and the Identity users: what a half-done command leaves.</summary>
+    private async Task<(long Events, long Tenants, long Users)> TraceAsync()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        async Task<long> CountAsync(string sql)
+        {
+            await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        return (await CountAsync("select count(*) from lanes.mt_events"), await CountAsync("select count(*) from lanes.mt_doc_tenantdirectoryentry"),
+            await CountAsync("select count(*) from identity.\"AspNetUsers\""));
+    }
+
+    [Fact]
     public async Task A_staff_password_is_never_taken_from_the_command_line()
     {
         var email = $"staff-{Guid.NewGuid():N}@lanes.test";
