@@ -106,6 +106,21 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
     }
 
     [Fact]
+    public async Task Staff_see_the_capacity_ledger_with_the_gateways_that_report()
+    {
+        var staff = await lanes.NewPersonAsync();
+        await staff.SignInAsStaffAsync(lanes);
+
+        await staff.OpenAsync(lanes, "/support/capacity", ".capacity-sellable", "Support capacity");
+
+        // The demo tenant's Pro plan is sold, and the fleet's one gateway is listed with its engine slots.
+        Assert.True(int.Parse(await staff.Locator(".capacity-sold .stat-value").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture) >= 6);
+        await Assertions.Expect(staff.Locator(".capacity-gateways .capacity-gateway-id").First).ToBeVisibleAsync();
+        await Assertions.Expect(staff.Locator(".capacity-chart svg").First).ToBeVisibleAsync();
+        await staff.ScreenshotAsync(lanes, "15-support-capacity");
+    }
+
+    [Fact]
     public async Task A_customer_cannot_open_another_tenants_key_usage_or_the_support_console_by_url()
     {
         // The demo tenant (another organisation) has usage of its own.

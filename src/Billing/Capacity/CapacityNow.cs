@@ -25,15 +25,16 @@ public sealed class FleetCapacity(IOptions<CapacityOptions> options, TimeProvide
     public async Task<CapacityNow> ReadAsync(IQuerySession query, CancellationToken ct = default)
     {
         var o = options.Value;
-        if (o.Source == CapacitySource.Configured)
-        {
-            return new CapacityNow(o.Source, [], o.TotalLanes, null, 0, o.TotalLanes, Math.Min(o.TrialLanes, o.TotalLanes));
-        }
-
         var now = clock.GetUtcNow();
         var since = now - o.NodeTimeout;
         var nodes = (await query.Query<GatewayOccupancy>().Where(r => r.ReportedAt > since).ToListAsync(ct))
             .Select(r => new FleetNode(r.Id, r.Slots, r.ReportedAt)).OrderBy(n => n.Id, StringComparer.Ordinal).ToList();
+        if (o.Source == CapacitySource.Configured)
+        {
+            // Sold as typed; the gateways that report are still shown, for staff to compare.
+            return new CapacityNow(o.Source, nodes, nodes.Sum(n => n.Slots), null, 0, o.TotalLanes, Math.Min(o.TrialLanes, o.TotalLanes));
+        }
+
         var planned = (await query.Query<PlannedFleet>().Where(p => p.EffectiveAt <= now).OrderByDescending(p => p.EffectiveAt)
             .ThenByDescending(p => p.DeclaredAt).Take(1).ToListAsync(ct)).FirstOrDefault() is { Slots: > 0 } p ? p : null;
         var live = nodes.Sum(n => n.Slots);

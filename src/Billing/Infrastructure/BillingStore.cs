@@ -32,6 +32,7 @@ public static class BillingStore
         opts.Schema.For<Occupancy.GatewayOccupancy>().SingleTenanted();
         opts.Schema.For<Capacity.PendingReservation>().SingleTenanted();
         opts.Schema.For<Capacity.PlannedFleet>().SingleTenanted();
+        opts.Schema.For<Capacity.CapacitySnapshot>().SingleTenanted().Index(x => x.At);
         opts.Schema.For<Stripe.StripePortalConfiguration>().SingleTenanted();
         opts.Schema.For<ApiKey>().Index(x => x.SecretHash).Index(x => x.Prefix).Index(x => x.WindowEnd);
         opts.Schema.For<Subscription>().Index(x => x.Status);

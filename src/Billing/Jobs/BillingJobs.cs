@@ -7,7 +7,7 @@ namespace Lanes.Billing.Jobs;
 /// and changes it with optimistic concurrency, so overlapping runs on several servers do every change once.</summary>
 public sealed class BillingJobs(
     WindowRoller windows, Revocations revocations, Leases.LeasePools pools, Stripe.StripeBilling stripe, Stripe.BillingModeInfo mode,
-    Notices.BillingNoticeQueue notices, Notices.BillingNoticeSender sender, TimeProvider clock)
+    Notices.BillingNoticeQueue notices, Notices.BillingNoticeSender sender, Capacity.CapacityLedgerView capacity, TimeProvider clock)
 {
     public const string RollWindows = "billing:roll-windows";
     public const string RevokeKeys = "billing:revoke-keys";
@@ -15,6 +15,7 @@ public sealed class BillingJobs(
     public const string PruneLeases = "billing:prune-leases";
     public const string SendNotices = "billing:send-notices";
     public const string TrialNotices = "billing:trial-notices";
+    public const string CapacitySnapshot = "billing:capacity-snapshot";
 
     /// <summary>Lease pools of windows that ended more than the longest window ago are never read again.</summary>
     public Task<int> PruneLeasesAsync(CancellationToken ct) => pools.DeleteBeforeAsync(clock.GetUtcNow() - TimeSpan.FromDays(32), ct);
@@ -45,6 +46,10 @@ public sealed class BillingJobs(
     [AutomaticRetry(Attempts = 0)]
     public Task QueueTrialNoticesAsync(CancellationToken ct) => notices.QueueTrialEndingAsync(ct);
 
+    /// <summary>The capacity ledger as it is this minute, for the staff capacity chart.</summary>
+    [AutomaticRetry(Attempts = 0)]
+    public Task SnapshotCapacityAsync(CancellationToken ct) => capacity.RecordSnapshotAsync(ct);
+
     public static void Register(IRecurringJobManager jobs)
     {
         var utc = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc };
@@ -54,5 +59,6 @@ public sealed class BillingJobs(
         jobs.AddOrUpdate<BillingJobs>(PruneLeases, j => j.PruneLeasesAsync(CancellationToken.None), Cron.Daily(3), utc);
         jobs.AddOrUpdate<BillingJobs>(SendNotices, j => j.SendNoticesAsync(CancellationToken.None), Cron.Minutely(), utc);
         jobs.AddOrUpdate<BillingJobs>(TrialNotices, j => j.QueueTrialNoticesAsync(CancellationToken.None), Cron.Hourly(), utc);
+        jobs.AddOrUpdate<BillingJobs>(CapacitySnapshot, j => j.SnapshotCapacityAsync(CancellationToken.None), Cron.Minutely(), utc);
     }
 }

@@ -111,4 +111,28 @@ public sealed class FleetCapacityTests : IAsyncLifetime
 
         Assert.Equal((12, 8, 4, 2, 2), (withSpare.LiveSlots, withSpare.SpareSlots, withSpare.SellableLanes, withSpare.TrialLanes, withSpare.PaidLanes));
     }
+
+    [Fact]
+    public async Task Snapshots_record_the_ledger_each_minute_and_tell_which_gateways_joined_or_left_and_which_plans_were_declared()
+    {
+        var ledger = _host.Get<CapacityLedgerView>();
+        var since = Now;
+        await ReportAsync("gateway-a", 8);
+        await ledger.RecordSnapshotAsync();
+        _host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await ReportAsync("gateway-a", 8);
+        await ReportAsync("gateway-b", 8);
+        await TenantOnAsync("pro");
+        await ledger.PlanAsync(32, Now.AddDays(1), "rack 2 arrives", "operator");
+        await ledger.RecordSnapshotAsync();
+        _host.Clock.Advance(TimeSpan.FromMinutes(1));
+        await ReportAsync("gateway-a", 8);
+        await ledger.RecordSnapshotAsync();
+
+        var history = await ledger.HistoryAsync(since);
+        Assert.Equal([(8, 0), (16, 6), (8, 6)], history.Select(h => (h.LiveSlots, h.SoldLanes)));
+        var changes = await ledger.ChangesAsync(since);
+        Assert.Equal(["Gateway gateway-b left (8 live slots)", "Gateway gateway-b joined (16 live slots)"], changes.Where(c => c.What.StartsWith("Gateway", StringComparison.Ordinal)).Select(c => c.What));
+        Assert.Contains(changes, c => c.What.Contains("rack 2 arrives", StringComparison.Ordinal) && c.By == "operator");
+    }
 }

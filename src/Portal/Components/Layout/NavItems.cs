@@ -31,6 +31,7 @@ public static class NavItems
         if (signedIn && staff)
         {
             items.Add(new("/support", "Support", Icons.Material.Filled.SupportAgent));
+            items.Add(new("/support/capacity", "Capacity", Icons.Material.Filled.Dns));
             items.Add(new("/hangfire", "Jobs", Icons.Material.Filled.Schedule, ForceLoad: true));
         }
 

@@ -1,0 +1,37 @@
+using Lanes.Billing.Capacity;
+using Lanes.Portal.Components.Pages.Support;
+
+namespace Lanes.Portal.Tests.Components.Support;
+
+public class CapacityChartTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
+
+    private static CapacitySnapshot At(int minutes, int sellable, int sold, int live) =>
+        new(Guid.NewGuid(), Start.AddMinutes(minutes), sellable, sold, live, Math.Max(0, sold - live), null, []);
+
+    private static CapacityReport Now(int sellable, int sold, int live) =>
+        new(new CapacityNow(CapacitySource.Fleet, [], live, null, 0, sellable, 0), sold, 0);
+
+    [Fact]
+    public void The_chart_ends_with_the_ledger_now_and_shows_a_lost_gateway_as_live_falling_below_sold()
+    {
+        var (series, labels) = CapacityChart.Of([At(0, 16, 12, 16), At(1, 16, 12, 16)], Now(8, 12, 8), Start.AddMinutes(2));
+
+        Assert.Equal(["Sellable", "Sold", "Live slots"], series.Select(s => s.Name));
+        Assert.Equal([16d, 16d, 8d], series[0].Data.Values);
+        Assert.Equal([16d, 16d, 8d], series[2].Data.Values);
+        Assert.Equal(3, labels.Length);
+    }
+
+    [Fact]
+    public void A_day_of_minutes_is_at_most_forty_eight_points_each_the_ledger_at_the_end_of_its_bucket()
+    {
+        var day = Enumerable.Range(0, 1440).Select(m => At(m, 16, m < 720 ? 6 : 12, 16)).ToList();
+
+        var (series, _) = CapacityChart.Of(day, Now(16, 12, 16), Start.AddDays(1));
+
+        Assert.InRange(series[1].Data.Values.Count, 24, CapacityChart.MaxPoints + 1);
+        Assert.Equal((6d, 12d), (series[1].Data.Values[0], series[1].Data.Values[^1]));
+    }
+}
