@@ -123,6 +123,14 @@ public sealed class ServiceProcess : IAsyncDisposable
                 throw new InvalidOperationException($"{Name} exited during start-up ({_process.ExitCode}):\n{Output}");
             }
 
+            // Note: FreePort's port is free when chosen, not when this process binds it; another process can take it in
+            // between and answer /healthz itself (once, every browser test then met another, stopping, server). Only
+            // this process saying it listens there makes the answer its own.
+            if (!Output.Contains($"Now listening on: {BaseAddress.ToString().TrimEnd('/')}", StringComparison.Ordinal))
+            {
+                return false;
+            }
+
             try
             {
                 return (await http.GetAsync(new Uri(BaseAddress, "/healthz"))).IsSuccessStatusCode;

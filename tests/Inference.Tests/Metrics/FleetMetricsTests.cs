@@ -1,5 +1,6 @@
-using System.Globalization;
+using System.Diagnostics.Metrics;
 using Lanes.Billing.Occupancy;
+using Lanes.Inference.Metrics;
 
 namespace Lanes.Inference.Tests.Metrics;
 
@@ -12,14 +13,30 @@ public sealed class GatewayWithQuickPlacement : GatewayOnKestrel
 
 public class FleetMetricsTests(GatewayWithQuickPlacement gateway) : IClassFixture<GatewayWithQuickPlacement>
 {
-    /// <summary>One gauge's value as Prometheus scrapes it from /metrics.</summary>
-    private async Task<double?> GaugeAsync(string name)
+    /// <summary>One gauge of this gateway as its meter reports it now. Note: read through a listener scoped to this
+    /// gateway's meter factory, not from /metrics: other gateways in the test process publish the same instrument
+    /// names, and the exporter's process-wide listener may show theirs.</summary>
+    private double? Gauge(string name)
     {
-        using var http = gateway.Http();
-        var text = await http.GetStringAsync("/metrics");
-        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal));
-        return line is null ? null : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        var scope = gateway.Get<IMeterFactory>();
+        double? value = null;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Scope == scope && instrument.Meter.Name == GatewayMetrics.MeterName && instrument.Name == name)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<int>((_, measurement, _, _) => value = (value ?? 0) + measurement);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return value;
     }
+
+    private Task<double?> GaugeAsync(string name) => Task.FromResult(Gauge(name));
 
     [Fact]
     public async Task A_lost_peer_shows_as_unplaced_lanes_and_sold_above_live_within_the_node_timeout()
@@ -29,15 +46,22 @@ public class FleetMetricsTests(GatewayWithQuickPlacement gateway) : IClassFixtur
         Task PeerReportsAsync() => gateway.Get<LaneOccupancyStore>().ReportAsync(new GatewayOccupancy("peer-gateway", DateTimeOffset.UtcNow, 64, []));
         await PeerReportsAsync();
         await gateway.TenantWithKey("team");
-        await Testing.Eventually.Get(async () => { await PeerReportsAsync(); return await GaugeAsync("lanes_fleet_live_slots"); }, v => v == 72,
+        await Testing.Eventually.Get(async () => { await PeerReportsAsync(); return await GaugeAsync("lanes.fleet.live_slots"); }, v => v == 72,
             TimeSpan.FromSeconds(10), "the peer to count");
         await PeerReportsAsync();
-        Assert.Equal((0d, 32d), (await GaugeAsync("lanes_fleet_unplaced_lanes"), await GaugeAsync("lanes_fleet_sold_lanes")));
+        Assert.Equal((0d, 32d), (Gauge("lanes.fleet.unplaced_lanes"), Gauge("lanes.fleet.sold_lanes")));
+
+        // What the alert rules read: the gauges are exported under their Prometheus names.
+        using (var http = gateway.Http())
+        {
+            var exported = await http.GetStringAsync("/metrics");
+            Assert.All(["lanes_fleet_unplaced_lanes", "lanes_fleet_sold_lanes", "lanes_fleet_live_slots"], n => Assert.Contains(n, exported));
+        }
 
         // The peer stops reporting: within the node timeout its slots go, and what it held is unplaced.
-        var unplaced = await Testing.Eventually.Get(() => GaugeAsync("lanes_fleet_unplaced_lanes"), v => v > 0, TimeSpan.FromSeconds(15), "the lost peer's lanes to be unplaced");
+        var unplaced = await Testing.Eventually.Get(() => GaugeAsync("lanes.fleet.unplaced_lanes"), v => v > 0, TimeSpan.FromSeconds(15), "the lost peer's lanes to be unplaced");
 
         Assert.Equal(24d, unplaced);
-        Assert.True(await GaugeAsync("lanes_fleet_sold_lanes") > await GaugeAsync("lanes_fleet_live_slots"));
+        Assert.True(Gauge("lanes.fleet.sold_lanes") > Gauge("lanes.fleet.live_slots"));
     }
 }

@@ -11,8 +11,8 @@ public class NavLinksTests
     [InlineData(false, null, false, "Plans,Calculator")]
     [InlineData(true, MemberRole.Member, false, "Plans,Calculator,Dashboard,API keys,Usage")]
     [InlineData(true, MemberRole.Admin, false, "Plans,Calculator,Dashboard,API keys,Usage,Team,Billing,API clients")]
-    [InlineData(true, MemberRole.Owner, true, "Plans,Calculator,Dashboard,API keys,Usage,Team,Billing,API clients,Support,Jobs")]
-    [InlineData(true, null, true, "Plans,Calculator,Support,Jobs")]
+    [InlineData(true, MemberRole.Owner, true, "Plans,Calculator,Dashboard,API keys,Usage,Team,Billing,API clients,Support,Capacity,Jobs")]
+    [InlineData(true, null, true, "Plans,Calculator,Support,Capacity,Jobs")]
     public async Task The_menu_offers_what_the_role_may_open(bool signedIn, MemberRole? role, bool staff, string expected)
     {
         await using var ctx = new BunitContext();
