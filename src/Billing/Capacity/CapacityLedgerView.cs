@@ -20,9 +20,8 @@ public sealed class CapacityLedgerView(IDocumentStore store, FleetCapacity fleet
     {
         await using var query = store.QuerySession();
         var now = await fleet.ReadAsync(query, ct);
-        var (soldAndPending, _) = await subscriptions.CapacityAsync(ct);
-        var (sold, _) = await subscriptions.CapacityAsync(ct, exceptPendingOf: null, includePending: false);
-        return new CapacityReport(now, sold, soldAndPending - sold);
+        var (sold, pending) = await subscriptions.SoldAndPendingAsync(query, ct);
+        return new CapacityReport(now, sold, pending);
     }
 
     public async Task PlanAsync(int slots, DateTimeOffset effectiveAt, string reason, string by, CancellationToken ct = default)

@@ -123,13 +123,16 @@ public sealed class SubscriptionService(
 
     /// <summary>Lanes sold across all tenants (with those set aside for open checkouts, except
     /// <paramref name="exceptPendingOf"/>'s own), and the cluster's capacity.</summary>
-    public async Task<(int Allocated, int Total)> CapacityAsync(CancellationToken ct = default, Guid? exceptPendingOf = null, bool includePending = true)
+    public async Task<(int Allocated, int Total)> CapacityAsync(CancellationToken ct = default, Guid? exceptPendingOf = null)
     {
         await using var query = store.QuerySession();
         var (allocated, _) = await SumAllocatedAsync(query, exceptTenant: null, ct);
-        var pending = includePending ? await SumPendingAsync(query, exceptPendingOf, ct) : 0;
-        return (allocated + pending, (await fleet.ReadAsync(query, ct)).SellableLanes);
+        return (allocated + await SumPendingAsync(query, exceptPendingOf, ct), (await fleet.ReadAsync(query, ct)).SellableLanes);
     }
+
+    /// <summary>Lanes held by subscriptions, and lanes set aside for open checkouts, read in <paramref name="query"/>.</summary>
+    public async Task<(int Sold, int Pending)> SoldAndPendingAsync(IQuerySession query, CancellationToken ct = default) =>
+        ((await SumAllocatedAsync(query, exceptTenant: null, ct)).All, await SumPendingAsync(query, null, ct));
 
     /// <summary>Sets lanes aside for the tenant's checkout (replacing any it had), refused when the paid pool has no
     /// room for them beside every subscription and every other open checkout.</summary>
@@ -225,18 +228,23 @@ public sealed class SubscriptionService(
 
         // Note: two pools. A free trial's plan lanes count only against the trial pool; every other lane (paid
         // plans, staff overrides, open checkouts) against the rest. A trial staff convert moves from one to the other.
-        var pool = await fleet.ReadAsync(session, ct);
-        var (allOfOthers, trialsOfOthers) = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
-        var paidOfOthers = allOfOthers - trialsOfOthers + await SumPendingAsync(session, tenantId, ct);
-        if (enforceCapacity)
+        // The ledger is read only when the tenant's lanes grow in a pool: renewals, history entries and shrinking
+        // changes (most writes) need no room and cost no capacity queries.
+        if (after.PaidPoolLanes > (before?.PaidPoolLanes ?? 0) || after.TrialPoolLanes > (before?.TrialPoolLanes ?? 0))
         {
-            CapacityLedger.EnsureTrialFits(pool.TrialLanes, trialsOfOthers, before?.TrialPoolLanes ?? 0, after.TrialPoolLanes);
-            CapacityLedger.EnsureFits(pool.PaidLanes, paidOfOthers, before?.PaidPoolLanes ?? 0, after.PaidPoolLanes);
-        }
-        else if (after.PaidPoolLanes > (before?.PaidPoolLanes ?? 0) && after.PaidPoolLanes > pool.PaidLanes - paidOfOthers)
-        {
-            // Stripe has charged for these lanes already: they are served, and staff are told the cluster is oversold.
-            events = [.. events, new CapacityOverbooked(tenantId, after.PaidPoolLanes, Math.Max(0, pool.PaidLanes - paidOfOthers), clock.GetUtcNow())];
+            var pool = await fleet.ReadAsync(session, ct);
+            var (allOfOthers, trialsOfOthers) = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
+            var paidOfOthers = allOfOthers - trialsOfOthers + await SumPendingAsync(session, tenantId, ct);
+            if (enforceCapacity)
+            {
+                CapacityLedger.EnsureTrialFits(pool.TrialLanes, trialsOfOthers, before?.TrialPoolLanes ?? 0, after.TrialPoolLanes);
+                CapacityLedger.EnsureFits(pool.PaidLanes, paidOfOthers, before?.PaidPoolLanes ?? 0, after.PaidPoolLanes);
+            }
+            else if (after.PaidPoolLanes > (before?.PaidPoolLanes ?? 0) && after.PaidPoolLanes > pool.PaidLanes - paidOfOthers)
+            {
+                // Stripe has charged for these lanes already: they are served, and staff are told the cluster is oversold.
+                events = [.. events, new CapacityOverbooked(tenantId, after.PaidPoolLanes, Math.Max(0, pool.PaidLanes - paidOfOthers), clock.GetUtcNow())];
+            }
         }
 
         // A subscription that starts takes over the lanes its checkout had set aside.
