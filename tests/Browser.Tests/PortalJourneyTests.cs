@@ -117,6 +117,11 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         Assert.True(int.Parse(await staff.Locator(".capacity-sold .stat-value").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture) >= 6);
         await Assertions.Expect(staff.Locator(".capacity-gateways .capacity-gateway-id").First).ToBeVisibleAsync();
         await Assertions.Expect(staff.Locator(".capacity-chart svg").First).ToBeVisibleAsync();
+
+        // Per model pool: the default pool sells every demo plan, and its gateway serves the demo model.
+        var pool = staff.Locator(".capacity-pools tbody tr", new() { Has = staff.Locator(".capacity-pool-id", new() { HasText = "default" }) });
+        await Assertions.Expect(pool).ToHaveCountAsync(1);
+        await Assertions.Expect(pool.Locator(".capacity-pool-live")).Not.ToHaveTextAsync("0");
         await staff.ScreenshotAsync(lanes, "15-support-capacity");
     }
 

@@ -10,7 +10,8 @@ public static class CapacityLedger
     /// <param name="allocatedToOthers">Lanes held in the pool by every other tenant.</param>
     /// <param name="current">Lanes this tenant holds in the pool now.</param>
     /// <param name="requested">Lanes this tenant would hold in the pool after the change.</param>
-    public static void EnsureFits(int totalLanes, int allocatedToOthers, int current, int requested)
+    /// <param name="pool">The model pool, named in the refusal when it is not the default one.</param>
+    public static void EnsureFits(int totalLanes, int allocatedToOthers, int current, int requested, string pool = Lanes.Shared.Plans.ModelPools.Default)
     {
         // Shrinking never needs room, even when capacity was lowered below what is sold.
         if (requested <= current)
@@ -23,7 +24,7 @@ public static class CapacityLedger
         {
             throw new RuleViolation(
                 "capacity_exceeded",
-                $"Not enough capacity: {requested} lanes requested, {Math.Max(free, 0)} of the cluster's {totalLanes} are free. " +
+                $"Not enough capacity: {requested} lanes requested, {Math.Max(free, 0)} of the {(pool == Lanes.Shared.Plans.ModelPools.Default ? "cluster's" : $"'{pool}' pool's")} {totalLanes} are free. " +
                 "Add capacity or lower other reservations first.");
         }
     }

@@ -1,30 +1,31 @@
 using Lanes.Billing.Subscriptions;
+using Lanes.Shared.Plans;
 using Marten;
 
 namespace Lanes.Billing.Capacity;
 
-/// <summary>The ledger as operators and staff read it: what can be sold, what is sold, and what the fleet runs.</summary>
-public sealed record CapacityReport(CapacityNow Now, int SoldLanes, int PendingLanes)
-{
-    public int FreeLanes => Math.Max(0, Now.SellableLanes - SoldLanes - PendingLanes);
-
-    /// <summary>Sold lanes no live engine slot backs (the fleet lost a node, or a plan has not arrived): nobody is cut,
-    /// but these reservations are not guaranteed until capacity returns.</summary>
-    public int UnplacedLanes => Now.Source == CapacitySource.Fleet ? Math.Max(0, SoldLanes - Now.LiveSlots) : 0;
-}
-
 /// <summary>Reads the capacity ledger, and records an operator's planned fleet.</summary>
-public sealed class CapacityLedgerView(IDocumentStore store, FleetCapacity fleet, SubscriptionService subscriptions, TimeProvider clock)
+public sealed class CapacityLedgerView(IDocumentStore store, FleetCapacity fleet, SubscriptionService subscriptions, PlanCatalog plans, TimeProvider clock)
 {
     public async Task<CapacityReport> ReadAsync(CancellationToken ct = default)
     {
         await using var query = store.QuerySession();
-        var now = await fleet.ReadAsync(query, ct);
-        var (sold, pending) = await subscriptions.SoldAndPendingAsync(query, ct);
-        return new CapacityReport(now, sold, pending);
+        var pools = await fleet.ReadAsync(query, ct);
+        var reports = new List<PoolReport>(pools.Count);
+        foreach (var pool in pools)
+        {
+            var (sold, pending) = await subscriptions.SoldAndPendingAsync(query, pool.Pool, ct);
+            var sellers = plans.Tiers.Where(p => ModelPools.Of(p) == pool.Pool).ToList();
+            reports.Add(new PoolReport(pool, sold, pending, [.. sellers.Select(p => p.Id)],
+                [.. sellers.SelectMany(p => p.Models).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]));
+        }
+
+        return new CapacityReport(pools.FirstOrDefault()?.Source ?? CapacitySource.Fleet, reports);
     }
 
-    public async Task PlanAsync(int slots, DateTimeOffset effectiveAt, string reason, string by, CancellationToken ct = default)
+    /// <summary>Declares that from <paramref name="effectiveAt"/> the pool has <paramref name="slots"/> engine slots in
+    /// all (0 withdraws the pool's plan).</summary>
+    public async Task PlanAsync(int slots, DateTimeOffset effectiveAt, string reason, string by, string pool = ModelPools.Default, CancellationToken ct = default)
     {
         if (slots < 0)
         {
@@ -36,8 +37,13 @@ public sealed class CapacityLedgerView(IDocumentStore store, FleetCapacity fleet
             throw new RuleViolation("reason_required", "Say why the fleet changes (for example: two nodes added in region A).");
         }
 
+        if (!ModelPools.IsValidId(pool))
+        {
+            throw new RuleViolation("invalid_pool", $"'{pool}' is not a model pool id (lower-case letters, digits, dots and dashes, such as 'qwen-7b').");
+        }
+
         await using var session = store.LightweightSession();
-        session.Store(new PlannedFleet(Guid.CreateVersion7(), slots, effectiveAt, reason.Trim(), by, clock.GetUtcNow()));
+        session.Store(new PlannedFleet(Guid.CreateVersion7(), slots, effectiveAt, reason.Trim(), by, clock.GetUtcNow(), pool));
         await session.SaveChangesAsync(ct);
     }
 
@@ -45,8 +51,11 @@ public sealed class CapacityLedgerView(IDocumentStore store, FleetCapacity fleet
     public async Task<CapacitySnapshot> RecordSnapshotAsync(CancellationToken ct = default)
     {
         var report = await ReadAsync(ct);
-        var snapshot = new CapacitySnapshot(Guid.CreateVersion7(clock.GetUtcNow()), clock.GetUtcNow(), report.Now.SellableLanes, report.SoldLanes,
-            report.Now.LiveSlots, report.UnplacedLanes, report.Now.Planned?.Slots, [.. report.Now.Nodes.Select(n => n.Id)]);
+        var at = clock.GetUtcNow();
+        var snapshot = new CapacitySnapshot(Guid.CreateVersion7(at), at, report.SellableLanes, report.SoldLanes,
+            report.LiveSlots, report.UnplacedLanes, report.PlannedSlots, [.. report.Nodes.Select(n => n.Id)],
+            [.. report.Pools.Select(p => new PoolSnapshot(p.Pool, p.Now.SellableLanes, p.SoldLanes, p.Now.LiveSlots, p.UnplacedLanes, p.Now.Planned?.Slots,
+                [.. p.Now.Nodes.Select(n => n.Id)]))]);
         await using var session = store.LightweightSession();
         session.Store(snapshot);
         var keptFrom = snapshot.At - KeptFor;
@@ -64,25 +73,37 @@ public sealed class CapacityLedgerView(IDocumentStore store, FleetCapacity fleet
         return await query.Query<CapacitySnapshot>().Where(x => x.At >= since).OrderBy(x => x.At).ToListAsync(ct);
     }
 
-    /// <summary>What changed the capacity since then, newest first: plans declared, gateways that joined or left
-    /// (seen between consecutive snapshots).</summary>
+    /// <summary>What changed the capacity since then, newest first: plans declared, gateways that joined or left a
+    /// pool (seen between consecutive snapshots).</summary>
     public async Task<IReadOnlyList<CapacityChange>> ChangesAsync(DateTimeOffset since, CancellationToken ct = default)
     {
-        IReadOnlyList<PlannedFleet> plans;
+        IReadOnlyList<PlannedFleet> declared;
         await using (var query = store.QuerySession())
         {
-            plans = await query.Query<PlannedFleet>().Where(p => p.DeclaredAt >= since).ToListAsync(ct);
+            declared = await query.Query<PlannedFleet>().Where(p => p.DeclaredAt >= since).ToListAsync(ct);
         }
 
-        var changes = plans.Select(p => new CapacityChange(p.DeclaredAt,
-            p.Slots == 0 ? $"Planned fleet withdrawn: {p.Reason}" : $"Planned fleet of {p.Slots} slots from {p.EffectiveAt:d MMM yyyy HH:mm} UTC: {p.Reason}", p.DeclaredBy)).ToList();
+        var changes = declared.Select(p => new CapacityChange(p.DeclaredAt, (p.Slots == 0
+            ? $"Planned fleet withdrawn{InPool(p.PoolId)}: "
+            : $"Planned fleet of {p.Slots} slots{InPool(p.PoolId)} from {p.EffectiveAt:d MMM yyyy HH:mm} UTC: ") + p.Reason, p.DeclaredBy)).ToList();
         var history = await HistoryAsync(since, ct);
         foreach (var (before, after) in history.Zip(history.Skip(1)))
         {
-            changes.AddRange(after.Gateways.Except(before.Gateways).Select(g => new CapacityChange(after.At, $"Gateway {g} joined ({after.LiveSlots} live slots)", null)));
-            changes.AddRange(before.Gateways.Except(after.Gateways).Select(g => new CapacityChange(after.At, $"Gateway {g} left ({after.LiveSlots} live slots)", null)));
+            // Per pool where snapshots have pools, so the line says which pool gained or lost the slots.
+            var pools = (after.Pools ?? []).Select(p => (string?)p.Pool).DefaultIfEmpty(null);
+            foreach (var pool in pools)
+            {
+                IReadOnlyList<string> was = before.Pools is null || pool is null ? before.Gateways : before.For(pool)?.Gateways ?? [];
+                var now = after.For(pool)!;
+                var where = pool is null ? "" : InPool(pool);
+                changes.AddRange(now.Gateways.Except(was).Select(g => new CapacityChange(after.At, $"Gateway {g} joined{where} ({now.LiveSlots} live slots)", null)));
+                changes.AddRange(was.Except(now.Gateways).Select(g => new CapacityChange(after.At, $"Gateway {g} left{where} ({now.LiveSlots} live slots)", null)));
+            }
         }
 
         return [.. changes.OrderByDescending(c => c.At)];
     }
+
+    /// <summary>Names the pool in a change when the fleet has more than the default one.</summary>
+    private static string InPool(string pool) => pool == ModelPools.Default ? "" : $" in pool {pool}";
 }

@@ -5,12 +5,13 @@ namespace Lanes.Billing.Capacity;
 /// <summary>Where the lanes that can be sold come from.</summary>
 public enum CapacitySource
 {
-    /// <summary>The live gateways' engine slots (their occupancy reports), or an operator's planned fleet once it takes
-    /// effect, less the spare nodes kept for losing a node. What production and <c>./lanes up</c> run.</summary>
+    /// <summary>Per model pool, the live gateways' engine slots (their occupancy reports), or an operator's planned
+    /// fleet once it takes effect, less the spare nodes kept for losing a node. What production and <c>./lanes up</c>
+    /// run.</summary>
     Fleet,
 
     /// <summary><see cref="CapacityOptions.TotalLanes"/> as typed: for a deployment whose gateways do not report to
-    /// this database, and for tests of selling rules that need no gateway.</summary>
+    /// this database, and for tests of selling rules that need no gateway. Sold in the default model pool only.</summary>
     Configured,
 }
 
@@ -25,12 +26,12 @@ public sealed class CapacityOptions : IValidatableObject
     [Range(0, 1_000_000)]
     public int TotalLanes { get; set; } = 128;
 
-    /// <summary>The trial pool: lanes of the capacity kept for free trials. Note: trials draw only from here and paid
+    /// <summary>The trial pool: lanes of the trial plan's model pool kept for free trials. Note: trials draw only from here and paid
     /// plans only from the rest, so sign-ups, however many, can never take capacity a customer pays for.</summary>
     [Range(0, 1_000_000)]
     public int TrialLanes { get; set; } = 8;
 
-    /// <summary>How many of the largest gateways' slots are never sold, so losing one (a node failure, a rolling
+    /// <summary>How many of each model pool's largest gateways' slots are never sold, so losing one (a node failure, a rolling
     /// update) leaves every reservation placed. 1 in production; 0 where one node is the whole fleet.</summary>
     [Range(0, 100)]
     public int SpareNodes { get; set; }

@@ -45,10 +45,14 @@ public sealed class PlanTierOptions
 
     public bool SelfServe { get; set; } = true;
 
+    /// <summary>The model pool the plan's lanes are sold from: the gateways configured with the same
+    /// <c>Gateway:Pool</c>, which must serve the plan's models.</summary>
+    public string Pool { get; set; } = ModelPools.Default;
+
     public PlanTier ToTier()
     {
         WindowSchedule.TryParseLength(Window, out var window);
-        return new PlanTier(Id, Name, MonthlyPriceUsd, ReservedLanes, RequestsPerWindow, DefaultKeyBudgetUsd, window, Models, StripePriceId, SelfServe);
+        return new PlanTier(Id, Name, MonthlyPriceUsd, ReservedLanes, RequestsPerWindow, DefaultKeyBudgetUsd, window, Models, StripePriceId, SelfServe, Pool);
     }
 }
 
@@ -65,6 +69,11 @@ public sealed class PlanOptionsValidator : IValidateOptions<PlanOptions>
             if (!Validator.TryValidateObject(tier, context, results, validateAllProperties: true))
             {
                 failures.AddRange(results.Select(r => $"Plans:Tiers[{tier.Id}]: {r.ErrorMessage}"));
+            }
+
+            if (!ModelPools.IsValidId(tier.Pool))
+            {
+                failures.Add($"Plans:Tiers[{tier.Id}]: pool '{tier.Pool}' is not a pool id (lower-case letters, digits, dots and dashes, such as 'qwen-7b').");
             }
 
             if (!WindowSchedule.TryParseLength(tier.Window, out _))

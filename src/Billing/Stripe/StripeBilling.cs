@@ -71,7 +71,7 @@ public sealed partial class StripeBilling(
         // Note: the lanes are set aside before the customer is sent to pay, under the capacity lock, so two customers
         // can never both pay for the last free lanes. Refused here, before any money moves.
         var expiresAt = now.AddHours(24);
-        await subscriptions.SetAsidePendingAsync(tenantId, plan.ReservedLanes, expiresAt, ct);
+        await subscriptions.SetAsidePendingAsync(tenantId, plan, expiresAt, ct);
         try
         {
             var customer = await CustomerOfAsync(tenantId, email, ct);
@@ -238,10 +238,13 @@ public sealed partial class StripeBilling(
             return new PlanChangeResult(await ScheduleDowngradeAsync(tenantId, remote, plan, price, by, commandId, ct), null);
         }
 
-        var (allocated, total) = await subscriptions.CapacityAsync(ct);
-        if (total - allocated < plan.ReservedLanes - local.AllocatedLanes)
+        // A plan on another model pool needs all its lanes there; on the same pool, only the difference.
+        var pool = ModelPools.Of(plan);
+        var (allocated, total) = await subscriptions.CapacityAsync(pool, ct);
+        var needed = plan.ReservedLanes - (subscriptions.PoolOf(local.PlanId) == pool ? local.AllocatedLanes : 0);
+        if (total - allocated < needed)
         {
-            throw new RuleViolation("capacity_exceeded", $"The {plan.Name} plan needs {plan.ReservedLanes - local.AllocatedLanes} more lanes and {Math.Max(0, total - allocated)} are free right now.");
+            throw new RuleViolation("capacity_exceeded", $"The {plan.Name} plan needs {needed} more lanes and {Math.Max(0, total - allocated)} are free right now.");
         }
 
         // A downgrade waiting in a schedule would undo the upgrade at the period end: the schedule goes first.

@@ -37,27 +37,35 @@ public sealed class SubscriptionService(
     }
 
     /// <summary>Starts a subscription on the plan, or moves a live one to it (what staff and the CLI mean by "assign");
-    /// a free trial assigned a plan becomes that plan, paid from now on.</summary>
-    public Task<Subscription> AssignAsync(Guid tenantId, string planId, string by, CancellationToken ct = default)
+    /// a free trial assigned a plan becomes that plan, paid from now on. With <paramref name="adjust"/>, the staff
+    /// override is set in the same write, so capacity is checked once for the result and a refusal leaves neither.</summary>
+    public Task<Subscription> AssignAsync(Guid tenantId, string planId, string by, ReservationChange? adjust = null, CancellationToken ct = default)
     {
         var plan = plans.Find(planId) ?? throw new RuleViolation("unknown_plan", $"There is no plan '{planId}'. Plans: {string.Join(", ", plans.Tiers.Select(t => t.Id))}.");
         return WriteAsync(tenantId, s =>
         {
             var now = clock.GetUtcNow();
+            var events = new List<object>();
             if (s is not { IsLive: true })
             {
-                return [SubscriptionDecisions.Start(s, tenantId, plan, trial: false, period: null, by, now)];
+                events.Add(SubscriptionDecisions.Start(s, tenantId, plan, trial: false, period: null, by, now));
+            }
+            else
+            {
+                if (!string.Equals(s.PlanId, plan.Id, StringComparison.OrdinalIgnoreCase) || !s.FreeTrial)
+                {
+                    events.Add(SubscriptionDecisions.ChangePlan(s, plan, by, now));
+                }
+
+                if (s.FreeTrial)
+                {
+                    events.Add(SubscriptionDecisions.ConvertTrial(s, by, now));
+                }
             }
 
-            var events = new List<object>();
-            if (!string.Equals(s.PlanId, plan.Id, StringComparison.OrdinalIgnoreCase) || !s.FreeTrial)
+            if (adjust is { } a)
             {
-                events.Add(SubscriptionDecisions.ChangePlan(s, plan, by, now));
-            }
-
-            if (s.FreeTrial)
-            {
-                events.Add(SubscriptionDecisions.ConvertTrial(s, by, now));
+                events.Add(SubscriptionDecisions.AdjustReservation(events.Aggregate(s, Subscription.After), a.Lanes, a.Until, a.Reason, a.StaffId, now));
             }
 
             return events;
@@ -121,30 +129,42 @@ public sealed class SubscriptionService(
             return events;
         }, ct);
 
-    /// <summary>Lanes sold across all tenants (with those set aside for open checkouts, except
-    /// <paramref name="exceptPendingOf"/>'s own), and the cluster's capacity.</summary>
-    public async Task<(int Allocated, int Total)> CapacityAsync(CancellationToken ct = default, Guid? exceptPendingOf = null)
+    /// <summary>Lanes sold (with those set aside for open checkouts) and lanes that can be sold, in one model pool or,
+    /// with none named, across the fleet.</summary>
+    public async Task<(int Allocated, int Total)> CapacityAsync(string? pool = null, CancellationToken ct = default)
     {
         await using var query = store.QuerySession();
-        var (allocated, _) = await SumAllocatedAsync(query, exceptTenant: null, ct);
-        return (allocated + await SumPendingAsync(query, exceptPendingOf, ct), (await fleet.ReadAsync(query, ct)).SellableLanes);
+        var pools = (await fleet.ReadAsync(query, ct)).Where(p => pool is null || p.Pool == pool).ToList();
+        var allocated = 0;
+        foreach (var p in pools)
+        {
+            var (sold, pending) = await SoldAndPendingAsync(query, p.Pool, ct);
+            allocated += sold + pending;
+        }
+
+        return (allocated, pools.Sum(p => p.SellableLanes));
     }
 
-    /// <summary>Lanes held by subscriptions, and lanes set aside for open checkouts, read in <paramref name="query"/>.</summary>
-    public async Task<(int Sold, int Pending)> SoldAndPendingAsync(IQuerySession query, CancellationToken ct = default) =>
-        ((await SumAllocatedAsync(query, exceptTenant: null, ct)).All, await SumPendingAsync(query, null, ct));
+    /// <summary>Lanes held by subscriptions, and lanes set aside for open checkouts, in one model pool, read in
+    /// <paramref name="query"/>.</summary>
+    public async Task<(int Sold, int Pending)> SoldAndPendingAsync(IQuerySession query, string pool, CancellationToken ct = default) =>
+        ((await SumAllocatedAsync(query, pool, exceptTenant: null, ct)).All, await SumPendingAsync(query, pool, null, ct));
 
-    /// <summary>Sets lanes aside for the tenant's checkout (replacing any it had), refused when the paid pool has no
-    /// room for them beside every subscription and every other open checkout.</summary>
-    public async Task SetAsidePendingAsync(Guid tenantId, int lanes, DateTimeOffset expiresAt, CancellationToken ct = default)
+    /// <summary>The model pool a plan's lanes are on.</summary>
+    public string PoolOf(string? planId) => ModelPools.Of(planId is null ? null : plans.Find(planId));
+
+    /// <summary>Sets lanes aside for the tenant's checkout of <paramref name="plan"/> (replacing any it had), refused
+    /// when the plan's pool has no paid room for them beside every subscription and every other open checkout.</summary>
+    public async Task SetAsidePendingAsync(Guid tenantId, PlanTier plan, DateTimeOffset expiresAt, CancellationToken ct = default)
     {
+        var pool = ModelPools.Of(plan);
         await using var session = store.LightweightSession();
         await session.BeginTransactionAsync(ct);
         await session.QueryAsync<int>("select 1 from (select pg_advisory_xact_lock(?)) as capacity_lock", ct, CapacityLockId);
-        var (all, trials) = await SumAllocatedAsync(session, exceptTenant: null, ct);
-        var pending = await SumPendingAsync(session, tenantId, ct);
-        CapacityLedger.EnsureFits((await fleet.ReadAsync(session, ct)).PaidLanes, all - trials + pending, 0, lanes);
-        session.Store(new PendingReservation(tenantId, lanes, expiresAt));
+        var (all, trials) = await SumAllocatedAsync(session, pool, exceptTenant: null, ct);
+        var pending = await SumPendingAsync(session, pool, tenantId, ct);
+        CapacityLedger.EnsureFits((await fleet.ReadPoolAsync(session, pool, ct)).PaidLanes, all - trials + pending, 0, plan.ReservedLanes, pool);
+        session.Store(new PendingReservation(tenantId, plan.ReservedLanes, expiresAt, Pool: pool));
         await session.SaveChangesAsync(ct);
     }
 
@@ -226,24 +246,30 @@ public sealed class SubscriptionService(
 
         var after = events.Aggregate(before, Subscription.After)!;
 
-        // Note: two pools. A free trial's plan lanes count only against the trial pool; every other lane (paid
-        // plans, staff overrides, open checkouts) against the rest. A trial staff convert moves from one to the other.
-        // The ledger is read only when the tenant's lanes grow in a pool: renewals, history entries and shrinking
-        // changes (most writes) need no room and cost no capacity queries.
-        if (after.PaidPoolLanes > (before?.PaidPoolLanes ?? 0) || after.TrialPoolLanes > (before?.TrialPoolLanes ?? 0))
+        // Note: lanes are sold per model pool (a plan's pool; a lane on one model's GPUs cannot serve another), and
+        // within a pool from two parts: a free trial's plan lanes count only against the trial pool, every other lane
+        // (paid plans, staff overrides, open checkouts) against the rest. A trial staff convert moves from one to the
+        // other; a plan change to another model pool needs all its lanes there. The ledger is read only when the
+        // tenant's lanes grow in a pool: renewals, history entries and shrinking changes (most writes) need no room and
+        // cost no capacity queries.
+        var pool = PoolOf(after.PlanId);
+        var samePool = before is not null && PoolOf(before.PlanId) == pool;
+        var paidBefore = samePool ? before!.PaidPoolLanes : 0;
+        var trialBefore = samePool ? before!.TrialPoolLanes : 0;
+        if (after.PaidPoolLanes > paidBefore || after.TrialPoolLanes > trialBefore)
         {
-            var pool = await fleet.ReadAsync(session, ct);
-            var (allOfOthers, trialsOfOthers) = await SumAllocatedAsync(session, exceptTenant: tenantId, ct);
-            var paidOfOthers = allOfOthers - trialsOfOthers + await SumPendingAsync(session, tenantId, ct);
+            var capacity = await fleet.ReadPoolAsync(session, pool, ct);
+            var (allOfOthers, trialsOfOthers) = await SumAllocatedAsync(session, pool, exceptTenant: tenantId, ct);
+            var paidOfOthers = allOfOthers - trialsOfOthers + await SumPendingAsync(session, pool, tenantId, ct);
             if (enforceCapacity)
             {
-                CapacityLedger.EnsureTrialFits(pool.TrialLanes, trialsOfOthers, before?.TrialPoolLanes ?? 0, after.TrialPoolLanes);
-                CapacityLedger.EnsureFits(pool.PaidLanes, paidOfOthers, before?.PaidPoolLanes ?? 0, after.PaidPoolLanes);
+                CapacityLedger.EnsureTrialFits(capacity.TrialLanes, trialsOfOthers, trialBefore, after.TrialPoolLanes);
+                CapacityLedger.EnsureFits(capacity.PaidLanes, paidOfOthers, paidBefore, after.PaidPoolLanes, pool);
             }
-            else if (after.PaidPoolLanes > (before?.PaidPoolLanes ?? 0) && after.PaidPoolLanes > pool.PaidLanes - paidOfOthers)
+            else if (after.PaidPoolLanes > paidBefore && after.PaidPoolLanes > capacity.PaidLanes - paidOfOthers)
             {
                 // Stripe has charged for these lanes already: they are served, and staff are told the cluster is oversold.
-                events = [.. events, new CapacityOverbooked(tenantId, after.PaidPoolLanes, Math.Max(0, pool.PaidLanes - paidOfOthers), clock.GetUtcNow())];
+                events = [.. events, new CapacityOverbooked(tenantId, after.PaidPoolLanes, Math.Max(0, capacity.PaidLanes - paidOfOthers), clock.GetUtcNow())];
             }
         }
 
@@ -269,8 +295,9 @@ public sealed class SubscriptionService(
         return after with { Id = streamId };
     }
 
-    /// <summary>Lanes set aside for open checkouts of every tenant (but one).</summary>
-    private async Task<int> SumPendingAsync(IQuerySession query, Guid? exceptTenant, CancellationToken ct)
+    /// <summary>Lanes set aside in a model pool for open checkouts of every tenant (but one). Note: summed here, not
+    /// in SQL, because holds made before pools existed name none; there are at most as many as open checkouts.</summary>
+    private async Task<int> SumPendingAsync(IQuerySession query, string pool, Guid? exceptTenant, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var pending = query.Query<PendingReservation>().Where(p => p.ExpiresAt > now);
@@ -279,17 +306,32 @@ public sealed class SubscriptionService(
             pending = pending.Where(p => p.Id != t);
         }
 
-        return await pending.SumAsync(p => p.Lanes, ct);
+        return (await pending.ToListAsync(ct)).Where(p => p.PoolId == pool).Sum(p => p.Lanes);
     }
 
-    /// <summary>Lanes held by every tenant (but one), and the part of them in the trial pool. Note: paid lanes are
-    /// the difference, so a snapshot written before the trial pool existed counts as paid.</summary>
-    private static async Task<(int All, int Trials)> SumAllocatedAsync(IQuerySession query, Guid? exceptTenant, CancellationToken ct)
+    /// <summary>Lanes held in a model pool by every tenant (but one), and the part of them in the trial pool. Note:
+    /// paid lanes are the difference, so a snapshot written before the trial pool existed counts as paid. A plan no
+    /// longer in the catalog counts in the default pool.</summary>
+    private async Task<(int All, int Trials)> SumAllocatedAsync(IQuerySession query, string pool, Guid? exceptTenant, CancellationToken ct)
     {
         var all = query.Query<Subscription>().Where(s => s.AnyTenant() && s.AllocatedLanes > 0);
         if (exceptTenant is { } t)
         {
             all = all.Where(s => s.TenantId != t);
+        }
+
+        if (pool == ModelPools.Default)
+        {
+            var elsewhere = plans.Tiers.Where(p => ModelPools.Of(p) != pool).Select(p => p.Id).ToArray();
+            if (elsewhere.Length > 0)
+            {
+                all = all.Where(s => !s.PlanId.IsOneOf(elsewhere));
+            }
+        }
+        else
+        {
+            var here = plans.Tiers.Where(p => ModelPools.Of(p) == pool).Select(p => p.Id).ToArray();
+            all = all.Where(s => s.PlanId.IsOneOf(here));
         }
 
         return (await all.SumAsync(s => s.AllocatedLanes, ct), await all.Where(s => s.TrialPoolLanes > 0).SumAsync(s => s.TrialPoolLanes, ct));

@@ -239,7 +239,7 @@ public sealed class Gateway(
         {
             // With several gateways, each holds its placed share of the tenant's reservation (docs/scale-out.md).
             var lease = await lanes.AcquireAsync(
-                key.TenantId, placement.ReservedHere(key.TenantId, subscription.ReservedLanesAt(arrived)), placement.ReservedByAllHere(keys.TotalReservedLanes), ct);
+                key.TenantId, placement.ReservedHere(key.TenantId, keys.ReservedInPool(subscription, arrived)), placement.ReservedByAllHere(keys.TotalReservedLanes), ct);
             admitted = true;
             drain.Enter();
             return new Admission

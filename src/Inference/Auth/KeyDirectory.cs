@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
 using Lanes.Shared.Keys;
+using Lanes.Shared.Plans;
 
 namespace Lanes.Inference.Auth;
 
@@ -16,9 +17,14 @@ public sealed class KeyDirectory
     private readonly ConcurrentDictionary<Guid, Subscription> _subscriptions = new();
     private readonly byte[] _pepper;
 
-    public KeyDirectory(Microsoft.Extensions.Options.IOptions<KeyOptions> options)
+    private readonly PlanCatalog _plans;
+    private readonly string _pool;
+
+    public KeyDirectory(Microsoft.Extensions.Options.IOptions<KeyOptions> options, PlanCatalog plans, Infrastructure.GatewayNode node)
     {
         _pepper = options.Value.PepperBytes();
+        _plans = plans;
+        _pool = node.Pool;
     }
 
     public int KeyCount => _byId.Count;
@@ -30,7 +36,12 @@ public sealed class KeyDirectory
     public int TotalReservedLanes => Volatile.Read(ref _totalReserved);
 
     public void RecountReservations(DateTimeOffset now) =>
-        Volatile.Write(ref _totalReserved, _subscriptions.Values.Sum(s => s.ReservedLanesAt(now)));
+        Volatile.Write(ref _totalReserved, _subscriptions.Values.Sum(s => ReservedInPool(s, now)));
+
+    /// <summary>The tenant's reserved lanes in this gateway's model pool: all of them when its plan is in the pool,
+    /// none otherwise (its lanes are on another pool's gateways; here it can only burst).</summary>
+    public int ReservedInPool(Subscription subscription, DateTimeOffset now) =>
+        ModelPools.Of(_plans.Find(subscription.PlanId)) == _pool ? subscription.ReservedLanesAt(now) : 0;
 
     /// <summary>The key a secret belongs to: by its current hash, or by its previous one during a rotation's grace.</summary>
     public ApiKey? Find(string? secret, DateTimeOffset now)
@@ -48,9 +59,10 @@ public sealed class KeyDirectory
 
     public Subscription? SubscriptionOf(Guid tenantId) => _subscriptions.GetValueOrDefault(tenantId);
 
-    /// <summary>Every tenant's reservation now, for lane placement across gateways.</summary>
+    /// <summary>Every tenant's reservation in this gateway's model pool now, for lane placement across the pool's
+    /// gateways.</summary>
     public IReadOnlyList<(Guid Tenant, int Reserved)> Reservations(DateTimeOffset now) =>
-        [.. _subscriptions.Values.Select(s => (s.TenantId, s.ReservedLanesAt(now))).Where(r => r.Item2 > 0)];
+        [.. _subscriptions.Values.Select(s => (s.TenantId, ReservedInPool(s, now))).Where(r => r.Item2 > 0)];
 
     public void Upsert(ApiKey key)
     {

@@ -18,9 +18,12 @@ public sealed partial class OccupancyReporter(
     Auth.KeyDirectory keys,
     LaneOccupancyStore store,
     IOptions<LaneOptions> options,
+    Engine.IInferenceEngine engine,
     TimeProvider clock,
     ILogger<OccupancyReporter> logger) : BackgroundService
 {
+    private IReadOnlyList<string>? _models;
+
     public GatewayOccupancy Snapshot()
     {
         var counts = windows.Counts().ToDictionary(c => c.Tenant);
@@ -35,7 +38,7 @@ public sealed partial class OccupancyReporter(
             })
             .Where(t => t.InUse > 0 || t.Queued > 0 || t.RequestsInWindow > 0 || t.Reserved > 0)
             .ToList();
-        return new GatewayOccupancy(node.Id, clock.GetUtcNow(), lanes.Slots, tenants);
+        return new GatewayOccupancy(node.Id, clock.GetUtcNow(), lanes.Slots, tenants, node.Pool, _models ??= [.. engine.Models.Select(m => m.Id)]);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -23,8 +23,8 @@ public sealed class PlacementOptions
 }
 
 /// <summary>
-/// This gateway's share of every tenant's reservation, recomputed every interval from the live gateways (their
-/// occupancy reports, which double as heartbeats) and the reservations in the key directory. Until the first
+/// This gateway's share of every tenant's reservation, recomputed every interval from the live gateways of its model
+/// pool (their occupancy reports, which double as heartbeats) and the pool's reservations in the key directory. Until the first
 /// computation, and whenever this gateway is alone, it holds every reservation whole.
 /// </summary>
 public sealed partial class PlacementService(
@@ -40,12 +40,12 @@ public sealed partial class PlacementService(
     /// computation's list of gateways.</summary>
     private volatile Computed? _current;
 
-    /// <summary>The live gateways in the last computation (this one included).</summary>
+    /// <summary>The live gateways of this pool in the last computation (this one included).</summary>
     public IReadOnlyList<string> LiveNodes => _current?.Nodes ?? [];
 
     public int Unplaced => _current?.Placement.Unplaced ?? 0;
 
-    /// <summary>The engine slots of the live gateways in the last computation (this one included).</summary>
+    /// <summary>The engine slots of this pool's live gateways in the last computation (this one included).</summary>
     public int LiveSlots => _current?.Slots ?? lanes.Slots;
 
     /// <summary>The tenant's reserved lanes on this gateway.</summary>
@@ -63,13 +63,13 @@ public sealed partial class PlacementService(
         var since = clock.GetUtcNow() - options.Value.NodeTimeout;
         await using var query = store.QuerySession();
         var reports = await query.Query<GatewayOccupancy>().Where(r => r.ReportedAt > since).ToListAsync(ct);
-        var nodes = reports.Where(r => r.Id != node.Id).Select(r => new PlacementNode(r.Id, r.Slots))
+        var nodes = reports.Where(r => r.Id != node.Id && r.PoolId == node.Pool).Select(r => new PlacementNode(r.Id, r.Slots))
             .Append(new PlacementNode(node.Id, lanes.Slots))
             .ToList();
         var placement = LanePlacement.Place(nodes, keys.Reservations(clock.GetUtcNow()));
         if (placement.Unplaced > 0 && Unplaced == 0)
         {
-            Log.Oversold(logger, placement.Unplaced, nodes.Count);
+            Log.Oversold(logger, placement.Unplaced, nodes.Count, node.Pool);
         }
 
         _current = new Computed(placement, [.. nodes.Select(n => n.Id)], nodes.Sum(n => n.Slots));
@@ -95,8 +95,8 @@ public sealed partial class PlacementService(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4303, Level = LogLevel.Error, Message = "{Lanes} reserved lanes fit on none of the {Nodes} live gateways: the fleet has lost capacity")]
-        public static partial void Oversold(ILogger logger, int lanes, int nodes);
+        [LoggerMessage(EventId = 4303, Level = LogLevel.Error, Message = "{Lanes} reserved lanes fit on none of the {Nodes} live gateways of pool {Pool}: the pool has lost capacity")]
+        public static partial void Oversold(ILogger logger, int lanes, int nodes, string pool);
 
         [LoggerMessage(EventId = 4304, Level = LogLevel.Warning, Message = "Lane placement could not be refreshed; the last one stays in force")]
         public static partial void RefreshFailed(ILogger logger, Exception e);

@@ -18,7 +18,7 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> _tokensPerSecond;
     private readonly Counter<double> _spend;
 
-    public GatewayMetrics(IMeterFactory meters, LaneScheduler lanes, PlacementService placement, Auth.KeyDirectory keys, TimeProvider clock)
+    public GatewayMetrics(IMeterFactory meters, LaneScheduler lanes, PlacementService placement, Auth.KeyDirectory keys, Infrastructure.GatewayNode node, TimeProvider clock)
     {
         var meter = meters.Create(MeterName);
         _requests = meter.CreateCounter<long>("lanes.gateway.requests", description: "Requests by outcome (ok or the refusal code)");
@@ -31,12 +31,14 @@ public sealed class GatewayMetrics
         _spend = meter.CreateCounter<double>("lanes.gateway.spend_usd", description: "Spend equivalent at list prices, by model (what budgets count; never billed)");
         meter.CreateObservableGauge("lanes.gateway.lanes_reserved", () => keys.Reservations(clock.GetUtcNow())
             .Select(r => new Measurement<int>(placement.ReservedHere(r.Tenant, r.Reserved), new KeyValuePair<string, object?>("tenant", r.Tenant.ToString()))));
-        // The fleet as this gateway sees it (every gateway computes the same placement): an alert on sold above live,
-        // or on any unplaced lane, says the fleet has lost capacity that is sold (infra/prometheus/lanes-alerts.yaml).
-        meter.CreateObservableGauge("lanes.fleet.sold_lanes", () => keys.Reservations(clock.GetUtcNow()).Sum(r => r.Reserved),
-            description: "Lanes reserved by every tenant");
-        meter.CreateObservableGauge("lanes.fleet.live_slots", () => placement.LiveSlots, description: "Engine slots of the live gateways");
-        meter.CreateObservableGauge("lanes.fleet.unplaced_lanes", () => placement.Unplaced, description: "Reserved lanes no live gateway has room for");
+        // The fleet as this gateway sees it, for its model pool (every gateway of a pool computes the same placement):
+        // an alert on sold above live, or on any unplaced lane, says a pool has lost capacity that is sold
+        // (infra/prometheus/lanes-alerts.yaml).
+        var pool = new KeyValuePair<string, object?>("pool", node.Pool);
+        meter.CreateObservableGauge("lanes.fleet.sold_lanes", () => new Measurement<int>(keys.Reservations(clock.GetUtcNow()).Sum(r => r.Reserved), pool),
+            description: "Lanes reserved by every tenant in this gateway's model pool");
+        meter.CreateObservableGauge("lanes.fleet.live_slots", () => new Measurement<int>(placement.LiveSlots, pool), description: "Engine slots of the pool's live gateways");
+        meter.CreateObservableGauge("lanes.fleet.unplaced_lanes", () => new Measurement<int>(placement.Unplaced, pool), description: "Reserved lanes no live gateway of the pool has room for");
         meter.CreateObservableGauge("lanes.gateway.lane_queue_depth", () => lanes.Occupancy()
             .Select(o => new Measurement<int>(o.Queued, new KeyValuePair<string, object?>("tenant", o.Tenant.ToString()))));
     }

@@ -117,7 +117,8 @@ public static class OperatorCli
             {
                 var slots = int.TryParse(cli.Required("slots"), out var n) && n >= 0 ? n : throw new CliUsageException("--slots is a whole number of engine slots (0 withdraws the plan).");
                 var from = cli.Optional("from") is { } text ? ParseInstant(text, "from") : DateTimeOffset.UtcNow;
-                await services.GetRequiredService<Lanes.Billing.Capacity.CapacityLedgerView>().PlanAsync(slots, from, cli.Required("reason"), by);
+                await services.GetRequiredService<Lanes.Billing.Capacity.CapacityLedgerView>().PlanAsync(slots, from, cli.Required("reason"), by,
+                    cli.Optional("pool") ?? Lanes.Shared.Plans.ModelPools.Default);
                 return CapacityView(await services.GetRequiredService<Lanes.Billing.Capacity.CapacityLedgerView>().ReadAsync());
             }
 
@@ -129,8 +130,13 @@ public static class OperatorCli
 
             case "plan assign":
             {
+                // With --lanes, the plan and the override are one write: refused (capacity, unknown plan), neither happens.
                 var tenant = await tenants.GetBySlugAsync(cli.Required("tenant"));
-                var subscription = await subscriptions.AssignAsync(tenant.Id, cli.Required("plan"), by);
+                var adjust = cli.Optional("lanes") is { } text
+                    ? new ReservationChange(int.TryParse(text, out var lanes) ? lanes : throw new CliUsageException("--lanes is a whole number."),
+                        cli.Optional("until") is { } until ? ParseInstant(until, "until") : null, cli.Required("reason"), cli.Optional("staff") ?? by)
+                    : null;
+                var subscription = await subscriptions.AssignAsync(tenant.Id, cli.Required("plan"), by, adjust);
                 return TenantView(tenant.Slug, tenant.Name, tenant.Id, subscription, DateTimeOffset.UtcNow);
             }
 
@@ -267,17 +273,33 @@ public static class OperatorCli
 
     private static object CapacityView(Lanes.Billing.Capacity.CapacityReport r) => new
     {
-        source = r.Now.Source,
-        sellable_lanes = r.Now.SellableLanes,
+        source = r.Source,
+        sellable_lanes = r.SellableLanes,
         sold_lanes = r.SoldLanes,
         free_lanes = r.FreeLanes,
-        live_slots = r.Now.LiveSlots,
+        live_slots = r.LiveSlots,
         unplaced_lanes = r.UnplacedLanes,
-        spare_slots = r.Now.SpareSlots,
-        trial_pool = r.Now.TrialLanes,
+        spare_slots = r.SpareSlots,
+        trial_pool = r.TrialLanes,
         pending_checkout_lanes = r.PendingLanes,
-        planned = r.Now.Planned is { } p ? new { slots = p.Slots, from = p.EffectiveAt, reason = p.Reason, by = p.DeclaredBy } : null,
-        gateways = r.Now.Nodes.Select(n => new { id = n.Id, slots = n.Slots, reported_at = n.ReportedAt }).ToList(),
+        pools = r.Pools.Select(p => new
+        {
+            pool = p.Pool,
+            plans = p.Plans,
+            models = p.Now.Models,
+            unserved_models = p.UnservedModels,
+            sellable_lanes = p.Now.SellableLanes,
+            sold_lanes = p.SoldLanes,
+            free_lanes = p.FreeLanes,
+            live_slots = p.Now.LiveSlots,
+            placed_lanes = p.PlacedLanes,
+            unplaced_lanes = p.UnplacedLanes,
+            spare_slots = p.Now.SpareSlots,
+            trial_pool = p.Now.TrialLanes,
+            pending_checkout_lanes = p.PendingLanes,
+            planned = p.Now.Planned is { } f ? new { slots = f.Slots, from = f.EffectiveAt, reason = f.Reason, by = f.DeclaredBy } : null,
+        }).ToList(),
+        gateways = r.Nodes.Select(n => new { id = n.Id, pool = n.Pool, slots = n.Slots, models = n.Models, reported_at = n.ReportedAt }).ToList(),
     };
 
     internal static object KeyView(ApiKey k, string? secret) => new
@@ -335,10 +357,10 @@ public static class OperatorCli
         ./lanes admin <command> [--json]
 
           capacity                                (the ledger: sellable, sold, live, unplaced, planned, gateways)
-          capacity plan --slots <n> [--from <iso>] --reason <text>   (the fleet's slots from then on; 0 withdraws)
+          capacity plan [--pool <id>] --slots <n> [--from <iso>] --reason <text>   (a model pool's slots from then on; 0 withdraws)
           tenant create --slug <slug> --name <name> --plan <tier>
           tenant list
-          plan assign --tenant <slug> --plan <tier>
+          plan assign --tenant <slug> --plan <tier> [--lanes <n> [--until <iso>] --reason <text> [--staff <id>]]
           reservation set --tenant <slug> --lanes <n> [--until <iso>] --reason <text> [--staff <id>]
           key create --tenant <slug> --name <name> [--budget-usd <amount>] [--window 8h] [--expires <iso>] [--models a,b]
           key revoke --key <id-or-prefix>

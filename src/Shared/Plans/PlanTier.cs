@@ -6,6 +6,7 @@ namespace Lanes.Shared.Plans;
 /// <param name="RequestsPerWindow">Requests a tenant may start per window, across all its keys.</param>
 /// <param name="DefaultKeyBudgetUsd">Budget a new key gets per window when its creator does not set one.</param>
 /// <param name="SelfServe">False for tiers only staff can assign (Enterprise).</param>
+/// <param name="Pool">The model pool the plan's lanes are on (<see cref="ModelPools"/>).</param>
 public sealed record PlanTier(
     string Id,
     string Name,
@@ -16,7 +17,8 @@ public sealed record PlanTier(
     TimeSpan WindowLength,
     IReadOnlyList<string> Models,
     string? StripePriceId = null,
-    bool SelfServe = true)
+    bool SelfServe = true,
+    string Pool = ModelPools.Default)
 {
     public bool Allows(string model) => Models.Count == 0 || Models.Contains(model, StringComparer.Ordinal);
 }

@@ -2,7 +2,9 @@ using Lanes.Billing.Capacity;
 using Lanes.Billing.Occupancy;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
+using Lanes.Shared.Plans;
 using Lanes.Testing;
+using Microsoft.Extensions.Options;
 
 namespace Lanes.Billing.Tests.Capacity;
 
@@ -55,7 +57,7 @@ public sealed class FleetCapacityTests : IAsyncLifetime
         await _host.Get<SubscriptionService>().AdjustReservationAsync(big, 16, null, "exactly the fleet", "staff-1");
 
         var ledger = await _host.Get<CapacityLedgerView>().ReadAsync();
-        Assert.Equal((16, 16, 16, 0, 0), (ledger.Now.LiveSlots, ledger.Now.SellableLanes, ledger.SoldLanes, ledger.FreeLanes, ledger.UnplacedLanes));
+        Assert.Equal((16, 16, 16, 0, 0), (ledger.LiveSlots, ledger.SellableLanes, ledger.SoldLanes, ledger.FreeLanes, ledger.UnplacedLanes));
     }
 
     [Fact]
@@ -72,12 +74,12 @@ public sealed class FleetCapacityTests : IAsyncLifetime
         // nothing more is sold, and the ledger shows the lanes no slot backs.
         _host.Clock.Advance(TimeSpan.FromSeconds(10));
         await ReportAsync("gateway-a", 8);
-        Assert.Equal(16, (await _host.Get<CapacityLedgerView>().ReadAsync()).Now.LiveSlots);
+        Assert.Equal(16, (await _host.Get<CapacityLedgerView>().ReadAsync()).LiveSlots);
         _host.Clock.Advance(TimeSpan.FromSeconds(6));
 
         var ledger = await _host.Get<CapacityLedgerView>().ReadAsync();
-        Assert.Equal((8, 12, 4), (ledger.Now.LiveSlots, ledger.SoldLanes, ledger.UnplacedLanes));
-        Assert.Equal(["gateway-a"], ledger.Now.Nodes.Select(n => n.Id));
+        Assert.Equal((8, 12, 4), (ledger.LiveSlots, ledger.SoldLanes, ledger.UnplacedLanes));
+        Assert.Equal(["gateway-a"], ledger.Nodes.Select(n => n.Id));
         Assert.Equal("capacity_exceeded", await RefusalOfAsync(() => TenantOnAsync("starter")));
     }
 
@@ -96,8 +98,8 @@ public sealed class FleetCapacityTests : IAsyncLifetime
 
         // Sold beyond what reports: the plan is what was sold against, and the ledger says the lanes wait for it.
         var ledger = await _host.Get<CapacityLedgerView>().ReadAsync();
-        Assert.Equal((24, 8, 18, 10), (ledger.Now.SellableLanes, ledger.Now.LiveSlots, ledger.SoldLanes, ledger.UnplacedLanes));
-        Assert.Equal("two nodes arrive on Tuesday", ledger.Now.Planned!.Reason);
+        Assert.Equal((24, 8, 18, 10), (ledger.SellableLanes, ledger.LiveSlots, ledger.SoldLanes, ledger.UnplacedLanes));
+        Assert.Equal("two nodes arrive on Tuesday", ledger.Pool(ModelPools.Default).Now.Planned!.Reason);
     }
 
     [Fact]
@@ -106,8 +108,9 @@ public sealed class FleetCapacityTests : IAsyncLifetime
         await ReportAsync("gateway-a", 8);
         await ReportAsync("gateway-b", 4);
 
-        var withSpare = await new FleetCapacity(Microsoft.Extensions.Options.Options.Create(new CapacityOptions { Source = CapacitySource.Fleet, SpareNodes = 1, TrialLanes = 2 }), _host.Clock)
-            .ReadAsync(_host.Get<Marten.IDocumentStore>());
+        var withSpare = (await new FleetCapacity(
+                Options.Create(new CapacityOptions { Source = CapacitySource.Fleet, SpareNodes = 1, TrialLanes = 2 }), _host.Get<PlanCatalog>(), Options.Create(new InternalBillingOptions()), _host.Clock)
+            .ReadAsync(_host.Get<Marten.IDocumentStore>())).Single();
 
         Assert.Equal((12, 8, 4, 2, 2), (withSpare.LiveSlots, withSpare.SpareSlots, withSpare.SellableLanes, withSpare.TrialLanes, withSpare.PaidLanes));
     }

@@ -80,6 +80,25 @@ public class OperatorCliTests(PostgresDatabase database) : IClassFixture<Postgre
         Assert.DoesNotContain(tenants.EnumerateArray(), t => t.GetProperty("slug").GetString()!.StartsWith("fresh", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_plan_assigned_with_an_override_happens_whole_or_not_at_all()
+    {
+        await Run(0, "tenant", "create", "--slug", "assign-both", "--name", "Both", "--plan", "starter", "--json");
+        var before = await TraceAsync();
+
+        // More lanes than the cluster has: neither the plan change nor the override is written.
+        var refused = await Exec("plan", "assign", "--tenant", "assign-both", "--plan", "pro", "--lanes", "100000", "--reason", "launch week", "--json");
+        Assert.Equal(1, refused.Code);
+        Assert.Equal("capacity_exceeded", JsonDocument.Parse(refused.Stderr).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(before, await TraceAsync());
+        var unchanged = Assert.Single((await Run(0, "tenant", "list", "--json")).EnumerateArray(), t => t.GetProperty("slug").GetString() == "assign-both");
+
+        var both = await Run(0, "plan", "assign", "--tenant", "assign-both", "--plan", "pro", "--lanes", "10", "--until", "2030-01-01T00:00:00Z", "--reason", "launch week", "--json");
+        Assert.Equal(("pro", 6, 10), (both.GetProperty("plan").GetString(), both.GetProperty("plan_lanes").GetInt32(), both.GetProperty("reserved_lanes").GetInt32()));
+        Assert.Equal("launch week", both.GetProperty("override").GetProperty("reason").GetString());
+        Assert.NotEqual(Guid.Empty, unchanged.GetProperty("tenant_id").GetGuid());
+    }
+
     /// <summary>Rows in the event store, the tenant directory and the Identity users: what a half-done command leaves.</summary>
     private async Task<(long Events, long Tenants, long Users)> TraceAsync()
     {

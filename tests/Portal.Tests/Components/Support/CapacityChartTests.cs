@@ -11,7 +11,7 @@ public class CapacityChartTests
         new(Guid.NewGuid(), Start.AddMinutes(minutes), sellable, sold, live, Math.Max(0, sold - live), null, []);
 
     private static CapacityReport Now(int sellable, int sold, int live) =>
-        new(new CapacityNow(CapacitySource.Fleet, [], live, null, 0, sellable, 0), sold, 0);
+        new(CapacitySource.Fleet, [new PoolReport(new PoolCapacity("default", CapacitySource.Fleet, [], live, null, 0, sellable, 0), sold, 0, ["pro"], [])]);
 
     [Fact]
     public void The_chart_ends_with_the_ledger_now_and_shows_a_lost_gateway_as_live_falling_below_sold()
@@ -33,5 +33,28 @@ public class CapacityChartTests
 
         Assert.InRange(series[1].Data.Values.Count, 24, CapacityChart.MaxPoints + 1);
         Assert.Equal((6d, 12d), (series[1].Data.Values[0], series[1].Data.Values[^1]));
+    }
+
+    [Fact]
+    public void A_pools_chart_shows_that_pools_figures_and_leaves_out_snapshots_taken_before_pools()
+    {
+        var beforePools = At(0, 16, 6, 16);
+        var withPools = At(1, 24, 10, 24) with
+        {
+            Pools = [new PoolSnapshot("default", 16, 6, 16, 0, null, ["a"]), new PoolSnapshot("qwen-72b", 8, 4, 8, 0, null, ["b"])],
+        };
+        var now = new CapacityReport(CapacitySource.Fleet,
+        [
+            new PoolReport(new PoolCapacity("default", CapacitySource.Fleet, [], 16, null, 0, 16, 0), 6, 0, ["pro"], []),
+            new PoolReport(new PoolCapacity("qwen-72b", CapacitySource.Fleet, [], 0, null, 0, 0, 0), 8, 0, ["big"], []),
+        ]);
+
+        var (pool, _) = CapacityChart.Of([beforePools, withPools], now, Start.AddMinutes(2), "qwen-72b");
+        var (fleet, _) = CapacityChart.Of([beforePools, withPools], now, Start.AddMinutes(2));
+
+        Assert.Equal([8d, 0d], pool[0].Data.Values);     // sellable: the pool's gateway is gone now
+        Assert.Equal([4d, 8d], pool[1].Data.Values);     // sold
+        Assert.Equal([8d, 0d], pool[2].Data.Values);     // live
+        Assert.Equal([16d, 24d, 16d], fleet[0].Data.Values);
     }
 }
