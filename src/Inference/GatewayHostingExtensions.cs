@@ -31,7 +31,7 @@ public static partial class GatewayHostingExtensions
         services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.DrainTimeout + UsageFlusher.FinalFlushTimeout + TimeSpan.FromSeconds(5));
         services.AddOptions<LaneOptions>().BindConfiguration(LaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KeyDirectoryOptions>().BindConfiguration(KeyDirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.Section).ValidateOnStart();
+        services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var kind = builder.Configuration["Engine:Kind"] ?? "torch";
         switch (kind)
@@ -70,6 +70,7 @@ public static partial class GatewayHostingExtensions
         services.AddSingleton<UsageMeter>();
         services.AddSingleton<RequestDrain>();
         services.AddHealthChecks().AddCheck<DrainReadiness>("drain", tags: [BillingHostingExtensions.ReadinessTag]);
+        services.AddSingleton<UsageSpool>();
         services.AddSingleton<UsageFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageFlusher>());
         services.AddSingleton<GatewayMetrics>();

@@ -1,61 +1,117 @@
 using Lanes.Billing.Usage;
 using Lanes.Inference.Infrastructure;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Lanes.Inference.Metering;
 
-/// <summary>Flush cadence (<c>Gateway:Metering</c>).</summary>
+/// <summary>Flush cadence and the usage spool (<c>Gateway:Metering</c>).</summary>
 public sealed class MeteringOptions
 {
     public const string Section = "Gateway:Metering";
 
+    /// <summary>How often metered usage is spooled and sent to billing: what a gateway killed outright can lose.</summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Where unacknowledged usage batches are kept on disk (relative to the content root); a volume that
+    /// outlives the process (an emptyDir outlives container restarts). Default: <c>lanes-usage-spool</c> under the
+    /// temporary folder.</summary>
+    public string? SpoolPath { get; set; }
+
+    /// <summary>The most the spool holds; beyond it new batches wait in memory only.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1L << 16, long.MaxValue)]
+    public long MaxSpoolBytes { get; set; } = 256L << 20;
 }
 
 /// <summary>
-/// Sends metered usage to billing every interval and at shutdown. A batch keeps its id until billing has it, so a
-/// flush retried after a timeout or a crash between commit and acknowledgement counts once.
+/// Sends metered usage to billing every interval and at shutdown. Each batch is spooled to disk first
+/// (<see cref="UsageSpool"/>) and keeps its id until billing has it, so a flush retried after a timeout, a crash between
+/// commit and acknowledgement, or a gateway killed while the database is away counts once and loses nothing.
 /// </summary>
 public sealed partial class UsageFlusher(
     UsageMeter meter,
     UsageRecorder recorder,
+    UsageSpool spool,
     RequestDrain drain,
     IOptions<MeteringOptions> options,
     IOptions<Api.GatewayOptions> gateway,
     ILogger<UsageFlusher> logger) : BackgroundService
 {
+    // Note: one flush at a time. Two at once (the timer's and a shutdown's or a test's) would both send the head
+    // batch and both dequeue, dropping the batch behind it.
+    private readonly SemaphoreSlim _flushing = new(1, 1);
     private readonly Queue<UsageBatch> _unsent = new();
     private readonly string _source = $"gateway:{Environment.MachineName}:{Environment.ProcessId}";
+    private bool _replayed;
+
+    /// <summary>Batches waiting for billing (spooled or, when the spool is full, in memory only).</summary>
+    public int Unsent => Volatile.Read(ref _unsentCount);
+
+    private int _unsentCount;
 
     /// <summary>Flushes now; used at shutdown and by tests that need usage in billing before they look.</summary>
     public async Task FlushAsync(CancellationToken ct)
     {
-        var lines = meter.Drain();
-        if (lines.Count > 0)
+        await _flushing.WaitAsync(ct);
+        try
         {
-            lock (_unsent)
+            if (!_replayed)
             {
-                _unsent.Enqueue(new UsageBatch(Guid.NewGuid(), _source, lines));
+                // What a previous run of this gateway left unsent goes first, with its ids.
+                foreach (var left in spool.Replay())
+                {
+                    _unsent.Enqueue(left);
+                }
+
+                _replayed = true;
+            }
+
+            var lines = meter.Drain();
+            if (lines.Count > 0)
+            {
+                var batch = new UsageBatch(Guid.NewGuid(), _source, lines);
+                Spool(batch);
+                _unsent.Enqueue(batch);
+            }
+
+            Volatile.Write(ref _unsentCount, _unsent.Count);
+            while (_unsent.TryPeek(out var batch))
+            {
+                try
+                {
+                    await recorder.RecordAsync(batch, ct);
+                    spool.Acknowledge(batch.BatchId);
+                }
+                catch (global::Lanes.Billing.RuleViolation refused)
+                {
+                    // Billing can never record this batch; retrying it would hold back every batch behind it.
+                    spool.SetAside(batch, refused.Message);
+                }
+
+                _unsent.Dequeue();
+                Volatile.Write(ref _unsentCount, _unsent.Count);
             }
         }
-
-        while (true)
+        finally
         {
-            UsageBatch? batch;
-            lock (_unsent)
-            {
-                if (!_unsent.TryPeek(out batch))
-                {
-                    return;
-                }
-            }
+            _flushing.Release();
+        }
+    }
 
-            await recorder.RecordAsync(batch, ct);
-            lock (_unsent)
-            {
-                _unsent.TryDequeue(out _);
-            }
+    private void Spool(UsageBatch batch)
+    {
+        try
+        {
+            spool.TryWrite(batch);
+        }
+        catch (IOException e)
+        {
+            // A failing disk must not stop metering: the batch still goes to billing from memory.
+            Log.SpoolFailed(logger, e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            Log.SpoolFailed(logger, e);
         }
     }
 
@@ -68,8 +124,10 @@ public sealed partial class UsageFlusher(
             {
                 await FlushAsync(stoppingToken);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or JasperFx.ConcurrencyException or Marten.Exceptions.MartenCommandException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever failed (the database away, a pool exhausted, a bug), the loop goes on: a flusher that stops
+                // would leave usage unsent for the rest of the process's life. The batch is kept and retried.
                 Log.FlushFailed(logger, e);
             }
         }
@@ -96,7 +154,7 @@ public sealed partial class UsageFlusher(
             using var flushTime = new CancellationTokenSource(FinalFlushTimeout);
             await FlushAsync(flushTime.Token);
         }
-        catch (Exception e) when (e is NpgsqlException or ObjectDisposedException or JasperFx.ConcurrencyException or Marten.Exceptions.MartenCommandException or OperationCanceledException)
+        catch (Exception e)
         {
             Log.ShutdownFlushFailed(logger, e);
         }
@@ -114,7 +172,10 @@ public sealed partial class UsageFlusher(
         [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Requests still running after the drain time of {DrainTimeout}; stopping anyway")]
         public static partial void DrainTimedOut(ILogger logger, TimeSpan drainTimeout);
 
-        [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Usage metered since the last flush could not be sent at shutdown")]
+        [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Usage could not be sent at shutdown; what was spooled is sent when the gateway starts again")]
         public static partial void ShutdownFlushFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 4108, Level = LogLevel.Error, Message = "A usage batch could not be written to the spool; it is kept in memory until billing has it")]
+        public static partial void SpoolFailed(ILogger logger, Exception exception);
     }
 }

@@ -18,7 +18,7 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> _tokensPerSecond;
     private readonly Counter<double> _spend;
 
-    public GatewayMetrics(IMeterFactory meters, LaneScheduler lanes, PlacementService placement, Auth.KeyDirectory keys, Infrastructure.GatewayNode node, TimeProvider clock)
+    public GatewayMetrics(IMeterFactory meters, LaneScheduler lanes, PlacementService placement, Auth.KeyDirectory keys, Infrastructure.GatewayNode node, Metering.UsageSpool spool, TimeProvider clock)
     {
         var meter = meters.Create(MeterName);
         _requests = meter.CreateCounter<long>("lanes.gateway.requests", description: "Requests by outcome (ok or the refusal code)");
@@ -39,6 +39,11 @@ public sealed class GatewayMetrics
             description: "Lanes reserved by every tenant in this gateway's model pool");
         meter.CreateObservableGauge("lanes.fleet.live_slots", () => new Measurement<int>(placement.LiveSlots, pool), description: "Engine slots of the pool's live gateways");
         meter.CreateObservableGauge("lanes.fleet.unplaced_lanes", () => new Measurement<int>(placement.Unplaced, pool), description: "Reserved lanes no live gateway of the pool has room for");
+        // Usage waiting on this gateway's disk for billing: growing means billing is away and a kill would lose nothing,
+        // but a full spool would (alert on its age and on its size against Gateway:Metering:MaxSpoolBytes).
+        meter.CreateObservableGauge("lanes.usage.spool_batches", () => spool.Batches, description: "Usage batches spooled and not yet acknowledged by billing");
+        meter.CreateObservableGauge("lanes.usage.spool_bytes", () => spool.Bytes, "By", "Size of the usage spool");
+        meter.CreateObservableGauge("lanes.usage.spool_oldest_age", () => spool.OldestAge.TotalSeconds, "s", "Age of the oldest unacknowledged usage batch");
         meter.CreateObservableGauge("lanes.gateway.lane_queue_depth", () => lanes.Occupancy()
             .Select(o => new Measurement<int>(o.Queued, new KeyValuePair<string, object?>("tenant", o.Tenant.ToString()))));
     }

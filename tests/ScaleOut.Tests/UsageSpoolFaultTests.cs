@@ -1,0 +1,94 @@
+using System.Net;
+using System.Text.Json;
+using Lanes.Billing;
+using Lanes.Billing.Keys;
+using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Tenants;
+using Lanes.Billing.Usage;
+using Lanes.Testing;
+
+namespace Lanes.ScaleOut.Tests;
+
+/// <summary>Billing in the test process on a database of its own; the gateway runs as a process whose database
+/// connection goes through a proxy the test cuts.</summary>
+public sealed class DatabaseToCut : BillingHost
+{
+    protected override bool RealClock => true;
+
+    protected override BillingRole Role => BillingRole.Services;
+}
+
+public sealed class UsageSpoolFaultTests : IAsyncLifetime
+{
+    private readonly DatabaseToCut _billing = new();
+    private readonly string _spool = Directory.CreateTempSubdirectory("lanes-spool-test-").FullName;
+    private TcpProxy? _proxy;
+
+    public async Task InitializeAsync()
+    {
+        await _billing.InitializeAsync();
+        _proxy = TcpProxy.Start(new Npgsql.NpgsqlConnectionStringBuilder(_billing.ConnectionString).Port);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _proxy!.DisposeAsync();
+        await _billing.DisposeAsync();
+        Directory.Delete(_spool, recursive: true);
+    }
+
+    private Dictionary<string, string> GatewaySettings(string node)
+    {
+        var settings = GatewayProcesses.Settings(_billing, node, slots: 8, tokens: 4, TimeSpan.Zero,
+            report: TimeSpan.FromMilliseconds(200), nodeTimeout: TimeSpan.FromSeconds(2), placementInterval: TimeSpan.FromMilliseconds(200));
+        settings["ConnectionStrings__Lanes"] = _proxy!.Through(_billing.ConnectionString);
+        settings["Gateway__Metering__SpoolPath"] = _spool;
+        return settings;
+    }
+
+    /// <summary>Requests billing has recorded for the key (its usage events).</summary>
+    private async Task<long> RecordedAsync(ApiKey key)
+    {
+        await using var session = _billing.Store.QuerySession(Tenant.MartenTenantOf(key.TenantId));
+        var events = await session.Events.FetchStreamAsync(key.Id);
+        return events.Select(e => e.Data).OfType<UsageRecorded>().Sum(u => u.Requests);
+    }
+
+    /// <summary>Requests in the batches waiting in the spool, as the files on disk say.</summary>
+    private long Spooled() => Directory.EnumerateFiles(_spool, "*.json")
+        .Sum(f => JsonSerializer.Deserialize<UsageBatch>(File.ReadAllBytes(f))!.Lines.Sum(l => l.Requests));
+
+    [Fact]
+    public async Task Usage_served_while_the_database_is_away_survives_the_gateway_being_killed_and_is_recorded_once_when_it_restarts()
+    {
+        await using var gateway = await ServiceProcess.StartAsync("spool-a", "Inference", GatewaySettings("spool-a"));
+        var tenant = await _billing.Get<TenantService>().CreateAsync($"s-{Guid.NewGuid():N}"[..20], "Spool test", "test");
+        await _billing.Get<SubscriptionService>().StartAsync(tenant.Id, "pro", "test");
+        var issued = await _billing.Get<KeyService>().IssueAsync(tenant.Id, new KeyRequest("spool", 5m), "test");
+        await Eventually.Get(() => GatewayProcesses.StatusAsync(gateway, issued.Secret), s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the gateway to know the key");
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await GatewayProcesses.ChatAsync(gateway, issued.Secret, tokens: 4));
+        }
+
+        await Eventually.Get(() => RecordedAsync(issued.Key), n => n == 5, TimeSpan.FromSeconds(10), "the first five requests in billing");
+
+        // The database goes away: the key's leased budget keeps serving, and what is served waits on disk.
+        _proxy!.Refuse();
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await GatewayProcesses.ChatAsync(gateway, issued.Secret, tokens: 4));
+        }
+
+        await Eventually.Get(() => Task.FromResult(Spooled()), n => n == 5, TimeSpan.FromSeconds(10), "the five requests served meanwhile to be spooled");
+
+        // Killed outright while the database is still away; started again once it is back, on the same spool.
+        await gateway.KillAsync();
+        _proxy.Restore();
+        await using var restarted = await ServiceProcess.StartAsync("spool-b", "Inference", GatewaySettings("spool-b"));
+
+        await Eventually.Get(() => RecordedAsync(issued.Key), n => n >= 10, TimeSpan.FromSeconds(15), "the spooled usage in billing");
+        await Eventually.Get(() => Task.FromResult(Directory.GetFiles(_spool, "*.json").Length), n => n == 0, TimeSpan.FromSeconds(5), "the spool to empty");
+        Assert.Equal(10, await RecordedAsync(issued.Key));
+    }
+}
