@@ -32,7 +32,7 @@ ENV ASPNETCORE_HTTP_PORTS=8080 \
 EXPOSE 8080
 # The aspnet image's unprivileged user (uid 1654); Kubernetes pins the same uid in securityContext.
 USER $APP_UID
-# /healthz answers 200 when the process and PostgreSQL answer.
+# /healthz answers 200 while the process answers (liveness); /readyz adds the database.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["dotnet", "Lanes.Portal.dll"]

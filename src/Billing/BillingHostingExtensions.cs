@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Hangfire;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
@@ -167,7 +168,9 @@ public static class BillingHostingExtensions
             services.AddHostedService<RecurringJobRegistration>();
         }
 
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgresql");
+        // Readiness, never liveness: restarting a process does not bring its database back. Bounded in time, so a
+        // database that does not answer (a dropped network) cannot hold a probe past its own timeout.
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseCheck, tags: [ReadinessTag], timeout: TimeSpan.FromSeconds(2));
         return builder;
     }
 
@@ -180,12 +183,16 @@ public static class BillingHostingExtensions
     /// <summary>Health checks that say whether a process should get traffic (not whether it is alive).</summary>
     public const string ReadinessTag = "ready";
 
-    /// <summary>Maps <c>/healthz</c> (liveness: the process and its database answer) and <c>/readyz</c> (readiness:
-    /// also every check tagged <see cref="ReadinessTag"/>, such as a gateway that is draining or still loading).</summary>
+    /// <summary>The name of the PostgreSQL check.</summary>
+    public const string DatabaseCheck = "postgresql";
+
+    /// <summary>Maps <c>/healthz</c> (liveness: the process answers; nothing outside it is checked, so an orchestrator
+    /// never restarts a healthy process for a fault a restart cannot fix) and <c>/readyz</c> (readiness: every check
+    /// tagged <see cref="ReadinessTag"/>: the database for the portal; draining and the key directory for a gateway).</summary>
     public static IEndpointRouteBuilder MapLanesHealth(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks("/healthz", Options(r => !r.Tags.Contains(ReadinessTag)));
-        endpoints.MapHealthChecks("/readyz", Options(_ => true));
+        endpoints.MapHealthChecks("/readyz", Options(r => r.Tags.Contains(ReadinessTag)));
         return endpoints;
     }
 
@@ -200,6 +207,8 @@ public static class BillingHostingExtensions
                 {
                     status = report.Status.ToString().ToLowerInvariant(),
                     checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status.ToString().ToLowerInvariant()),
+                    reasons = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy && e.Value.Description is not null)
+                        .ToDictionary(e => e.Key, e => e.Value.Description),
                 });
             },
         };

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Lanes.Billing;
 using Lanes.Billing.Keys;
 using Lanes.Inference.Api;
@@ -69,7 +70,19 @@ public static partial class GatewayHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<PlacementService>());
         services.AddSingleton<UsageMeter>();
         services.AddSingleton<RequestDrain>();
-        services.AddHealthChecks().AddCheck<DrainReadiness>("drain", tags: [BillingHostingExtensions.ReadinessTag]);
+        services.AddHealthChecks()
+            .AddCheck<DrainReadiness>("drain", tags: [BillingHostingExtensions.ReadinessTag])
+            .AddCheck<KeyDirectoryReadiness>("keys", tags: [BillingHostingExtensions.ReadinessTag]);
+
+        // A gateway serves from memory (keys, leased budgets, the usage spool) while PostgreSQL is away: the database
+        // shows as degraded in /readyz, and never takes the gateway out of the load balancer.
+        services.PostConfigure<HealthCheckServiceOptions>(o =>
+        {
+            foreach (var check in o.Registrations.Where(r => r.Name == BillingHostingExtensions.DatabaseCheck))
+            {
+                check.FailureStatus = HealthStatus.Degraded;
+            }
+        });
         services.AddSingleton<UsageSpool>();
         services.AddSingleton<UsageFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageFlusher>());

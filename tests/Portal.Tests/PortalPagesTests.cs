@@ -21,9 +21,9 @@ public class PortalPagesTests(AppFactory<Program> portal) : IClassFixture<AppFac
     }
 
     [Fact]
-    public async Task Healthz_answers_once_the_database_is_reachable()
+    public async Task The_portal_is_ready_once_the_database_is_reachable()
     {
-        var response = await portal.CreateClient().GetAsync("/healthz");
+        var response = await portal.CreateClient().GetAsync("/readyz");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("\"postgresql\":\"healthy\"", await response.Content.ReadAsStringAsync());

@@ -133,12 +133,12 @@ public sealed class ServiceProcess : IAsyncDisposable
 
             try
             {
-                return (await http.GetAsync(new Uri(BaseAddress, "/healthz"))).IsSuccessStatusCode;
+                return (await http.GetAsync(new Uri(BaseAddress, "/readyz"))).IsSuccessStatusCode;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
                 return false;
             }
-        }, ok => ok, timeout, $"{Name} to answer /healthz");
+        }, ok => ok, timeout, $"{Name} to be ready (/readyz)");
     }
 }

@@ -3,7 +3,8 @@ using Npgsql;
 
 namespace Lanes.Billing.Infrastructure;
 
-/// <summary>Healthy when PostgreSQL answers a query within the health endpoint's timeout.</summary>
+/// <summary>Healthy when PostgreSQL answers a query within the check's timeout; otherwise the registration's failure
+/// status (unready for the portal, which cannot serve without it; degraded for a gateway, which serves from memory).</summary>
 public sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -14,9 +15,9 @@ public sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealthCh
             await command.ExecuteScalarAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
-        catch (NpgsqlException e)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
         {
-            return HealthCheckResult.Unhealthy("PostgreSQL is not reachable.", e);
+            return new HealthCheckResult(context.Registration.FailureStatus, "PostgreSQL is not reachable.", e);
         }
     }
 }

@@ -11,4 +11,11 @@ public sealed class KeyDirectoryOptions
     /// working within this interval plus one query.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:00:05")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long the gateway stays ready on a key directory it cannot refresh (the database away). Note:
+    /// long, because every gateway loses the database at once in an outage, and a fleet that all goes unready serves
+    /// nobody; while the database is away nobody can revoke a key either. Past this, a partitioned gateway leaves
+    /// the load balancer.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan MaxStaleness { get; set; } = TimeSpan.FromMinutes(30);
 }

@@ -3,6 +3,7 @@ using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
 using Lanes.Inference.Infrastructure;
 using Marten;
+using Marten.Linq.LastModified;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -12,6 +13,11 @@ namespace Lanes.Inference.Auth;
 /// Loads every key and subscription before the gateway accepts requests, then polls the event sequence and reloads
 /// the keys and subscriptions whose streams changed. Usage and window events are skipped: the gateway counts spend
 /// itself and only needs lifecycle changes (issue, budget, rotation, revocation, plan and reservation changes).
+/// Note: a commit is never missed. Sequence numbers are taken when a transaction appends, not when it commits, so
+/// a slow transaction's events appear below numbers already read: every number at or below the high-water mark that
+/// had no event is kept as a gap and read again until it fills (or, rolled back, stays empty past
+/// <see cref="GapPatience"/>). And every <see cref="ResyncInterval"/> the keys and subscriptions written recently
+/// are reloaded whatever the events said.
 /// </summary>
 public sealed partial class KeyDirectoryRefresher(
     KeyDirectory directory,
@@ -21,9 +27,14 @@ public sealed partial class KeyDirectoryRefresher(
     TimeProvider clock,
     ILogger<KeyDirectoryRefresher> logger) : IHostedService, IAsyncDisposable
 {
-    // Note: sequence numbers can commit out of order, so every poll looks back over a margin of recent events;
-    // reloading a document twice is harmless, missing a revocation is not.
-    private const long LookBack = 1_000;
+    /// <summary>How long an empty sequence number is awaited: a transaction still open after this long is caught by
+    /// the resync instead.</summary>
+    public static readonly TimeSpan GapPatience = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often documents written in the last <see cref="ResyncWindow"/> are reloaded regardless.</summary>
+    public static readonly TimeSpan ResyncInterval = TimeSpan.FromMinutes(1);
+
+    public static readonly TimeSpan ResyncWindow = TimeSpan.FromMinutes(10);
 
     private static readonly string[] SkippedEvents = ["usage_recorded", "budget_window_closed"];
 
@@ -31,6 +42,14 @@ public sealed partial class KeyDirectoryRefresher(
     private Task? _loop;
     private long _seen;
     private int _disposed;
+    private readonly Dictionary<long, DateTimeOffset> _gaps = [];
+    private DateTimeOffset _resyncedAt;
+    private long _refreshedAtTicks;
+
+    /// <summary>When the directory last matched the database (null until it has been loaded).</summary>
+    public DateTimeOffset? RefreshedAt => Interlocked.Read(ref _refreshedAtTicks) is > 0 and var t ? new DateTimeOffset(t, TimeSpan.Zero) : null;
+
+    private void MarkRefreshed(DateTimeOffset at) => Interlocked.Exchange(ref _refreshedAtTicks, at.UtcTicks);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -49,6 +68,7 @@ public sealed partial class KeyDirectoryRefresher(
         }
 
         directory.RecountReservations(clock.GetUtcNow());
+        MarkRefreshed(clock.GetUtcNow());
         Log.Loaded(logger, directory.KeyCount);
         _loop = Task.Run(() => PollAsync(_stopping.Token), CancellationToken.None);
     }
@@ -79,39 +99,91 @@ public sealed partial class KeyDirectoryRefresher(
     /// <summary>One refresh: reload what changed since the last one. Public so tests and start-up can force it.</summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
+        var now = clock.GetUtcNow();
         var max = await MaxSequenceAsync(ct);
         var changed = new List<(string Tenant, Guid Stream)>();
+        var present = new HashSet<long>();
         await using (var command = dataSource.CreateCommand(
-                         $"select distinct tenant_id, stream_id from {BillingStore.Schema}.mt_events where seq_id > $1 and seq_id <= $2 and type <> all($3)"))
+                         $"select seq_id, type, tenant_id, stream_id from {BillingStore.Schema}.mt_events where (seq_id > $1 and seq_id <= $2) or seq_id = any($3)"))
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = _seen - LookBack });
+            command.Parameters.Add(new NpgsqlParameter { Value = _seen });
             command.Parameters.Add(new NpgsqlParameter { Value = max });
-            command.Parameters.Add(new NpgsqlParameter { Value = SkippedEvents });
+            command.Parameters.Add(new NpgsqlParameter { Value = _gaps.Keys.ToArray() });
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                changed.Add((reader.GetString(0), reader.GetGuid(1)));
+                present.Add(reader.GetInt64(0));
+                if (!SkippedEvents.Contains(reader.GetString(1)))
+                {
+                    changed.Add((reader.GetString(2), reader.GetGuid(3)));
+                }
             }
         }
 
-        if (changed.Count > 0)
+        var resync = now - _resyncedAt >= ResyncInterval;
+        await using (var query = store.QuerySession())
         {
-            var tenants = changed.Select(c => c.Tenant).Distinct().ToArray();
-            var ids = changed.Select(c => c.Stream).Distinct().ToArray();
-            await using var query = store.QuerySession();
-            foreach (var key in await query.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenants) && k.Id.IsOneOf(ids)).ToListAsync(ct))
+            if (changed.Count > 0)
             {
-                directory.Upsert(key);
+                var tenants = changed.Select(c => c.Tenant).Distinct().ToArray();
+                var ids = changed.Select(c => c.Stream).Distinct().ToArray();
+                Upsert(await query.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenants) && k.Id.IsOneOf(ids)).ToListAsync(ct),
+                    await query.Query<Subscription>().Where(s => s.TenantIsOneOf(tenants) && s.Id.IsOneOf(ids)).ToListAsync(ct));
             }
 
-            foreach (var s in await query.Query<Subscription>().Where(s => s.TenantIsOneOf(tenants) && s.Id.IsOneOf(ids)).ToListAsync(ct))
+            if (resync)
             {
-                directory.Upsert(s);
+                // Whatever the events said: every key and subscription written recently, read again.
+                var since = now - ResyncWindow;
+                Upsert(await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.ModifiedSince(since)).ToListAsync(ct),
+                    await query.Query<Subscription>().Where(s => s.AnyTenant() && s.ModifiedSince(since)).ToListAsync(ct));
             }
         }
 
-        directory.RecountReservations(clock.GetUtcNow());
+        // Gaps: numbers not yet seen that a slower transaction may still fill. Filled ones are done; new ones start
+        // waiting; ones empty for longer than the patience were rolled back (or are the resync's to find).
+        foreach (var filled in present.Where(_gaps.ContainsKey))
+        {
+            _gaps.Remove(filled);
+        }
+
+        for (var seq = _seen + 1; seq <= max; seq++)
+        {
+            if (!present.Contains(seq))
+            {
+                _gaps.TryAdd(seq, now);
+            }
+        }
+
+        foreach (var expired in _gaps.Where(g => now - g.Value > GapPatience).Select(g => g.Key).ToList())
+        {
+            _gaps.Remove(expired);
+        }
+
+        directory.RecountReservations(now);
         _seen = max;
+        if (resync)
+        {
+            _resyncedAt = now;
+        }
+
+        MarkRefreshed(now);
+    }
+
+    /// <summary>Sequence numbers awaited (for tests).</summary>
+    public int OpenGaps => _gaps.Count;
+
+    private void Upsert(IReadOnlyList<ApiKey> keys, IReadOnlyList<Subscription> subscriptions)
+    {
+        foreach (var key in keys)
+        {
+            directory.Upsert(key);
+        }
+
+        foreach (var s in subscriptions)
+        {
+            directory.Upsert(s);
+        }
     }
 
     private async Task PollAsync(CancellationToken ct)
@@ -123,9 +195,10 @@ public sealed partial class KeyDirectoryRefresher(
             {
                 await RefreshAsync(ct);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or Marten.Exceptions.MartenCommandException or InvalidOperationException)
+            catch (Exception e) when (!ct.IsCancellationRequested)
             {
-                // Keep serving from memory; the next tick tries again.
+                // Keep serving from memory; the next tick tries again. Whatever failed: a refresher that stopped
+                // would leave revocations unseen for the rest of the process's life.
                 Log.RefreshFailed(logger, e);
             }
         }
