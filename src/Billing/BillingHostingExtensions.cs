@@ -111,6 +111,7 @@ public static class BillingHostingExtensions
                 HttpClient = new global::Stripe.SystemNetHttpClient(new HttpClient(), o.MaxNetworkRetries),
             });
         });
+        services.AddSingleton<StripeSyncLock>();
         services.AddSingleton<StripeBilling>();
         services.AddSingleton<BillingDetails.BillingContactService>();
         services.AddSingleton<Notices.BillingNoticeQueue>();

@@ -23,6 +23,7 @@ public sealed partial class StripeBilling(
     PlanCatalog plans,
     IOptions<StripeOptions> options,
     IOptions<DunningOptions> dunning,
+    StripeSyncLock syncLock,
     TimeProvider clock,
     ILogger<StripeBilling> logger)
 {
@@ -356,9 +357,12 @@ public sealed partial class StripeBilling(
     public Task<Lanes.Billing.Subscriptions.Subscription> ResumeAsync(Guid tenantId, string by, Guid commandId, CancellationToken ct = default) =>
         SetCancelAtPeriodEndAsync(tenantId, false, by, commandId, ct);
 
-    /// <summary>Reads the subscription from Stripe now and brings the tenant's subscription in line with it.</summary>
+    /// <summary>Reads the subscription from Stripe now and brings the tenant's subscription in line with it, one sync
+    /// of a subscription at a time (<see cref="StripeSyncLock"/>): what is applied is never older than what another
+    /// sync applied before it.</summary>
     public async Task<Lanes.Billing.Subscriptions.Subscription?> SyncAsync(string subscriptionId, string by, CancellationToken ct = default)
     {
+        await using var held = await syncLock.AcquireAsync(subscriptionId, ct);
         var remote = await GetAsync(subscriptionId, ct);
         var tenantId = await TenantOfAsync(remote, ct);
         if (tenantId is null)
@@ -383,8 +387,11 @@ public sealed partial class StripeBilling(
 
             try
             {
+                // The listed copy may be older than what a webhook job applied meanwhile: read again under the lock.
+                await using var held = await syncLock.AcquireAsync(remote.Id, ct);
+                var current = await GetAsync(remote.Id, ct);
                 var before = await subscriptions.FindAsync(tenantId, ct);
-                var after = await ApplyAsync(tenantId, View(remote, tenantId), "reconciled", ct);
+                var after = await ApplyAsync(tenantId, View(current, tenantId), "reconciled", ct);
                 if (before != after)
                 {
                     corrected++;

@@ -10,7 +10,7 @@ public sealed class MeteringOptions
     public const string Section = "Gateway:Metering";
 
     /// <summary>How often metered usage is spooled and sent to billing: what a gateway killed outright can lose.</summary>
-    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Where unacknowledged usage batches are kept on disk (relative to the content root); a volume that

@@ -295,6 +295,36 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
     }
 
     [Fact]
+    public async Task Two_syncs_of_one_subscription_never_apply_a_stale_read_the_second_reads_stripe_after_the_first_has_applied()
+    {
+        var (tenant, id) = await SubscribedAsync();
+        var dataSource = billing.Get<Npgsql.NpgsqlDataSource>();
+        async Task<long> WaitingForTheSubscriptionAsync()
+        {
+            await using var command = dataSource.CreateCommand(
+                "select count(*) from pg_locks where locktype = 'advisory' and not granted and classid = $1 and objid = $2");
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = (long)(uint)StripeSyncLock.Namespace });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = (long)(uint)StripeSyncLock.KeyOf(id) });
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        // Another job is in the middle of syncing this subscription when a second one starts: the second waits
+        // before it reads Stripe.
+        Task<Lanes.Billing.Subscriptions.Subscription?> second;
+        await using (await billing.Get<StripeSyncLock>().AcquireAsync(id))
+        {
+            second = billing.Get<StripeBilling>().SyncAsync(id, "stripe");
+            await Eventually.Get(WaitingForTheSubscriptionAsync, n => n == 1, TimeSpan.FromSeconds(10), "the second sync to wait for the first");
+
+            // What the first job applies: the customer canceled meanwhile.
+            billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "canceled", "price_pro", Now.AddDays(-1), Now.AddDays(29));
+        }
+
+        // Reading after the first finished, the second sees the cancellation, never the "active" from before it.
+        Assert.Equal(SubscriptionStatus.Ended, (await second)!.Status);
+    }
+
+    [Fact]
     public async Task Subscription_deleted_in_stripe_ends_it_in_lanes()
     {
         var (tenant, id) = await SubscribedAsync();
