@@ -50,7 +50,9 @@ public static class BillingHostingExtensions
     /// beforehand by the owner (<c>./lanes admin migrate</c>).</summary>
     public static bool AppliesSchema(this IConfiguration configuration) => configuration.GetValue("Database:ApplySchema", true);
 
-    public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder, BillingRole role)
+    /// <param name="schemaIsOptional">For a host that can serve without the database (the gateway): applying the
+    /// schema at start is tried, and a database that is away does not stop the host from starting.</param>
+    public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder, BillingRole role, bool schemaIsOptional = false)
     {
         var services = builder.Services;
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
@@ -87,7 +89,11 @@ public static class BillingHostingExtensions
                 }
             })
             .UseLightweightSessions();
-        if (applySchema)
+        if (applySchema && schemaIsOptional)
+        {
+            services.AddHostedService<BestEffortSchema>();
+        }
+        else if (applySchema)
         {
             marten.ApplyAllDatabaseChangesOnStartup();
         }

@@ -56,6 +56,7 @@ public static partial class GatewayHostingExtensions
         }
 
         services.AddSingleton<KeyDirectory>();
+        services.AddSingleton<KeyDirectorySnapshot>();
         services.AddSingleton<KeyDirectoryRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyDirectoryRefresher>());
         services.AddOptions<BudgetLeaseOptions>().BindConfiguration(BudgetLeaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();

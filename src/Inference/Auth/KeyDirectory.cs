@@ -29,6 +29,15 @@ public sealed class KeyDirectory
 
     public int KeyCount => _byId.Count;
 
+    private long _version;
+
+    /// <summary>Moves on every change, so the snapshot is written only when there is something new.</summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    public IReadOnlyList<ApiKey> Keys => [.. _byId.Values];
+
+    public IReadOnlyList<Subscription> Subscriptions => [.. _subscriptions.Values];
+
     private int _totalReserved;
 
     /// <summary>Total lanes reserved by every live tenant: what bursting must leave free. Kept as a running figure
@@ -70,6 +79,7 @@ public sealed class KeyDirectory
         // finds its key missing.
         _byId.TryGetValue(key.Id, out var old);
         _byId[key.Id] = key;
+        Interlocked.Increment(ref _version);
         _byHash[key.SecretHash] = key;
         if (key.PreviousSecretHash is { } hash)
         {
@@ -85,5 +95,9 @@ public sealed class KeyDirectory
         }
     }
 
-    public void Upsert(Subscription subscription) => _subscriptions[subscription.TenantId] = subscription;
+    public void Upsert(Subscription subscription)
+    {
+        _subscriptions[subscription.TenantId] = subscription;
+        Interlocked.Increment(ref _version);
+    }
 }

@@ -18,4 +18,13 @@ public sealed class KeyDirectoryOptions
     /// the load balancer.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan MaxStaleness { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Where the key directory is kept on local disk for a start while the database is away (relative to the
+    /// content root). Default: one file per database under the temporary folder.</summary>
+    public string? SnapshotPath { get; set; }
+
+    /// <summary>How often, at most, the snapshot is written again after keys or subscriptions changed: a gateway
+    /// restarted while the database is away does not know keys issued within this time.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -21,6 +21,7 @@ namespace Lanes.Inference.Auth;
 /// </summary>
 public sealed partial class KeyDirectoryRefresher(
     KeyDirectory directory,
+    KeyDirectorySnapshot snapshot,
     IDocumentStore store,
     NpgsqlDataSource dataSource,
     IOptions<KeyDirectoryOptions> options,
@@ -53,24 +54,64 @@ public sealed partial class KeyDirectoryRefresher(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _seen = await MaxSequenceAsync(cancellationToken);
-        await using (var query = store.QuerySession())
+        try
         {
-            foreach (var key in await query.Query<ApiKey>().Where(k => k.AnyTenant()).ToListAsync(cancellationToken))
+            await LoadAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && snapshot.Load() is { } saved)
+        {
+            // The database is away: serve the keys known when the snapshot was taken. Readiness counts the directory's
+            // age from then, and the poll loop catches up from the snapshot's sequence once the database is back.
+            foreach (var key in saved.Keys)
             {
                 directory.Upsert(key);
             }
 
-            foreach (var s in await query.Query<Subscription>().Where(s => s.AnyTenant()).ToListAsync(cancellationToken))
+            foreach (var s in saved.Subscriptions)
             {
                 directory.Upsert(s);
             }
+
+            _seen = saved.Sequence;
+            directory.RecountReservations(clock.GetUtcNow());
+            MarkRefreshed(saved.TakenAt);
+            Log.StartedFromSnapshot(logger, directory.KeyCount, saved.TakenAt, e);
         }
 
-        directory.RecountReservations(clock.GetUtcNow());
-        MarkRefreshed(clock.GetUtcNow());
-        Log.Loaded(logger, directory.KeyCount);
         _loop = Task.Run(() => PollAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    private async Task LoadAsync(CancellationToken ct)
+    {
+        _seen = await MaxSequenceAsync(ct);
+        await using (var query = store.QuerySession())
+        {
+            Upsert(await query.Query<ApiKey>().Where(k => k.AnyTenant()).ToListAsync(ct),
+                await query.Query<Subscription>().Where(s => s.AnyTenant()).ToListAsync(ct));
+        }
+
+        var now = clock.GetUtcNow();
+        directory.RecountReservations(now);
+        MarkRefreshed(now);
+        Log.Loaded(logger, directory.KeyCount);
+        SaveSnapshot(now);
+    }
+
+    private long _snapshotVersion = -1;
+    private DateTimeOffset _snapshotAt;
+
+    private void SaveSnapshot(DateTimeOffset now)
+    {
+        var version = directory.Version;
+        try
+        {
+            snapshot.Save(new KeyDirectorySnapshot.Content(now, _seen, directory.Keys, directory.Subscriptions));
+            (_snapshotVersion, _snapshotAt) = (version, now);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.SnapshotFailed(logger, e);
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -194,6 +235,11 @@ public sealed partial class KeyDirectoryRefresher(
             try
             {
                 await RefreshAsync(ct);
+                var now = clock.GetUtcNow();
+                if (directory.Version != _snapshotVersion && now - _snapshotAt >= options.Value.SnapshotInterval)
+                {
+                    SaveSnapshot(now);
+                }
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
@@ -217,5 +263,11 @@ public sealed partial class KeyDirectoryRefresher(
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Key directory refresh failed; serving from memory")]
         public static partial void RefreshFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "The database is away: started with the {Count} keys of the snapshot taken at {TakenAt}")]
+        public static partial void StartedFromSnapshot(ILogger logger, int count, DateTimeOffset takenAt, Exception exception);
+
+        [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "The key directory snapshot could not be written")]
+        public static partial void SnapshotFailed(ILogger logger, Exception exception);
     }
 }

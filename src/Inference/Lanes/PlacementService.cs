@@ -58,12 +58,45 @@ public sealed partial class PlacementService(
 
     private sealed record Computed(Placement Placement, IReadOnlyList<string> Nodes, int Slots);
 
+    /// <summary>How far a peer's clock may be off this gateway's and its reports still be read.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(1);
+
+    /// <summary>Each peer's last report time as it wrote it, and when this gateway saw that value change.</summary>
+    private readonly Dictionary<string, (DateTimeOffset Reported, DateTimeOffset SeenAt)> _heartbeats = [];
+
     public async Task RefreshAsync(CancellationToken ct)
     {
-        var since = clock.GetUtcNow() - options.Value.NodeTimeout;
+        // Note: a peer is live while its report keeps changing, timed on this gateway's clock; the report's own time
+        // is the peer's clock, which may be seconds off ours. Only a report older than the node timeout plus
+        // MaxClockSkew by our clock is not even looked at (a peer that far off needs its clock fixed).
+        var now = clock.GetUtcNow();
+        var timeout = options.Value.NodeTimeout;
+        var since = now - timeout - MaxClockSkew;
         await using var query = store.QuerySession();
         var reports = await query.Query<GatewayOccupancy>().Where(r => r.ReportedAt > since).ToListAsync(ct);
-        var nodes = reports.Where(r => r.Id != node.Id && r.PoolId == node.Pool).Select(r => new PlacementNode(r.Id, r.Slots))
+        var live = new List<GatewayOccupancy>();
+        lock (_heartbeats)
+        {
+            foreach (var r in reports)
+            {
+                // First sight counts as a beat only when the report is recent by our clock too.
+                var seenAt = _heartbeats.TryGetValue(r.Id, out var last)
+                    ? last.Reported == r.ReportedAt ? last.SeenAt : now
+                    : now - timeout < r.ReportedAt ? now : r.ReportedAt;
+                _heartbeats[r.Id] = (r.ReportedAt, seenAt);
+                if (now - seenAt <= timeout)
+                {
+                    live.Add(r);
+                }
+            }
+
+            foreach (var gone in _heartbeats.Keys.Except(reports.Select(r => r.Id)).ToList())
+            {
+                _heartbeats.Remove(gone);
+            }
+        }
+
+        var nodes = live.Where(r => r.Id != node.Id && r.PoolId == node.Pool).Select(r => new PlacementNode(r.Id, r.Slots))
             .Append(new PlacementNode(node.Id, lanes.Slots))
             .ToList();
         var placement = LanePlacement.Place(nodes, keys.Reservations(clock.GetUtcNow()));

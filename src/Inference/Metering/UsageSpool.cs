@@ -25,7 +25,7 @@ public sealed partial class UsageSpool
 
     public UsageSpool(IOptions<MeteringOptions> options, IConfiguration configuration, IHostEnvironment environment, TimeProvider clock, ILogger<UsageSpool> logger)
     {
-        _directory = Path.GetFullPath(options.Value.SpoolPath ?? DefaultPath(configuration.GetConnectionString("Lanes")), environment.ContentRootPath);
+        _directory = Path.GetFullPath(options.Value.SpoolPath ?? Infrastructure.LocalState.PerDatabase("lanes-usage-spool", configuration), environment.ContentRootPath);
         _poison = Path.Combine(_directory, "poison");
         _maxBytes = options.Value.MaxSpoolBytes;
         _clock = clock;
@@ -125,15 +125,6 @@ public sealed partial class UsageSpool
         }
 
         return batches;
-    }
-
-    /// <summary>Under the temporary folder, one spool per database: a batch is only ever replayed to the database
-    /// whose keys it meters (gateways of another database would drop its lines as unknown keys).</summary>
-    private static string DefaultPath(string? connectionString)
-    {
-        var db = new Npgsql.NpgsqlConnectionStringBuilder(connectionString ?? "");
-        var name = string.Concat($"{db.Host}-{db.Port}-{db.Database}".Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' ? c : '_'));
-        return Path.Combine(Path.GetTempPath(), "lanes-usage-spool", name);
     }
 
     private string PathOf(Guid batchId) => Path.Combine(_directory, $"{batchId:N}.json");
