@@ -81,6 +81,7 @@ public sealed class UsageSpoolFaultTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, await GatewayProcesses.ChatAsync(first, issued.Secret, tokens: 4));
         }
 
+        await Eventually.Get(() => RecordedAsync(issued.Key), n => n == 3, TimeSpan.FromSeconds(10), "the first three requests in billing");
         await Eventually.Get(() => Task.FromResult(File.Exists(_snapshot) && File.ReadAllText(_snapshot).Contains(issued.Key.Id.ToString(), StringComparison.Ordinal)),
             saved => saved, TimeSpan.FromSeconds(10), "the key in the gateway's snapshot");
         _proxy!.Refuse();
@@ -89,7 +90,7 @@ public sealed class UsageSpoolFaultTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, await GatewayProcesses.ChatAsync(first, issued.Secret, tokens: 4));
         }
 
-        await Eventually.Get(() => Task.FromResult(Spooled()), n => n >= 3, TimeSpan.FromSeconds(10), "the requests served while cut to be spooled");
+        await Eventually.Get(() => Task.FromResult(Spooled()), n => n == 3, TimeSpan.FromSeconds(10), "the requests served while cut to be spooled");
         await first.KillAsync();
 
         // Started again while the database is still away: ready from the snapshot, it knows the key (no 401) but holds

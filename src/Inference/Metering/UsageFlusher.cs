@@ -162,7 +162,9 @@ public sealed partial class UsageFlusher(
 
     private int _stopped;
 
-    public static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(15);
+    /// <summary>The last flush at shutdown: short, because what it cannot send stays spooled for the next start, and
+    /// the pod's grace period must cover preStop, the drain and this (infra rule).</summary>
+    public static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(5);
 
     private static partial class Log
     {

@@ -56,7 +56,8 @@ public sealed class InfraManifestsTests
     {
         var inference = Complete.Where(d => WorkloadRules.IsWorkload(d) && d.Name == "inference").ToList();
         Assert.NotEmpty(inference);
-        Assert.Empty(inference.SelectMany(WorkloadRules.Inference));
+        var finalFlush = WorkloadRules.FinalFlushSeconds(File.ReadAllText(Path.Combine(InfraTree.RepositoryRoot, "src", "Inference", "Metering", "UsageFlusher.cs")));
+        Assert.Empty(inference.SelectMany(d => WorkloadRules.Inference(d, finalFlush)));
     }
 
     [Fact]

@@ -44,13 +44,43 @@ public sealed class ManifestRulesTests
     [Fact]
     public void An_inference_pod_without_gpu_toleration_readyz_or_drain_time_is_reported()
     {
-        var violations = WorkloadRules.Inference(Parse(BareDeployment)).ToList();
+        var violations = WorkloadRules.Inference(Parse(BareDeployment), finalFlushSeconds: 5).ToList();
 
         Assert.Contains(violations, v => v.Contains("nvidia.com/gpu\"]", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("taint", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("GPU pool", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("readinessProbe must check /readyz", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("terminationGracePeriodSeconds", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(49, true)]
+    [InlineData(50, false)]
+    public void An_inference_grace_period_shorter_than_its_prestop_drain_and_final_flush_is_reported(int grace, bool reported)
+    {
+        var doc = Parse($$"""
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: inference
+            spec:
+              template:
+                spec:
+                  terminationGracePeriodSeconds: {{grace}}
+                  containers:
+                    - name: inference
+                      env:
+                        - name: Gateway__DrainTimeout
+                          value: "00:00:30"
+                      lifecycle:
+                        preStop:
+                          exec:
+                            command: ["sleep", "10"]
+            """);
+
+        var violations = WorkloadRules.Inference(doc, finalFlushSeconds: 5).Where(v => v.Contains("terminationGracePeriodSeconds", StringComparison.Ordinal));
+
+        Assert.Equal(reported, violations.Any());
     }
 
     [Fact]

@@ -7,8 +7,26 @@ public static class WorkloadRules
 {
     public static readonly string[] WorkloadKinds = ["Deployment", "StatefulSet"];
 
-    /// <summary>Gateway drain: Gateway:DrainTimeout (30 s) plus the preStop sleep and the final usage flush.</summary>
-    public const int MinimumInferenceGraceSeconds = 40;
+    /// <summary>Room left after the last step of a gateway's shutdown before the kubelet's SIGKILL.</summary>
+    public const int GraceMarginSeconds = 5;
+
+    /// <summary>
+    /// What a gateway's shutdown takes, from the pod's deletion to its exit: the preStop sleep, then
+    /// <c>Gateway__DrainTimeout</c> (30 s unless set) for running streams, then the final usage flush (bounded by
+    /// <c>UsageFlusher.FinalFlushTimeout</c>, read from its source so the two cannot drift), plus a margin.
+    /// </summary>
+    public static int NeededInferenceGraceSeconds(YamlNode container, int finalFlushSeconds)
+    {
+        var command = container.At("lifecycle", "preStop", "exec", "command").Items().Select(i => i.AsString()).ToList();
+        var preStop = command is ["sleep", { } seconds] && int.TryParse(seconds, out var n) ? n : 0;
+        var drainText = container.At("env").Items().FirstOrDefault(e => e.Str("name") == "Gateway__DrainTimeout").Str("value");
+        var drain = drainText is not null && TimeSpan.TryParse(drainText, System.Globalization.CultureInfo.InvariantCulture, out var d) ? (int)Math.Ceiling(d.TotalSeconds) : 30;
+        return preStop + drain + finalFlushSeconds + GraceMarginSeconds;
+    }
+
+    /// <summary>The final flush's bound as <c>src/Inference/Metering/UsageFlusher.cs</c> declares it.</summary>
+    public static int FinalFlushSeconds(string usageFlusherSource) =>
+        int.Parse(System.Text.RegularExpressions.Regex.Match(usageFlusherSource, @"FinalFlushTimeout = TimeSpan\.FromSeconds\((\d+)\)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
 
     public static bool IsWorkload(YamlDoc doc) => WorkloadKinds.Contains(doc.Kind);
 
@@ -78,7 +96,8 @@ public static class WorkloadRules
     }
 
     /// <summary>The gateway pods: a GPU each, on the GPU pool, ready only when the model is loaded, time to drain streams.</summary>
-    public static IEnumerable<string> Inference(YamlDoc doc)
+    /// <param name="finalFlushSeconds">The gateway's final-flush bound (<see cref="FinalFlushSeconds"/>).</param>
+    public static IEnumerable<string> Inference(YamlDoc doc, int finalFlushSeconds)
     {
         var spec = PodSpec(doc);
         foreach (var (name, c) in Containers(spec))
@@ -112,9 +131,10 @@ public static class WorkloadRules
             yield return $"{doc}: has no nodeSelector or node affinity for the GPU pool";
         }
 
-        if (!int.TryParse(spec.Str("terminationGracePeriodSeconds"), out var grace) || grace < MinimumInferenceGraceSeconds)
+        var needed = Containers(spec).Select(c => NeededInferenceGraceSeconds(c.Node, finalFlushSeconds)).DefaultIfEmpty(0).Max();
+        if (!int.TryParse(spec.Str("terminationGracePeriodSeconds"), out var grace) || grace < needed)
         {
-            yield return $"{doc}: terminationGracePeriodSeconds must be at least {MinimumInferenceGraceSeconds} so streams drain";
+            yield return $"{doc}: terminationGracePeriodSeconds must be at least {needed} (preStop, drain, final usage flush and a margin) so streams drain and usage is sent";
         }
     }
 
