@@ -1,3 +1,4 @@
+using Lanes.Billing.Infrastructure;
 using Npgsql;
 
 namespace Lanes.Billing.Leases;
@@ -22,8 +23,12 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
     /// <summary>Grants up to <paramref name="wanted"/> (at least <paramref name="minimum"/>, else nothing) from the
     /// pool's window. <paramref name="capacity"/> is the allowance now (a raised budget raises it mid-window);
     /// <paramref name="alreadyUsed"/> seeds a window first seen here with usage billing recorded before leasing.</summary>
+    /// <param name="budgetOfKey">For a key's budget pool: the key, whose budget as the database has it caps
+    /// <paramref name="capacity"/> in the same statement, so a gateway that has not yet seen a lowered budget cannot
+    /// lease against the old one.</param>
     /// <returns>What was granted: 0 when less than <paramref name="minimum"/> is left.</returns>
-    public async Task<decimal> GrantAsync(string pool, DateTimeOffset windowStart, decimal capacity, decimal wanted, decimal minimum, decimal alreadyUsed = 0m, CancellationToken ct = default)
+    public async Task<decimal> GrantAsync(
+        string pool, DateTimeOffset windowStart, decimal capacity, decimal wanted, decimal minimum, decimal alreadyUsed = 0m, Guid? budgetOfKey = null, CancellationToken ct = default)
     {
         if (wanted <= 0 || minimum < 0 || minimum > wanted)
         {
@@ -40,9 +45,12 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
         }
 
         // The row is locked by the sub-select, so the amount is computed from the latest total even when nodes race.
+        var allowance = budgetOfKey is null
+            ? "$3"
+            : $"least($3, coalesce((select (k.data ->> 'BudgetUsd')::numeric from {BillingStore.Schema}.mt_doc_apikey k where k.id = $6), $3))";
         await using var grant = database.CreateCommand($"""
             update {Table} p set granted = p.granted + s.amount
-            from (select least($4, $3 - granted) as amount from {Table} where pool = $1 and window_start = $2 for update) s
+            from (select least($4, {allowance} - granted) as amount from {Table} where pool = $1 and window_start = $2 for update) s
             where p.pool = $1 and p.window_start = $2 and s.amount >= $5
             returning s.amount
             """);
@@ -51,6 +59,10 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
         grant.Parameters.AddWithValue(capacity);
         grant.Parameters.AddWithValue(wanted);
         grant.Parameters.AddWithValue(Math.Max(minimum, 0.000000001m));
+        if (budgetOfKey is { } key)
+        {
+            grant.Parameters.AddWithValue(key);
+        }
         var granted = await grant.ExecuteScalarAsync(ct);
         return granted is decimal amount ? amount : 0m;
     }

@@ -38,7 +38,7 @@ public sealed class BudgetLeaseOptions
 /// </summary>
 public sealed class BudgetLedger(LeasePools pools, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
 {
-    private readonly LeaseBook _book = new(pools, LeasePools.ForKey, options, clock);
+    private readonly LeaseBook _book = new(pools, LeasePools.ForKey, options, clock, capacityFromKey: true);
 
     public async ValueTask<(Hold? Hold, BudgetView View)> TryHoldAsync(ApiKey key, decimal worstCaseUsd, DateTimeOffset now, CancellationToken ct)
     {

@@ -15,7 +15,8 @@ namespace Lanes.Inference.Budgets;
 /// Note: the pool never grants past its capacity and an account never takes past what it leased, so all gateways
 /// together stay within the allowance. Returns are sent at most once; allowance may be lost, never granted twice.
 /// </remarks>
-public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
+/// <param name="capacityFromKey">Key budgets: the pool caps every grant at the key's budget as the database has it.</param>
+public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOptions<BudgetLeaseOptions> options, TimeProvider clock, bool capacityFromKey = false)
 {
     /// <summary>A spent account is refused from memory; the pool is asked again at most this often (a raised
     /// allowance, or allowance another gateway gave back), so refusals cost no round trip.</summary>
@@ -76,7 +77,7 @@ public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOpti
                     }
                 }
 
-                var granted = await pools.GrantAsync(poolOf(id), window.Start, capacity, Math.Max(missing, slice), missing, alreadyUsed, ct);
+                var granted = await pools.GrantAsync(poolOf(id), window.Start, capacity, Math.Max(missing, slice), missing, alreadyUsed, capacityFromKey ? id : null, ct);
                 lock (account)
                 {
                     if (account.Window.Start != window.Start)
