@@ -73,6 +73,59 @@ public sealed class KeyDirectory
     public IReadOnlyList<(Guid Tenant, int Reserved)> Reservations(DateTimeOffset now) =>
         [.. _subscriptions.Values.Select(s => (s.TenantId, ReservedInPool(s, now))).Where(r => r.Item2 > 0)];
 
+    /// <summary>How long a revoked key is kept, so its secret is answered "revoked on …" rather than "incorrect".
+    /// Note: past this it is dropped, so the directory does not grow with every key ever issued.</summary>
+    public static readonly TimeSpan RevokedKeptFor = TimeSpan.FromDays(30);
+
+    /// <summary>Drops keys revoked longer ago than <see cref="RevokedKeptFor"/> (run by the refresher's resync).</summary>
+    public int EvictRevoked(DateTimeOffset now)
+    {
+        var evicted = 0;
+        foreach (var key in _byId.Values.Where(k => IsLongRevoked(k, now)).ToList())
+        {
+            Remove(key);
+            evicted++;
+        }
+
+        return evicted;
+    }
+
+    private static bool IsLongRevoked(ApiKey key, DateTimeOffset now) =>
+        key.State == KeyState.Revoked && key.RevokedAt is { } at && now - at > RevokedKeptFor;
+
+    private void Remove(ApiKey key)
+    {
+        if (_byId.TryRemove(key.Id, out var held))
+        {
+            foreach (var hash in new[] { held.SecretHash, held.PreviousSecretHash })
+            {
+                if (hash is not null)
+                {
+                    _byHash.TryRemove(new KeyValuePair<string, ApiKey>(hash, held));
+                }
+            }
+
+            Interlocked.Increment(ref _version);
+        }
+    }
+
+    /// <summary>Adds or replaces a key; a key revoked longer ago than <see cref="RevokedKeptFor"/> is dropped instead
+    /// (and comes back if it is ever restored, since the restore changes it).</summary>
+    public void Upsert(ApiKey key, DateTimeOffset now)
+    {
+        if (IsLongRevoked(key, now))
+        {
+            if (_byId.TryGetValue(key.Id, out var held))
+            {
+                Remove(held);
+            }
+
+            return;
+        }
+
+        Upsert(key);
+    }
+
     public void Upsert(ApiKey key)
     {
         // New hashes first, then drop only the ones the key no longer has: a request arriving meanwhile never

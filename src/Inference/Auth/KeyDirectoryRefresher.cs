@@ -174,6 +174,8 @@ public sealed partial class KeyDirectoryRefresher(
 
             if (resync)
             {
+                directory.EvictRevoked(now);
+
                 // Whatever the events said: every key and subscription written recently, read again.
                 var since = now - ResyncWindow;
                 Upsert(await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.ModifiedSince(since)).ToListAsync(ct),
@@ -216,9 +218,10 @@ public sealed partial class KeyDirectoryRefresher(
 
     private void Upsert(IReadOnlyList<ApiKey> keys, IReadOnlyList<Subscription> subscriptions)
     {
+        var now = clock.GetUtcNow();
         foreach (var key in keys)
         {
-            directory.Upsert(key);
+            directory.Upsert(key, now);
         }
 
         foreach (var s in subscriptions)
