@@ -30,21 +30,7 @@ public sealed partial class KeyDirectorySnapshot
     public void Save(Content content)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        var temporary = _path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
-            using var writer = new StreamWriter(file);
-            writer.Write(_serializer.ToJson(content));
-            writer.Flush();
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, _path, overwrite: true);
+        Infrastructure.LocalState.WriteAtomically(_path, System.Text.Encoding.UTF8.GetBytes(_serializer.ToJson(content)), ownerOnly: true);
     }
 
     /// <summary>The last snapshot, or null when there is none (or it cannot be read).</summary>

@@ -57,17 +57,8 @@ public sealed partial class UsageSpool
             return false;
         }
 
-        // Written under a temporary name and renamed: a crash mid-write leaves a .tmp (discarded at start), never a
-        // half batch under a batch's name.
-        var path = PathOf(batch.BatchId);
-        var temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(bytes);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        // A crash mid-write leaves a .tmp (discarded at start), never a half batch under a batch's name.
+        Infrastructure.LocalState.WriteAtomically(PathOf(batch.BatchId), bytes);
         _files[batch.BatchId] = (bytes.Length, _clock.GetUtcNow());
         return true;
     }
