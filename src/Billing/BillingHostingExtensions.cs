@@ -61,6 +61,7 @@ public static class BillingHostingExtensions
             throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is required (./lanes up sets it).");
         }
 
+        connectionString = DatabaseConnection.WithFaultDefaults(connectionString);
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<PlanOptions>().BindConfiguration(PlanOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PlanOptions>, PlanOptionsValidator>();

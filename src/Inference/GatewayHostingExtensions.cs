@@ -60,6 +60,7 @@ public static partial class GatewayHostingExtensions
         services.AddSingleton<KeyDirectoryRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyDirectoryRefresher>());
         services.AddOptions<BudgetLeaseOptions>().BindConfiguration(BudgetLeaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<LeaseCircuit>();
         services.AddSingleton<BudgetLedger>();
         services.AddHostedService<BudgetLeaseKeeper>();
         services.AddSingleton<RequestWindows>();

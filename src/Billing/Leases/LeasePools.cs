@@ -3,32 +3,49 @@ using Npgsql;
 
 namespace Lanes.Billing.Leases;
 
+/// <summary>What a grant handed out, and where the holder's lease stands after it.</summary>
+/// <param name="Granted">Added by this grant: 0 when less than the minimum was left.</param>
+/// <param name="Held">What the holder now holds of the pool's window in all.</param>
+/// <param name="Ceiling">How much of <paramref name="Held"/> the holder may spend without telling the database again.</param>
+public readonly record struct LeaseGrant(decimal Granted, decimal Held, decimal Ceiling);
+
+/// <summary>A holder's lease on one pool's window as the database has it, after a renewal.</summary>
+public readonly record struct HeldLease(string Pool, DateTimeOffset WindowStart, decimal Held, decimal Ceiling);
+
+/// <summary>What a holder asks at a renewal: to be allowed to spend up to <paramref name="Spendable"/> of its lease.</summary>
+public readonly record struct LeaseRenewal(string Pool, DateTimeOffset WindowStart, decimal Spendable);
+
 /// <summary>
-/// Slices of a per-window allowance (a key's budget in dollars, a tenant's requests per window) handed to gateway
-/// nodes. One row per pool and window holds what has been granted so far; a grant is one atomic UPDATE that never
-/// takes the total past the capacity, however many nodes ask at once.
+/// Slices of a per-window allowance (a key's budget in dollars, a tenant's requests per window) handed to gateways.
+/// One row per pool and window holds what has been granted so far; a grant is one atomic UPDATE that never takes the
+/// total past the capacity, however many gateways ask at once. Each slice is held by a named holder (one gateway
+/// process) with a <em>ceiling</em>: how much of what it holds it may spend without telling the database again.
 /// </summary>
 /// <remarks>
-/// Note: a slice a node took is counted as used until that node gives back what it did not use. A node that dies
-/// keeps its slice for the rest of the window, so a crash can only lose allowance (at most one slice per node and
-/// pool), never grant it twice. Spend across every node is therefore at most the capacity.
+/// Note: a holder never spends past its ceiling, and raises it (a write) before it would. So what a holder holds
+/// above its ceiling is known to be unspent: once a holder has not renewed for a while (killed, or cut off from the
+/// database), any survivor gives that part back (<see cref="ReclaimAsync"/>), and nothing is ever granted twice.
+/// A dead holder loses only its ceiling's headroom, for the rest of the window.
 /// </remarks>
 public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.Configuration.IConfiguration configuration)
 {
-    private const string Table = "lanes.lease_pools";
+    private const string Pools = "lanes.lease_pools";
+    private const string Holds = "lanes.lease_holds";
+    private const string Holders = "lanes.lease_holders";
 
-    // A host that does not apply schemas (a least-privilege role) finds the table made by the owner's migrate.
+    // A host that does not apply schemas (a least-privilege role) finds the tables made by the owner's migrate.
     private int _schemaReady = configuration.AppliesSchema() ? 0 : 1;
 
-    /// <summary>Grants up to <paramref name="wanted"/> (at least <paramref name="minimum"/>, else nothing) from the
-    /// pool's window. <paramref name="capacity"/> is the allowance now (a raised budget raises it mid-window);
-    /// <paramref name="alreadyUsed"/> seeds a window first seen here with usage billing recorded before leasing.</summary>
+    /// <summary>Grants <paramref name="holder"/> up to <paramref name="wanted"/> (at least <paramref name="minimum"/>,
+    /// else nothing) from the pool's window. <paramref name="capacity"/> is the allowance now (a raised budget raises it
+    /// mid-window); <paramref name="alreadyUsed"/> seeds a window first seen here with usage billing recorded before
+    /// leasing. The holder's ceiling is raised to <paramref name="spendable"/> (never lowered, never past what it holds).</summary>
     /// <param name="budgetOfKey">For a key's budget pool: the key, whose budget as the database has it caps
     /// <paramref name="capacity"/> in the same statement, so a gateway that has not yet seen a lowered budget cannot
     /// lease against the old one.</param>
-    /// <returns>What was granted: 0 when less than <paramref name="minimum"/> is left.</returns>
-    public async Task<decimal> GrantAsync(
-        string pool, DateTimeOffset windowStart, decimal capacity, decimal wanted, decimal minimum, decimal alreadyUsed = 0m, Guid? budgetOfKey = null, CancellationToken ct = default)
+    public async Task<LeaseGrant> GrantAsync(
+        string pool, DateTimeOffset windowStart, string holder, decimal capacity, decimal wanted, decimal minimum, decimal spendable,
+        decimal alreadyUsed = 0m, Guid? budgetOfKey = null, CancellationToken ct = default)
     {
         if (wanted <= 0 || minimum < 0 || minimum > wanted)
         {
@@ -36,73 +53,136 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
         }
 
         await ApplySchemaAsync(ct);
-        await using (var seed = database.CreateCommand($"insert into {Table} (pool, window_start, granted) values ($1, $2, $3) on conflict (pool, window_start) do nothing"))
-        {
-            seed.Parameters.AddWithValue(pool);
-            seed.Parameters.AddWithValue(windowStart.UtcDateTime);
-            seed.Parameters.AddWithValue(Math.Max(0m, alreadyUsed));
-            await seed.ExecuteNonQueryAsync(ct);
-        }
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command(
+            $"insert into {Pools} (pool, window_start, granted) values ($1, $2, $3) on conflict (pool, window_start) do nothing",
+            pool, windowStart.UtcDateTime, Math.Max(0m, alreadyUsed)));
+        batch.BatchCommands.Add(Heartbeat(holder));
 
-        // The row is locked by the sub-select, so the amount is computed from the latest total even when nodes race.
+        // The pool's row is locked by the sub-select, so the amount is computed from the latest total even when
+        // gateways race; the holder's row is written in the same statement, so a grant is never unowned.
         var allowance = budgetOfKey is null
             ? "$3"
-            : $"least($3, coalesce((select (k.data ->> 'BudgetUsd')::numeric from {BillingStore.Schema}.mt_doc_apikey k where k.id = $6), $3))";
-        await using var grant = database.CreateCommand($"""
-            update {Table} p set granted = p.granted + s.amount
-            from (select least($4, {allowance} - granted) as amount from {Table} where pool = $1 and window_start = $2 for update) s
-            where p.pool = $1 and p.window_start = $2 and s.amount >= $5
-            returning s.amount
-            """);
-        grant.Parameters.AddWithValue(pool);
-        grant.Parameters.AddWithValue(windowStart.UtcDateTime);
-        grant.Parameters.AddWithValue(capacity);
-        grant.Parameters.AddWithValue(wanted);
-        grant.Parameters.AddWithValue(Math.Max(minimum, 0.000000001m));
-        if (budgetOfKey is { } key)
+            : $"least($3, coalesce((select (k.data ->> 'BudgetUsd')::numeric from {BillingStore.Schema}.mt_doc_apikey k where k.id = $8), $3))";
+        batch.BatchCommands.Add(Command($"""
+            with s as (select least($4, {allowance} - granted) as amount from {Pools} where pool = $1 and window_start = $2 for update),
+            g as (update {Pools} p set granted = p.granted + s.amount from s
+                  where p.pool = $1 and p.window_start = $2 and s.amount >= $5 returning s.amount),
+            h as (insert into {Holds} as h (pool, window_start, holder, held, ceiling)
+                  select $1, $2, $6, g.amount, least(g.amount, $7) from g
+                  on conflict (pool, window_start, holder) do update
+                  set held = h.held + excluded.held, ceiling = least(h.held + excluded.held, greatest(h.ceiling, $7))
+                  returning h.held, h.ceiling)
+            select g.amount, h.held, h.ceiling from g, h
+            """,
+            pool, windowStart.UtcDateTime, capacity, wanted, Math.Max(minimum, 0.000000001m), holder, spendable, budgetOfKey ?? Guid.Empty));
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        while (reader.FieldCount == 0 || !await reader.ReadAsync(ct))
         {
-            grant.Parameters.AddWithValue(key);
+            if (!await reader.NextResultAsync(ct))
+            {
+                return new LeaseGrant(0m, 0m, 0m);
+            }
         }
-        var granted = await grant.ExecuteScalarAsync(ct);
-        return granted is decimal amount ? amount : 0m;
+
+        return new LeaseGrant(reader.GetDecimal(0), reader.GetDecimal(1), reader.GetDecimal(2));
     }
 
-    /// <summary>Gives back what a node did not use of its slices.</summary>
-    public async Task ReturnAsync(string pool, DateTimeOffset windowStart, decimal unused, CancellationToken ct = default)
+    /// <summary>Gives back what <paramref name="holder"/> holds of the pool's window above <paramref name="keep"/> (what it
+    /// has spent and still holds for running requests). Idempotent: sending it twice gives back once, so a return that
+    /// committed but looked failed can be sent again.</summary>
+    public async Task ReleaseAsync(string pool, DateTimeOffset windowStart, string holder, decimal keep, CancellationToken ct = default)
     {
-        if (unused <= 0)
+        await ApplySchemaAsync(ct);
+        await using var command = database.CreateCommand($"""
+            with old as (select held from {Holds} where pool = $1 and window_start = $2 and holder = $3 for update),
+            h as (update {Holds} set held = least(held, $4), ceiling = least(ceiling, $4)
+                  where pool = $1 and window_start = $2 and holder = $3 and held > $4)
+            update {Pools} p set granted = greatest(0, p.granted - (old.held - $4))
+            from old where p.pool = $1 and p.window_start = $2 and old.held > $4
+            """);
+        AddParameters(command.Parameters, pool, windowStart.UtcDateTime, holder, Math.Max(0m, keep));
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The holder's heartbeat: marks it alive and raises each listed lease's ceiling to what it asks (never
+    /// past what it holds). Returns the leases as the database has them, so a holder learns what was reclaimed.</summary>
+    public async Task<IReadOnlyList<HeldLease>> RenewAsync(string holder, IReadOnlyCollection<LeaseRenewal> leases, CancellationToken ct = default)
+    {
+        await ApplySchemaAsync(ct);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Heartbeat(holder));
+        if (leases.Count > 0)
         {
-            return;
+            batch.BatchCommands.Add(Command($"""
+                update {Holds} h set ceiling = least(h.held, greatest(h.ceiling, r.spendable))
+                from unnest($2::text[], $3::timestamptz[], $4::numeric[]) as r(pool, window_start, spendable)
+                where h.holder = $1 and h.pool = r.pool and h.window_start = r.window_start
+                returning h.pool, h.window_start, h.held, h.ceiling
+                """,
+                holder, leases.Select(l => l.Pool).ToArray(), leases.Select(l => l.WindowStart.UtcDateTime).ToArray(), leases.Select(l => l.Spendable).ToArray()));
         }
 
+        var renewed = new List<HeldLease>(leases.Count);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        do
+        {
+            while (reader.FieldCount > 0 && await reader.ReadAsync(ct))
+            {
+                renewed.Add(new HeldLease(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetDecimal(2), reader.GetDecimal(3)));
+            }
+        }
+        while (await reader.NextResultAsync(ct));
+
+        return renewed;
+    }
+
+    /// <summary>Gives back, for every holder silent for <paramref name="silentFor"/> (by the database's clock), what
+    /// it holds above its ceiling: it cannot have spent that. Any gateway may call it; concurrent callers give back once.</summary>
+    /// <returns>How many leases were shrunk.</returns>
+    public async Task<int> ReclaimAsync(TimeSpan silentFor, CancellationToken ct = default)
+    {
         await ApplySchemaAsync(ct);
-        await using var command = database.CreateCommand($"update {Table} set granted = greatest(0, granted - $3) where pool = $1 and window_start = $2");
-        command.Parameters.AddWithValue(pool);
-        command.Parameters.AddWithValue(windowStart.UtcDateTime);
-        command.Parameters.AddWithValue(unused);
-        await command.ExecuteNonQueryAsync(ct);
+        await using var command = database.CreateCommand($"""
+            with stale as (
+                select h.pool, h.window_start, h.holder, h.held - h.ceiling as amount
+                from {Holds} h join {Holders} n on n.holder = h.holder
+                where n.renewed_at < now() - $1::interval and h.held > h.ceiling
+                for update of h skip locked),
+            shrunk as (update {Holds} h set held = h.ceiling from stale s
+                       where h.pool = s.pool and h.window_start = s.window_start and h.holder = s.holder),
+            sums as (select pool, window_start, sum(amount) as amount from stale group by pool, window_start),
+            pools as (update {Pools} p set granted = greatest(0, p.granted - sums.amount) from sums
+                      where p.pool = sums.pool and p.window_start = sums.window_start)
+            select count(*)::int from stale
+            """);
+        command.Parameters.AddWithValue(silentFor);
+        return (int)(await command.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary>What the pool's window has handed out, net of returns (support, tests, the bench).</summary>
     public async Task<decimal> GrantedAsync(string pool, DateTimeOffset windowStart, CancellationToken ct = default)
     {
         await ApplySchemaAsync(ct);
-        await using var command = database.CreateCommand($"select granted from {Table} where pool = $1 and window_start = $2");
-        command.Parameters.AddWithValue(pool);
-        command.Parameters.AddWithValue(windowStart.UtcDateTime);
+        await using var command = database.CreateCommand($"select granted from {Pools} where pool = $1 and window_start = $2");
+        AddParameters(command.Parameters, pool, windowStart.UtcDateTime);
         return await command.ExecuteScalarAsync(ct) is decimal d ? d : 0m;
     }
 
-    /// <summary>Old windows are never read again: the window job deletes them.</summary>
+    /// <summary>Old windows are never read again, nor holders long gone: the window job deletes them.</summary>
     public async Task<int> DeleteBeforeAsync(DateTimeOffset before, CancellationToken ct = default)
     {
         await ApplySchemaAsync(ct);
-        await using var command = database.CreateCommand($"delete from {Table} where window_start < $1");
+        await using var command = database.CreateCommand($"""
+            with h as (delete from {Holds} where window_start < $1),
+            n as (delete from {Holders} n where renewed_at < $1 and not exists (select 1 from {Holds} h where h.holder = n.holder and h.window_start >= $1))
+            delete from {Pools} where window_start < $1
+            """);
         command.Parameters.AddWithValue(before.UtcDateTime);
         return await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Creates the table once (idempotent); <c>./lanes admin migrate</c> calls it as the owner.</summary>
+    /// <summary>Creates the tables once (idempotent); <c>./lanes admin migrate</c> calls it as the owner.</summary>
     public async Task ApplySchemaAsync(CancellationToken ct = default)
     {
         if (Volatile.Read(ref _schemaReady) == 1)
@@ -112,11 +192,22 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
 
         await using var command = database.CreateCommand($"""
             create schema if not exists lanes;
-            create table if not exists {Table} (
+            create table if not exists {Pools} (
                 pool text not null,
                 window_start timestamptz not null,
                 granted numeric not null default 0,
                 primary key (pool, window_start));
+            create table if not exists {Holds} (
+                pool text not null,
+                window_start timestamptz not null,
+                holder text not null,
+                held numeric not null,
+                ceiling numeric not null,
+                primary key (pool, window_start, holder));
+            create index if not exists lease_holds_holder on {Holds} (holder) where held > ceiling;
+            create table if not exists {Holders} (
+                holder text primary key,
+                renewed_at timestamptz not null);
             """);
         try
         {
@@ -134,4 +225,22 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
     public static string ForKey(Guid keyId) => $"key:{keyId:N}";
 
     public static string ForTenantRequests(Guid tenantId) => $"requests:{tenantId:N}";
+
+    private static NpgsqlBatchCommand Heartbeat(string holder) => Command(
+        $"insert into {Holders} (holder, renewed_at) values ($1, now()) on conflict (holder) do update set renewed_at = now()", holder);
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        AddParameters(command.Parameters, values);
+        return command;
+    }
+
+    private static void AddParameters(NpgsqlParameterCollection parameters, params object[] values)
+    {
+        foreach (var value in values)
+        {
+            parameters.AddWithValue(value);
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using Lanes.Billing.Leases;
 using Lanes.Inference.Infrastructure;
 using Lanes.Inference.Metering;
 using Microsoft.Extensions.Options;
@@ -6,14 +7,18 @@ using Npgsql;
 namespace Lanes.Inference.Budgets;
 
 /// <summary>
-/// Gives back, every second, what this gateway leased of idle keys' budgets and idle tenants' requests per window and
-/// did not use; at shutdown, after the running requests have drained, gives back everything it still holds unused.
+/// Every second: renews this gateway's leases (its heartbeat, and the ceilings of keys and tenants spending into
+/// their headroom), gives back what idle keys and tenants leased and did not use, and reclaims what gateways silent
+/// for <see cref="BudgetLeaseOptions.ReclaimAfter"/> held above their ceilings. At shutdown, after the running
+/// requests have drained, gives back everything it still holds unused.
 /// </summary>
 public sealed partial class BudgetLeaseKeeper(
     BudgetLedger ledger,
     RequestWindows requests,
+    LeasePools pools,
     RequestDrain drain,
     IOptions<Api.GatewayOptions> gateway,
+    IOptions<BudgetLeaseOptions> options,
     TimeProvider clock,
     ILogger<BudgetLeaseKeeper> logger) : BackgroundService
 {
@@ -24,12 +29,24 @@ public sealed partial class BudgetLeaseKeeper(
         {
             try
             {
+                await ledger.RenewAsync(stoppingToken);
+                await requests.RenewAsync(stoppingToken);
                 await ledger.ReturnUnusedAsync(everything: false, stoppingToken);
                 await requests.ReturnUnusedAsync(everything: false, stoppingToken);
+                if (await pools.ReclaimAsync(options.Value.ReclaimAfter, stoppingToken) is > 0 and var reclaimed)
+                {
+                    Log.Reclaimed(logger, reclaimed);
+                }
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                Log.ReturnFailed(logger, e);
+                return;
+            }
+            catch (Exception e)
+            {
+                // Note: any failure, not only the database's: a keeper that stopped would stop the heartbeat and let
+                // survivors take back what this gateway is still serving from.
+                Log.KeepingFailed(logger, e);
             }
         }
     }
@@ -46,13 +63,16 @@ public sealed partial class BudgetLeaseKeeper(
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException or ObjectDisposedException)
         {
-            Log.ReturnFailed(logger, e);
+            Log.KeepingFailed(logger, e);
         }
     }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4302, Level = LogLevel.Warning, Message = "Unused budget leases could not be given back now; they stay counted as used until given back")]
-        public static partial void ReturnFailed(ILogger logger, Exception e);
+        [LoggerMessage(EventId = 4302, Level = LogLevel.Warning, Message = "Budget leases could not be renewed or given back now; unused leases stay counted as used until given back")]
+        public static partial void KeepingFailed(ILogger logger, Exception e);
+
+        [LoggerMessage(EventId = 4306, Level = LogLevel.Information, Message = "Reclaimed the unspendable part of {Count} leases held by gateways gone silent")]
+        public static partial void Reclaimed(ILogger logger, int count);
     }
 }

@@ -12,81 +12,139 @@ namespace Lanes.Inference.Budgets;
 /// both kept in books like this.
 /// </summary>
 /// <remarks>
-/// Note: the pool never grants past its capacity and an account never takes past what it leased, so all gateways
-/// together stay within the allowance. Returns are sent at most once; allowance may be lost, never granted twice.
+/// Note: the pool never grants past its capacity, and an account never spends past what it leased nor past its
+/// ceiling (what the database knows it may spend: what it had spent and held at its last renewal plus a headroom),
+/// so all gateways together stay within the allowance, and what a dead gateway held above its ceiling can be given
+/// back by the survivors without ever being granted twice. Everything that changes what this gateway holds of an
+/// account (a grant, a ceiling raised on demand, a return) runs one at a time per account, so the database's row and
+/// this account agree; returns say what to keep, so sending one twice gives back once.
 /// </remarks>
+/// <param name="holder">This process's name on its leases (<see cref="Infrastructure.GatewayNode.Holder"/>).</param>
 /// <param name="capacityFromKey">Key budgets: the pool caps every grant at the key's budget as the database has it.</param>
-public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOptions<BudgetLeaseOptions> options, TimeProvider clock, bool capacityFromKey = false)
+/// <param name="circuit">Bounds the database calls a request waits on, and refuses them at once after one failed.</param>
+public sealed class LeaseBook(
+    LeasePools pools, LeaseCircuit circuit, string holder, Func<Guid, string> poolOf, IOptions<BudgetLeaseOptions> options, TimeProvider clock,
+    bool capacityFromKey = false)
 {
     /// <summary>A spent account is refused from memory; the pool is asked again at most this often (a raised
     /// allowance, or allowance another gateway gave back), so refusals cost no round trip.</summary>
     private static readonly TimeSpan RecheckSpent = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<Guid, Account> _accounts = new();
-    private readonly ConcurrentQueue<(Guid Id, DateTimeOffset Window, decimal Unused)> _returns = new();
+
+    /// <summary>Leases of windows an account has left behind, to be cut to what was committed in them.</summary>
+    private readonly ConcurrentQueue<(Guid Id, DateTimeOffset Window, decimal Keep)> _ended = new();
 
     /// <summary>Where an account stands in the window it is in.</summary>
     public readonly record struct Standing(Window Window, decimal Spent, decimal Held);
 
     /// <summary>Takes <paramref name="amount"/> as held, leasing a slice of at least <paramref name="slice"/> when
-    /// this gateway has too little. <paramref name="capacity"/> is the allowance now; <paramref name="alreadyUsed"/>
+    /// this gateway has too little. <paramref name="capacity"/> is the allowance now; <paramref name="headroom"/> how
+    /// far past what it has committed this gateway may spend without telling the database; <paramref name="alreadyUsed"/>
     /// seeds a window first leased after usage was recorded without leases.</summary>
     /// <returns>Whether it was taken, and the account after.</returns>
     public async ValueTask<(bool Taken, Standing Standing)> TryTakeAsync(
-        Guid id, Window window, decimal capacity, decimal amount, decimal slice, decimal alreadyUsed, CancellationToken ct)
+        Guid id, Window window, decimal capacity, decimal amount, decimal slice, decimal headroom, decimal alreadyUsed, CancellationToken ct)
     {
         var account = _accounts.GetOrAdd(id, _ => new Account());
         for (var attempt = 0; ; attempt++)
         {
             var now = clock.GetUtcNow();
-            decimal missing;
+            decimal missing, needed;
+            if (Forgotten(account))
+            {
+                account = _accounts.GetOrAdd(id, _ => new Account());
+                continue;
+            }
+
             lock (account)
             {
+                if (account.Forgotten)
+                {
+                    // Taken out of the book between the check above and this lock: look it up again.
+                    goto again;
+                }
+
                 window = Roll(id, account, window);
                 account.LastActivity = now;
-                if (capacity < account.Capacity && account.Leased > account.Spent + account.Held)
+                account.Headroom = headroom;
+                if (capacity < account.Capacity && account.Leased > account.Committed)
                 {
-                    // The allowance was lowered: slices leased under the old one go back, so the new one applies
-                    // here at once (what is already held still runs).
-                    _returns.Enqueue((id, window.Start, account.Leased - account.Spent - account.Held));
-                    account.Leased = account.Spent + account.Held;
+                    // The allowance was lowered: slices leased under the old one go back (with the next return), so
+                    // the new one applies here at once (what is already held still runs).
+                    account.Leased = account.Committed;
+                    account.GiveBack = true;
                 }
 
                 account.Capacity = capacity;
-                missing = account.Spent + account.Held + amount - account.Leased;
-                if (missing <= 0m)
+                needed = account.Committed + amount;
+                missing = needed - account.Leased;
+                if (needed <= Math.Min(account.Leased, account.Ceiling))
                 {
                     account.Held += amount;
                     return (true, StandingOf(account));
                 }
 
-                if ((account.SpentWindow == window.Start && (attempt > 0 || now - account.SpentAt < RecheckSpent)) || attempt >= 3)
+                if (missing > 0m && ((account.SpentWindow == window.Start && (attempt > 0 || now - account.SpentAt < RecheckSpent)) || attempt >= 3))
+                {
+                    return (false, StandingOf(account));
+                }
+
+                if (attempt >= 3)
                 {
                     return (false, StandingOf(account));
                 }
             }
 
-            await account.Leasing.WaitAsync(ct);
+            await account.Changing.WaitAsync(ct);
             try
             {
                 lock (account)
                 {
-                    if (account.Window.Start == window.Start && account.Spent + account.Held + amount <= account.Leased)
+                    if (account.Forgotten || (account.Window.Start == window.Start && account.Committed + amount <= Math.Min(account.Leased, account.Ceiling)))
                     {
                         continue;
                     }
+
+                    needed = account.Committed + amount;
+                    missing = needed - account.Leased;
                 }
 
-                var granted = await pools.GrantAsync(poolOf(id), window.Start, capacity, Math.Max(missing, slice), missing, alreadyUsed, capacityFromKey ? id : null, ct);
+                if (missing <= 0m)
+                {
+                    // Leased enough, but past what the database knows this gateway may spend: raise the ceiling first.
+                    var renewed = await circuit.CallAsync(
+                        c => pools.RenewAsync(holder, [new LeaseRenewal(poolOf(id), window.Start, needed + headroom)], c), ct);
+                    lock (account)
+                    {
+                        if (account.Window.Start == window.Start)
+                        {
+                            var lease = renewed.FirstOrDefault();
+                            account.Ceiling = lease.Ceiling;
+                            account.Leased = Math.Min(account.Leased, lease.Held); // less when survivors took back a part
+                        }
+                    }
+
+                    continue;
+                }
+
+                var grant = await circuit.CallAsync(c => pools.GrantAsync(
+                    poolOf(id), window.Start, holder, capacity, Math.Max(missing, slice), missing, needed + headroom, alreadyUsed, capacityFromKey ? id : null, c), ct);
                 lock (account)
                 {
                     if (account.Window.Start != window.Start)
                     {
-                        _returns.Enqueue((id, window.Start, granted));
+                        // The account moved on while this grant was in flight: that window keeps what it had.
+                        if (grant.Granted > 0m)
+                        {
+                            _ended.Enqueue((id, window.Start, grant.Held - grant.Granted));
+                        }
                     }
-                    else if (granted > 0m)
+                    else if (grant.Granted > 0m)
                     {
-                        account.Leased += granted;
+                        // Less than local + granted when survivors took back a part of this gateway's lease.
+                        account.Leased = Math.Min(account.Leased + grant.Granted, grant.Held);
+                        account.Ceiling = grant.Ceiling;
                     }
                     else
                     {
@@ -97,8 +155,20 @@ public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOpti
             }
             finally
             {
-                account.Leasing.Release();
+                account.Changing.Release();
             }
+
+            continue;
+        again:
+            account = _accounts.GetOrAdd(id, _ => new Account());
+        }
+    }
+
+    private static bool Forgotten(Account account)
+    {
+        lock (account)
+        {
+            return account.Forgotten;
         }
     }
 
@@ -132,7 +202,11 @@ public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOpti
 
     public Standing StandingIn(Guid id, Window window)
     {
-        var account = _accounts.GetOrAdd(id, _ => new Account());
+        if (!_accounts.TryGetValue(id, out var account))
+        {
+            return new Standing(window, 0m, 0m);
+        }
+
         lock (account)
         {
             Roll(id, account, window);
@@ -155,35 +229,113 @@ public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOpti
         return all;
     }
 
-    /// <summary>Gives back what accounts idle here (or all, at shutdown) leased and did not use.</summary>
+    /// <summary>This gateway's heartbeat on its leases: raises the ceiling of every account that spent into its
+    /// headroom back to what it has committed plus the headroom, so a leased key keeps serving from memory for that
+    /// much if the database goes away.</summary>
+    public async Task RenewAsync(CancellationToken ct)
+    {
+        var wanted = new List<LeaseRenewal>();
+        var accounts = new Dictionary<(string Pool, DateTimeOffset Window), Account>();
+        foreach (var (id, account) in _accounts)
+        {
+            lock (account)
+            {
+                var spendable = Math.Min(account.Leased, account.Committed + account.Headroom);
+                if (spendable > account.Ceiling)
+                {
+                    var renewal = new LeaseRenewal(poolOf(id), account.Window.Start, spendable);
+                    wanted.Add(renewal);
+                    accounts[(renewal.Pool, renewal.WindowStart)] = account;
+                }
+            }
+        }
+
+        // Sent every round even with nothing to raise: it is also the heartbeat that keeps survivors from reclaiming.
+        foreach (var lease in await pools.RenewAsync(holder, wanted, ct))
+        {
+            if (accounts.TryGetValue((lease.Pool, lease.WindowStart), out var account))
+            {
+                lock (account)
+                {
+                    // Only ever raised here: lowering (a return) and learning of a reclaim happen one at a time with grants.
+                    if (account.Window.Start == lease.WindowStart)
+                    {
+                        account.Ceiling = Math.Max(account.Ceiling, Math.Min(lease.Ceiling, account.Leased));
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Gives back what accounts idle here (or all, at shutdown) leased and did not use, and what ended
+    /// windows left; forgets accounts whose window has ended with nothing left to give back.</summary>
     public async Task ReturnUnusedAsync(bool everything, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         foreach (var (id, account) in _accounts)
         {
-            lock (account)
+            // An account busy leasing is left for the next round rather than waited for.
+            if (!account.Changing.Wait(0, CancellationToken.None))
             {
-                var unused = account.Leased - account.Spent - account.Held;
-                if (unused > 0m && account.Held == 0m && (everything || now - account.LastActivity >= options.Value.IdleReturn))
+                continue;
+            }
+
+            try
+            {
+                decimal keep;
+                DateTimeOffset window;
+                lock (account)
                 {
-                    account.Leased -= unused;
-                    _returns.Enqueue((id, account.Window.Start, unused));
+                    if (account.Held == 0m && account.Window.End <= now && account.Leased <= account.Committed && !account.GiveBack)
+                    {
+                        account.Forgotten = true;
+                        _accounts.TryRemove(new KeyValuePair<Guid, Account>(id, account));
+                        continue;
+                    }
+
+                    var idle = account.Held == 0m && (everything || now - account.LastActivity >= options.Value.IdleReturn);
+                    if (account.Leased > account.Committed && idle)
+                    {
+                        account.Leased = account.Committed;
+                        account.GiveBack = true;
+                    }
+
+                    if (!account.GiveBack)
+                    {
+                        continue;
+                    }
+
+                    keep = account.Leased;
+                    window = account.Window.Start;
+                    account.Ceiling = Math.Min(account.Ceiling, keep);
                 }
+
+                await pools.ReleaseAsync(poolOf(id), window, holder, keep, ct);
+                lock (account)
+                {
+                    account.GiveBack = false;
+                }
+            }
+            finally
+            {
+                account.Changing.Release();
             }
         }
 
-        // Note: taken off the queue before it is sent, so a return that committed but looked failed is never sent
-        // twice (which would let the fleet lease the same allowance again); a failed return is lost allowance.
-        while (_returns.TryDequeue(out var item))
+        // A return that failed stays queued: it says what to keep, so sending it again gives back once.
+        var count = _ended.Count;
+        for (var i = 0; i < count && _ended.TryPeek(out var item); i++)
         {
-            await pools.ReturnAsync(poolOf(item.Id), item.Window, item.Unused, ct);
+            await pools.ReleaseAsync(poolOf(item.Id), item.Window, holder, item.Keep, ct);
+            _ended.TryDequeue(out _);
         }
     }
 
     private static Standing StandingOf(Account account) => new(account.Window, account.Spent, account.Held);
 
-    /// <summary>Moves the account forward to <paramref name="window"/>, giving back what the window that ended left
-    /// unused. Never backwards: a request that waited across a boundary counts in the window open now.</summary>
+    /// <summary>Moves the account forward to <paramref name="window"/>; the window that ended keeps what was
+    /// committed in it and gives back the rest. Never backwards: a request that waited across a boundary counts in
+    /// the window open now.</summary>
     private Window Roll(Guid id, Account account, Window window)
     {
         if (window.Start <= account.Window.Start)
@@ -191,15 +343,17 @@ public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOpti
             return account.Window;
         }
 
-        if (account.Leased - account.Spent - account.Held > 0m && account.Window.Start != DateTimeOffset.MinValue)
+        if (account.Leased > account.Committed && account.Window.Start != DateTimeOffset.MinValue)
         {
-            _returns.Enqueue((id, account.Window.Start, account.Leased - account.Spent - account.Held));
+            _ended.Enqueue((id, account.Window.Start, account.Committed));
         }
 
         account.Window = window;
         account.Held = 0m;
         account.Spent = 0m;
         account.Leased = 0m;
+        account.Ceiling = 0m;
+        account.GiveBack = false;
         account.SpentWindow = default;
         return window;
     }
@@ -210,11 +364,25 @@ public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOpti
 
         /// <summary>What this gateway holds of the pool for the window.</summary>
         public decimal Leased { get; set; }
+
+        /// <summary>How much of it the database knows this gateway may spend.</summary>
+        public decimal Ceiling { get; set; }
+
         public decimal Spent { get; set; }
         public decimal Held { get; set; }
+        public decimal Committed => Spent + Held;
+
+        /// <summary>How far past what it has committed the account may go without a renewal.</summary>
+        public decimal Headroom { get; set; }
 
         /// <summary>The allowance when this gateway last took from it.</summary>
         public decimal Capacity { get; set; }
+
+        /// <summary>Leased was lowered here and the database has not been told yet.</summary>
+        public bool GiveBack { get; set; }
+
+        /// <summary>Taken out of the book (its window ended): a take that still had it looks it up again.</summary>
+        public bool Forgotten { get; set; }
 
         public DateTimeOffset LastActivity { get; set; }
 
@@ -222,6 +390,7 @@ public sealed class LeaseBook(LeasePools pools, Func<Guid, string> poolOf, IOpti
         public DateTimeOffset SpentWindow { get; set; }
         public DateTimeOffset SpentAt { get; set; }
 
-        public SemaphoreSlim Leasing { get; } = new(1, 1);
+        /// <summary>One change to what this gateway holds of the account at a time.</summary>
+        public SemaphoreSlim Changing { get; } = new(1, 1);
     }
 }

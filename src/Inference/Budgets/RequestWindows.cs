@@ -1,4 +1,5 @@
 using Lanes.Billing.Leases;
+using Lanes.Inference.Infrastructure;
 using Lanes.Shared.Windows;
 using Microsoft.Extensions.Options;
 
@@ -9,15 +10,16 @@ namespace Lanes.Inference.Budgets;
 /// is a pool in PostgreSQL that gateways lease slices of, so N gateways together start at most the limit, and a
 /// restarted gateway does not start counting from zero (docs/scale-out.md).
 /// </summary>
-public sealed class RequestWindows(LeasePools pools, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
+public sealed class RequestWindows(LeasePools pools, LeaseCircuit circuit, GatewayNode node, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
 {
-    private readonly LeaseBook _book = new(pools, LeasePools.ForTenantRequests, options, clock);
+    private readonly LeaseBook _book = new(pools, circuit, node.Holder, LeasePools.ForTenantRequests, options, clock);
 
     /// <summary>Counts one request if the window has room; returns the count here after, or null when it is full.</summary>
     public async ValueTask<long?> TryCountAsync(Guid tenantId, Window window, long limit, CancellationToken ct)
     {
         var slice = Math.Max(1m, Math.Ceiling(limit * (decimal)options.Value.SliceFraction));
-        var (taken, standing) = await _book.TryTakeAsync(tenantId, window, limit, 1m, slice, 0m, ct);
+        var headroom = Math.Max(1m, Math.Ceiling(limit * (decimal)options.Value.HeadroomFraction));
+        var (taken, standing) = await _book.TryTakeAsync(tenantId, window, limit, 1m, slice, headroom, 0m, ct);
         if (!taken)
         {
             return null;
@@ -41,6 +43,9 @@ public sealed class RequestWindows(LeasePools pools, IOptions<BudgetLeaseOptions
     /// <summary>Every tenant's count in the window it last counted in, for the occupancy report.</summary>
     public IReadOnlyList<(Guid Tenant, DateTimeOffset WindowStart, long Used)> Counts() =>
         [.. _book.Accounts().Select(a => (a.Id, a.Standing.Window.Start, (long)(a.Standing.Spent + a.Standing.Held)))];
+
+    /// <summary>The heartbeat on this gateway's request leases, raising their ceilings.</summary>
+    public Task RenewAsync(CancellationToken ct) => _book.RenewAsync(ct);
 
     /// <summary>Gives back leased requests this gateway did not start, for tenants idle here (or all, at shutdown).</summary>
     public Task ReturnUnusedAsync(bool everything, CancellationToken ct) => _book.ReturnUnusedAsync(everything, ct);

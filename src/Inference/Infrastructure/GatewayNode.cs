@@ -12,6 +12,10 @@ public sealed class GatewayNode(IConfiguration configuration)
         ? id
         : $"gateway:{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
 
+    /// <summary>The name this process holds budget leases under: unique per process even when <see cref="Id"/> is a
+    /// pod name a restarted container reuses, so a restart never inherits (and keeps alive) what its predecessor held.</summary>
+    public string Holder { get; } = $"{configuration["Gateway:NodeId"] ?? "gateway"}/{Guid.NewGuid():N}";
+
     public string Pool { get; } = configuration["Gateway:Pool"] is { Length: > 0 } pool
         ? ModelPools.IsValidId(pool) ? pool : throw new InvalidOperationException(
             $"Gateway:Pool '{pool}' is not a model pool id (lower-case letters, digits, dots and dashes, such as 'qwen-7b').")

@@ -1,6 +1,8 @@
 using Lanes.Billing.Keys;
 using Lanes.Billing.Leases;
 using Lanes.Inference.Budgets;
+using Lanes.Inference.Infrastructure;
+using Microsoft.Extensions.Configuration;
 using Lanes.Shared.Windows;
 using Lanes.Testing;
 using Microsoft.Extensions.Options;
@@ -12,13 +14,16 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
 {
     private static readonly IOptions<BudgetLeaseOptions> Options = Microsoft.Extensions.Options.Options.Create(new BudgetLeaseOptions { IdleReturn = TimeSpan.FromSeconds(2) });
 
+    /// <summary>A gateway process of its own (its own lease holder).</summary>
+    private static GatewayNode Gateway() => new(new ConfigurationBuilder().Build());
+
     [Fact]
     public async Task Two_gateways_together_start_at_most_the_plans_requests_per_window_and_a_restart_does_not_reset_it()
     {
         var tenant = Guid.NewGuid();
         var window = WindowSchedule.At(host.Clock.GetUtcNow(), TimeSpan.FromHours(8));
-        var one = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
-        var two = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
+        var one = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var two = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
 
         var counted = 0;
         for (var i = 0; i < 30; i++)
@@ -26,7 +31,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
             counted += await (i % 2 == 0 ? one : two).TryCountAsync(tenant, window, limit: 10, CancellationToken.None) is null ? 0 : 1;
         }
 
-        var restarted = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
+        var restarted = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
         Assert.Equal(10, counted);
         Assert.Null(await restarted.TryCountAsync(tenant, window, limit: 10, CancellationToken.None));
     }
@@ -36,8 +41,8 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     {
         var tenant = Guid.NewGuid();
         var window = WindowSchedule.At(host.Clock.GetUtcNow(), TimeSpan.FromHours(8));
-        var busy = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
-        var idle = new RequestWindows(host.Get<LeasePools>(), Options, host.Clock);
+        var busy = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var idle = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
 
         Assert.NotNull(await idle.TryCountAsync(tenant, window, limit: 4, CancellationToken.None)); // leases 1 of 4
         var before = 0;
@@ -60,8 +65,8 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     public async Task Two_gateways_budgets_together_never_hold_more_than_the_key_budget_and_unused_slices_return()
     {
         var key = new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) };
-        var one = new BudgetLedger(host.Get<LeasePools>(), Options, host.Clock);
-        var two = new BudgetLedger(host.Get<LeasePools>(), Options, host.Clock);
+        var one = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var two = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
         var now = host.Clock.GetUtcNow();
 
         var holds = new List<Hold>();
@@ -92,7 +97,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     public async Task A_lowered_budget_applies_at_once_though_a_bigger_slice_was_leased_under_the_old_one()
     {
         var key = new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) };
-        var ledger = new BudgetLedger(host.Get<LeasePools>(), Options, host.Clock);
+        var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
         var now = host.Clock.GetUtcNow();
         var (first, _) = await ledger.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases a 0.25 slice
         ledger.Settle(first!, 0.1m);
@@ -108,7 +113,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     public async Task A_request_that_waited_across_a_window_boundary_counts_in_the_new_window_and_does_not_roll_the_key_back()
     {
         var key = new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) };
-        var ledger = new BudgetLedger(host.Get<LeasePools>(), Options, host.Clock);
+        var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
         var window = WindowSchedule.At(host.Clock.GetUtcNow(), key.WindowLength);
         var (current, _) = await ledger.TryHoldAsync(key, 0.2m, window.Start.AddMinutes(1), CancellationToken.None);
 

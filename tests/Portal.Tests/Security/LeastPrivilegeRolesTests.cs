@@ -89,8 +89,12 @@ public class LeastPrivilegeRolesTests(DatabaseWithRoles database) : IClassFixtur
         await host.Services.GetRequiredService<UsageRecorder>().RecordAsync(new UsageBatch(Guid.NewGuid(), "gateway-role",
             [new UsageLine(tenant, key.Id, "scripted", key.WindowStart, hour, 1, 10, 20, 0.01m, 0)]));
         Assert.Single(await host.Services.GetRequiredService<KeyService>().ListAsync(tenant));
-        Assert.Equal(0.5m, await host.Services.GetRequiredService<Lanes.Billing.Leases.LeasePools>().GrantAsync(
-            Lanes.Billing.Leases.LeasePools.ForKey(key.Id), key.WindowStart, capacity: 5m, wanted: 0.5m, minimum: 0.1m));
+        var pools = host.Services.GetRequiredService<Lanes.Billing.Leases.LeasePools>();
+        var pool = Lanes.Billing.Leases.LeasePools.ForKey(key.Id);
+        Assert.Equal(0.5m, (await pools.GrantAsync(pool, key.WindowStart, "gateway-role", capacity: 5m, wanted: 0.5m, minimum: 0.1m, spendable: 0.2m)).Granted);
+        await pools.RenewAsync("gateway-role", [new Lanes.Billing.Leases.LeaseRenewal(pool, key.WindowStart, 0.3m)]);
+        await pools.ReleaseAsync(pool, key.WindowStart, "gateway-role", keep: 0.1m);
+        await pools.ReclaimAsync(TimeSpan.FromMinutes(1));
         await host.StopAsync();
     }
 
