@@ -12,13 +12,13 @@ namespace Lanes.Testing;
 /// <summary>Billing as a host wires it (real Marten, real Hangfire storage) on a fresh database, with a fake clock.</summary>
 public class BillingHost : IAsyncLifetime
 {
-    private readonly PostgresDatabase _database = new();
+    private PostgresDatabase? _database;
     private IHost? _host;
 
     /// <summary>Starts at a fixed, unremarkable instant: 10:30 UTC, inside the 08:00-16:00 window.</summary>
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 2, 10, 30, 0, TimeSpan.Zero));
 
-    public string ConnectionString => _database.ConnectionString;
+    public string ConnectionString => (_database ??= new PostgresDatabase(Server)).ConnectionString;
 
     /// <summary>The key pepper this host hashes with (another process on the same database needs the same).</summary>
     public string Pepper { get; } = NewPepper();
@@ -30,6 +30,9 @@ public class BillingHost : IAsyncLifetime
     public static string NewPepper() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
     protected virtual BillingRole Role => BillingRole.Services;
+
+    /// <summary>The PostgreSQL server to make the database on: the shared test server unless a fixture has its own.</summary>
+    protected virtual string? Server => null;
 
     /// <summary>True for hosts that share the database with other processes on the real clock.</summary>
     protected virtual bool RealClock => false;
@@ -45,6 +48,7 @@ public class BillingHost : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
+        _database ??= new PostgresDatabase(Server);
         await _database.InitializeAsync();
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -70,6 +74,9 @@ public class BillingHost : IAsyncLifetime
             _host.Dispose();
         }
 
-        await _database.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
     }
 }

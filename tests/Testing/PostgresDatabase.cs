@@ -13,9 +13,10 @@ public sealed class PostgresDatabase : IAsyncLifetime
 
     private readonly string _server;
 
-    public PostgresDatabase()
+    /// <param name="server">A server of the test's own (<see cref="PrivatePostgres"/>); the shared one when null.</param>
+    public PostgresDatabase(string? server = null)
     {
-        _server = Environment.GetEnvironmentVariable(ServerVariable)
+        _server = server ?? Environment.GetEnvironmentVariable(ServerVariable)
             ?? throw new InvalidOperationException($"{ServerVariable} is not set: run the tests with ./lanes test, which starts PostgreSQL.");
         Name = $"lanes_test_{Guid.NewGuid():N}";
         ConnectionString = new NpgsqlConnectionStringBuilder(_server) { Database = Name, MaxPoolSize = 30 }.ConnectionString;

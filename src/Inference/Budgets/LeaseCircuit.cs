@@ -45,14 +45,21 @@ public sealed class LeaseCircuit(IOptions<BudgetLeaseOptions> options, TimeProvi
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(options.Value.DatabaseTimeout);
+        var pending = call(timeout.Token);
         try
         {
-            var result = await call(timeout.Token);
+            // Note: not only the token. Npgsql does not always stop on it (a connection whose peer went silent while
+            // opening, or a cancel request that is itself dropped), so the request stops waiting here regardless.
+            var result = await pending.WaitAsync(options.Value.DatabaseTimeout, clock, ct);
             Close();
             return result;
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        catch (Exception e) when ((e is OperationCanceledException || (e is TimeoutException && !pending.IsCompleted)) && !ct.IsCancellationRequested)
         {
+            // The abandoned call ends on its own (its token cancelled before the source is disposed); its failure is
+            // observed, not lost.
+            await timeout.CancelAsync();
+            _ = pending.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             Open();
             throw new TimeoutException($"The budget database did not answer within {options.Value.DatabaseTimeout.TotalMilliseconds:0} ms.");
         }

@@ -113,7 +113,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
     {
         if (!_tenants.TryGetValue(tenantId, out var lane))
         {
-            lane = new TenantLane(tenantId);
+            lane = new TenantLane(tenantId) { IdleSince = clock.GetUtcNow() };
             _tenants[tenantId] = lane;
         }
 
@@ -166,6 +166,30 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         }
 
         lane.InUse--;
+        if (lane.InUse == 0)
+        {
+            lane.IdleSince = clock.GetUtcNow();
+        }
+    }
+
+    /// <summary>Forgets tenants with nothing running or waiting here for <paramref name="idle"/>, so the scheduler's
+    /// state (and each dispatch's scan) grows with the tenants active on this gateway, not with every tenant it ever
+    /// served. A forgotten tenant comes back with no service counted, which is what the counter lift gives a tenant
+    /// that starts again after idling anyway.</summary>
+    /// <returns>How many were forgotten.</returns>
+    public int ForgetIdle(TimeSpan idle)
+    {
+        var before = clock.GetUtcNow() - idle;
+        lock (_lock)
+        {
+            var gone = _tenants.Values.Where(t => t.InUse == 0 && t.Queue.Count == 0 && t.IdleSince < before).Select(t => t.TenantId).ToList();
+            foreach (var tenant in gone)
+            {
+                _tenants.Remove(tenant);
+            }
+
+            return gone.Count;
+        }
     }
 
     /// <summary>Hands freed slots to waiters: first to tenants below their reservation (in arrival order), then to
@@ -212,6 +236,9 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         public int InUse { get; set; }
         public long Service { get; set; }
         public LinkedList<Waiter> Queue { get; } = new();
+
+        /// <summary>When its last running request ended (or it was first seen).</summary>
+        public DateTimeOffset IdleSince { get; set; }
     }
 
     internal sealed class Waiter

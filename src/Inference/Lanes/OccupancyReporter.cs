@@ -41,6 +41,9 @@ public sealed partial class OccupancyReporter(
         return new GatewayOccupancy(node.Id, clock.GetUtcNow(), lanes.Slots, tenants, node.Pool, _models ??= [.. engine.Models.Select(m => m.Id)]);
     }
 
+    /// <summary>Tenants idle on this gateway this long leave the scheduler's memory.</summary>
+    private static readonly TimeSpan ForgetAfter = TimeSpan.FromMinutes(10);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.OccupancyReportInterval, clock);
@@ -48,10 +51,13 @@ public sealed partial class OccupancyReporter(
         {
             try
             {
+                lanes.ForgetIdle(ForgetAfter);
                 await store.ReportAsync(Snapshot(), stoppingToken);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or Marten.Exceptions.MartenCommandException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // Any failure, not only the database's (a connection broken mid-transaction surfaces as
+                // ObjectDisposedException): a reporter that stopped would stop the host, and with it the serving.
                 Log.ReportFailed(logger, e);
             }
         }

@@ -117,9 +117,10 @@ public sealed partial class PlacementService(
             {
                 await RefreshAsync(stoppingToken);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or Marten.Exceptions.MartenCommandException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                // Keep the last placement: gateways that cannot see each other keep what they had.
+                // Any failure (a connection broken mid-transaction surfaces as ObjectDisposedException, not only
+                // NpgsqlException); keep the last placement: gateways that cannot see each other keep what they had.
                 Log.RefreshFailed(logger, e);
             }
         }

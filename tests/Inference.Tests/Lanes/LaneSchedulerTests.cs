@@ -14,6 +14,26 @@ public class LaneSchedulerTests
         TimeProvider.System);
 
     [Fact]
+    public async Task Tenants_idle_for_the_given_time_are_forgotten_and_busy_or_waiting_ones_kept()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var lanes = new LaneScheduler(
+            new ScriptedEngine(Options.Create(new ScriptedEngineOptions { Slots = 1 }), clock),
+            Options.Create(new LaneOptions { QueueLength = 4, QueueTimeout = TimeSpan.FromMinutes(30) }), clock);
+        (await lanes.AcquireAsync(A, reserved: 0, reservedByAll: 0, CancellationToken.None)).Dispose();
+        var running = await lanes.AcquireAsync(B, reserved: 0, reservedByAll: 0, CancellationToken.None);
+        var waiting = lanes.AcquireAsync(C, reserved: 0, reservedByAll: 0, CancellationToken.None);
+
+        clock.Advance(TimeSpan.FromMinutes(11));
+        var forgotten = lanes.ForgetIdle(TimeSpan.FromMinutes(10));
+
+        Assert.Equal(1, forgotten);
+        Assert.Equal(new[] { B, C }.Order(), lanes.Occupancy().Select(o => o.Tenant).Order());
+        running.Dispose();
+        (await waiting).Dispose();
+    }
+
+    [Fact]
     public async Task A_tenant_below_its_reservation_runs_at_once_whatever_others_send()
     {
         var lanes = Scheduler(slots: 8, queueLength: 64);
