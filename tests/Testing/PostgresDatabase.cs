@@ -13,8 +13,14 @@ public sealed class PostgresDatabase : IAsyncLifetime
 
     private readonly string _server;
 
+    /// <summary>A database on the shared test server (the constructor xUnit uses for fixtures).</summary>
+    public PostgresDatabase()
+        : this(null)
+    {
+    }
+
     /// <param name="server">A server of the test's own (<see cref="PrivatePostgres"/>); the shared one when null.</param>
-    public PostgresDatabase(string? server = null)
+    public PostgresDatabase(string? server)
     {
         _server = server ?? Environment.GetEnvironmentVariable(ServerVariable)
             ?? throw new InvalidOperationException($"{ServerVariable} is not set: run the tests with ./lanes test, which starts PostgreSQL.");
