@@ -18,7 +18,7 @@ public class BillingHost : IAsyncLifetime
     /// <summary>Starts at a fixed, unremarkable instant: 10:30 UTC, inside the 08:00-16:00 window.</summary>
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 2, 10, 30, 0, TimeSpan.Zero));
 
-    public string ConnectionString => (_database ??= new PostgresDatabase(Server)).ConnectionString;
+    public string ConnectionString => (_database ??= PostgresDatabase.On(Server)).ConnectionString;
 
     /// <summary>The key pepper this host hashes with (another process on the same database needs the same).</summary>
     public string Pepper { get; } = NewPepper();
@@ -48,7 +48,7 @@ public class BillingHost : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
-        _database ??= new PostgresDatabase(Server);
+        _database ??= PostgresDatabase.On(Server);
         await _database.InitializeAsync();
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>

@@ -19,8 +19,11 @@ public sealed class PostgresDatabase : IAsyncLifetime
     {
     }
 
-    /// <param name="server">A server of the test's own (<see cref="PrivatePostgres"/>); the shared one when null.</param>
-    public PostgresDatabase(string? server)
+    /// <summary>A database on <paramref name="server"/>, a server of the test's own (<see cref="PrivatePostgres"/>), or
+    /// on the shared one when null.</summary>
+    public static PostgresDatabase On(string? server) => new(server);
+
+    private PostgresDatabase(string? server)
     {
         _server = server ?? Environment.GetEnvironmentVariable(ServerVariable)
             ?? throw new InvalidOperationException($"{ServerVariable} is not set: run the tests with ./lanes test, which starts PostgreSQL.");
