@@ -12,14 +12,24 @@ public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, 
     private const int Attempts = 20;
 
     /// <returns>True when the batch was recorded now; false when it had been recorded before.</returns>
-    public async Task<bool> RecordAsync(UsageBatch batch, CancellationToken ct = default)
+    public Task<bool> RecordAsync(UsageBatch batch, CancellationToken ct = default) => RecordAllAsync([batch], ct);
+
+    /// <summary>Records several batches in one transaction (a gateway's backlog after an outage): all of them, or,
+    /// when any had been recorded before, none.</summary>
+    /// <returns>True when all were recorded now; false when one had been recorded before (then nothing was written:
+    /// send them one by one).</returns>
+    public async Task<bool> RecordAllAsync(IReadOnlyList<UsageBatch> batches, CancellationToken ct = default)
     {
-        Validate(batch);
+        foreach (var batch in batches)
+        {
+            Validate(batch);
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await TryRecordAsync(batch, ct);
+                return await TryRecordAsync(batches, ct);
             }
             catch (Exception e) when (Conflicts.IsRetryable(e) && attempt < Attempts)
             {
@@ -30,20 +40,24 @@ public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, 
         }
     }
 
-    private async Task<bool> TryRecordAsync(UsageBatch batch, CancellationToken ct)
+    private async Task<bool> TryRecordAsync(IReadOnlyList<UsageBatch> batches, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         await using var session = store.LightweightSession();
-        session.Insert(new UsageBatchReceipt(batch.BatchId, batch.Source, batch.Lines.Count, now));
+        foreach (var batch in batches)
+        {
+            session.Insert(new UsageBatchReceipt(batch.BatchId, batch.Source, batch.Lines.Count, now));
+        }
 
-        // Two round trips whatever the batch holds: which keys exist (and whose they are), then their versions.
-        var keyIds = batch.Lines.Select(l => l.KeyId).Distinct().ToArray();
-        var tenants = batch.Lines.Select(l => Tenant.MartenTenantOf(l.TenantId)).Distinct().ToArray();
+        // Two round trips whatever the batches hold: which keys exist (and whose they are), then their versions.
+        var lines = batches.SelectMany(b => b.Lines.Select(l => (b.BatchId, Line: l))).ToList();
+        var keyIds = lines.Select(l => l.Line.KeyId).Distinct().ToArray();
+        var tenants = lines.Select(l => Tenant.MartenTenantOf(l.Line.TenantId)).Distinct().ToArray();
         var owners = (await session.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenants) && k.Id.IsOneOf(keyIds)).ToListAsync(ct))
             .ToDictionary(k => k.Id, k => k.TenantId);
         var versions = await streams.ReadAsync(tenants, owners.Keys, ct);
 
-        foreach (var key in batch.Lines.GroupBy(l => (l.TenantId, l.KeyId)))
+        foreach (var key in lines.GroupBy(l => (l.Line.TenantId, l.Line.KeyId)))
         {
             // Note: a line naming a key that is not the tenant's is dropped, never appended to a stream the tenant
             // does not own.
@@ -53,8 +67,8 @@ public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, 
             }
 
             var events = key.Select(l => (object)new UsageRecorded(
-                l.KeyId, batch.BatchId, l.Model, l.WindowStart, l.HourStart, l.Requests, l.InputTokens, l.OutputTokens,
-                l.SpendUsd, l.Throttled, now, l.Detail)).ToArray();
+                l.Line.KeyId, l.BatchId, l.Line.Model, l.Line.WindowStart, l.Line.HourStart, l.Line.Requests, l.Line.InputTokens, l.Line.OutputTokens,
+                l.Line.SpendUsd, l.Line.Throttled, now, l.Line.Detail)).ToArray();
 
             // Every writer of a key stream appends at an expected version, so the inline key status never loses
             // an update to a concurrent writer.
@@ -68,7 +82,7 @@ public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, 
         }
         catch (Exception e) when (!Conflicts.IsRetryable(e) && Conflicts.IsUniqueViolation(e))
         {
-            // Only the receipt's key can be violated here: a key stream's version conflict surfaces as a
+            // Only a receipt's key can be violated here: a key stream's version conflict surfaces as a
             // ConcurrencyException (retried above), never as "recorded before", so no usage is dropped for it.
             return false;
         }

@@ -51,17 +51,11 @@ public sealed class LeaseBook(
         {
             var now = clock.GetUtcNow();
             decimal missing, needed;
-            if (Forgotten(account))
-            {
-                account = _accounts.GetOrAdd(id, _ => new Account());
-                continue;
-            }
-
             lock (account)
             {
                 if (account.Forgotten)
                 {
-                    // Taken out of the book between the check above and this lock: look it up again.
+                    // Taken out of the book (its window ended) after this take looked it up: look it up again.
                     goto again;
                 }
 
@@ -85,12 +79,7 @@ public sealed class LeaseBook(
                     return (true, StandingOf(account));
                 }
 
-                if (missing > 0m && ((account.SpentWindow == window.Start && (attempt > 0 || now - account.SpentAt < RecheckSpent)) || attempt >= 3))
-                {
-                    return (false, StandingOf(account));
-                }
-
-                if (attempt >= 3)
+                if (attempt >= 3 || (missing > 0m && account.SpentWindow == window.Start && (attempt > 0 || now - account.SpentAt < RecheckSpent)))
                 {
                     return (false, StandingOf(account));
                 }
@@ -128,6 +117,18 @@ public sealed class LeaseBook(
                     continue;
                 }
 
+                if (PendingReturn(account) is { } back)
+                {
+                    // A lowered allowance gives back first, so what it frees (here and in the pool) can be granted now
+                    // rather than after the next round of returns.
+                    await circuit.CallAsync(async c =>
+                    {
+                        await pools.ReleaseAsync(poolOf(id), back.Window, holder, back.Keep, c);
+                        return true;
+                    }, ct);
+                    Returned(account, back.Keep);
+                }
+
                 var grant = await circuit.CallAsync(c => pools.GrantAsync(
                     poolOf(id), window.Start, holder, capacity, Math.Max(missing, slice), missing, needed + headroom, alreadyUsed, capacityFromKey ? id : null, c), ct);
                 lock (account)
@@ -161,14 +162,6 @@ public sealed class LeaseBook(
             continue;
         again:
             account = _accounts.GetOrAdd(id, _ => new Account());
-        }
-    }
-
-    private static bool Forgotten(Account account)
-    {
-        lock (account)
-        {
-            return account.Forgotten;
         }
     }
 
@@ -282,8 +275,6 @@ public sealed class LeaseBook(
 
             try
             {
-                decimal keep;
-                DateTimeOffset window;
                 lock (account)
                 {
                     if (account.Held == 0m && account.Window.End <= now && account.Leased <= account.Committed && !account.GiveBack)
@@ -299,21 +290,12 @@ public sealed class LeaseBook(
                         account.Leased = account.Committed;
                         account.GiveBack = true;
                     }
-
-                    if (!account.GiveBack)
-                    {
-                        continue;
-                    }
-
-                    keep = account.Leased;
-                    window = account.Window.Start;
-                    account.Ceiling = Math.Min(account.Ceiling, keep);
                 }
 
-                await pools.ReleaseAsync(poolOf(id), window, holder, keep, ct);
-                lock (account)
+                if (PendingReturn(account) is { } back)
                 {
-                    account.GiveBack = false;
+                    await pools.ReleaseAsync(poolOf(id), back.Window, holder, back.Keep, ct);
+                    Returned(account, back.Keep);
                 }
             }
             finally
@@ -332,6 +314,31 @@ public sealed class LeaseBook(
     }
 
     private static Standing StandingOf(Account account) => new(account.Window, account.Spent, account.Held);
+
+    /// <summary>What the account has to tell the database it keeps, if it lowered what it leases; the caller holds
+    /// <see cref="Account.Changing"/>. The ceiling comes down with it: nothing above what is kept may be spent.</summary>
+    private static (DateTimeOffset Window, decimal Keep)? PendingReturn(Account account)
+    {
+        lock (account)
+        {
+            if (!account.GiveBack)
+            {
+                return null;
+            }
+
+            account.Ceiling = Math.Min(account.Ceiling, account.Leased);
+            return (account.Window.Start, account.Leased);
+        }
+    }
+
+    /// <summary>The database has been told; a lowering that came meanwhile (a smaller keep) is still to be sent.</summary>
+    private static void Returned(Account account, decimal kept)
+    {
+        lock (account)
+        {
+            account.GiveBack = account.Leased < kept;
+        }
+    }
 
     /// <summary>Moves the account forward to <paramref name="window"/>; the window that ended keeps what was
     /// committed in it and gives back the rest. Never backwards: a request that waited across a boundary counts in

@@ -15,18 +15,6 @@ public sealed class LeaseCircuit(IOptions<BudgetLeaseOptions> options, TimeProvi
     private DateTimeOffset _openUntil = DateTimeOffset.MinValue;
     private bool _probing;
 
-    /// <summary>Whether calls are refused now without trying.</summary>
-    public bool IsOpen
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return clock.GetUtcNow() < _openUntil;
-            }
-        }
-    }
-
     /// <exception cref="TimeoutException">The circuit is open, or the call took longer than the timeout.</exception>
     public async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken ct)
     {

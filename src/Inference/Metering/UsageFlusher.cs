@@ -77,6 +77,11 @@ public sealed partial class UsageFlusher(
             Volatile.Write(ref _unsentCount, _unsent.Count);
             while (_unsent.TryPeek(out var batch))
             {
+                if (_unsent.Count > 1 && await TrySendBacklogAsync(ct))
+                {
+                    continue;
+                }
+
                 try
                 {
                     await recorder.RecordAsync(batch, ct);
@@ -97,6 +102,36 @@ public sealed partial class UsageFlusher(
             _flushing.Release();
         }
     }
+
+    /// <summary>A backlog (batches kept while billing was away) goes in one transaction per
+    /// <see cref="BacklogChunk"/> batches rather than one per batch, so it drains in seconds after an outage.</summary>
+    /// <returns>False when one batch of the chunk had been recorded before or is refused: then they go one by one.</returns>
+    private async Task<bool> TrySendBacklogAsync(CancellationToken ct)
+    {
+        var chunk = _unsent.Take(BacklogChunk).ToList();
+        try
+        {
+            if (!await recorder.RecordAllAsync(chunk, ct))
+            {
+                return false;
+            }
+        }
+        catch (global::Lanes.Billing.RuleViolation)
+        {
+            return false;
+        }
+
+        foreach (var batch in chunk)
+        {
+            spool.Acknowledge(batch.BatchId);
+            _unsent.Dequeue();
+        }
+
+        Volatile.Write(ref _unsentCount, _unsent.Count);
+        return true;
+    }
+
+    private const int BacklogChunk = 50;
 
     private void Spool(UsageBatch batch)
     {

@@ -35,6 +35,23 @@ public class UsageRecorderTests(BillingWithProjections host) : IClassFixture<Bil
     }
 
     [Fact]
+    public async Task A_backlog_is_recorded_in_one_go_and_not_at_all_when_one_of_its_batches_was_recorded_before()
+    {
+        var tenant = await host.TenantWithActiveSubscription();
+        var issued = await host.KeyFor(tenant, budget: 10m);
+        var recorder = host.Get<UsageRecorder>();
+        var backlog = Enumerable.Range(0, 5).Select(_ => Batch(tenant.Id, issued.Key, spend: 0.5m)).ToList();
+        var later = Enumerable.Range(0, 2).Select(_ => Batch(tenant.Id, issued.Key, spend: 0.25m)).ToList();
+
+        Assert.True(await recorder.RecordAllAsync(backlog));
+        Assert.False(await recorder.RecordAllAsync([later[0], backlog[4], later[1]]));
+
+        var key = await host.Get<KeyService>().FindAsync(tenant.Id, issued.Key.Id);
+        Assert.Equal(2.5m, key!.WindowSpentUsd);
+        Assert.Equal(15, key.WindowRequests);
+    }
+
+    [Fact]
     public async Task Usage_for_a_key_of_another_tenant_is_not_recorded_against_it()
     {
         var a = await host.TenantWithActiveSubscription();

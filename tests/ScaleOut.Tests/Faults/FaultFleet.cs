@@ -16,13 +16,16 @@ namespace Lanes.ScaleOut.Tests.Faults;
 /// </summary>
 public sealed class FaultFleet : BillingHost
 {
-    public const int Slots = 16;
+    /// <summary>Room for one scenario's tenants (a team plan's 32 lanes and a pro plan's 6) on either gateway alone,
+    /// as after the other is killed.</summary>
+    public const int Slots = 48;
     public static readonly TimeSpan ReclaimAfter = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan NodeTimeout = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan PlacementInterval = TimeSpan.FromMilliseconds(200);
     public static readonly TimeSpan ReportInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly string _state = Directory.CreateTempSubdirectory("lanes-faults-").FullName;
+    private readonly List<Guid> _tenants = [];
     private PrivatePostgres? _server;
 
     public TcpProxy Proxy { get; private set; } = null!;
@@ -85,6 +88,11 @@ public sealed class FaultFleet : BillingHost
     {
         var tenant = await Get<TenantService>().CreateAsync($"f-{Guid.NewGuid():N}"[..20], "Fault test", "test");
         await Get<SubscriptionService>().StartAsync(tenant.Id, plan, "test");
+        lock (_tenants)
+        {
+            _tenants.Add(tenant.Id);
+        }
+
         var key = await Get<KeyService>().IssueAsync(tenant.Id, new KeyRequest("faults", budget, window), "test");
         foreach (var node in Nodes)
         {
@@ -92,6 +100,22 @@ public sealed class FaultFleet : BillingHost
         }
 
         return (tenant, key);
+    }
+
+    /// <summary>Ends the subscriptions a scenario started, so its reservations do not crowd the next scenario's out.</summary>
+    public async Task EndTenantsAsync()
+    {
+        Guid[] tenants;
+        lock (_tenants)
+        {
+            tenants = [.. _tenants];
+            _tenants.Clear();
+        }
+
+        foreach (var tenant in tenants)
+        {
+            await Get<SubscriptionService>().EndAsync(tenant, "fault scenario over", "test");
+        }
     }
 
     /// <summary>Usage billing has recorded for the key: requests and spend, per window.</summary>

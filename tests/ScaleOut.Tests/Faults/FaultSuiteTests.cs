@@ -15,7 +15,7 @@ namespace Lanes.ScaleOut.Tests.Faults;
 /// what it measured to the results table and fails on any it missed.
 /// </summary>
 [Collection(FaultCollection.Name)]
-public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output)
+public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output) : IAsyncLifetime
 {
     /// <summary>How long after the database is back every served request must be in billing.</summary>
     private static readonly TimeSpan DrainBound = TimeSpan.FromSeconds(10);
@@ -25,21 +25,20 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output)
 
     private const int Loops = 4;
 
-    private const string Unfinished = "Issue 16, open: the fixture overbooks itself (a 32-lane tenant per scenario on 32 slots), so from the second scenario on new tenants wait out the lane queue (429); end each scenario's subscriptions. docs/faults.md";
 
     [Fact]
     public Task Database_blackholed_for_five_seconds() =>
         OutageAsync("database blackholed 5 s", () => { fleet.Proxy.Blackhole(); return Task.CompletedTask; }, TimeSpan.FromSeconds(5), fleet.Proxy.Restore);
 
-    [Fact(Skip = Unfinished)]
+    [Fact]
     public Task Database_refusing_connections_for_sixty_seconds() =>
         OutageAsync("database refused 60 s", () => { fleet.Proxy.Refuse(); return Task.CompletedTask; }, TimeSpan.FromSeconds(60), fleet.Proxy.Restore);
 
-    [Fact(Skip = Unfinished)]
+    [Fact]
     public Task Database_crashed_under_load() =>
         OutageAsync("database crash (pg_ctl restart -m immediate)", fleet.Postgres.CrashAsync, TimeSpan.Zero, () => { });
 
-    [Fact(Skip = Unfinished)]
+    [Fact]
     public async Task A_gateway_killed_under_load()
     {
         var report = new FaultReport(output, "gateway SIGKILLed under load");
@@ -85,7 +84,7 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output)
         report.AssertAllPassed();
     }
 
-    [Fact(Skip = Unfinished)]
+    [Fact]
     public async Task A_budget_lowered_mid_window_across_two_gateways()
     {
         var report = new FaultReport(output, "budget lowered mid-window, two gateways");
@@ -95,16 +94,18 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output)
         await Eventually.Get(() => Task.FromResult(load.Served), n => n >= 20, TimeSpan.FromSeconds(30), "traffic on both gateways");
         await fleet.Get<KeyService>().ChangeBudgetAsync(key.Key.TenantId, key.Key.Id, after, "test");
 
-        // Both gateways spend until the key is refused everywhere.
-        await Eventually.Get(() => Task.FromResult(load.Outcomes.TakeLast(2 * Loops).ToList()),
-            last => last.Count == 2 * Loops && last.All(o => o.Status == HttpStatusCode.TooManyRequests), TimeSpan.FromSeconds(60), "the key refused on both gateways");
+        // Both gateways spend until the key stays refused everywhere: a gateway that gave back what it leased under the
+        // old budget makes that allowance leasable again within a second, so a refusal or two before that is not the end.
+        await Eventually.Get(() => Task.FromResult(load.Outcomes),
+            all => all.Count > 0 && all.LastOrDefault(o => o.Status == HttpStatusCode.OK).StartedAt < load.Clock.Elapsed - TimeSpan.FromSeconds(3),
+            TimeSpan.FromSeconds(60), "the key refused on both gateways for three seconds");
         await load.StopAsync();
         await Eventually.Get(() => Task.FromResult(fleet.Spooled()), n => n == 0, TimeSpan.FromSeconds(10), "the spools to empty");
         var spent = await Eventually.Get(async () => (await fleet.RequestsRecordedAsync(key.Key), await SpentAsync(key.Key)), r => r.Item1 == load.Served,
             TimeSpan.FromSeconds(10), "every served request in billing");
 
         report.Row("usage recorded = usage served", $"served {load.Served}, recorded {spent.Item1}", spent.Item1 == load.Served);
-        report.Row("the key is refused (429) once the lowered budget is spent",
+        report.Row("the key is refused (429), never failed, once the lowered budget is spent",
             $"{load.Outcomes.Count(o => o.Status == HttpStatusCode.TooManyRequests)} refusals, {load.Outcomes.Count(o => o.Status is not HttpStatusCode.OK and not HttpStatusCode.TooManyRequests)} other errors",
             load.Outcomes.All(o => o.Status is HttpStatusCode.OK or HttpStatusCode.TooManyRequests));
         report.Row("spend − B_new ≤ B_old − B_new", $"spent ${spent.Item2:0.######} of B_new ${after} (B_old ${before}); over by ${Math.Max(0m, spent.Item2 - after):0.######}",
@@ -112,38 +113,60 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output)
         report.AssertAllPassed();
     }
 
-    [Fact(Skip = Unfinished)]
+    [Fact]
     public async Task Jobs_host_down_across_two_window_boundaries()
     {
-        // No jobs host runs in this fixture: windows roll on the gateways by the clock alone. One-minute windows.
+        // No jobs host runs in this fixture: windows roll on the gateways by the clock alone. One-minute windows; in
+        // each of three, the key spends its budget until it is refused, then the test waits for the boundary.
         var report = new FaultReport(output, "jobs host down across two window boundaries");
         const decimal budget = 0.00004m;
         var length = WindowSchedule.Minimum;
         var (_, key) = await fleet.TenantWithKeyAsync("pro", budget, length);
         var first = WindowSchedule.At(DateTimeOffset.UtcNow, length);
-        await using var load = new LoadLoop(() => fleet.Nodes, key.Secret, loops: 2);
-        await Eventually.Get(() => Task.FromResult(DateTimeOffset.UtcNow), now => now >= first.End + length + TimeSpan.FromSeconds(10),
-            first.End - DateTimeOffset.UtcNow + length + TimeSpan.FromSeconds(15), "two window boundaries to pass");
-        await load.StopAsync();
+        var (served, refused, others) = (0, 0, 0);
+        for (var round = 0; round < 3; round++)
+        {
+            var window = WindowSchedule.At(DateTimeOffset.UtcNow, length);
+            for (var n = 0; DateTimeOffset.UtcNow < window.End; n++)
+            {
+                var status = await GatewayProcesses.ChatAsync(fleet.Nodes[n % 2], key.Secret, tokens: 4);
+                (served, refused, others) = status switch
+                {
+                    HttpStatusCode.OK => (served + 1, refused, others),
+                    HttpStatusCode.TooManyRequests => (served, refused + 1, others),
+                    _ => (served, refused, others + 1),
+                };
+                if (status != HttpStatusCode.OK)
+                {
+                    break;
+                }
+            }
+
+            await Eventually.Get(() => Task.FromResult(DateTimeOffset.UtcNow), now => now >= window.End, length + TimeSpan.FromSeconds(5), "the window to end");
+        }
+
         await Eventually.Get(() => Task.FromResult(fleet.Spooled()), n => n == 0, TimeSpan.FromSeconds(10), "the spools to empty");
-        await Eventually.Get(() => fleet.RequestsRecordedAsync(key.Key), n => n == load.Served, TimeSpan.FromSeconds(10), "every served request in billing");
+        await Eventually.Get(() => fleet.RequestsRecordedAsync(key.Key), n => n == served, TimeSpan.FromSeconds(10), "every served request in billing");
 
         var recorded = await fleet.RecordedAsync(key.Key);
         var byWindow = recorded.GroupBy(u => u.WindowStart).OrderBy(g => g.Key).Select(g => (Start: g.Key, Spent: g.Sum(u => u.SpendUsd), Requests: g.Sum(u => u.Requests))).ToList();
-        var refused = load.Outcomes.Count(o => o.Status == HttpStatusCode.TooManyRequests);
 
         // The jobs host comes back: its roll brings the key's recorded window up to date.
         await fleet.Get<WindowRoller>().RollDueWindowsAsync();
         var keyNow = (await fleet.Get<KeyService>().FindAsync(key.Key.TenantId, key.Key.Id))!;
         var current = WindowSchedule.At(DateTimeOffset.UtcNow, length);
 
-        report.Row("usage recorded = usage served", $"served {load.Served}, recorded {byWindow.Sum(w => w.Requests)}", byWindow.Sum(w => w.Requests) == load.Served);
-        report.Row("budget resets at each boundary without the jobs host", $"{byWindow.Count} windows served, {refused} refusals (429)",
-            byWindow.Count >= 3 && refused > 0);
+        report.Row("usage recorded = usage served", $"served {served}, recorded {byWindow.Sum(w => w.Requests)}", byWindow.Sum(w => w.Requests) == served);
+        report.Row("budget resets at each boundary without the jobs host", $"{byWindow.Count} windows served, {refused} refusals (429), {others} other errors",
+            byWindow.Count >= 3 && refused >= 2 && others == 0);
         report.Row("spend ≤ budget in every window", string.Join(", ", byWindow.Select(w => $"${w.Spent:0.#######}")) + $" of ${budget}", byWindow.All(w => w.Spent <= budget));
         report.Row("the key's window is current once the jobs host is back", $"{keyNow.WindowStart:HH:mm:ss} (now {current.Start:HH:mm:ss})", keyNow.WindowStart >= first.End);
         report.AssertAllPassed();
     }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => fleet.EndTenantsAsync();
 
     /// <summary>docs/scale-out.md: node timeout + placement interval + one report, plus a second of slack.</summary>
     private static TimeSpan NodeTimeoutBound => FaultFleet.NodeTimeout + FaultFleet.PlacementInterval + FaultFleet.ReportInterval + TimeSpan.FromSeconds(1);
@@ -178,7 +201,7 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output)
         var cutAt = load.Clock.Elapsed;
         await cut();
 
-        // Meanwhile a key that holds no lease asks both gateways twice a second.
+        // Meanwhile a key that holds no lease asks both gateways, once for every 20 requests the leased key is served.
         var refusals = new List<(HttpStatusCode Status, TimeSpan Took)>();
         while (load.Clock.Elapsed - cutAt < length)
         {
@@ -188,7 +211,8 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output)
                 refusals.Add((await GatewayProcesses.ChatAsync(node, unleased.Secret, tokens: 4), took.Elapsed));
             }
 
-            await Task.Delay(500);
+            var served = load.Served;
+            await Eventually.Get(() => Task.FromResult(load.Served), n => n >= served + 20, TimeSpan.FromSeconds(10), "the leased key to be served meanwhile");
         }
 
         var restoredAt = load.Clock.Elapsed;
