@@ -37,7 +37,7 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
             ["Gateway:Keys:PollInterval"] = "00:00:00.100",
         });
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddBilling(BillingRole.Services);
+        builder.AddGatewayContract();
         builder.AddGateway();
         var app = builder.Build();
         app.MapLanesHealth();
@@ -58,7 +58,9 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         return new GatewayUnderTest(app, address);
     }
 
-    public T Get<T>() where T : notnull => _app.Services.GetRequiredService<T>();
+    private ControlPlaneBeside? _billing;
+
+    public T Get<T>() where T : notnull => ControlPlaneBeside.Get<T>(_app.Services, ref _billing);
 
     public async Task<(Guid Tenant, IssuedKey Key)> TenantWithKeyAsync(string plan, decimal budget)
     {
@@ -73,5 +75,9 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (_billing is not null)
+        {
+            await _billing.DisposeAsync();
+        }
     }
 }

@@ -4,6 +4,7 @@ using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using JasperFx.Events.Daemon;
 using Lanes.Billing.Capacity;
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Infrastructure;
 using Lanes.Billing.Jobs;
 using Lanes.Billing.Keys;
@@ -50,23 +51,19 @@ public static class BillingHostingExtensions
     /// beforehand by the owner (<c>./lanes admin migrate</c>).</summary>
     public static bool AppliesSchema(this IConfiguration configuration) => configuration.GetValue("Database:ApplySchema", true);
 
-    /// <param name="schemaIsOptional">For a host that can serve without the database (the gateway): applying the
-    /// schema at start is tried, and a database that is away does not stop the host from starting.</param>
-    public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder, BillingRole role, bool schemaIsOptional = false)
+    /// <summary>The whole control plane: the store and the gateway contract, and Stripe, Hangfire, the services behind
+    /// every user action and the recurring jobs (<paramref name="role"/> says which of those run here).</summary>
+    public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder, BillingRole role)
     {
+        var (marten, connectionString, applySchema) = builder.AddBillingStore(schemaIsOptional: false);
+        builder.AddGatewayContractServices();
         var services = builder.Services;
-        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
-        if (string.IsNullOrWhiteSpace(connectionString))
+        if (role.HasFlag(BillingRole.Projections))
         {
-            throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is required (./lanes up sets it).");
+            // Hot/cold: with several portal replicas exactly one runs the async projections at a time.
+            marten.AddAsyncDaemon(DaemonMode.HotCold);
         }
 
-        connectionString = DatabaseConnection.WithFaultDefaults(connectionString);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<PlanOptions>().BindConfiguration(PlanOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<PlanOptions>, PlanOptionsValidator>();
-        services.AddOptions<PricingOptions>().BindConfiguration(PricingOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>();
         services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<FleetCapacity>();
         services.AddSingleton<CapacityLedgerView>();
@@ -74,36 +71,6 @@ public static class BillingHostingExtensions
         services.AddOptions<InternalBillingOptions>().BindConfiguration(InternalBillingOptions.Section)
             .Validate(o => o.TrialLength > TimeSpan.Zero, "InternalBilling:TrialLength must be positive.").ValidateOnStart();
         services.AddOptions<Notices.NoticeOptions>().BindConfiguration(Notices.NoticeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<KeyOptions>().BindConfiguration(KeyOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<KeyOptions>, KeyOptionsValidator>();
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<PlanOptions>>().Value.ToCatalog());
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<PricingOptions>>().Value.ToTable());
-
-        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-        var applySchema = builder.Configuration.AppliesSchema();
-        var marten = services.AddMarten(opts =>
-            {
-                BillingStore.Configure(opts, connectionString);
-                if (!applySchema)
-                {
-                    opts.AutoCreateSchemaObjects = JasperFx.AutoCreate.None;
-                }
-            })
-            .UseLightweightSessions();
-        if (applySchema && schemaIsOptional)
-        {
-            services.AddHostedService<BestEffortSchema>();
-        }
-        else if (applySchema)
-        {
-            marten.ApplyAllDatabaseChangesOnStartup();
-        }
-
-        if (role.HasFlag(BillingRole.Projections))
-        {
-            // Hot/cold: with several portal replicas exactly one runs the async projections at a time.
-            marten.AddAsyncDaemon(DaemonMode.HotCold);
-        }
 
         services.AddOptions<StripeOptions>().BindConfiguration(StripeOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StripeOptions>, StripeOptionsValidator>();
@@ -124,15 +91,11 @@ public static class BillingHostingExtensions
         services.AddSingleton<Notices.BillingNoticeQueue>();
         services.AddSingleton<Notices.BillingNoticeSender>();
         services.AddTransient<StripeEventJob>();
-        services.AddSingleton<StreamVersions>();
         services.AddSingleton<TenantService>();
         services.AddSingleton<SubscriptionService>();
         services.AddSingleton<KeyService>();
-        services.AddSingleton<UsageRecorder>();
         services.AddSingleton<UsageReports>();
-        services.AddSingleton<Leases.LeasePools>();
         services.AddSingleton<Support.SupportQueries>();
-        services.AddSingleton<Occupancy.LaneOccupancyStore>();
         services.AddSingleton<WindowRoller>();
         services.AddSingleton<Revocations>();
         services.AddTransient<BillingJobs>();
@@ -176,10 +139,83 @@ public static class BillingHostingExtensions
             services.AddHostedService<RecurringJobRegistration>();
         }
 
+        return builder;
+    }
+
+    /// <summary>What a gateway needs of billing and nothing more: the store, and the narrow contract it talks through
+    /// (key status feed, lease pools, lane occupancy, usage sink). No Stripe, no Hangfire, no identity store.</summary>
+    /// <remarks>The schema is applied at start when the database answers, and a database that is away does not stop
+    /// the gateway from starting: it serves from what it keeps locally.</remarks>
+    public static IHostApplicationBuilder AddGatewayContract(this IHostApplicationBuilder builder)
+    {
+        builder.AddBillingStore(schemaIsOptional: true);
+        builder.AddGatewayContractServices();
+        builder.Services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    private static void AddGatewayContractServices(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton<StreamVersions>();
+        services.AddSingleton<DocumentJson>();
+        services.AddSingleton<KeyStatusFeed>();
+        services.AddSingleton<IKeyStatusFeed>(sp => sp.GetRequiredService<KeyStatusFeed>());
+        services.AddSingleton<Leases.LeasePools>();
+        services.AddSingleton<ILeasePools>(sp => sp.GetRequiredService<Leases.LeasePools>());
+        services.AddSingleton<Occupancy.LaneOccupancyStore>();
+        services.AddSingleton<ILaneOccupancy>(sp => sp.GetRequiredService<Occupancy.LaneOccupancyStore>());
+        services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<UsageRecorder>());
+    }
+
+    /// <summary>The billing store every host shares: the connection, the Marten store, the plan catalog, the price
+    /// table and the key options (the pepper), and the database's readiness check.</summary>
+    private static (MartenServiceCollectionExtensions.MartenConfigurationExpression Marten, string ConnectionString, bool ApplySchema) AddBillingStore(
+        this IHostApplicationBuilder builder, bool schemaIsOptional)
+    {
+        var services = builder.Services;
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is required (./lanes up sets it).");
+        }
+
+        connectionString = DatabaseConnection.WithFaultDefaults(connectionString);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<PlanOptions>().BindConfiguration(PlanOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PlanOptions>, PlanOptionsValidator>();
+        services.AddOptions<PricingOptions>().BindConfiguration(PricingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>();
+        services.AddOptions<KeyOptions>().BindConfiguration(KeyOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KeyOptions>, KeyOptionsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<PlanOptions>>().Value.ToCatalog());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<PricingOptions>>().Value.ToTable());
+
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        var applySchema = builder.Configuration.AppliesSchema();
+        var marten = services.AddMarten(opts =>
+            {
+                BillingStore.Configure(opts, connectionString);
+                if (!applySchema)
+                {
+                    opts.AutoCreateSchemaObjects = JasperFx.AutoCreate.None;
+                }
+            })
+            .UseLightweightSessions();
+        if (applySchema && schemaIsOptional)
+        {
+            services.AddHostedService<BestEffortSchema>();
+        }
+        else if (applySchema)
+        {
+            marten.ApplyAllDatabaseChangesOnStartup();
+        }
+
         // Readiness, never liveness: restarting a process does not bring its database back. Bounded in time, so a
         // database that does not answer (a dropped network) cannot hold a probe past its own timeout.
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseCheck, tags: [ReadinessTag], timeout: TimeSpan.FromSeconds(2));
-        return builder;
+        return (marten, connectionString, applySchema);
     }
 
     private static IServiceProvider Configured(IServiceProvider sp)

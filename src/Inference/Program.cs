@@ -9,7 +9,7 @@ if (args is ["demo-model", ..])
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLanesLogging();
-builder.AddBilling(BillingRole.Services, schemaIsOptional: true);
+builder.AddGatewayContract();
 builder.AddGateway();
 
 var app = builder.Build();

@@ -62,7 +62,21 @@ public class GatewayOnKestrel : AppFactory<Program>
         }
     }
 
-    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+    private ControlPlaneBeside? _billing;
+
+    /// <summary>A gateway service, or (for arranging tenants and keys) one of billing's beside it.</summary>
+    public T Get<T>() where T : notnull => ControlPlaneBeside.Get<T>(Services, ref _billing);
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_billing is not null)
+        {
+            await _billing.DisposeAsync();
+        }
+
+        await base.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
 
     public HttpClient Http() => new() { BaseAddress = BaseAddress };
 

@@ -46,6 +46,9 @@ public static class BillingStore
         opts.Schema.For<Stripe.StripeCheckoutRecord>();
         opts.Schema.For<Stripe.BillingDocument>();
 
+        // Tables Marten does not derive from a document, applied with the rest.
+        opts.Storage.ExtendedSchemaObjects.AddRange(Leases.LeaseTables.All());
+
         opts.Projections.Snapshot<Tenants.Tenant>(SnapshotLifecycle.Inline);
         opts.Projections.Snapshot<Subscription>(SnapshotLifecycle.Inline);
         opts.Projections.Snapshot<ApiKey>(SnapshotLifecycle.Inline);

@@ -1,3 +1,4 @@
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Infrastructure;
 using Npgsql;
 
@@ -27,14 +28,11 @@ public readonly record struct LeaseRenewal(string Pool, DateTimeOffset WindowSta
 /// database), any survivor gives that part back (<see cref="ReclaimAsync"/>), and nothing is ever granted twice.
 /// A dead holder loses only its ceiling's headroom, for the rest of the window.
 /// </remarks>
-public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.Configuration.IConfiguration configuration)
+public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
 {
-    private const string Pools = "lanes.lease_pools";
-    private const string Holds = "lanes.lease_holds";
-    private const string Holders = "lanes.lease_holders";
-
-    // A host that does not apply schemas (a least-privilege role) finds the tables made by the owner's migrate.
-    private int _schemaReady = configuration.AppliesSchema() ? 0 : 1;
+    private const string Pools = LeaseTables.Pools;
+    private const string Holds = LeaseTables.Holds;
+    private const string Holders = LeaseTables.Holders;
 
     /// <summary>Grants <paramref name="holder"/> up to <paramref name="wanted"/> (at least <paramref name="minimum"/>,
     /// else nothing) from the pool's window. <paramref name="capacity"/> is the allowance now (a raised budget raises it
@@ -52,7 +50,6 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
             throw new ArgumentOutOfRangeException(nameof(wanted), "A grant asks for a positive amount of at least its minimum.");
         }
 
-        await ApplySchemaAsync(ct);
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(Command(
             $"insert into {Pools} (pool, window_start, granted) values ($1, $2, $3) on conflict (pool, window_start) do nothing",
@@ -93,7 +90,6 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
     /// committed but looked failed can be sent again.</summary>
     public async Task ReleaseAsync(string pool, DateTimeOffset windowStart, string holder, decimal keep, CancellationToken ct = default)
     {
-        await ApplySchemaAsync(ct);
         await using var command = database.CreateCommand($"""
             with old as (select held from {Holds} where pool = $1 and window_start = $2 and holder = $3 for update),
             h as (update {Holds} set held = least(held, $4), ceiling = least(ceiling, $4)
@@ -109,7 +105,6 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
     /// past what it holds). Returns the leases as the database has them, so a holder learns what was reclaimed.</summary>
     public async Task<IReadOnlyList<HeldLease>> RenewAsync(string holder, IReadOnlyCollection<LeaseRenewal> leases, CancellationToken ct = default)
     {
-        await ApplySchemaAsync(ct);
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(Heartbeat(holder));
         if (leases.Count > 0)
@@ -142,7 +137,6 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
     /// <returns>How many leases were shrunk.</returns>
     public async Task<int> ReclaimAsync(TimeSpan silentFor, CancellationToken ct = default)
     {
-        await ApplySchemaAsync(ct);
         await using var command = database.CreateCommand($"""
             with stale as (
                 select h.pool, h.window_start, h.holder, h.held - h.ceiling as amount
@@ -163,7 +157,6 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
     /// <summary>What the pool's window has handed out, net of returns (support, tests, the bench).</summary>
     public async Task<decimal> GrantedAsync(string pool, DateTimeOffset windowStart, CancellationToken ct = default)
     {
-        await ApplySchemaAsync(ct);
         await using var command = database.CreateCommand($"select granted from {Pools} where pool = $1 and window_start = $2");
         AddParameters(command.Parameters, pool, windowStart.UtcDateTime);
         return await command.ExecuteScalarAsync(ct) is decimal d ? d : 0m;
@@ -172,7 +165,6 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
     /// <summary>Old windows are never read again, nor holders long gone: the window job deletes them.</summary>
     public async Task<int> DeleteBeforeAsync(DateTimeOffset before, CancellationToken ct = default)
     {
-        await ApplySchemaAsync(ct);
         await using var command = database.CreateCommand($"""
             with h as (delete from {Holds} where window_start < $1),
             n as (delete from {Holders} n where renewed_at < $1 and not exists (select 1 from {Holds} h where h.holder = n.holder and h.window_start >= $1))
@@ -182,49 +174,9 @@ public sealed class LeasePools(NpgsqlDataSource database, Microsoft.Extensions.C
         return await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Creates the tables once (idempotent); <c>./lanes admin migrate</c> calls it as the owner.</summary>
-    public async Task ApplySchemaAsync(CancellationToken ct = default)
-    {
-        if (Volatile.Read(ref _schemaReady) == 1)
-        {
-            return;
-        }
+    public static string ForKey(Guid keyId) => ILeasePools.ForKey(keyId);
 
-        await using var command = database.CreateCommand($"""
-            create schema if not exists lanes;
-            create table if not exists {Pools} (
-                pool text not null,
-                window_start timestamptz not null,
-                granted numeric not null default 0,
-                primary key (pool, window_start));
-            create table if not exists {Holds} (
-                pool text not null,
-                window_start timestamptz not null,
-                holder text not null,
-                held numeric not null,
-                ceiling numeric not null,
-                primary key (pool, window_start, holder));
-            create index if not exists lease_holds_holder on {Holds} (holder) where held > ceiling;
-            create table if not exists {Holders} (
-                holder text primary key,
-                renewed_at timestamptz not null);
-            """);
-        try
-        {
-            await command.ExecuteNonQueryAsync(ct);
-        }
-        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateObject
-                                              or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateSchema)
-        {
-            // Two callers created it at the same moment ("if not exists" is not atomic in PostgreSQL): it exists.
-        }
-
-        Volatile.Write(ref _schemaReady, 1);
-    }
-
-    public static string ForKey(Guid keyId) => $"key:{keyId:N}";
-
-    public static string ForTenantRequests(Guid tenantId) => $"requests:{tenantId:N}";
+    public static string ForTenantRequests(Guid tenantId) => ILeasePools.ForTenantRequests(tenantId);
 
     private static NpgsqlBatchCommand Heartbeat(string holder) => Command(
         $"insert into {Holders} (holder, renewed_at) values ($1, now()) on conflict (holder) do update set renewed_at = now()", holder);

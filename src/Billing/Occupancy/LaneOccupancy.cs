@@ -1,3 +1,4 @@
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Tenants;
 using Marten;
 
@@ -23,7 +24,7 @@ public sealed record GatewayOccupancy(
 /// <summary>Lanes in use and queued for a tenant across every live gateway, and requests started in the window.</summary>
 public sealed record LaneUseNow(int InUse, int Queued, long RequestsInWindow, int Gateways);
 
-public sealed class LaneOccupancyStore(IDocumentStore store, TimeProvider clock)
+public sealed class LaneOccupancyStore(IDocumentStore store, TimeProvider clock) : ILaneOccupancy
 {
     /// <summary>Reports older than this come from a gateway that stopped; they are ignored.</summary>
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(15);
@@ -41,6 +42,12 @@ public sealed class LaneOccupancyStore(IDocumentStore store, TimeProvider clock)
         await using var session = store.LightweightSession();
         session.Delete<GatewayOccupancy>(gatewayId);
         await session.SaveChangesAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<GatewayOccupancy>> ReportedSinceAsync(DateTimeOffset since, CancellationToken ct = default)
+    {
+        await using var query = store.QuerySession();
+        return await query.Query<GatewayOccupancy>().Where(r => r.ReportedAt > since).ToListAsync(ct);
     }
 
     /// <summary>Support and dashboards: one tenant's share of every fresh report. Crosses gateways, never tenants:

@@ -1,4 +1,5 @@
 using JasperFx;
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Infrastructure;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Tenants;
@@ -7,7 +8,7 @@ using Marten;
 namespace Lanes.Billing.Usage;
 
 /// <summary>Appends usage batches to the keys' streams, exactly once per batch id.</summary>
-public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, TimeProvider clock)
+public sealed class UsageRecorder(IDocumentStore store, StreamVersions streams, TimeProvider clock) : IUsageSink
 {
     private const int Attempts = 20;
 

@@ -1,29 +1,24 @@
-using Lanes.Billing.Infrastructure;
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
 using Lanes.Inference.Infrastructure;
-using Marten;
-using Marten.Linq.LastModified;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Lanes.Inference.Auth;
 
 /// <summary>
-/// Loads every key and subscription before the gateway accepts requests, then polls the event sequence and reloads
-/// the keys and subscriptions whose streams changed. Usage and window events are skipped: the gateway counts spend
-/// itself and only needs lifecycle changes (issue, budget, rotation, revocation, plan and reservation changes).
-/// Note: a commit is never missed. Sequence numbers are taken when a transaction appends, not when it commits, so
-/// a slow transaction's events appear below numbers already read: every number at or below the high-water mark that
-/// had no event is kept as a gap and read again until it fills (or, rolled back, stays empty past
+/// Loads every key and subscription before the gateway accepts requests, then follows billing's key status feed
+/// (<see cref="IKeyStatusFeed"/>) and takes the keys and subscriptions that changed.
+/// Note: a commit is never missed. Feed positions are taken when a transaction writes, not when it commits, so
+/// a slow transaction's change appears below positions already read: every position at or below the last one read that
+/// had no change is kept as a gap and asked for again until it fills (or, rolled back, stays empty past
 /// <see cref="GapPatience"/>). And every <see cref="ResyncInterval"/> the keys and subscriptions written recently
 /// are reloaded whatever the events said.
 /// </summary>
 public sealed partial class KeyDirectoryRefresher(
     KeyDirectory directory,
     KeyDirectorySnapshot snapshot,
-    IDocumentStore store,
-    NpgsqlDataSource dataSource,
+    IKeyStatusFeed feed,
     IOptions<KeyDirectoryOptions> options,
     TimeProvider clock,
     ILogger<KeyDirectoryRefresher> logger) : IHostedService, IAsyncDisposable
@@ -36,8 +31,6 @@ public sealed partial class KeyDirectoryRefresher(
     public static readonly TimeSpan ResyncInterval = TimeSpan.FromMinutes(1);
 
     public static readonly TimeSpan ResyncWindow = TimeSpan.FromMinutes(10);
-
-    private static readonly string[] SkippedEvents = ["usage_recorded", "budget_window_closed"];
 
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
@@ -83,12 +76,9 @@ public sealed partial class KeyDirectoryRefresher(
 
     private async Task LoadAsync(CancellationToken ct)
     {
-        _seen = await MaxSequenceAsync(ct);
-        await using (var query = store.QuerySession())
-        {
-            Upsert(await query.Query<ApiKey>().Where(k => k.AnyTenant()).ToListAsync(ct),
-                await query.Query<Subscription>().Where(s => s.AnyTenant()).ToListAsync(ct));
-        }
+        var all = await feed.LoadAllAsync(ct);
+        _seen = all.Position;
+        Upsert(all.Keys, all.Subscriptions);
 
         var now = clock.GetUtcNow();
         directory.RecountReservations(now);
@@ -141,46 +131,17 @@ public sealed partial class KeyDirectoryRefresher(
     public async Task RefreshAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var max = await MaxSequenceAsync(ct);
-        var changed = new List<(string Tenant, Guid Stream)>();
-        var present = new HashSet<long>();
-        await using (var command = dataSource.CreateCommand(
-                         $"select seq_id, type, tenant_id, stream_id from {BillingStore.Schema}.mt_events where (seq_id > $1 and seq_id <= $2) or seq_id = any($3)"))
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = _seen });
-            command.Parameters.Add(new NpgsqlParameter { Value = max });
-            command.Parameters.Add(new NpgsqlParameter { Value = _gaps.Keys.ToArray() });
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                present.Add(reader.GetInt64(0));
-                if (!SkippedEvents.Contains(reader.GetString(1)))
-                {
-                    changed.Add((reader.GetString(2), reader.GetGuid(3)));
-                }
-            }
-        }
-
+        var changes = await feed.ChangesAsync(_seen, _gaps.Keys, ct);
+        var (max, present) = (changes.Position, changes.Present);
+        Upsert(changes.Keys, changes.Subscriptions);
         var resync = now - _resyncedAt >= ResyncInterval;
-        await using (var query = store.QuerySession())
+        if (resync)
         {
-            if (changed.Count > 0)
-            {
-                var tenants = changed.Select(c => c.Tenant).Distinct().ToArray();
-                var ids = changed.Select(c => c.Stream).Distinct().ToArray();
-                Upsert(await query.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenants) && k.Id.IsOneOf(ids)).ToListAsync(ct),
-                    await query.Query<Subscription>().Where(s => s.TenantIsOneOf(tenants) && s.Id.IsOneOf(ids)).ToListAsync(ct));
-            }
+            directory.EvictRevoked(now);
 
-            if (resync)
-            {
-                directory.EvictRevoked(now);
-
-                // Whatever the events said: every key and subscription written recently, read again.
-                var since = now - ResyncWindow;
-                Upsert(await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.ModifiedSince(since)).ToListAsync(ct),
-                    await query.Query<Subscription>().Where(s => s.AnyTenant() && s.ModifiedSince(since)).ToListAsync(ct));
-            }
+            // Whatever the feed said: every key and subscription written recently, read again.
+            var (keys, subscriptions) = await feed.WrittenSinceAsync(now - ResyncWindow, ct);
+            Upsert(keys, subscriptions);
         }
 
         // Gaps: numbers not yet seen that a slower transaction may still fill. Filled ones are done; new ones start
@@ -213,7 +174,7 @@ public sealed partial class KeyDirectoryRefresher(
         MarkRefreshed(now);
     }
 
-    /// <summary>Sequence numbers awaited (for tests).</summary>
+    /// <summary>Feed positions awaited (for tests).</summary>
     public int OpenGaps => _gaps.Count;
 
     private void Upsert(IReadOnlyList<ApiKey> keys, IReadOnlyList<Subscription> subscriptions)
@@ -251,12 +212,6 @@ public sealed partial class KeyDirectoryRefresher(
                 Log.RefreshFailed(logger, e);
             }
         }
-    }
-
-    private async Task<long> MaxSequenceAsync(CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand($"select coalesce(max(seq_id), 0) from {BillingStore.Schema}.mt_events");
-        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static partial class Log

@@ -1,6 +1,6 @@
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
-using Marten;
+using Lanes.Billing.GatewayContract;
 using Microsoft.Extensions.Options;
 
 namespace Lanes.Inference.Auth;
@@ -13,13 +13,13 @@ namespace Lanes.Inference.Auth;
 public sealed partial class KeyDirectorySnapshot
 {
     private readonly string _path;
-    private readonly ISerializer _serializer;
+    private readonly DocumentJson _json;
     private readonly ILogger<KeyDirectorySnapshot> _logger;
 
-    public KeyDirectorySnapshot(IOptions<KeyDirectoryOptions> options, IConfiguration configuration, IHostEnvironment environment, IDocumentStore store, ILogger<KeyDirectorySnapshot> logger)
+    public KeyDirectorySnapshot(IOptions<KeyDirectoryOptions> options, IConfiguration configuration, IHostEnvironment environment, DocumentJson json, ILogger<KeyDirectorySnapshot> logger)
     {
         _path = Path.GetFullPath(options.Value.SnapshotPath ?? Infrastructure.LocalState.PerDatabase("lanes-key-snapshot", configuration) + ".json", environment.ContentRootPath);
-        _serializer = store.Options.Serializer();
+        _json = json;
         _logger = logger;
     }
 
@@ -30,7 +30,7 @@ public sealed partial class KeyDirectorySnapshot
     public void Save(Content content)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        Infrastructure.LocalState.WriteAtomically(_path, System.Text.Encoding.UTF8.GetBytes(_serializer.ToJson(content)), ownerOnly: true);
+        Infrastructure.LocalState.WriteAtomically(_path, System.Text.Encoding.UTF8.GetBytes(_json.Write(content)), ownerOnly: true);
     }
 
     /// <summary>The last snapshot, or null when there is none (or it cannot be read).</summary>
@@ -44,7 +44,7 @@ public sealed partial class KeyDirectorySnapshot
         try
         {
             using var file = File.OpenRead(_path);
-            return _serializer.FromJson<Content>(file);
+            return _json.Read<Content>(file);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or IOException or InvalidOperationException or NotSupportedException)
         {

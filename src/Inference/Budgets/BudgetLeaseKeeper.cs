@@ -1,4 +1,4 @@
-using Lanes.Billing.Leases;
+using Lanes.Billing.GatewayContract;
 using Lanes.Inference.Infrastructure;
 using Lanes.Inference.Metering;
 using Microsoft.Extensions.Options;
@@ -15,7 +15,7 @@ namespace Lanes.Inference.Budgets;
 public sealed partial class BudgetLeaseKeeper(
     BudgetLedger ledger,
     RequestWindows requests,
-    LeasePools pools,
+    ILeasePools pools,
     RequestDrain drain,
     IOptions<Api.GatewayOptions> gateway,
     IOptions<BudgetLeaseOptions> options,

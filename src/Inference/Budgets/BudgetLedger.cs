@@ -1,4 +1,5 @@
 using Lanes.Billing.Keys;
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Leases;
 using Lanes.Inference.Infrastructure;
 using Lanes.Shared.Windows;
@@ -18,12 +19,12 @@ public readonly record struct BudgetView(decimal LimitUsd, decimal SpentUsd, dec
 /// <summary>
 /// Per-key budgets for the current window. Note: a request is admitted only if its worst-case cost fits what this
 /// gateway has leased from the key's budget and neither spent nor held, and its actual cost never exceeds its hold.
-/// Leases come from PostgreSQL (<see cref="LeasePools"/>), which never grants more than the budget in total, so all
+/// Leases come from PostgreSQL (<see cref="ILeasePools"/>), which never grants more than the budget in total, so all
 /// gateways together never spend more than a key's budget (docs/scale-out.md states the bound).
 /// </summary>
-public sealed class BudgetLedger(LeasePools pools, LeaseCircuit circuit, GatewayNode node, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
+public sealed class BudgetLedger(ILeasePools pools, LeaseCircuit circuit, GatewayNode node, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
 {
-    private readonly LeaseBook _book = new(pools, circuit, node.Holder, LeasePools.ForKey, options, clock, capacityFromKey: true);
+    private readonly LeaseBook _book = new(pools, circuit, node.Holder, ILeasePools.ForKey, options, clock, capacityFromKey: true);
 
     public async ValueTask<(Hold? Hold, BudgetView View)> TryHoldAsync(ApiKey key, decimal worstCaseUsd, DateTimeOffset now, CancellationToken ct)
     {

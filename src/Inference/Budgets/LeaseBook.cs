@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Leases;
 using Lanes.Shared.Windows;
 using Microsoft.Extensions.Options;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Lanes.Inference.Budgets;
 
 /// <summary>
-/// One gateway's accounts against per-window allowances kept in PostgreSQL (<see cref="LeasePools"/>): a request
+/// One gateway's accounts against per-window allowances kept in PostgreSQL (<see cref="ILeasePools"/>): a request
 /// takes from what this gateway leased; when that is short, one lease request per account asks the pool for a slice;
 /// what an idle account did not use goes back. Key budgets (dollars) and tenants' requests per window (counts) are
 /// both kept in books like this.
@@ -23,7 +24,7 @@ namespace Lanes.Inference.Budgets;
 /// <param name="capacityFromKey">Key budgets: the pool caps every grant at the key's budget as the database has it.</param>
 /// <param name="circuit">Bounds the database calls a request waits on, and refuses them at once after one failed.</param>
 public sealed class LeaseBook(
-    LeasePools pools, LeaseCircuit circuit, string holder, Func<Guid, string> poolOf, IOptions<BudgetLeaseOptions> options, TimeProvider clock,
+    ILeasePools pools, LeaseCircuit circuit, string holder, Func<Guid, string> poolOf, IOptions<BudgetLeaseOptions> options, TimeProvider clock,
     bool capacityFromKey = false)
 {
     /// <summary>A spent account is refused from memory; the pool is asked again at most this often (a raised

@@ -1,4 +1,4 @@
-using Lanes.Billing.Leases;
+using Lanes.Billing.GatewayContract;
 using Lanes.Inference.Infrastructure;
 using Lanes.Shared.Windows;
 using Microsoft.Extensions.Options;
@@ -10,9 +10,9 @@ namespace Lanes.Inference.Budgets;
 /// is a pool in PostgreSQL that gateways lease slices of, so N gateways together start at most the limit, and a
 /// restarted gateway does not start counting from zero (docs/scale-out.md).
 /// </summary>
-public sealed class RequestWindows(LeasePools pools, LeaseCircuit circuit, GatewayNode node, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
+public sealed class RequestWindows(ILeasePools pools, LeaseCircuit circuit, GatewayNode node, IOptions<BudgetLeaseOptions> options, TimeProvider clock)
 {
-    private readonly LeaseBook _book = new(pools, circuit, node.Holder, LeasePools.ForTenantRequests, options, clock);
+    private readonly LeaseBook _book = new(pools, circuit, node.Holder, ILeasePools.ForTenantRequests, options, clock);
 
     /// <summary>Counts one request if the window has room; returns the count here after, or null when it is full.</summary>
     public async ValueTask<long?> TryCountAsync(Guid tenantId, Window window, long limit, CancellationToken ct)

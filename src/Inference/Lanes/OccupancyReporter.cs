@@ -1,3 +1,4 @@
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Occupancy;
 using Lanes.Inference.Budgets;
 using Lanes.Inference.Infrastructure;
@@ -16,7 +17,7 @@ public sealed partial class OccupancyReporter(
     RequestWindows windows,
     PlacementService placement,
     Auth.KeyDirectory keys,
-    LaneOccupancyStore store,
+    ILaneOccupancy store,
     IOptions<LaneOptions> options,
     Engine.IInferenceEngine engine,
     TimeProvider clock,

@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Occupancy;
 using Lanes.Inference.Auth;
 using Lanes.Inference.Infrastructure;
-using Marten;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -31,7 +31,7 @@ public sealed partial class PlacementService(
     GatewayNode node,
     KeyDirectory keys,
     LaneScheduler lanes,
-    IDocumentStore store,
+    ILaneOccupancy occupancy,
     IOptions<PlacementOptions> options,
     TimeProvider clock,
     ILogger<PlacementService> logger) : BackgroundService
@@ -72,8 +72,7 @@ public sealed partial class PlacementService(
         var now = clock.GetUtcNow();
         var timeout = options.Value.NodeTimeout;
         var since = now - timeout - MaxClockSkew;
-        await using var query = store.QuerySession();
-        var reports = await query.Query<GatewayOccupancy>().Where(r => r.ReportedAt > since).ToListAsync(ct);
+        var reports = await occupancy.ReportedSinceAsync(since, ct);
         var live = new List<GatewayOccupancy>();
         lock (_heartbeats)
         {

@@ -1,3 +1,4 @@
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Usage;
 using Lanes.Inference.Infrastructure;
 using Microsoft.Extensions.Options;
@@ -30,7 +31,7 @@ public sealed class MeteringOptions
 /// </summary>
 public sealed partial class UsageFlusher(
     UsageMeter meter,
-    UsageRecorder recorder,
+    IUsageSink recorder,
     UsageSpool spool,
     RequestDrain drain,
     IOptions<MeteringOptions> options,

@@ -1,12 +1,11 @@
 using Lanes.Billing.Infrastructure;
-using Lanes.Billing.Leases;
 using Lanes.Portal.Identity;
 using Marten;
 
 namespace Lanes.Portal.Admin;
 
 /// <summary>Every schema Lanes uses, applied by the database owner before least-privilege roles connect
-/// (<c>./lanes admin migrate</c>): billing's Marten store and lease table, the identity store, Hangfire's tables.</summary>
+/// (<c>./lanes admin migrate</c>): billing's Marten store (with the lease tables), the identity store, Hangfire's tables.</summary>
 public static class DatabaseSchemas
 {
     public static readonly IReadOnlyList<string> All = [BillingStore.Schema, IdentityStore.Schema, DatabaseRoles.HangfireSchema];
@@ -14,7 +13,6 @@ public static class DatabaseSchemas
     public static async Task ApplyAsync(IServiceProvider services, CancellationToken ct = default)
     {
         await services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        await services.GetRequiredService<LeasePools>().ApplySchemaAsync(ct);
         await IdentityStore.MigrateAsync(services, ct);
 
         // Hangfire's storage installs its tables when it is created (PrepareSchemaIfNecessary).

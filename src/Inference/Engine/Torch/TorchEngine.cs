@@ -446,11 +446,11 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4301, Level = LogLevel.Information,
+        [LoggerMessage(EventId = 4501, Level = LogLevel.Information,
             Message = "Torch engine serves {Model} ({Architecture}, {Parameters:N0} parameters) on {Device} in {DType}: {Slots} slots of {Context} tokens, KV cache {SlotMiB} MiB per slot")]
         public static partial void Loaded(ILogger logger, string model, string architecture, long parameters, string device, string dtype, int slots, int context, long slotMiB);
 
-        [LoggerMessage(EventId = 4302, Level = LogLevel.Error, Message = "A torch engine step failed; its sequences were ended")]
+        [LoggerMessage(EventId = 4502, Level = LogLevel.Error, Message = "A torch engine step failed; its sequences were ended")]
         public static partial void StepFailed(ILogger logger, Exception exception);
     }
 }
