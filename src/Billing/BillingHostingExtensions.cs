@@ -9,7 +9,7 @@ using Lanes.Billing.Infrastructure;
 using Lanes.Billing.Jobs;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Plans;
-using Lanes.Billing.Stripe;
+using Lanes.Billing.Payments;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
 using Lanes.Billing.Usage;

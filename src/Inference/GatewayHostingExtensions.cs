@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Lanes.Billing;
 using Lanes.Billing.Keys;
+using Lanes.Inference.Admission;
 using Lanes.Inference.Api;
 using Lanes.Inference.Api.Anthropic;
 using Lanes.Inference.Api.Responses;
@@ -11,7 +12,7 @@ using Lanes.Inference.Infrastructure;
 using Lanes.Inference.Engine.Scripted;
 using Lanes.Inference.Engine.Torch;
 using Lanes.Inference.Engine.Upstream;
-using Lanes.Inference.Lanes;
+using Lanes.Inference.LaneScheduling;
 using Lanes.Inference.Metering;
 using Lanes.Inference.Metrics;
 using Lanes.Shared.Pricing;
@@ -90,7 +91,7 @@ public static partial class GatewayHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<UsageFlusher>());
         services.AddSingleton<GatewayMetrics>();
         services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<Gateway>();
+        services.AddSingleton<AdmissionPipeline>();
         services.AddSingleton<IValidateOptions<KeyOptions>, EveryServedModelIsPriced>();
         services.AddHostedService<CapacityCheck>();
 
@@ -127,11 +128,11 @@ public static partial class GatewayHostingExtensions
 
     /// <summary>With a typed capacity (<c>Capacity:Source=Configured</c>) billing sells up to <c>Capacity:TotalLanes</c>,
     /// which nothing ties to the engines; the default (<c>Fleet</c>) sells what the gateways report, so needs no warning.</summary>
-    private sealed partial class CapacityCheck(IInferenceEngine engine, IOptions<global::Lanes.Billing.Capacity.CapacityOptions> capacity, ILogger<CapacityCheck> logger) : IHostedService
+    private sealed partial class CapacityCheck(IInferenceEngine engine, IOptions<Lanes.Billing.Capacity.CapacityOptions> capacity, ILogger<CapacityCheck> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            if (capacity.Value.Source == global::Lanes.Billing.Capacity.CapacitySource.Configured && capacity.Value.TotalLanes > engine.Slots)
+            if (capacity.Value.Source == Lanes.Billing.Capacity.CapacitySource.Configured && capacity.Value.TotalLanes > engine.Slots)
             {
                 Log.Oversold(logger, capacity.Value.TotalLanes, engine.Slots);
             }

@@ -1,5 +1,5 @@
 using Lanes.Billing;
-using Lanes.Billing.Stripe;
+using Lanes.Billing.Payments;
 using Lanes.Portal.Admin;
 using Lanes.Portal.Api;
 using Lanes.Portal.Components;

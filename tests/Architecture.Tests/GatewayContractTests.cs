@@ -10,7 +10,7 @@ public class GatewayContractTests
     private static readonly string[] ControlPlaneNamespaces =
     [
         "Stripe", "Hangfire", "Microsoft.EntityFrameworkCore", "Microsoft.AspNetCore.Identity", "OpenIddict",
-        "Lanes.Billing.Stripe", "Lanes.Billing.Jobs", "Lanes.Billing.Notices", "Lanes.Billing.Support",
+        "Lanes.Billing.Payments", "Lanes.Billing.Jobs", "Lanes.Billing.Notices", "Lanes.Billing.Support",
     ];
 
     [Fact]

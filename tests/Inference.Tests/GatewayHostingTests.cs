@@ -19,7 +19,7 @@ public class GatewayHostingTests(ScriptedGateway gateway) : IClassFixture<Script
         Assert.False(services.IsService(typeof(global::Stripe.StripeClient)));
         Assert.False(services.IsService(typeof(global::Hangfire.JobStorage)));
         Assert.False(services.IsService(typeof(global::Hangfire.IBackgroundJobClient)));
-        Assert.False(services.IsService(typeof(global::Lanes.Billing.Subscriptions.SubscriptionService)));
-        Assert.False(services.IsService(typeof(global::Lanes.Billing.Keys.KeyService)));
+        Assert.False(services.IsService(typeof(Lanes.Billing.Subscriptions.SubscriptionService)));
+        Assert.False(services.IsService(typeof(Lanes.Billing.Keys.KeyService)));
     }
 }

@@ -1,4 +1,4 @@
-using Lanes.Billing.Stripe;
+using Lanes.Billing.Payments;
 using Lanes.Billing.Tenants;
 using Marten;
 

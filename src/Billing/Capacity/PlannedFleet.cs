@@ -9,5 +9,5 @@ namespace Lanes.Billing.Capacity;
 public sealed record PlannedFleet(Guid Id, int Slots, DateTimeOffset EffectiveAt, string Reason, string DeclaredBy, DateTimeOffset DeclaredAt, string? Pool = null)
 {
     /// <summary>The pool, for plans declared before pools existed.</summary>
-    public string PoolId => Pool ?? global::Lanes.Shared.Plans.ModelPools.Default;
+    public string PoolId => Pool ?? Lanes.Shared.Plans.ModelPools.Default;
 }

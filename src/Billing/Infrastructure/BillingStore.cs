@@ -33,7 +33,7 @@ public static class BillingStore
         opts.Schema.For<Capacity.PendingReservation>().SingleTenanted();
         opts.Schema.For<Capacity.PlannedFleet>().SingleTenanted();
         opts.Schema.For<Capacity.CapacitySnapshot>().SingleTenanted().Index(x => x.At);
-        opts.Schema.For<Stripe.StripePortalConfiguration>().SingleTenanted();
+        opts.Schema.For<Payments.StripePortalConfiguration>().SingleTenanted();
         opts.Schema.For<ApiKey>().Index(x => x.SecretHash).Index(x => x.Prefix).Index(x => x.WindowEnd);
         opts.Schema.For<Subscription>().Index(x => x.Status);
         opts.Schema.For<BillingDetails.BillingContact>();
@@ -41,10 +41,10 @@ public static class BillingStore
 
         // Note: every document type is listed, so `lanes migrate` creates its table: hosts that run without schema
         // rights (Database:ApplySchema=false) cannot create one the first time they store it.
-        opts.Schema.For<Stripe.StripeCustomerRecord>();
-        opts.Schema.For<Stripe.StripeEventReceipt>();
-        opts.Schema.For<Stripe.StripeCheckoutRecord>();
-        opts.Schema.For<Stripe.BillingDocument>();
+        opts.Schema.For<Payments.StripeCustomerRecord>();
+        opts.Schema.For<Payments.StripeEventReceipt>();
+        opts.Schema.For<Payments.StripeCheckoutRecord>();
+        opts.Schema.For<Payments.BillingDocument>();
 
         // Tables Marten does not derive from a document, applied with the rest.
         opts.Storage.ExtendedSchemaObjects.AddRange(Leases.LeaseTables.All());

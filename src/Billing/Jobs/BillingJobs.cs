@@ -6,7 +6,7 @@ namespace Lanes.Billing.Jobs;
 /// <summary>The recurring jobs, registered in one place with stable ids. Each is re-entrant: it reads what is due
 /// and changes it with optimistic concurrency, so overlapping runs on several servers do every change once.</summary>
 public sealed class BillingJobs(
-    WindowRoller windows, Revocations revocations, Leases.LeasePools pools, Stripe.StripeBilling stripe, Stripe.BillingModeInfo mode,
+    WindowRoller windows, Revocations revocations, Leases.LeasePools pools, Payments.StripeBilling stripe, Payments.BillingModeInfo mode,
     Notices.BillingNoticeQueue notices, Notices.BillingNoticeSender sender, Capacity.CapacityLedgerView capacity, TimeProvider clock)
 {
     public const string RollWindows = "billing:roll-windows";
@@ -27,7 +27,7 @@ public sealed class BillingJobs(
     public async Task RevokeKeysAsync(CancellationToken ct)
     {
         await revocations.EndLapsedSubscriptionsAsync(ct);
-        if (mode.Mode == Stripe.BillingMode.Stripe)
+        if (mode.Mode == Payments.BillingMode.Stripe)
         {
             await stripe.EndDunnedSubscriptionsAsync(ct);
         }

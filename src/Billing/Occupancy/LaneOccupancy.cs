@@ -18,7 +18,7 @@ public sealed record GatewayOccupancy(
     string Id, DateTimeOffset ReportedAt, int Slots, IReadOnlyList<TenantOccupancy> Tenants, string? Pool = null, IReadOnlyList<string>? Models = null)
 {
     /// <summary>The pool, for reports written before gateways named one.</summary>
-    public string PoolId => Pool ?? global::Lanes.Shared.Plans.ModelPools.Default;
+    public string PoolId => Pool ?? Lanes.Shared.Plans.ModelPools.Default;
 }
 
 /// <summary>Lanes in use and queued for a tenant across every live gateway, and requests started in the window.</summary>

@@ -13,13 +13,13 @@ public sealed class PricingOptions
     /// <summary>Shipped prices. The demo model has a nominal price so budgets and charts have something to count.</summary>
     public static IReadOnlyList<ModelPrice> Defaults { get; } =
     [
-        new("lanes-demo", 0.10m, 0.40m, 2048, "Lanes default for the bundled demo model", new DateOnly(2026, 11, 1)),
-        new("scripted", 0.10m, 0.40m, 8192, "Lanes default for the scripted test engine", new DateOnly(2026, 11, 1)),
+        new("lanes-demo", 0.10m, 0.40m, "Lanes default for the bundled demo model", new DateOnly(2026, 11, 1)),
+        new("scripted", 0.10m, 0.40m, "Lanes default for the scripted test engine", new DateOnly(2026, 11, 1)),
     ];
 
     public PriceTable ToTable() => new(Models.Count == 0
         ? Defaults
-        : Models.Select(m => new ModelPrice(m.Model, m.InputPerMillionUsd, m.OutputPerMillionUsd, m.ContextTokens, m.Source, m.AsOf)));
+        : Models.Select(m => new ModelPrice(m.Model, m.InputPerMillionUsd, m.OutputPerMillionUsd, m.Source, m.AsOf)));
 }
 
 public sealed class ModelPriceOptions
@@ -27,7 +27,6 @@ public sealed class ModelPriceOptions
     public string Model { get; set; } = "";
     public decimal InputPerMillionUsd { get; set; }
     public decimal OutputPerMillionUsd { get; set; }
-    public int ContextTokens { get; set; } = 4096;
     public string Source { get; set; } = "";
     public DateOnly AsOf { get; set; }
 }
@@ -47,11 +46,6 @@ public sealed class PricingOptionsValidator : IValidateOptions<PricingOptions>
             if (m.InputPerMillionUsd < 0 || m.OutputPerMillionUsd < 0)
             {
                 failures.Add($"Pricing:Models[{m.Model}]: prices are not negative.");
-            }
-
-            if (m.ContextTokens <= 0)
-            {
-                failures.Add($"Pricing:Models[{m.Model}]: context is a positive number of tokens.");
             }
 
             if (string.IsNullOrWhiteSpace(m.Source) || m.AsOf == default)

@@ -18,7 +18,7 @@ public sealed record GenerationCall(
     public bool IsChat => Chat is not null;
 
     /// <summary>The API the request came through, counted in usage.</summary>
-    public global::Lanes.Billing.Usage.ApiDoor Door { get; init; }
+    public Lanes.Billing.Usage.ApiDoor Door { get; init; }
 
     public IReadOnlyList<ChatTurn>? Messages => Chat?.Messages;
 

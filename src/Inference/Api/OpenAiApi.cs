@@ -1,3 +1,4 @@
+using Lanes.Inference.Admission;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -27,26 +28,26 @@ public static class OpenAiApi
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1");
-        v1.MapPost("/chat/completions", (HttpContext http, Gateway gateway, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
-            Handle(http, gateway, async key => await Generate(http, gateway, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseChat))));
-        v1.MapPost("/completions", (HttpContext http, Gateway gateway, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
-            Handle(http, gateway, async key => await Generate(http, gateway, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseCompletion))));
-        v1.MapGet("/models", (HttpContext http, Gateway gateway) =>
+        v1.MapPost("/chat/completions", (HttpContext http, AdmissionPipeline pipeline, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
+            Handle(http, pipeline, async key => await Generate(http, pipeline, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseChat))));
+        v1.MapPost("/completions", (HttpContext http, AdmissionPipeline pipeline, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
+            Handle(http, pipeline, async key => await Generate(http, pipeline, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseCompletion))));
+        v1.MapGet("/models", (HttpContext http, AdmissionPipeline pipeline) =>
             // Anthropic's SDKs list models on the same path with their own headers and shape.
             IsAnthropic(http)
-                ? Anthropic.MessagesApi.ListModelsAsync(http, gateway)
-                : Handle(http, gateway, key =>
-                    http.Response.WriteAsJsonAsync(new ModelList("list", gateway.ModelsFor(key).Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy)).ToList()), Wire.Json)));
+                ? Anthropic.MessagesApi.ListModelsAsync(http, pipeline)
+                : Handle(http, pipeline, key =>
+                    http.Response.WriteAsJsonAsync(new ModelList("list", pipeline.ModelsFor(key).Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy)).ToList()), Wire.Json)));
         // Model ids may hold slashes ("org/model"), so the id is the rest of the path.
-        v1.MapGet("/models/{**id}", (HttpContext http, Gateway gateway, string id) =>
+        v1.MapGet("/models/{**id}", (HttpContext http, AdmissionPipeline pipeline, string id) =>
             IsAnthropic(http)
-                ? Anthropic.MessagesApi.GetModelAsync(http, gateway, id)
-                : Handle(http, gateway, key =>
+                ? Anthropic.MessagesApi.GetModelAsync(http, pipeline, id)
+                : Handle(http, pipeline, key =>
                 {
-                    var model = ModelFor(gateway, key, id);
+                    var model = ModelFor(pipeline, key, id);
                     return http.Response.WriteAsJsonAsync(new ModelEntry(model.Id, "model", 0, model.OwnedBy), Wire.Json);
                 }));
-        v1.MapGet("/usage", (HttpContext http, Gateway gateway) => Handle(http, gateway, key => http.Response.WriteAsJsonAsync(UsageOf(gateway, key), Wire.Json)));
+        v1.MapGet("/usage", (HttpContext http, AdmissionPipeline pipeline) => Handle(http, pipeline, key => http.Response.WriteAsJsonAsync(UsageOf(pipeline, key), Wire.Json)));
 
         // Any other path or method under /v1 is a 404 in the caller's error shape, as OpenAI answers it, rather than
         // routing's empty 404 or 405 that SDKs cannot read.
@@ -66,20 +67,20 @@ public static class OpenAiApi
         http.Request.Headers.ContainsKey("anthropic-version") || http.Request.Headers.ContainsKey("x-api-key");
 
     /// <summary>A model this key may use, or 404 naming it: an id it may not use is as unknown as one never served.</summary>
-    internal static EngineModel ModelFor(Gateway gateway, ApiKey key, string id) =>
-        gateway.ModelsFor(key).FirstOrDefault(m => m.Id == id)
+    internal static EngineModel ModelFor(AdmissionPipeline pipeline, ApiKey key, string id) =>
+        pipeline.ModelsFor(key).FirstOrDefault(m => m.Id == id)
         ?? throw ApiError.NotFound("model_not_found", $"The model '{id}' does not exist here or your key cannot use it. GET /v1/models lists the models your key can use.", "model");
 
     /// <summary>Authenticates, runs the handler, and turns refusals into OpenAI's error shape; headers on every answer.</summary>
-    internal static async Task Handle(HttpContext http, Gateway gateway, Func<ApiKey, Task> handler)
+    internal static async Task Handle(HttpContext http, AdmissionPipeline pipeline, Func<ApiKey, Task> handler)
     {
         ApiKey? key = null;
         try
         {
-            key = gateway.Authenticate(http.Request.Headers.Authorization);
+            key = pipeline.Authenticate(http.Request.Headers.Authorization);
             http.Response.OnStarting(() =>
             {
-                WriteStanding(http.Response, gateway.StandingOf(key), gateway.Clock.GetUtcNow());
+                WriteStanding(http.Response, pipeline.StandingOf(key), pipeline.Clock.GetUtcNow());
                 return Task.CompletedTask;
             });
             await handler(key);
@@ -168,11 +169,11 @@ public static class OpenAiApi
     private static ApiError TooLarge(GatewayOptions options) =>
         new(413, "invalid_request_error", "request_too_large", $"The request body is larger than {options.MaxRequestBytes / 1024} KiB.");
 
-    private static async Task Generate(HttpContext http, Gateway gateway, IInferenceEngine engine, ApiKey key, GenerationCall call)
+    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, IInferenceEngine engine, ApiKey key, GenerationCall call)
     {
-        var admission = await gateway.AdmitAsync(key, call, http.RequestAborted);
+        var admission = await pipeline.AdmitAsync(key, call, http.RequestAborted);
         var id = Wire.NewId(call.IsChat ? "chatcmpl" : "cmpl");
-        var created = gateway.Clock.GetUtcNow().ToUnixTimeSeconds();
+        var created = pipeline.Clock.GetUtcNow().ToUnixTimeSeconds();
         var started = Stopwatch.GetTimestamp();
         TimeSpan? firstToken = null;
         long tokens = 0;
@@ -207,7 +208,7 @@ public static class OpenAiApi
             await foreach (var chunk in engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
             {
                 await OpenStreamAsync();
-                firstToken ??= gateway.Clock.GetUtcNow() - admission.ArrivedAt;
+                firstToken ??= pipeline.Clock.GetUtcNow() - admission.ArrivedAt;
                 tokens += chunk.Tokens;
                 promptTokens = chunk.PromptTokens ?? promptTokens;
                 cachedTokens = chunk.CachedPromptTokens ?? cachedTokens;
@@ -296,7 +297,7 @@ public static class OpenAiApi
         finally
         {
             // Tokens generated before a disconnect are counted; the lane is free for the next request at once.
-            gateway.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
+            pipeline.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
         }
     }
 
@@ -331,9 +332,9 @@ public static class OpenAiApi
         await http.Response.Body.FlushAsync(http.RequestAborted);
     }
 
-    private static object UsageOf(Gateway gateway, ApiKey key)
+    private static object UsageOf(AdmissionPipeline pipeline, ApiKey key)
     {
-        var s = gateway.StandingOf(key);
+        var s = pipeline.StandingOf(key);
         return new
         {
             @object = "lanes.usage",

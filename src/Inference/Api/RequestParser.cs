@@ -172,7 +172,7 @@ public static class RequestParser
         {
             return prompt is null
                 ? throw ApiError.InvalidRequest("'prompt' is required.", "prompt")
-                : new GenerationCall(model, null, prompt, maxTokens, temperature, topP, seed, stop, stream, stream && includeUsage) { Needs = needs, Door = global::Lanes.Billing.Usage.ApiDoor.Completions };
+                : new GenerationCall(model, null, prompt, maxTokens, temperature, topP, seed, stop, stream, stream && includeUsage) { Needs = needs, Door = Lanes.Billing.Usage.ApiDoor.Completions };
         }
 
         if (messages is null)

@@ -88,7 +88,7 @@ public sealed partial class UsageFlusher(
                     await recorder.RecordAsync(batch, ct);
                     spool.Acknowledge(batch.BatchId);
                 }
-                catch (global::Lanes.Billing.RuleViolation refused)
+                catch (Lanes.Billing.RuleViolation refused)
                 {
                     // Billing can never record this batch; retrying it would hold back every batch behind it.
                     spool.SetAside(batch, refused.Message);
@@ -117,7 +117,7 @@ public sealed partial class UsageFlusher(
                 return false;
             }
         }
-        catch (global::Lanes.Billing.RuleViolation)
+        catch (Lanes.Billing.RuleViolation)
         {
             return false;
         }

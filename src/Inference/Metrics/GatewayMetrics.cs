@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using Lanes.Inference.Lanes;
+using Lanes.Inference.LaneScheduling;
 
 namespace Lanes.Inference.Metrics;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Lanes.Billing;
-using Lanes.Billing.Stripe;
+using Lanes.Billing.Payments;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
 using Lanes.Portal.Identity;

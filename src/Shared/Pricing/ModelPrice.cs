@@ -5,6 +5,5 @@ public sealed record ModelPrice(
     string Model,
     decimal InputPerMillionUsd,
     decimal OutputPerMillionUsd,
-    int ContextTokens,
     string Source,
     DateOnly AsOf);

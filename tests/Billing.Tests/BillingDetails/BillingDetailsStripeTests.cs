@@ -1,7 +1,7 @@
 using Lanes.Billing.BillingDetails;
-using Lanes.Billing.Stripe;
+using Lanes.Billing.Payments;
 using Lanes.Billing.Tenants;
-using Lanes.Billing.Tests.Stripe;
+using Lanes.Billing.Tests.Payments;
 
 namespace Lanes.Billing.Tests.BillingDetails;
 

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Lanes.Billing.Notices;
-using Lanes.Billing.Stripe;
+using Lanes.Billing.Payments;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
-using Lanes.Billing.Tests.Stripe;
+using Lanes.Billing.Tests.Payments;
 using Lanes.Testing;
 using Marten;
 using global::Stripe;

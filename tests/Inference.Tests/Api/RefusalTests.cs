@@ -1,3 +1,4 @@
+using Lanes.Inference.Admission;
 using System.ClientModel;
 using System.Net;
 using System.Text.Json;
@@ -19,7 +20,7 @@ public class RefusalTests(GatewayOnKestrel gateway) : IClassFixture<GatewayOnKes
     {
         var (_, key) = await gateway.TenantWithKey();
         using var http = gateway.Http();
-        var huge = new string('a', 8192 * Gateway.MaxCharactersPerToken + 1);
+        var huge = new string('a', 8192 * AdmissionPipeline.MaxCharactersPerToken + 1);
 
         using var response = await http.SendAsync(Post("/v1/completions", key.Secret, $$"""{"model":"scripted","prompt":"{{huge}}","max_tokens":1}"""));
 

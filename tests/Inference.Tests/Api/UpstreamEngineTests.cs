@@ -47,7 +47,6 @@ public sealed class GatewayBeforeUpstream : IAsyncLifetime
             new("Pricing:Models:0:Model", "fleet-model"),
             new("Pricing:Models:0:InputPerMillionUsd", "1"),
             new("Pricing:Models:0:OutputPerMillionUsd", "2"),
-            new("Pricing:Models:0:ContextTokens", "8192"),
             new("Pricing:Models:0:Source", "test"),
             new("Pricing:Models:0:AsOf", "2026-11-01"),
         ];

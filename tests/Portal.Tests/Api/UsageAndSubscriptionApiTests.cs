@@ -93,7 +93,7 @@ public class UsageAndSubscriptionApiTests(PortalOnKestrel portal) : IClassFixtur
         var tenant = await portal.TenantAsync("pro");
         await using (var session = portal.Get<Marten.IDocumentStore>().LightweightSession(Lanes.Billing.Tenants.Tenant.MartenTenantOf(tenant)))
         {
-            session.Store(new Lanes.Billing.Stripe.BillingDocument("cn_api_1", Lanes.Billing.Stripe.BillingDocumentKind.CreditNote, "ACME-CN-01",
+            session.Store(new Lanes.Billing.Payments.BillingDocument("cn_api_1", Lanes.Billing.Payments.BillingDocumentKind.CreditNote, "ACME-CN-01",
                 DateTimeOffset.UtcNow, 1690, "jpy", "issued", "https://example.test/cn.pdf", "order_change", null));
             await session.SaveChangesAsync();
         }

@@ -4,7 +4,7 @@ namespace Lanes.Shared.Tests.Pricing;
 
 public class PriceTableTests
 {
-    private static readonly PriceTable Table = new([new ModelPrice("m", 0.50m, 1.50m, 8192, "test", new DateOnly(2026, 11, 1))]);
+    private static readonly PriceTable Table = new([new ModelPrice("m", 0.50m, 1.50m, "test", new DateOnly(2026, 11, 1))]);
 
     [Fact]
     public void Spend_is_tokens_times_the_price_per_million()

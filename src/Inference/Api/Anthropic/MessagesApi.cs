@@ -1,3 +1,4 @@
+using Lanes.Inference.Admission;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -20,22 +21,22 @@ public static class MessagesApi
 {
     public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/messages", (HttpContext http, Gateway gateway, IOptions<GatewayOptions> options) =>
-            Handle(http, gateway, async key => await Generate(http, gateway, key, await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.Parse, JsonPathStyle.Dots))));
-        app.MapPost("/v1/messages/count_tokens", (HttpContext http, Gateway gateway, IOptions<GatewayOptions> options) =>
-            Handle(http, gateway, async key =>
+        app.MapPost("/v1/messages", (HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
+            Handle(http, pipeline, async key => await Generate(http, pipeline, key, await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.Parse, JsonPathStyle.Dots))));
+        app.MapPost("/v1/messages/count_tokens", (HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
+            Handle(http, pipeline, async key =>
             {
                 var call = await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.ParseForCount, JsonPathStyle.Dots);
-                var prompt = gateway.Prepare(key, call);
+                var prompt = pipeline.Prepare(key, call);
                 await http.Response.WriteAsJsonAsync(new JsonObject { ["input_tokens"] = prompt.PromptTokens }, Wire.Json);
             }));
         return app;
     }
 
     /// <summary><c>GET /v1/models</c> as Anthropic lists models: the ones this key may use.</summary>
-    public static Task ListModelsAsync(HttpContext http, Gateway gateway) => Handle(http, gateway, key =>
+    public static Task ListModelsAsync(HttpContext http, AdmissionPipeline pipeline) => Handle(http, pipeline, key =>
     {
-        var models = gateway.ModelsFor(key);
+        var models = pipeline.ModelsFor(key);
         var data = new JsonArray([.. models.Select(m => (JsonNode)new JsonObject
         {
             ["type"] = "model", ["id"] = m.Id, ["display_name"] = m.Id, ["created_at"] = "2026-01-01T00:00:00Z",
@@ -47,25 +48,25 @@ public static class MessagesApi
     });
 
     /// <summary><c>GET /v1/models/{id}</c> as Anthropic retrieves a model.</summary>
-    public static Task GetModelAsync(HttpContext http, Gateway gateway, string id) => Handle(http, gateway, key =>
+    public static Task GetModelAsync(HttpContext http, AdmissionPipeline pipeline, string id) => Handle(http, pipeline, key =>
     {
-        var model = OpenAiApi.ModelFor(gateway, key, id);
+        var model = OpenAiApi.ModelFor(pipeline, key, id);
         return http.Response.WriteAsJsonAsync(new JsonObject
         {
             ["type"] = "model", ["id"] = model.Id, ["display_name"] = model.Id, ["created_at"] = "2026-01-01T00:00:00Z",
         }, Wire.Json);
     });
 
-    private static async Task Handle(HttpContext http, Gateway gateway, Func<ApiKey, Task> handler)
+    private static async Task Handle(HttpContext http, AdmissionPipeline pipeline, Func<ApiKey, Task> handler)
     {
         try
         {
             // Anthropic's SDKs send x-api-key; a bearer token works too.
             var apiKey = http.Request.Headers["x-api-key"].ToString();
-            var key = gateway.Authenticate(apiKey.Length > 0 ? "Bearer " + apiKey : http.Request.Headers.Authorization.ToString());
+            var key = pipeline.Authenticate(apiKey.Length > 0 ? "Bearer " + apiKey : http.Request.Headers.Authorization.ToString());
             http.Response.OnStarting(() =>
             {
-                OpenAiApi.WriteStanding(http.Response, gateway.StandingOf(key), gateway.Clock.GetUtcNow());
+                OpenAiApi.WriteStanding(http.Response, pipeline.StandingOf(key), pipeline.Clock.GetUtcNow());
                 return Task.CompletedTask;
             });
             await handler(key);
@@ -111,9 +112,9 @@ public static class MessagesApi
         },
     };
 
-    private static async Task Generate(HttpContext http, Gateway gateway, ApiKey key, GenerationCall call)
+    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, ApiKey key, GenerationCall call)
     {
-        var admission = await gateway.AdmitAsync(key, call, http.RequestAborted);
+        var admission = await pipeline.AdmitAsync(key, call, http.RequestAborted);
         var id = "msg_" + Guid.NewGuid().ToString("N")[..24];
         var started = Stopwatch.GetTimestamp();
         TimeSpan? firstToken = null;
@@ -139,9 +140,9 @@ public static class MessagesApi
                 await Event(http, "ping", new JsonObject { ["type"] = "ping" });
             }
 
-            await foreach (var chunk in gateway.Engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
+            await foreach (var chunk in pipeline.Engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
             {
-                firstToken ??= gateway.Clock.GetUtcNow() - admission.ArrivedAt;
+                firstToken ??= pipeline.Clock.GetUtcNow() - admission.ArrivedAt;
                 tokens += chunk.Tokens;
                 promptTokens = chunk.PromptTokens ?? promptTokens;
                 finish = chunk.Finish ?? finish;
@@ -246,7 +247,7 @@ public static class MessagesApi
         }
         finally
         {
-            gateway.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
+            pipeline.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
         }
 
         async Task Close()

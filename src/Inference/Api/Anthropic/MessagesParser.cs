@@ -129,7 +129,7 @@ public static class MessagesParser
         }
 
         var request = new ChatRequest([.. system, .. messages], tools, choice, parallel, OutputFormat.Text);
-        return new GenerationCall(model, request, null, maxTokens, temperature, topP, null, stop, stream, stream) { Needs = needs, Door = global::Lanes.Billing.Usage.ApiDoor.Messages };
+        return new GenerationCall(model, request, null, maxTokens, temperature, topP, null, stop, stream, stream) { Needs = needs, Door = Lanes.Billing.Usage.ApiDoor.Messages };
     }
 
     private static List<ChatTurn> Messages(JsonElement v, List<(EngineFeatures, string)> needs)

@@ -1,3 +1,4 @@
+using Lanes.Inference.Admission;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -18,15 +19,15 @@ public static class ResponsesApi
 {
     public static IEndpointRouteBuilder MapResponsesApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/responses", (HttpContext http, Gateway gateway, IOptions<GatewayOptions> options) =>
-            OpenAiApi.Handle(http, gateway, async key => await Generate(http, gateway, key, await OpenAiApi.ReadBodyAsync(http, options.Value, ResponsesParser.Parse))));
+        app.MapPost("/v1/responses", (HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
+            OpenAiApi.Handle(http, pipeline, async key => await Generate(http, pipeline, key, await OpenAiApi.ReadBodyAsync(http, options.Value, ResponsesParser.Parse))));
         return app;
     }
 
-    private static async Task Generate(HttpContext http, Gateway gateway, ApiKey key, GenerationCall call)
+    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, ApiKey key, GenerationCall call)
     {
-        var admission = await gateway.AdmitAsync(key, call, http.RequestAborted);
-        var reply = new Reply(http, call, gateway.Clock.GetUtcNow().ToUnixTimeSeconds());
+        var admission = await pipeline.AdmitAsync(key, call, http.RequestAborted);
+        var reply = new Reply(http, call, pipeline.Clock.GetUtcNow().ToUnixTimeSeconds());
         var started = Stopwatch.GetTimestamp();
         TimeSpan? firstToken = null;
         long tokens = 0, promptTokens = admission.Prompt.PromptTokens, cached = 0;
@@ -35,9 +36,9 @@ public static class ResponsesApi
         try
         {
             await reply.StartAsync();
-            await foreach (var chunk in gateway.Engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
+            await foreach (var chunk in pipeline.Engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
             {
-                firstToken ??= gateway.Clock.GetUtcNow() - admission.ArrivedAt;
+                firstToken ??= pipeline.Clock.GetUtcNow() - admission.ArrivedAt;
                 tokens += chunk.Tokens;
                 promptTokens = chunk.PromptTokens ?? promptTokens;
                 cached = chunk.CachedPromptTokens ?? cached;
@@ -76,7 +77,7 @@ public static class ResponsesApi
         }
         finally
         {
-            gateway.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
+            pipeline.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
         }
     }
 

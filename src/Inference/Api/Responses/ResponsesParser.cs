@@ -142,7 +142,7 @@ public static class ResponsesParser
         }
 
         var request = new ChatRequest(turns, tools, choice, parallel, format);
-        return new GenerationCall(model, request, null, maxTokens, temperature, topP, null, [], stream, stream) { Needs = needs, Door = global::Lanes.Billing.Usage.ApiDoor.Responses };
+        return new GenerationCall(model, request, null, maxTokens, temperature, topP, null, [], stream, stream) { Needs = needs, Door = Lanes.Billing.Usage.ApiDoor.Responses };
     }
 
     private static List<ChatTurn> Input(JsonElement v, List<(EngineFeatures, string)> needs)

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using Lanes.Billing.Stripe;
+using Lanes.Billing.Payments;
 using Lanes.Portal.Api.Auth;
 using Lanes.Shared.Money;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,5 +1,5 @@
 using Bunit;
-using Lanes.Billing.Stripe;
+using Lanes.Billing.Payments;
 using Lanes.Billing.Subscriptions;
 using Lanes.Portal.Components.Pages.Billing;
 using Lanes.Shared.Plans;

@@ -1,0 +1,32 @@
+using Lanes.Billing.Keys;
+using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Usage;
+using Lanes.Inference.Auth;
+using Lanes.Inference.Budgets;
+using Lanes.Inference.Engine;
+using Lanes.Inference.LaneScheduling;
+using Lanes.Inference.Metering;
+using Lanes.Inference.Metrics;
+using Lanes.Shared.Plans;
+using Lanes.Shared.Pricing;
+using Lanes.Shared.Windows;
+
+using Lanes.Inference.Api;
+
+namespace Lanes.Inference.Admission;
+
+/// <summary>Everything decided about a request before it runs: who, what, the money held and the lane granted.</summary>
+public sealed class Admission
+{
+    public required ApiKey Key { get; init; }
+    public required Subscription Subscription { get; init; }
+    public required EnginePrompt Prompt { get; init; }
+    public required Sampling Sampling { get; init; }
+    public required ModelPrice Price { get; init; }
+    public required Hold Hold { get; init; }
+    public required LaneLease Lease { get; init; }
+    public required DateTimeOffset ArrivedAt { get; init; }
+    public required TimeSpan QueueWait { get; init; }
+
+    public Lanes.Billing.Usage.ApiDoor Door { get; init; }
+}

@@ -1,0 +1,303 @@
+using Lanes.Billing.Keys;
+using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Usage;
+using Lanes.Inference.Auth;
+using Lanes.Inference.Budgets;
+using Lanes.Inference.Engine;
+using Lanes.Inference.LaneScheduling;
+using Lanes.Inference.Metering;
+using Lanes.Inference.Metrics;
+using Lanes.Shared.Plans;
+using Lanes.Shared.Pricing;
+using Lanes.Shared.Windows;
+
+using Lanes.Inference.Api;
+
+namespace Lanes.Inference.Admission;
+
+/// <summary>
+/// The data plane's decisions, in the order a request meets them: key, subscription, model, context, request
+/// window, budget hold, lane. Everything here is in memory; nothing waits on the database.
+/// </summary>
+public sealed class AdmissionPipeline(
+    KeyDirectory keys,
+    BudgetLedger budgets,
+    PlacementService placement,
+    RequestWindows requestWindows,
+    LaneScheduler lanes,
+    IInferenceEngine engine,
+    PriceTable prices,
+    PlanCatalog plans,
+    UsageMeter meter,
+    GatewayMetrics metrics,
+    RequestDrain drain,
+    TimeProvider clock)
+{
+    public TimeProvider Clock => clock;
+
+    public ApiKey Authenticate(string? authorization)
+    {
+        const string bearer = "Bearer ";
+        if (authorization is null || !authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
+        {
+            throw ApiError.Unauthorized("missing_api_key", "Send your Lanes API key as 'Authorization: Bearer <key>'.");
+        }
+
+        var now = clock.GetUtcNow();
+        var key = keys.Find(authorization[bearer.Length..].Trim(), now)
+                  ?? throw ApiError.Unauthorized("invalid_api_key", "Incorrect API key. Create or copy one in the Lanes portal.");
+        if (key.State == KeyState.Revoked)
+        {
+            throw ApiError.Unauthorized("key_revoked", $"This API key was revoked{(key.RevokedFor is { } r ? $" ({Describe(r)})" : "")} on {key.RevokedAt:u}.");
+        }
+
+        if (key.ExpiresAt <= now)
+        {
+            throw ApiError.Unauthorized("key_expired", $"This API key expired at {key.ExpiresAt:u}.");
+        }
+
+        return key;
+    }
+
+    public Subscription LiveSubscription(ApiKey key) => keys.SubscriptionOf(key.TenantId) switch
+    {
+        { Status: SubscriptionStatus.Paused } => throw ApiError.Forbidden("subscription_paused", "Your organisation's subscription is paused, so its keys cannot run requests. Resume it in the Lanes portal."),
+        { IsLive: true } s => s,
+        _ => throw ApiError.Forbidden("subscription_inactive", "Your organisation has no active subscription, so its keys cannot run requests. Choose a plan in the Lanes portal."),
+    };
+
+    /// <summary>The models this key may use: served by the engine, priced, in the plan and in the key's allow-list.</summary>
+    public IReadOnlyList<EngineModel> ModelsFor(ApiKey key)
+    {
+        var plan = keys.SubscriptionOf(key.TenantId) is { } s ? plans.Find(s.PlanId) : null;
+        return engine.Models.Where(m => prices.Knows(m.Id) && key.AllowsModel(m.Id) && (plan?.Allows(m.Id) ?? true)).ToList();
+    }
+
+    /// <summary>More characters than any tokenizer packs into one token (long runs of spaces in code vocabularies
+    /// reach a few dozen): prompts longer than context × this cannot fit.</summary>
+    public const int MaxCharactersPerToken = 64;
+
+    public Standing StandingOf(ApiKey key)
+    {
+        var now = clock.GetUtcNow();
+        var subscription = keys.SubscriptionOf(key.TenantId);
+        var reserved = subscription?.ReservedLanesAt(now) ?? 0;
+        var requestWindow = WindowSchedule.At(now, subscription?.WindowLength is { } w && w > TimeSpan.Zero ? w : PlanCatalog.DefaultWindow);
+        return new Standing(
+            budgets.View(key, now),
+            lanes.View(key.TenantId, reserved),
+            subscription?.RequestsPerWindow ?? 0,
+            requestWindows.Used(key.TenantId, requestWindow),
+            requestWindow);
+    }
+
+    /// <summary>What every door checks before anything is held: the subscription, the model (served, priced,
+    /// allowed), the features the request needs, and the prompt tokenized within the context.</summary>
+    private (Subscription Subscription, EngineModel Model, ModelPrice Price, EnginePrompt Prompt, int Room) Resolve(ApiKey key, GenerationCall call)
+    {
+        var subscription = LiveSubscription(key);
+        var model = engine.Models.FirstOrDefault(m => m.Id == call.Model)
+                    ?? throw ApiError.NotFound("model_not_found", $"The model '{call.Model}' does not exist here. GET /v1/models lists the models your key can use.", "model");
+        var price = prices.Find(model.Id)
+                    ?? throw ApiError.NotFound("model_not_found", $"The model '{call.Model}' has no price configured, so it cannot be budgeted.", "model");
+        if (!key.AllowsModel(model.Id))
+        {
+            throw ApiError.Forbidden("model_not_allowed", $"This key may only use: {string.Join(", ", key.Models)}.", "model");
+        }
+
+        if (plans.Find(subscription.PlanId) is { } plan && !plan.Allows(model.Id))
+        {
+            throw ApiError.Forbidden("model_not_in_plan", $"The {plan.Name} plan does not include '{model.Id}'.", "model");
+        }
+
+        foreach (var (feature, param) in call.Needs)
+        {
+            if (!model.Features.HasFlag(feature))
+            {
+                throw ApiError.InvalidRequest(
+                    $"'{param}' cannot be honoured: the engine serving '{model.Id}' does not support {Describe(feature)}.", param, "unsupported_parameter");
+            }
+        }
+
+        // Note: a prompt too long to fit the context whatever the tokenizer does is refused before it is tokenized:
+        // tokenizing megabytes costs seconds of CPU, and no token is shorter than one character.
+        var promptParam = call.IsChat ? (call.Chat!.Tools.Count > 0 ? "tools" : "messages") : "prompt";
+        var characters = call.PromptCharacters;
+        if (characters > (long)model.ContextTokens * MaxCharactersPerToken)
+        {
+            throw ApiError.InvalidRequest(
+                $"The prompt is {characters:N0} characters; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
+                promptParam, "context_length_exceeded");
+        }
+
+        EnginePrompt prompt;
+        try
+        {
+            prompt = call.IsChat ? engine.PrepareChat(model.Id, call.Chat!) : engine.PrepareCompletion(model.Id, call.Prompt!);
+        }
+        catch (EngineRequestInvalid invalid)
+        {
+            throw ApiError.FromEngine(invalid);
+        }
+
+        var room = model.ContextTokens - prompt.PromptTokens;
+        if (room < 1)
+        {
+            throw ApiError.InvalidRequest(
+                $"The prompt{(promptParam == "tools" ? " with its tool definitions" : "")} is {prompt.PromptTokens} tokens; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
+                promptParam, "context_length_exceeded");
+        }
+
+        return (subscription, model, price, prompt, room);
+    }
+
+    /// <summary>The prompt a request would run, checked like an admission but holding nothing (token counting).</summary>
+    public EnginePrompt Prepare(ApiKey key, GenerationCall call) => Resolve(key, call).Prompt;
+
+    public IInferenceEngine Engine => engine;
+
+    public async Task<Admission> AdmitAsync(ApiKey key, GenerationCall call, CancellationToken ct)
+    {
+        var arrived = clock.GetUtcNow();
+        if (drain.Stopping)
+        {
+            throw new ApiError(503, "server_error", "shutting_down", "This gateway is shutting down; retry the request (another node will take it).", retryAfter: TimeSpan.FromSeconds(1));
+        }
+
+        var (subscription, model, price, prompt, room) = Resolve(key, call);
+
+        // A missing max_tokens is capped by what is left of the model's context: that is the worst case held.
+        var maxTokens = Math.Min(call.MaxTokens ?? room, room);
+        var worstCase = PriceTable.Spend(price, prompt.PromptTokens, maxTokens);
+
+        var requestWindow = WindowSchedule.At(arrived, subscription.WindowLength > TimeSpan.Zero ? subscription.WindowLength : PlanCatalog.DefaultWindow);
+        long? counted;
+        try
+        {
+            counted = await requestWindows.TryCountAsync(key.TenantId, requestWindow, subscription.RequestsPerWindow, ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+        {
+            throw new ApiError(503, "server_error", "budget_unavailable", "The budget service is unreachable just now; retry in a moment.", retryAfter: TimeSpan.FromSeconds(1));
+        }
+
+        if (counted is null)
+        {
+            throw Refuse(key, model.Id, ApiError.TooMany("request_window_exhausted",
+                $"Your organisation used its {subscription.RequestsPerWindow:N0} requests for this window; the window resets at {requestWindow.End:u}.",
+                requestWindow.Remaining(arrived)), arrived, call.Door);
+        }
+
+        Hold? hold;
+        BudgetView view;
+        try
+        {
+            (hold, view) = await budgets.TryHoldAsync(key, worstCase, arrived, ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or OperationCanceledException)
+        {
+            requestWindows.Refund(key.TenantId, requestWindow);
+            if (e is OperationCanceledException && ct.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            // Note: without a lease from PostgreSQL the gateway cannot prove the request fits the budget, so it
+            // refuses rather than risk overspending; keys with leased budget left keep working meanwhile.
+            throw new ApiError(503, "server_error", "budget_unavailable", "The budget service is unreachable just now; retry in a moment.", retryAfter: TimeSpan.FromSeconds(1));
+        }
+
+        if (hold is null)
+        {
+            // A refused request does not use up the organisation's requests for the window.
+            requestWindows.Refund(key.TenantId, requestWindow);
+            throw Refuse(key, model.Id, ApiError.TooMany("budget_exhausted",
+                $"This key's budget of ${view.LimitUsd:0.00####} for the window is spent (${view.SpentUsd:0.00####} used, ${view.HeldUsd:0.00####} held by running requests; " +
+                $"this request needs up to ${worstCase:0.00####}). It resets at {view.Window.End:u}.",
+                view.Window.Remaining(arrived)), arrived, call.Door);
+        }
+
+        var admitted = false;
+        try
+        {
+            // With several gateways, each holds its placed share of the tenant's reservation (docs/scale-out.md).
+            var lease = await lanes.AcquireAsync(
+                key.TenantId, placement.ReservedHere(key.TenantId, keys.ReservedInPool(subscription, arrived)), placement.ReservedByAllHere(keys.TotalReservedLanes), ct);
+            admitted = true;
+            drain.Enter();
+            return new Admission
+            {
+                Key = key,
+                Subscription = subscription,
+                Prompt = prompt,
+                Sampling = new Sampling(maxTokens, call.Temperature, call.TopP, null, call.Seed, call.Stop),
+                Price = price,
+                Hold = hold!,
+                Lease = lease,
+                ArrivedAt = arrived,
+                QueueWait = clock.GetUtcNow() - arrived,
+                Door = call.Door,
+            };
+        }
+        catch (LaneRefused refused)
+        {
+            throw Refuse(key, model.Id, ApiError.TooMany(refused.Code, refused.Message, TimeSpan.FromSeconds(1)), arrived, call.Door);
+        }
+        finally
+        {
+            if (!admitted)
+            {
+                // Queue full, timed out or the client left: the money held and the request counted go back at once.
+                budgets.Settle(hold!, 0m);
+                requestWindows.Refund(key.TenantId, requestWindow);
+            }
+        }
+    }
+
+    /// <summary>Ends a request: actual cost counted, the rest of the hold released, usage metered, lane freed.</summary>
+    public void Complete(Admission a, long promptTokens, long outputTokens, TimeSpan? firstToken, TimeSpan generation, string outcome)
+    {
+        // Note: the hold is the most a request may cost; an engine that reports more than was held (an upstream
+        // whose tokenizer disagrees with the estimate) is settled at the hold, never above the budget.
+        var cost = Math.Min(PriceTable.Spend(a.Price, promptTokens, outputTokens), a.Hold.AmountUsd);
+        budgets.Settle(a.Hold, cost);
+        a.Lease.ServedTokens = promptTokens + outputTokens;
+        a.Lease.Dispose();
+        drain.Leave();
+        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation, a.Door));
+        metrics.Request(outcome, a.Prompt.Model);
+        metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, cost, a.QueueWait, firstToken, generation);
+    }
+
+    private ApiError Refuse(ApiKey key, string model, ApiError error, DateTimeOffset at, Lanes.Billing.Usage.ApiDoor door)
+    {
+        var cause = error.Code switch
+        {
+            "budget_exhausted" => RefusalCause.Budget,
+            "request_window_exhausted" => RefusalCause.Requests,
+            _ => RefusalCause.Lanes,
+        };
+        meter.Record(new Metered(key.TenantId, key.Id, model, WindowSchedule.At(at, key.WindowLength).Start, at, 0, 0, 0m, cause, Door: door));
+        metrics.Request(error.Code, model);
+        return error;
+    }
+
+    private static string Describe(EngineFeatures feature) => feature switch
+    {
+        EngineFeatures.Tools => "tool calling",
+        EngineFeatures.StructuredOutputs => "structured outputs",
+        EngineFeatures.Penalties => "presence or frequency penalties and logit bias",
+        EngineFeatures.Logprobs => "log probabilities",
+        EngineFeatures.Vision => "images",
+        _ => feature.ToString(),
+    };
+
+    private static string Describe(RevocationReason reason) => reason switch
+    {
+        RevocationReason.User => "by your organisation",
+        RevocationReason.Staff => "by Lanes support",
+        RevocationReason.SubscriptionEnded => "the subscription ended",
+        RevocationReason.Expired => "it expired",
+        _ => reason.ToString(),
+    };
+}

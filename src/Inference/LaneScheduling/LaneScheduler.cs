@@ -1,0 +1,287 @@
+using Lanes.Inference.Engine;
+using Microsoft.Extensions.Options;
+
+namespace Lanes.Inference.LaneScheduling;
+
+/// <summary>Why a request did not get a lane.</summary>
+public sealed class LaneRefused(string code, string message) : Exception(message)
+{
+    public string Code { get; } = code;
+}
+
+/// <summary>A tenant's lanes at one moment, for headers and <c>/v1/usage</c>.</summary>
+public readonly record struct LaneView(int Reserved, int InUse, int Borrowed, int Queued);
+
+/// <summary>
+/// Admits each request into its tenant's lane. A tenant below its reservation runs at once. Above it, a request may
+/// borrow capacity nobody has reserved (burst), shared among bursting tenants least-service-first (a virtual token
+/// counter, after Sheng et al., "Fairness in Serving Large Language Models", OSDI 2024); otherwise it waits in its
+/// own bounded queue. Note: bursting never uses a slot that an idle reservation may claim, so one tenant's burst
+/// cannot delay another tenant's reserved lanes.
+/// </summary>
+public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions> options, TimeProvider clock)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<Guid, TenantLane> _tenants = [];
+    private readonly int _slots = engine.Slots;
+    private int _busy;
+    private long _arrivals;
+
+    public int Slots => _slots;
+
+    /// <summary>Waits for a lane. <paramref name="reserved"/> is the tenant's reservation now;
+    /// <paramref name="reservedByAll"/> is the sum over every live tenant (what bursting must leave free).</summary>
+    public async Task<LaneLease> AcquireAsync(Guid tenantId, int reserved, int reservedByAll, CancellationToken ct)
+    {
+        Waiter waiter;
+        lock (_lock)
+        {
+            var lane = Lane(tenantId);
+            var changed = lane.Reserved != reserved || _reservedByAll != reservedByAll;
+            _reservedInUse += Math.Min(lane.InUse, reserved) - Math.Min(lane.InUse, lane.Reserved);
+            lane.Reserved = reserved;
+            _reservedByAll = reservedByAll;
+            if (changed)
+            {
+                // A bigger reservation (or fewer reserved by others) may let waiters run now.
+                Dispatch();
+            }
+
+            if (lane.Queue.Count == 0 && TryAdmit(lane) is { } lease)
+            {
+                return lease;
+            }
+
+            if (lane.Queue.Count >= options.Value.QueueLength)
+            {
+                throw new LaneRefused("lane_queue_full",
+                    $"Your lane queue is full ({options.Value.QueueLength} requests waiting for your {reserved} reserved lanes). Retry when a request finishes.");
+            }
+
+            if (lane.Queue.Count == 0)
+            {
+                // A tenant that starts bursting again does not bring credit from its idle time (VTC counter lift).
+                var backlogged = _tenants.Values.Where(t => t.Queue.Count > 0).Select(t => t.Service).DefaultIfEmpty(lane.Service).Min();
+                lane.Service = Math.Max(lane.Service, backlogged);
+            }
+
+            waiter = new Waiter(lane, ++_arrivals);
+            lane.Queue.AddLast(waiter.Node);
+        }
+
+        using var timeout = new CancellationTokenSource(options.Value.QueueTimeout, clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        await using (linked.Token.Register(() => Abandon(waiter)))
+        {
+            try
+            {
+                return await waiter.Admitted.Task;
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                throw new LaneRefused("lane_queue_timeout",
+                    $"No lane freed within {options.Value.QueueTimeout.TotalSeconds:0} s while your {reserved} reserved lanes were busy. Retry, or ask for more lanes.");
+            }
+        }
+    }
+
+    public LaneView View(Guid tenantId, int reserved)
+    {
+        lock (_lock)
+        {
+            return _tenants.TryGetValue(tenantId, out var lane)
+                ? new LaneView(reserved, lane.InUse, Math.Max(0, lane.InUse - lane.Reserved), lane.Queue.Count)
+                : new LaneView(reserved, 0, 0, 0);
+        }
+    }
+
+    /// <summary>Per-tenant occupancy and queue depth, for metrics.</summary>
+    public IReadOnlyList<(Guid Tenant, int InUse, int Queued)> Occupancy()
+    {
+        lock (_lock)
+        {
+            return _tenants.Select(t => (t.Key, t.Value.InUse, t.Value.Queue.Count)).ToList();
+        }
+    }
+
+    private int _reservedByAll;
+
+    /// <summary>Σ over tenants of min(in use, reserved), kept as a running figure so admission stays O(1).</summary>
+    private int _reservedInUse;
+
+    private TenantLane Lane(Guid tenantId)
+    {
+        if (!_tenants.TryGetValue(tenantId, out var lane))
+        {
+            lane = new TenantLane(tenantId) { IdleSince = clock.GetUtcNow() };
+            _tenants[tenantId] = lane;
+        }
+
+        return lane;
+    }
+
+    /// <summary>Slots that must stay free for reservations not in use right now.</summary>
+    private int UnusedReservations() => Math.Max(0, _reservedByAll - _reservedInUse);
+
+    private LaneLease? TryAdmit(TenantLane lane)
+    {
+        var free = _slots - _busy;
+        if (free <= 0)
+        {
+            return null;
+        }
+
+        var withinReservation = lane.InUse < lane.Reserved;
+        if (!withinReservation && free - UnusedReservations() <= 0)
+        {
+            return null;
+        }
+
+        _busy++;
+        if (withinReservation)
+        {
+            _reservedInUse++;
+        }
+
+        lane.InUse++;
+        return new LaneLease(this, lane, borrowed: !withinReservation);
+    }
+
+    internal void Release(TenantLane lane, long servedTokens)
+    {
+        lock (_lock)
+        {
+            Free(lane);
+            lane.Service += servedTokens;
+            Dispatch();
+        }
+    }
+
+    private void Free(TenantLane lane)
+    {
+        _busy--;
+        if (lane.InUse <= lane.Reserved)
+        {
+            _reservedInUse--;
+        }
+
+        lane.InUse--;
+        if (lane.InUse == 0)
+        {
+            lane.IdleSince = clock.GetUtcNow();
+        }
+    }
+
+    /// <summary>Forgets tenants with nothing running or waiting here for <paramref name="idle"/>, so the scheduler's
+    /// state (and each dispatch's scan) grows with the tenants active on this gateway, not with every tenant it ever
+    /// served. A forgotten tenant comes back with no service counted, which is what the counter lift gives a tenant
+    /// that starts again after idling anyway.</summary>
+    /// <returns>How many were forgotten.</returns>
+    public int ForgetIdle(TimeSpan idle)
+    {
+        var before = clock.GetUtcNow() - idle;
+        lock (_lock)
+        {
+            var gone = _tenants.Values.Where(t => t.InUse == 0 && t.Queue.Count == 0 && t.IdleSince < before).Select(t => t.TenantId).ToList();
+            foreach (var tenant in gone)
+            {
+                _tenants.Remove(tenant);
+            }
+
+            return gone.Count;
+        }
+    }
+
+    /// <summary>Hands freed slots to waiters: first to tenants below their reservation (in arrival order), then to
+    /// bursting tenants, least service first.</summary>
+    private void Dispatch()
+    {
+        while (_busy < _slots)
+        {
+            var reservedNext = _tenants.Values
+                .Where(t => t.Queue.Count > 0 && t.InUse < t.Reserved)
+                .MinBy(t => t.Queue.First!.Value.Arrival);
+            var next = reservedNext ?? _tenants.Values.Where(t => t.Queue.Count > 0).MinBy(t => t.Service);
+            if (next is null || TryAdmit(next) is not { } lease)
+            {
+                return;
+            }
+
+            var waiter = next.Queue.First!.Value;
+            next.Queue.RemoveFirst();
+            if (!waiter.Admitted.TrySetResult(lease))
+            {
+                // Abandoned at this very moment: give the slot back and look again.
+                Free(next);
+            }
+        }
+    }
+
+    private void Abandon(Waiter waiter)
+    {
+        lock (_lock)
+        {
+            if (waiter.Node.List is not null)
+            {
+                waiter.Lane.Queue.Remove(waiter.Node);
+                waiter.Admitted.TrySetCanceled();
+            }
+        }
+    }
+
+    internal sealed class TenantLane(Guid tenantId)
+    {
+        public Guid TenantId { get; } = tenantId;
+        public int Reserved { get; set; }
+        public int InUse { get; set; }
+        public long Service { get; set; }
+        public LinkedList<Waiter> Queue { get; } = new();
+
+        /// <summary>When its last running request ended (or it was first seen).</summary>
+        public DateTimeOffset IdleSince { get; set; }
+    }
+
+    internal sealed class Waiter
+    {
+        public Waiter(TenantLane lane, long arrival)
+        {
+            Lane = lane;
+            Arrival = arrival;
+            Node = new LinkedListNode<Waiter>(this);
+        }
+
+        public TenantLane Lane { get; }
+        public long Arrival { get; }
+        public LinkedListNode<Waiter> Node { get; }
+        public TaskCompletionSource<LaneLease> Admitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>A slot held by one request; disposing it frees the slot at once (finished, failed or disconnected).</summary>
+public sealed class LaneLease : IDisposable
+{
+    private readonly LaneScheduler _scheduler;
+    private readonly LaneScheduler.TenantLane _lane;
+    private int _released;
+
+    internal LaneLease(LaneScheduler scheduler, LaneScheduler.TenantLane lane, bool borrowed)
+    {
+        _scheduler = scheduler;
+        _lane = lane;
+        Borrowed = borrowed;
+    }
+
+    /// <summary>True when the request runs on unreserved capacity (burst).</summary>
+    public bool Borrowed { get; }
+
+    /// <summary>Tokens the request consumed, added to the tenant's service counter for burst fairness.</summary>
+    public long ServedTokens { get; set; }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            _scheduler.Release(_lane, ServedTokens);
+        }
+    }
+}

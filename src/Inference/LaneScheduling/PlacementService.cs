@@ -1,0 +1,137 @@
+using System.ComponentModel.DataAnnotations;
+using Lanes.Billing.GatewayContract;
+using Lanes.Billing.Occupancy;
+using Lanes.Inference.Auth;
+using Lanes.Inference.Infrastructure;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Lanes.Inference.LaneScheduling;
+
+/// <summary>How gateways find each other and split reservations (<c>Gateway:Placement</c>).</summary>
+public sealed class PlacementOptions
+{
+    public const string Section = "Gateway:Placement";
+
+    /// <summary>A gateway that has not reported for this long is taken as gone: its lanes move to the others.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the placement is computed again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>
+/// This gateway's share of every tenant's reservation, recomputed every interval from the live gateways of its model
+/// pool (their occupancy reports, which double as heartbeats) and the pool's reservations in the key directory. Until the first
+/// computation, and whenever this gateway is alone, it holds every reservation whole.
+/// </summary>
+public sealed partial class PlacementService(
+    GatewayNode node,
+    KeyDirectory keys,
+    LaneScheduler lanes,
+    ILaneOccupancy occupancy,
+    IOptions<PlacementOptions> options,
+    TimeProvider clock,
+    ILogger<PlacementService> logger) : BackgroundService
+{
+    /// <summary>The last computation, published as one object so readers never see a placement with another
+    /// computation's list of gateways.</summary>
+    private volatile Computed? _current;
+
+    /// <summary>The live gateways of this pool in the last computation (this one included).</summary>
+    public IReadOnlyList<string> LiveNodes => _current?.Nodes ?? [];
+
+    public int Unplaced => _current?.Placement.Unplaced ?? 0;
+
+    /// <summary>The engine slots of this pool's live gateways in the last computation (this one included).</summary>
+    public int LiveSlots => _current?.Slots ?? lanes.Slots;
+
+    /// <summary>The tenant's reserved lanes on this gateway.</summary>
+    public int ReservedHere(Guid tenantId, int reservedInTotal) =>
+        _current is { Nodes.Count: > 1 } c ? c.Placement.ReservedOn(node.Id, tenantId) : reservedInTotal;
+
+    /// <summary>Lanes reserved on this gateway by every tenant (what bursting must leave free here).</summary>
+    public int ReservedByAllHere(int reservedByAll) =>
+        _current is { Nodes.Count: > 1 } c ? c.Placement.ReservedByAllOn(node.Id) : reservedByAll;
+
+    private sealed record Computed(Placement Placement, IReadOnlyList<string> Nodes, int Slots);
+
+    /// <summary>How far a peer's clock may be off this gateway's and its reports still be read.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(1);
+
+    /// <summary>Each peer's last report time as it wrote it, and when this gateway saw that value change.</summary>
+    private readonly Dictionary<string, (DateTimeOffset Reported, DateTimeOffset SeenAt)> _heartbeats = [];
+
+    public async Task RefreshAsync(CancellationToken ct)
+    {
+        // Note: a peer is live while its report keeps changing, timed on this gateway's clock; the report's own time
+        // is the peer's clock, which may be seconds off ours. Only a report older than the node timeout plus
+        // MaxClockSkew by our clock is not even looked at (a peer that far off needs its clock fixed).
+        var now = clock.GetUtcNow();
+        var timeout = options.Value.NodeTimeout;
+        var since = now - timeout - MaxClockSkew;
+        var reports = await occupancy.ReportedSinceAsync(since, ct);
+        var live = new List<GatewayOccupancy>();
+        lock (_heartbeats)
+        {
+            foreach (var r in reports)
+            {
+                // First sight counts as a beat only when the report is recent by our clock too.
+                var seenAt = _heartbeats.TryGetValue(r.Id, out var last)
+                    ? last.Reported == r.ReportedAt ? last.SeenAt : now
+                    : now - timeout < r.ReportedAt ? now : r.ReportedAt;
+                _heartbeats[r.Id] = (r.ReportedAt, seenAt);
+                if (now - seenAt <= timeout)
+                {
+                    live.Add(r);
+                }
+            }
+
+            foreach (var gone in _heartbeats.Keys.Except(reports.Select(r => r.Id)).ToList())
+            {
+                _heartbeats.Remove(gone);
+            }
+        }
+
+        var nodes = live.Where(r => r.Id != node.Id && r.PoolId == node.Pool).Select(r => new PlacementNode(r.Id, r.Slots))
+            .Append(new PlacementNode(node.Id, lanes.Slots))
+            .ToList();
+        var placement = LanePlacement.Place(nodes, keys.Reservations(clock.GetUtcNow()));
+        if (placement.Unplaced > 0 && Unplaced == 0)
+        {
+            Log.Oversold(logger, placement.Unplaced, nodes.Count, node.Pool);
+        }
+
+        _current = new Computed(placement, [.. nodes.Select(n => n.Id)], nodes.Sum(n => n.Slots));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.Interval, clock);
+        do
+        {
+            try
+            {
+                await RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Any failure (a connection broken mid-transaction surfaces as ObjectDisposedException, not only
+                // NpgsqlException); keep the last placement: gateways that cannot see each other keep what they had.
+                Log.RefreshFailed(logger, e);
+            }
+        }
+        while (await timer.TickOrStopAsync(stoppingToken));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4303, Level = LogLevel.Error, Message = "{Lanes} reserved lanes fit on none of the {Nodes} live gateways of pool {Pool}: the pool has lost capacity")]
+        public static partial void Oversold(ILogger logger, int lanes, int nodes, string pool);
+
+        [LoggerMessage(EventId = 4304, Level = LogLevel.Warning, Message = "Lane placement could not be refreshed; the last one stays in force")]
+        public static partial void RefreshFailed(ILogger logger, Exception e);
+    }
+}
