@@ -97,7 +97,8 @@ public static class BillingHostingExtensions
         services.AddSingleton<UsageReports>();
         services.AddSingleton<Support.SupportQueries>();
         services.AddSingleton<WindowRoller>();
-        services.AddSingleton<Revocations>();
+        services.AddSingleton<DueSubscriptions>();
+        services.AddSingleton<DueKeys>();
         services.AddTransient<BillingJobs>();
 
         // Note: Hangfire keeps a process-wide default storage; each host registers its own storage instance so two

@@ -99,35 +99,20 @@ public sealed class SubscriptionService(
     public Task<Subscription> AdjustReservationAsync(Guid tenantId, int lanes, DateTimeOffset? until, string reason, string staffId, CancellationToken ct = default) =>
         WriteAsync(tenantId, s => [SubscriptionDecisions.AdjustReservation(s, lanes, until, reason, staffId, clock.GetUtcNow())], ct);
 
-    /// <summary>Applies what the clock decides (lapsed cancellation or grace, expired override); no-op when nothing is due.</summary>
-    public Task<Subscription> ApplyClockAsync(Guid tenantId, CancellationToken ct = default) =>
-        WriteAsync(tenantId, s =>
+    /// <summary>Applies one of the clock's decisions (a lapse, a renewal, a scheduled plan change, an override's
+    /// expiry) when it is still due on the subscription as it is now.</summary>
+    /// <returns>True when it changed the subscription.</returns>
+    public async Task<bool> ApplyDueAsync(Guid tenantId, Func<Subscription, DateTimeOffset, object?> decide, CancellationToken ct = default)
+    {
+        var changed = false;
+        await WriteAsync(tenantId, s =>
         {
-            var now = clock.GetUtcNow();
-            var events = new List<object>();
-            if (SubscriptionDecisions.ApplyScheduledChange(s, now) is { } downgrade)
-            {
-                events.Add(downgrade);
-            }
-
-            if (SubscriptionDecisions.ExpireOverride(s, now) is { } expired)
-            {
-                events.Add(expired);
-            }
-
-            var afterDowngrade = events.Aggregate(s, Subscription.After);
-            if (SubscriptionDecisions.RenewIfDue(afterDowngrade, now) is { } renewed)
-            {
-                events.Add(renewed);
-            }
-
-            if (SubscriptionDecisions.EndIfLapsed(events.Aggregate(s, Subscription.After), now) is { } ended)
-            {
-                events.Add(ended);
-            }
-
-            return events;
+            var due = s is null ? null : decide(s, clock.GetUtcNow());
+            changed = due is not null;
+            return due is null ? [] : [due];
         }, ct);
+        return changed;
+    }
 
     /// <summary>Lanes sold (with those set aside for open checkouts) and lanes that can be sold, in one model pool or,
     /// with none named, across the fleet.</summary>

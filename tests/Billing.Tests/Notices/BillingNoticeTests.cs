@@ -134,7 +134,7 @@ public class BillingNoticeTests(BillingWithMail billing) : IClassFixture<Billing
         Assert.Empty(await NoticesOf(tenant.Id));
 
         billing.Clock.SetUtcNow(cancelled.CancelsAt!.Value.AddMinutes(1));
-        await billing.Get<Revocations>().EndLapsedSubscriptionsAsync();
+        await billing.Get<BillingJobs>().EndLapsedSubscriptionsAsync(CancellationToken.None);
 
         var notice = Assert.Single(await NoticesOf(tenant.Id));
         Assert.Equal((BillingNoticeKind.SubscriptionEnded, "cancelled", "starter"), (notice.Kind, notice.Data.EndReason, notice.Data.PlanId));

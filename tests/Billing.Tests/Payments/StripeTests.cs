@@ -197,7 +197,8 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         var grace = await LanesSubscription(tenant.Id, s => s!.Status == SubscriptionStatus.InGrace, "grace to start");
 
         billing.Clock.SetUtcNow(grace.GraceEndsAt!.Value.AddMinutes(1));
-        await billing.Get<BillingJobs>().RevokeKeysAsync(CancellationToken.None);
+        await billing.Get<BillingJobs>().EndLapsedSubscriptionsAsync(CancellationToken.None);
+        await billing.Get<BillingJobs>().RevokeKeysOfEndedSubscriptionsAsync(CancellationToken.None);
 
         Assert.Equal(SubscriptionStatus.Ended, (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.Status);
         Assert.Equal(RevocationReason.SubscriptionEnded, (await billing.Get<KeyService>().FindAsync(tenant.Id, key.Key.Id))!.RevokedFor);
@@ -217,7 +218,8 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         while (Now < end)
         {
             billing.Clock.Advance(TimeSpan.FromDays(1));
-            await billing.Get<BillingJobs>().RevokeKeysAsync(CancellationToken.None);
+            await billing.Get<BillingJobs>().EndLapsedSubscriptionsAsync(CancellationToken.None);
+            await billing.Get<BillingJobs>().RevokeKeysOfEndedSubscriptionsAsync(CancellationToken.None);
             await billing.DeliverAsync(billing.Event(EventTypes.InvoicePaymentFailed, invoice));
             await billing.Get<StripeEventJob>().ReconcileAsync(CancellationToken.None);
         }
@@ -251,8 +253,8 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
 
         // The grace runs out: Lanes ends the subscription and revokes its keys (before Stripe's cancellation went out).
         billing.Clock.SetUtcNow(grace.GraceEndsAt!.Value.AddMinutes(1));
-        await billing.Get<Revocations>().EndLapsedSubscriptionsAsync();
-        await billing.Get<Revocations>().RevokeKeysAsync();
+        await billing.Get<BillingJobs>().EndLapsedSubscriptionsAsync(CancellationToken.None);
+        await billing.Get<BillingJobs>().RevokeKeysOfEndedSubscriptionsAsync(CancellationToken.None);
         Assert.Equal(KeyState.Revoked, (await keys.FindAsync(tenant.Id, ci.Id))!.State);
 
         // Then the customer pays the open invoice.
@@ -409,11 +411,11 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         Assert.Equal(("starter", periodEnd, 32), (downgraded.Subscription.ScheduledChange!.To, downgraded.Subscription.ScheduledChange.EffectiveAt, downgraded.Subscription.ReservedLanesAt(Now)));
 
         billing.Clock.SetUtcNow(periodEnd.AddSeconds(-1));
-        await billing.Get<Revocations>().ExpireOverridesAsync();
+        await billing.Get<BillingJobs>().ApplyScheduledPlanChangesAsync(CancellationToken.None);
         Assert.Equal(32, (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.ReservedLanesAt(billing.Clock.GetUtcNow()));
 
         billing.Clock.SetUtcNow(periodEnd);
-        await billing.Get<Revocations>().ExpireOverridesAsync();
+        await billing.Get<BillingJobs>().ApplyScheduledPlanChangesAsync(CancellationToken.None);
         Assert.Equal(2, (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!.ReservedLanesAt(periodEnd));
 
         // Stripe moves to the next phase and bills Starter: the webhook agrees with what Lanes already did.
@@ -434,14 +436,16 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         var kept = await billing.Get<StripeBilling>().KeepPlanAsync(tenant.Id, "owner", command);
 
         Assert.Equal(("team", (ScheduledPlanChange?)null, 32), (kept.PlanId, kept.ScheduledChange, kept.ReservedLanesAt(Now)));
-        var release = billing.Stripe.To("POST", "/v1/subscription_schedules/").Single(r => r.Path.EndsWith("/release", StringComparison.Ordinal));
+        // Note: the fake serves every test of the class; this subscription's schedule is found by its id.
+        var schedule = billing.Stripe.Schedules.Single(s => s.Value["released_subscription"]?.GetValue<string>() == id);
+        Assert.Equal("released", schedule.Value["status"]!.GetValue<string>());
+        var release = Assert.Single(billing.Stripe.To("POST", $"/v1/subscription_schedules/{schedule.Key}/release"));
         Assert.StartsWith("lanes:keep-plan:", release.IdempotencyKey);
-        Assert.Equal("released", billing.Stripe.Schedules.Values.Single(s => s["released_subscription"]?.GetValue<string>() == id)["status"]!.GetValue<string>());
         Assert.Equal(("team", "owner"), ((await HistoryAsync(tenant.Id)).OfType<ScheduledPlanChangeCanceled>().Select(e => ("team", e.CanceledBy)).Single()));
 
         // The period end passes and Stripe renews Team: nothing shrinks.
         billing.Clock.SetUtcNow(periodEnd);
-        await billing.Get<Revocations>().ExpireOverridesAsync();
+        await billing.Get<BillingJobs>().ApplyScheduledPlanChangesAsync(CancellationToken.None);
         var renewal = billing.Stripe.PutSubscription(id, "cus_x", tenant.Id, "active", "price_team", periodEnd, periodEnd.AddDays(30));
         await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionUpdated, renewal));
         var renewed = await LanesSubscription(tenant.Id, s => s!.PeriodEnd > periodEnd, "the renewal on Team");
@@ -654,7 +658,8 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         Assert.Equal((SubscriptionStatus.InGrace, 1, grace.GraceEndsAt), (cancelled.Status, cancelled.ReservedLanesAt(Now), cancelled.GraceEndsAt));
         Assert.NotNull(cancelled.CancelsAt);
         billing.Clock.SetUtcNow(grace.GraceEndsAt!.Value);
-        await billing.Get<BillingJobs>().RevokeKeysAsync(CancellationToken.None);
+        await billing.Get<BillingJobs>().EndLapsedSubscriptionsAsync(CancellationToken.None);
+        await billing.Get<BillingJobs>().RevokeKeysOfEndedSubscriptionsAsync(CancellationToken.None);
         var ended = (await billing.Get<SubscriptionService>().FindAsync(tenant.Id))!;
         Assert.Equal((SubscriptionStatus.Ended, "grace_expired"), (ended.Status, ended.EndReason));
     }

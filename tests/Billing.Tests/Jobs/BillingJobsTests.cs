@@ -6,7 +6,7 @@ using Lanes.Testing;
 
 namespace Lanes.Billing.Tests.Jobs;
 
-public class RevocationsTests(BillingHost host) : IClassFixture<BillingHost>
+public class BillingJobsTests(BillingHost host) : IClassFixture<BillingHost>
 {
     [Fact]
     public async Task Ending_a_subscription_revokes_all_its_keys_and_nothing_else()
@@ -17,7 +17,7 @@ public class RevocationsTests(BillingHost host) : IClassFixture<BillingHost>
         var stayingKey = await host.KeyFor(staying);
         await host.Get<SubscriptionService>().EndAsync(ending.Id, "cancelled", "owner");
 
-        var revoked = await Task.WhenAll(host.Get<Revocations>().RevokeKeysAsync(), host.Get<Revocations>().RevokeKeysAsync());
+        var revoked = await Task.WhenAll(host.Get<BillingJobs>().RevokeKeysOfEndedSubscriptionsAsync(CancellationToken.None), host.Get<BillingJobs>().RevokeKeysOfEndedSubscriptionsAsync(CancellationToken.None));
 
         Assert.Equal(2, revoked.Sum());
         var keys = host.Get<KeyService>();
@@ -40,7 +40,8 @@ public class RevocationsTests(BillingHost host) : IClassFixture<BillingHost>
         Assert.Equal(1, inGrace.ReservedLanesAt(host.Clock.GetUtcNow()));
 
         host.Clock.SetUtcNow(inGrace.GraceEndsAt!.Value.AddSeconds(1));
-        await host.Get<BillingJobs>().RevokeKeysAsync(CancellationToken.None);
+        await host.Get<BillingJobs>().EndLapsedSubscriptionsAsync(CancellationToken.None);
+        await host.Get<BillingJobs>().RevokeKeysOfEndedSubscriptionsAsync(CancellationToken.None);
 
         Assert.Equal(SubscriptionStatus.Ended, (await subscriptions.FindAsync(tenant.Id))!.Status);
         Assert.Equal(RevocationReason.SubscriptionEnded, (await host.Get<KeyService>().FindAsync(tenant.Id, issued.Key.Id))!.RevokedFor);
@@ -55,11 +56,31 @@ public class RevocationsTests(BillingHost host) : IClassFixture<BillingHost>
         var lasting = await host.KeyFor(tenant, name: "long", expires: now.AddDays(30));
         host.Clock.Advance(TimeSpan.FromMinutes(6));
 
-        await host.Get<Revocations>().RevokeKeysAsync();
+        await host.Get<BillingJobs>().ExpireKeysAsync(CancellationToken.None);
 
         var keys = host.Get<KeyService>();
         Assert.Equal(RevocationReason.Expired, (await keys.FindAsync(tenant.Id, expiring.Key.Id))!.RevokedFor);
         Assert.Equal(KeyState.Active, (await keys.FindAsync(tenant.Id, lasting.Key.Id))!.State);
+    }
+
+    [Fact]
+    public async Task On_lanes_own_billing_an_ended_period_renews_and_a_cancelled_one_ends_instead()
+    {
+        var renewing = await host.TenantWithActiveSubscription("starter");
+        var cancelling = await host.TenantWithActiveSubscription("starter");
+        var subscriptions = host.Get<SubscriptionService>();
+        var cancelled = await subscriptions.CancelAsync(cancelling.Id, "owner");
+        var periodEnd = (await subscriptions.FindAsync(renewing.Id))!.PeriodEnd;
+        host.Clock.SetUtcNow(new[] { periodEnd, cancelled.CancelsAt!.Value }.Max().AddMinutes(1));
+        var jobs = host.Get<BillingJobs>();
+
+        // Twice, as overlapping servers would: renewed once.
+        await Task.WhenAll(jobs.RenewPeriodsAsync(CancellationToken.None), jobs.RenewPeriodsAsync(CancellationToken.None));
+        await jobs.EndLapsedSubscriptionsAsync(CancellationToken.None);
+
+        var renewed = (await subscriptions.FindAsync(renewing.Id))!;
+        Assert.Equal((SubscriptionStatus.Active, periodEnd.AddDays(30)), (renewed.Status, renewed.PeriodEnd));
+        Assert.Equal(SubscriptionStatus.Ended, (await subscriptions.FindAsync(cancelling.Id))!.Status);
     }
 
     [Fact]
@@ -71,7 +92,7 @@ public class RevocationsTests(BillingHost host) : IClassFixture<BillingHost>
         await subscriptions.AdjustReservationAsync(tenant.Id, 5, until, "trial of more lanes", "staff-1");
         host.Clock.SetUtcNow(until);
 
-        await Task.WhenAll(host.Get<Revocations>().ExpireOverridesAsync(), host.Get<Revocations>().ExpireOverridesAsync());
+        await Task.WhenAll(host.Get<BillingJobs>().ExpireOverridesAsync(CancellationToken.None), host.Get<BillingJobs>().ExpireOverridesAsync(CancellationToken.None));
 
         var s = await subscriptions.FindAsync(tenant.Id);
         Assert.Null(s!.Override);
@@ -95,7 +116,7 @@ public class RecurringJobTests(BillingWithJobs host) : IClassFixture<BillingWith
         var issued = await host.KeyFor(tenant);
         await host.Get<SubscriptionService>().EndAsync(tenant.Id, "cancelled", "owner");
 
-        host.Get<IRecurringJobManager>().Trigger(BillingJobs.RevokeKeys);
+        host.Get<IRecurringJobManager>().Trigger(BillingJobs.RevokeKeysOfEndedSubscriptions);
 
         var key = await Eventually.Get(
             () => host.Get<KeyService>().FindAsync(tenant.Id, issued.Key.Id),
