@@ -93,6 +93,8 @@ public static class BillingHostingExtensions
         services.AddTransient<StripeEventJob>();
         services.AddSingleton<TenantService>();
         services.AddSingleton<SubscriptionService>();
+        services.AddSingleton<SubscriptionActions>();
+        services.AddSingleton<StripeEventInbox>();
         services.AddSingleton<KeyService>();
         services.AddSingleton<UsageReports>();
         services.AddSingleton<Support.SupportQueries>();

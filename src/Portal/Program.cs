@@ -2,6 +2,7 @@ using Lanes.Billing;
 using Lanes.Billing.Payments;
 using Lanes.Portal.Admin;
 using Lanes.Portal.Api;
+using Lanes.Portal.Api.Billing;
 using Lanes.Portal.Components;
 using Lanes.Portal.Identity;
 using Lanes.Portal.Jobs;

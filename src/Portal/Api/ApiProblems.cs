@@ -6,18 +6,28 @@ namespace Lanes.Portal.Api;
 /// state 409, something the tenant does not have 404. <c>type</c> carries the rule's stable code.</summary>
 public static class ApiProblems
 {
-    private static readonly HashSet<string> Conflicts = ["key_revoked", "subscription_inactive", "capacity_exceeded", "already_subscribed"];
+    private static readonly HashSet<string> Conflicts =
+        ["key_revoked", "subscription_inactive", "capacity_exceeded", "already_subscribed", "trials_full", "payment_processing"];
 
     public static bool TryFrom(Exception exception, out IResult problem)
     {
         problem = exception switch
         {
             NotFound e => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: e.Message, type: "not_found"),
-            RuleViolation e => Results.Problem(statusCode: Conflicts.Contains(e.Code) ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest, title: e.Message, type: e.Code),
+            RuleViolation e => Results.Problem(statusCode: StatusOf(e.Code), title: e.Message, type: e.Code),
             _ => null!,
         };
         return problem is not null;
     }
+
+    private static int StatusOf(string code) => code switch
+    {
+        _ when Conflicts.Contains(code) => StatusCodes.Status409Conflict,
+        "staff_assigns_plans" => StatusCodes.Status403Forbidden,
+        "card_declined" => StatusCodes.Status402PaymentRequired,
+        "payment_provider" => StatusCodes.Status502BadGateway,
+        _ => StatusCodes.Status400BadRequest,
+    };
 
     public static IResult Invalid(string code, string message) =>
         Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: message, type: code);

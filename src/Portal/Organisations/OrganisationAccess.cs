@@ -47,7 +47,16 @@ public sealed class OrganisationAccess(IServiceProvider services, TenantService 
     }
 
     /// <summary>The same, for endpoints outside Razor components (they have the request's user, not a circuit's).</summary>
-    public async Task<OrganisationContext?> ForUserAsync(ClaimsPrincipal user, string? slug = null, CancellationToken ct = default)
+    public Task<OrganisationContext?> ForUserAsync(ClaimsPrincipal user, string? slug = null, CancellationToken ct = default) =>
+        ResolveAsync(user, slug, exactly: false, ct);
+
+    /// <summary>For APIs: exactly the organisation the request names, or their only one when it names none. Null when
+    /// the slug is not one of theirs, or they belong to several and the request does not say which: an API never acts
+    /// on an organisation it was not asked to. Note: another tenant's slug looks exactly like one that does not exist.</summary>
+    public Task<OrganisationContext?> NamedByRequestAsync(ClaimsPrincipal user, string? slug, CancellationToken ct = default) =>
+        ResolveAsync(user, slug, exactly: true, ct);
+
+    private async Task<OrganisationContext?> ResolveAsync(ClaimsPrincipal user, string? slug, bool exactly, CancellationToken ct)
     {
         var userId = user.FindFirstValue(ClaimTypes.NameIdentifier);
         if (userId is null)
@@ -61,9 +70,18 @@ public sealed class OrganisationAccess(IServiceProvider services, TenantService 
             return null;
         }
 
-        var preferred = slug is null ? await tenants.PreferredOfAsync(userId, ct) : null;
+        var preferred = slug is null && !exactly ? await tenants.PreferredOfAsync(userId, ct) : null;
         var chosen = memberships.FirstOrDefault(m => m.Tenant.Slug == slug || m.Tenant.Id == preferred);
-        if (chosen.Tenant is null)
+        if (chosen.Tenant is null && exactly)
+        {
+            if (slug is not null || memberships.Count > 1)
+            {
+                return null;
+            }
+
+            chosen = memberships[0];
+        }
+        else if (chosen.Tenant is null)
         {
             chosen = memberships[0];
         }

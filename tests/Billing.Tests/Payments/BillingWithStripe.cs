@@ -1,3 +1,4 @@
+extern alias portal;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -72,7 +73,7 @@ public class BillingWithStripe : IAsyncLifetime
         builder.AddBilling(BillingRole.Jobs);
         builder.Services.AddSingleton<TimeProvider>(Clock);
         _app = builder.Build();
-        _app.MapStripeWebhook();
+        portal::Lanes.Portal.Api.Billing.StripeWebhookApi.MapStripeWebhook(_app);
         await _app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
     }
