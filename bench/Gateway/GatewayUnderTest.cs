@@ -1,3 +1,4 @@
+using Lanes.Shared.Hosting;
 using Lanes.Billing;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;

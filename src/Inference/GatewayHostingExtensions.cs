@@ -1,3 +1,4 @@
+using Lanes.Shared.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Lanes.Billing;
 using Lanes.Billing.Keys;
@@ -74,14 +75,14 @@ public static partial class GatewayHostingExtensions
         services.AddSingleton<UsageMeter>();
         services.AddSingleton<RequestDrain>();
         services.AddHealthChecks()
-            .AddCheck<DrainReadiness>("drain", tags: [BillingHostingExtensions.ReadinessTag])
-            .AddCheck<KeyDirectoryReadiness>("keys", tags: [BillingHostingExtensions.ReadinessTag]);
+            .AddCheck<DrainReadiness>("drain", tags: [LanesHealth.ReadinessTag])
+            .AddCheck<KeyDirectoryReadiness>("keys", tags: [LanesHealth.ReadinessTag]);
 
         // A gateway serves from memory (keys, leased budgets, the usage spool) while PostgreSQL is away: the database
         // shows as degraded in /readyz, and never takes the gateway out of the load balancer.
         services.PostConfigure<HealthCheckServiceOptions>(o =>
         {
-            foreach (var check in o.Registrations.Where(r => r.Name == BillingHostingExtensions.DatabaseCheck))
+            foreach (var check in o.Registrations.Where(r => r.Name == LanesHealth.DatabaseCheck))
             {
                 check.FailureStatus = HealthStatus.Degraded;
             }

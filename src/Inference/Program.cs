@@ -1,3 +1,4 @@
+using Lanes.Shared.Hosting;
 using Lanes.Billing;
 using Lanes.Inference;
 using Lanes.Inference.Engine.Torch.Demo;

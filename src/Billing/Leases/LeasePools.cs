@@ -4,18 +4,6 @@ using Npgsql;
 
 namespace Lanes.Billing.Leases;
 
-/// <summary>What a grant handed out, and where the holder's lease stands after it.</summary>
-/// <param name="Granted">Added by this grant: 0 when less than the minimum was left.</param>
-/// <param name="Held">What the holder now holds of the pool's window in all.</param>
-/// <param name="Ceiling">How much of <paramref name="Held"/> the holder may spend without telling the database again.</param>
-public readonly record struct LeaseGrant(decimal Granted, decimal Held, decimal Ceiling);
-
-/// <summary>A holder's lease on one pool's window as the database has it, after a renewal.</summary>
-public readonly record struct HeldLease(string Pool, DateTimeOffset WindowStart, decimal Held, decimal Ceiling);
-
-/// <summary>What a holder asks at a renewal: to be allowed to spend up to <paramref name="Spendable"/> of its lease.</summary>
-public readonly record struct LeaseRenewal(string Pool, DateTimeOffset WindowStart, decimal Spendable);
-
 /// <summary>
 /// Slices of a per-window allowance (a key's budget in dollars, a tenant's requests per window) handed to gateways.
 /// One row per pool and window holds what has been granted so far; a grant is one atomic UPDATE that never takes the

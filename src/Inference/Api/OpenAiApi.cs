@@ -1,26 +1,13 @@
-using Lanes.Inference.Admission;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Lanes.Billing.Keys;
+using Lanes.Inference.Admission;
 using Lanes.Inference.Engine;
 using Microsoft.Extensions.Options;
 
 namespace Lanes.Inference.Api;
-
-/// <summary>Request limits of the OpenAI-compatible API (<c>Gateway</c> section).</summary>
-public sealed class GatewayOptions
-{
-    public const string Section = "Gateway";
-
-    /// <summary>Largest request body accepted; larger ones get 413.</summary>
-    [System.ComponentModel.DataAnnotations.Range(1_024, 64 * 1024 * 1024)]
-    public int MaxRequestBytes { get; set; } = 1024 * 1024;
-
-    /// <summary>At shutdown, how long running requests and streams may take to finish before the process exits.</summary>
-    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
-}
 
 /// <summary>The OpenAI wire: <c>/v1/chat/completions</c>, <c>/v1/completions</c>, <c>/v1/models</c>, <c>/v1/usage</c>.</summary>
 public static class OpenAiApi

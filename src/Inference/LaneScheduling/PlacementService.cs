@@ -8,20 +8,6 @@ using Npgsql;
 
 namespace Lanes.Inference.LaneScheduling;
 
-/// <summary>How gateways find each other and split reservations (<c>Gateway:Placement</c>).</summary>
-public sealed class PlacementOptions
-{
-    public const string Section = "Gateway:Placement";
-
-    /// <summary>A gateway that has not reported for this long is taken as gone: its lanes move to the others.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
-    public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>How often the placement is computed again.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
-    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
-}
-
 /// <summary>
 /// This gateway's share of every tenant's reservation, recomputed every interval from the live gateways of its model
 /// pool (their occupancy reports, which double as heartbeats) and the pool's reservations in the key directory. Until the first

@@ -5,25 +5,6 @@ using Microsoft.Extensions.Options;
 
 namespace Lanes.Inference.Metering;
 
-/// <summary>Flush cadence and the usage spool (<c>Gateway:Metering</c>).</summary>
-public sealed class MeteringOptions
-{
-    public const string Section = "Gateway:Metering";
-
-    /// <summary>How often metered usage is spooled and sent to billing: what a gateway killed outright can lose.</summary>
-    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
-    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>Where unacknowledged usage batches are kept on disk (relative to the content root); a volume that
-    /// outlives the process (an emptyDir outlives container restarts). Default: <c>lanes-usage-spool</c> under the
-    /// temporary folder.</summary>
-    public string? SpoolPath { get; set; }
-
-    /// <summary>The most the spool holds; beyond it new batches wait in memory only.</summary>
-    [System.ComponentModel.DataAnnotations.Range(1L << 16, long.MaxValue)]
-    public long MaxSpoolBytes { get; set; } = 256L << 20;
-}
-
 /// <summary>
 /// Sends metered usage to billing every interval and at shutdown. Each batch is spooled to disk first
 /// (<see cref="UsageSpool"/>) and keeps its id until billing has it, so a flush retried after a timeout, a crash between

@@ -4,26 +4,6 @@ using Marten;
 
 namespace Lanes.Billing.Occupancy;
 
-/// <summary>One tenant's lanes on one gateway at a moment: running, waiting, requests started this window, and the
-/// share of its reservation placed on this gateway.</summary>
-public sealed record TenantOccupancy(Guid TenantId, int InUse, int Queued, DateTimeOffset WindowStart, long RequestsInWindow, int Reserved = 0);
-
-/// <summary>
-/// What one gateway reports every few seconds (one global document per gateway process, overwritten). The portal
-/// adds up fresh reports to show lanes in use and queued now; a gateway that stops reporting drops out on its own.
-/// The report also says which model pool the gateway is in and which models its engine serves: capacity is the
-/// live gateways' slots per pool.
-/// </summary>
-public sealed record GatewayOccupancy(
-    string Id, DateTimeOffset ReportedAt, int Slots, IReadOnlyList<TenantOccupancy> Tenants, string? Pool = null, IReadOnlyList<string>? Models = null)
-{
-    /// <summary>The pool, for reports written before gateways named one.</summary>
-    public string PoolId => Pool ?? Lanes.Shared.Plans.ModelPools.Default;
-}
-
-/// <summary>Lanes in use and queued for a tenant across every live gateway, and requests started in the window.</summary>
-public sealed record LaneUseNow(int InUse, int Queued, long RequestsInWindow, int Gateways);
-
 public sealed class LaneOccupancyStore(IDocumentStore store, TimeProvider clock) : ILaneOccupancy
 {
     /// <summary>Reports older than this come from a gateway that stopped; they are ignored.</summary>

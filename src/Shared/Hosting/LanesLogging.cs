@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Lanes.Billing;
+namespace Lanes.Shared.Hosting;
 
-public static class LoggingExtensions
+public static class LanesLogging
 {
     /// <summary>Readable console logs in Development, one JSON object per line elsewhere (for collectors).</summary>
     public static IHostApplicationBuilder AddLanesLogging(this IHostApplicationBuilder builder)

@@ -1,0 +1,10 @@
+namespace Lanes.Billing.Plans;
+
+public sealed class ModelPriceOptions
+{
+    public string Model { get; set; } = "";
+    public decimal InputPerMillionUsd { get; set; }
+    public decimal OutputPerMillionUsd { get; set; }
+    public string Source { get; set; } = "";
+    public DateOnly AsOf { get; set; }
+}

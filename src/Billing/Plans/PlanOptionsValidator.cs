@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+using Lanes.Shared.Plans;
+using Lanes.Shared.Windows;
+using Microsoft.Extensions.Options;
+
+namespace Lanes.Billing.Plans;
+
+/// <summary>Rules data annotations cannot express: unique ids and readable windows.</summary>
+public sealed class PlanOptionsValidator : IValidateOptions<PlanOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PlanOptions options)
+    {
+        var failures = new List<string>();
+        foreach (var tier in options.Tiers)
+        {
+            var context = new ValidationContext(tier);
+            var results = new List<ValidationResult>();
+            if (!Validator.TryValidateObject(tier, context, results, validateAllProperties: true))
+            {
+                failures.AddRange(results.Select(r => $"Plans:Tiers[{tier.Id}]: {r.ErrorMessage}"));
+            }
+
+            if (!ModelPools.IsValidId(tier.Pool))
+            {
+                failures.Add($"Plans:Tiers[{tier.Id}]: pool '{tier.Pool}' is not a pool id (lower-case letters, digits, dots and dashes, such as 'qwen-7b').");
+            }
+
+            if (!WindowSchedule.TryParseLength(tier.Window, out _))
+            {
+                failures.Add($"Plans:Tiers[{tier.Id}]: window '{tier.Window}' is not a length such as 8h, 30m or 1d.");
+            }
+        }
+
+        failures.AddRange(options.Tiers.GroupBy(t => t.Id, StringComparer.OrdinalIgnoreCase)
+            .Where(g => g.Count() > 1)
+            .Select(g => $"Plans:Tiers: id '{g.Key}' appears {g.Count()} times."));
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
