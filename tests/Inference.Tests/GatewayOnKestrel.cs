@@ -15,34 +15,12 @@ using OpenAI.Chat;
 namespace Lanes.Inference.Tests;
 
 /// <summary>The gateway on real Kestrel (a loopback port), on its own database, with the scripted engine.</summary>
-public class GatewayOnKestrel : AppFactory<Program>
+public class GatewayOnKestrel : OnKestrel<Program>
 {
-    private string? _baseAddress;
-
-    public GatewayOnKestrel()
-    {
-        UseKestrel(0);
-    }
-
-    /// <summary>Null: the real clock. Fixtures that move time set a fake one.</summary>
-    public virtual FakeTimeProvider? Clock => null;
-
-    protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
-
-    public Uri BaseAddress => new(_baseAddress ?? throw new InvalidOperationException("Not started."));
-
     public Uri V1 => new(BaseAddress, "/v1");
 
-    public override async Task InitializeAsync()
+    protected override void ConfigureDefaults(IWebHostBuilder builder)
     {
-        await base.InitializeAsync();
-        StartServer();
-        _baseAddress = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-    }
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
         // The engine the tests rely on, whatever appsettings.Development.json sets for the demo.
         builder.UseSetting("Engine:Kind", "scripted");
         builder.UseSetting("Engine:Scripted:Model", "scripted");
@@ -51,15 +29,6 @@ public class GatewayOnKestrel : AppFactory<Program>
         builder.UseSetting("Engine:Scripted:Slots", "8");
         builder.UseSetting("Gateway:Keys:PollInterval", "00:00:00.100");
         builder.UseSetting("Gateway:Metering:FlushInterval", "00:00:00.200");
-        foreach (var (key, value) in Settings)
-        {
-            builder.UseSetting(key, value);
-        }
-
-        if (Clock is { } clock)
-        {
-            builder.ConfigureServices(s => s.AddSingleton<TimeProvider>(clock));
-        }
     }
 
     private ControlPlaneBeside? _billing;
@@ -77,8 +46,6 @@ public class GatewayOnKestrel : AppFactory<Program>
         await base.DisposeAsync();
         GC.SuppressFinalize(this);
     }
-
-    public HttpClient Http() => new() { BaseAddress = BaseAddress };
 
     public ChatClient Chat(string secret, string model = "scripted") =>
         new(model, new ApiKeyCredential(secret), new OpenAIClientOptions { Endpoint = V1 });

@@ -1,6 +1,7 @@
 using Lanes.Inference.Tests.Api;
 using Lanes.Inference.Tests.Engine.Torch;
 using Lanes.Testing;
+using Lanes.Inference.Tests.Engine.Upstream;
 
 namespace Lanes.Inference.Tests.Agents;
 

@@ -5,49 +5,15 @@ using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
 using Lanes.Portal.Api.Clients;
 using Lanes.Testing;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Lanes.Portal.Tests.Api;
 
 /// <summary>The portal on real Kestrel (a loopback port) on its own database, with helpers for tenants, management
 /// clients and tokens.</summary>
-public class PortalOnKestrel : AppFactory<Program>
+public class PortalOnKestrel : OnKestrel<Program>
 {
-    private string? _baseAddress;
-
-    public PortalOnKestrel()
-    {
-        UseKestrel(0);
-    }
-
-    /// <summary>Null: the real clock. Fixtures that move time set a fake one.</summary>
-    public virtual FakeTimeProvider? Clock => null;
-
-    public Uri BaseAddress => new(_baseAddress ?? throw new InvalidOperationException("Not started."));
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        StartServer();
-        _baseAddress = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-    }
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        if (Clock is { } clock)
-        {
-            builder.ConfigureServices(s => s.AddSingleton<TimeProvider>(clock));
-        }
-    }
-
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
-
-    public HttpClient Http() => new() { BaseAddress = BaseAddress };
 
     /// <summary>A new tenant with a live subscription.</summary>
     public async Task<Guid> TenantAsync(string plan = "pro")

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Lanes.Testing;
 using OpenAI.Chat;
 using static Lanes.Inference.Tests.Api.ChatCompletionsTests;
+using Lanes.Inference.Tests.Engine.Upstream;
 
 namespace Lanes.Inference.Tests.Api.Tools;
 

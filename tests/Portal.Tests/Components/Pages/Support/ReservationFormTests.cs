@@ -1,6 +1,6 @@
 using Lanes.Portal.Components.Pages.Support;
 
-namespace Lanes.Portal.Tests.Components.Support;
+namespace Lanes.Portal.Tests.Components.Pages.Support;
 
 public class ReservationFormTests
 {

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Lanes.Portal.Api.Auth;
 using Lanes.Portal.Api.Clients;
 
-namespace Lanes.Portal.Tests.Api;
+namespace Lanes.Portal.Tests.Api.Auth;
 
 /// <summary>The client-credentials flow at /connect/token and how /api/v1 admits its tokens, over real HTTP.</summary>
 [Collection(PortalHosts.Name)]

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
 
-namespace Lanes.Portal.Tests.Components.Clients;
+namespace Lanes.Portal.Tests.Components.Pages.Clients;
 
 public class CreateClientDialogTests
 {

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
 
-namespace Lanes.Portal.Tests.Components.Billing;
+namespace Lanes.Portal.Tests.Components.Pages.Billing;
 
 /// <summary>The billing details form on the billing page, rendered against billing on a real database.</summary>
 public class BillingDetailsFormTests(BillingHost billing) : IClassFixture<BillingHost>

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
 
-namespace Lanes.Portal.Tests.Components.Keys;
+namespace Lanes.Portal.Tests.Components.Pages.Keys;
 
 public class CreateKeyDialogTests
 {

@@ -1,7 +1,7 @@
 using Lanes.Billing.Tenants;
 using Lanes.Portal.Components.Pages.Team;
 
-namespace Lanes.Portal.Tests.Components.Team;
+namespace Lanes.Portal.Tests.Components.Pages.Team;
 
 public class InviteFormTests
 {

@@ -1,7 +1,7 @@
 using Lanes.Billing.Usage;
 using Lanes.Portal.Components.Pages.Usage;
 
-namespace Lanes.Portal.Tests.Components.Usage;
+namespace Lanes.Portal.Tests.Components.Pages.Usage;
 
 public class UsageChartDataTests
 {

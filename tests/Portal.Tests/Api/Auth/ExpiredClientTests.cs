@@ -6,7 +6,7 @@ using System.Text.Json;
 using Lanes.Portal.Api.Auth;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Lanes.Portal.Tests.Api;
+namespace Lanes.Portal.Tests.Api.Auth;
 
 /// <summary>The portal on a fake clock, so a client can expire without waiting.</summary>
 public sealed class PortalOnFakeClock : PortalOnKestrel

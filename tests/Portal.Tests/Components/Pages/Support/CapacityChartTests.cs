@@ -1,7 +1,7 @@
 using Lanes.Billing.Capacity;
 using Lanes.Portal.Components.Pages.Support;
 
-namespace Lanes.Portal.Tests.Components.Support;
+namespace Lanes.Portal.Tests.Components.Pages.Support;
 
 public class CapacityChartTests
 {

@@ -6,7 +6,7 @@ using System.Text.Json;
 using Lanes.Billing.Keys;
 using Lanes.Portal.Api.Auth;
 
-namespace Lanes.Portal.Tests.Api;
+namespace Lanes.Portal.Tests.Api.Keys;
 
 /// <summary>/api/v1/keys over real HTTP: the key lifecycle, tenant isolation, paging and Idempotency-Key.</summary>
 [Collection(PortalHosts.Name)]

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
 
-namespace Lanes.Portal.Tests.Components.Billing;
+namespace Lanes.Portal.Tests.Components.Pages.Billing;
 
 public class ChangePlanDialogTests
 {

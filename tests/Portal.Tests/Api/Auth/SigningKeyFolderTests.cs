@@ -1,7 +1,7 @@
 using Lanes.Portal.Api.Auth;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Lanes.Portal.Tests.Api;
+namespace Lanes.Portal.Tests.Api.Auth;
 
 public sealed class SigningKeyFolderTests : IDisposable
 {

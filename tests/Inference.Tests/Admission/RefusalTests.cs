@@ -9,7 +9,7 @@ using Lanes.Inference.Auth;
 using OpenAI.Chat;
 using static Lanes.Inference.Tests.Api.ChatCompletionsTests;
 
-namespace Lanes.Inference.Tests.Api;
+namespace Lanes.Inference.Tests.Admission;
 
 public class RefusalTests(GatewayOnKestrel gateway) : IClassFixture<GatewayOnKestrel>
 {

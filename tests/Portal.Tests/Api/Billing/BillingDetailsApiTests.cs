@@ -9,7 +9,7 @@ using Lanes.Portal.Tests.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Lanes.Portal.Tests.Billing;
+namespace Lanes.Portal.Tests.Api.Billing;
 
 /// <summary><c>/billing/api/billing-details</c>: members read the billing contact, only owners change it.</summary>
 [Collection(PortalHosts.Name)]
