@@ -1,17 +1,10 @@
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Usage;
-using Lanes.Inference.Auth;
 using Lanes.Inference.Budgets;
 using Lanes.Inference.Engine;
 using Lanes.Inference.LaneScheduling;
-using Lanes.Inference.Metering;
-using Lanes.Inference.Metrics;
-using Lanes.Shared.Plans;
 using Lanes.Shared.Pricing;
-using Lanes.Shared.Windows;
-
-using Lanes.Inference.Api;
 
 namespace Lanes.Inference.Admission;
 
@@ -28,5 +21,5 @@ public sealed class Admission
     public required DateTimeOffset ArrivedAt { get; init; }
     public required TimeSpan QueueWait { get; init; }
 
-    public Lanes.Billing.Usage.ApiDoor Door { get; init; }
+    public ApiDoor Door { get; init; }
 }

@@ -10,7 +10,6 @@ using Lanes.Inference.Metrics;
 using Lanes.Shared.Plans;
 using Lanes.Shared.Pricing;
 using Lanes.Shared.Windows;
-
 using Lanes.Inference.Api;
 
 namespace Lanes.Inference.Admission;

@@ -1,17 +1,6 @@
-using Lanes.Billing.Keys;
-using Lanes.Billing.Subscriptions;
-using Lanes.Billing.Usage;
-using Lanes.Inference.Auth;
 using Lanes.Inference.Budgets;
-using Lanes.Inference.Engine;
 using Lanes.Inference.LaneScheduling;
-using Lanes.Inference.Metering;
-using Lanes.Inference.Metrics;
-using Lanes.Shared.Plans;
-using Lanes.Shared.Pricing;
 using Lanes.Shared.Windows;
-
-using Lanes.Inference.Api;
 
 namespace Lanes.Inference.Admission;
 

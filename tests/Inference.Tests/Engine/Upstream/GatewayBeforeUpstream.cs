@@ -1,11 +1,5 @@
-using System.Net;
-using System.Text;
 using Lanes.Billing.Keys;
-using Lanes.Inference.Metering;
-using Lanes.Testing;
 using Microsoft.AspNetCore.Hosting;
-using OpenAI.Chat;
-using static Lanes.Inference.Tests.Api.ChatCompletionsTests;
 
 namespace Lanes.Inference.Tests.Engine.Upstream;
 
