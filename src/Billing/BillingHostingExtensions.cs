@@ -65,13 +65,16 @@ public static class BillingHostingExtensions
             marten.AddAsyncDaemon(DaemonMode.HotCold);
         }
 
-        services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CapacityOptions>, CapacityOptionsValidator>();
         services.AddSingleton<FleetCapacity>();
         services.AddSingleton<CapacityLedgerView>();
-        services.AddOptions<DunningOptions>().BindConfiguration(DunningOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DunningOptions>().BindConfiguration(DunningOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DunningOptions>, DunningOptionsValidator>();
         services.AddOptions<InternalBillingOptions>().BindConfiguration(InternalBillingOptions.Section)
             .Validate(o => o.TrialLength > TimeSpan.Zero, "InternalBilling:TrialLength must be positive.").ValidateOnStart();
-        services.AddOptions<Notices.NoticeOptions>().BindConfiguration(Notices.NoticeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Notices.NoticeOptions>().BindConfiguration(Notices.NoticeOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Notices.NoticeOptions>, Notices.NoticeOptionsValidator>();
 
         services.AddOptions<StripeOptions>().BindConfiguration(StripeOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StripeOptions>, StripeOptionsValidator>();
@@ -154,7 +157,8 @@ public static class BillingHostingExtensions
     {
         builder.AddBillingStore(schemaIsOptional: true);
         builder.AddGatewayContractServices();
-        builder.Services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<CapacityOptions>, CapacityOptionsValidator>();
         return builder;
     }
 

@@ -28,28 +28,35 @@ public static partial class GatewayHostingExtensions
     public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
 
         // Graceful shutdown: the web server stops taking requests and lets running streams finish within the drain time.
         services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.DrainTimeout + UsageFlusher.FinalFlushTimeout + TimeSpan.FromSeconds(5));
-        services.AddOptions<LaneOptions>().BindConfiguration(LaneOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<KeyDirectoryOptions>().BindConfiguration(KeyDirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LaneOptions>().BindConfiguration(LaneOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LaneOptions>, LaneOptionsValidator>();
+        services.AddOptions<KeyDirectoryOptions>().BindConfiguration(KeyDirectoryOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KeyDirectoryOptions>, KeyDirectoryOptionsValidator>();
+        services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MeteringOptions>, MeteringOptionsValidator>();
 
         var kind = builder.Configuration["Engine:Kind"] ?? "torch";
         switch (kind)
         {
             case "torch":
-                services.AddOptions<TorchEngineOptions>().BindConfiguration(TorchEngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+                services.AddOptions<TorchEngineOptions>().BindConfiguration(TorchEngineOptions.Section).ValidateOnStart();
+                services.AddSingleton<IValidateOptions<TorchEngineOptions>, TorchEngineOptionsValidator>();
                 services.AddSingleton<TorchEngine>();
                 services.AddSingleton<IInferenceEngine>(sp => sp.GetRequiredService<TorchEngine>());
                 break;
             case "scripted":
-                services.AddOptions<ScriptedEngineOptions>().BindConfiguration(ScriptedEngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+                services.AddOptions<ScriptedEngineOptions>().BindConfiguration(ScriptedEngineOptions.Section).ValidateOnStart();
+                services.AddSingleton<IValidateOptions<ScriptedEngineOptions>, ScriptedEngineOptionsValidator>();
                 services.AddSingleton<IInferenceEngine, ScriptedEngine>();
                 break;
             case "upstream":
-                services.AddOptions<UpstreamEngineOptions>().BindConfiguration(UpstreamEngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+                services.AddOptions<UpstreamEngineOptions>().BindConfiguration(UpstreamEngineOptions.Section).ValidateOnStart();
+                services.AddSingleton<IValidateOptions<UpstreamEngineOptions>, UpstreamEngineOptionsValidator>();
                 services.AddHttpClient<IInferenceEngine, UpstreamEngine>((sp, http) =>
                     http.Timeout = sp.GetRequiredService<IOptions<UpstreamEngineOptions>>().Value.Timeout);
                 break;
@@ -61,7 +68,8 @@ public static partial class GatewayHostingExtensions
         services.AddSingleton<KeyDirectorySnapshot>();
         services.AddSingleton<KeyDirectoryRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyDirectoryRefresher>());
-        services.AddOptions<BudgetLeaseOptions>().BindConfiguration(BudgetLeaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BudgetLeaseOptions>().BindConfiguration(BudgetLeaseOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BudgetLeaseOptions>, BudgetLeaseOptionsValidator>();
         services.AddSingleton<LeaseCircuit>();
         services.AddSingleton<BudgetLedger>();
         services.AddHostedService<BudgetLeaseKeeper>();
@@ -69,7 +77,8 @@ public static partial class GatewayHostingExtensions
         services.AddSingleton<LaneScheduler>();
         services.AddSingleton<GatewayNode>();
         services.AddHostedService<OccupancyReporter>();
-        services.AddOptions<PlacementOptions>().BindConfiguration(PlacementOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PlacementOptions>().BindConfiguration(PlacementOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PlacementOptions>, PlacementOptionsValidator>();
         services.AddSingleton<PlacementService>();
         services.AddHostedService(sp => sp.GetRequiredService<PlacementService>());
         services.AddSingleton<UsageMeter>();
@@ -91,7 +100,8 @@ public static partial class GatewayHostingExtensions
         services.AddSingleton<UsageFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageFlusher>());
         services.AddSingleton<GatewayMetrics>();
-        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>();
         services.AddSingleton<AdmissionPipeline>();
         services.AddSingleton<IValidateOptions<KeyOptions>, EveryServedModelIsPriced>();
         services.AddHostedService<CapacityCheck>();

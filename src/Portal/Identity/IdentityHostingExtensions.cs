@@ -3,6 +3,7 @@ using Lanes.Portal.Security;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Lanes.Portal.Identity;
 
@@ -20,7 +21,8 @@ public static class IdentityHostingExtensions
             .AddIdentityCookies();
         builder.Services.AddScoped<Components.Account.IdentityRedirectManager>();
         builder.Services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, Components.Account.IdentityRevalidatingAuthenticationStateProvider>();
-        builder.Services.AddOptions<MailOptions>().BindConfiguration(MailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<MailOptions>().BindConfiguration(MailOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<MailOptions>, MailOptionsValidator>();
         builder.Services.AddSingleton<Outbox>();
         if (builder.Configuration.GetSection(MailOptions.Section).Get<MailOptions>() is { UsesSmtp: true })
         {

@@ -1,4 +1,5 @@
 using Lanes.Portal.Components.Pages.Usage;
+using Microsoft.Extensions.Options;
 
 namespace Lanes.Portal.Organisations;
 
@@ -7,7 +8,8 @@ public static class OrganisationHostingExtensions
     /// <summary>The customer-facing features: who acts for which organisation, and what the portal links to.</summary>
     public static WebApplicationBuilder AddOrganisations(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<PortalOptions>, PortalOptionsValidator>();
         builder.Services.AddScoped<OrganisationAccess>();
         builder.Services.AddSingleton<Identity.UserNames>();
         return builder;

@@ -53,7 +53,8 @@ public static class KeyRingEncryption
 {
     public static IServiceCollection AddKeyRingEncryption(this IServiceCollection services)
     {
-        services.AddOptions<KeyRingEncryptionOptions>().BindConfiguration(KeyRingEncryptionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<KeyRingEncryptionOptions>().BindConfiguration(KeyRingEncryptionOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KeyRingEncryptionOptions>, KeyRingEncryptionOptionsValidator>();
         services.AddOptions<KeyManagementOptions>().Configure<IOptions<KeyRingEncryptionOptions>>((o, encryption) =>
             o.XmlEncryptor = new AesGcmXmlEncryptor(encryption.Value.KeyBytes));
         return services;

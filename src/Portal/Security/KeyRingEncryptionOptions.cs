@@ -16,6 +16,12 @@ public sealed class KeyRingEncryptionOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        // [Required] reports a missing key; the generated validator calls this regardless, and a null key would throw.
+        if (string.IsNullOrEmpty(KeyEncryptionKey))
+        {
+            yield break;
+        }
+
         var bytes = new byte[64];
         if (!Convert.TryFromBase64String(KeyEncryptionKey, bytes, out var length) || length != 32)
         {

@@ -1,0 +1,7 @@
+using Microsoft.Extensions.Options;
+
+namespace Lanes.Inference.LaneScheduling;
+
+/// <summary>Validates <see cref="PlacementOptions"/>'s annotations at start, without reflection (source-generated).</summary>
+[OptionsValidator]
+public sealed partial class PlacementOptionsValidator : IValidateOptions<PlacementOptions>;
