@@ -10,8 +10,9 @@ namespace Lanes.Billing.Keys;
 /// The key status feed over billing's event store: positions are the events' sequence numbers; a change to a key or
 /// subscription stream is read back as the stream's current document.
 /// </summary>
-/// <remarks>Note: the event table is read with one narrow query (number, type, stream) rather than Marten's raw-event
-/// query, which would load and deserialise every usage event's body (most of the table) only to skip it.</remarks>
+/// <remarks>Note: the event table is read with one narrow query (number, type, tenant, stream) rather than Marten's
+/// raw-event query: that one reads one tenant's events at a time in this conjoined store (a follower needs every
+/// tenant's), and would load and deserialise every usage event's body (most of the table) only to skip it.</remarks>
 public sealed class KeyStatusFeed(IDocumentStore store, NpgsqlDataSource dataSource) : IKeyStatusFeed
 {
     /// <summary>Bookkeeping a gateway does not follow: it counts spend itself.</summary>

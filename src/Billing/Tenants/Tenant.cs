@@ -1,12 +1,5 @@
 namespace Lanes.Billing.Tenants;
 
-public enum MemberRole
-{
-    Member,
-    Admin,
-    Owner,
-}
-
 public sealed record TenantCreated(Guid TenantId, string Slug, string Name, string CreatedBy, DateTimeOffset CreatedAt);
 
 public sealed record MemberAdded(Guid TenantId, string UserId, string Email, MemberRole Role, string AddedBy, DateTimeOffset AddedAt);
