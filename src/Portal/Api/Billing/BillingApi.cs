@@ -50,130 +50,86 @@ public static class BillingApi
         return TypedResults.Ok(new AntiforgeryView(tokens.RequestToken, tokens.HeaderName!));
     }
 
-    private static async Task<Results<Ok<BillingSubscriptionView>, ProblemHttpResult>> GetSubscriptionAsync(
-        HttpContext http, OrganisationAccess access, SubscriptionService subscriptions, BillingModeInfo mode, TimeProvider clock)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Member);
-        if (acting.Org is not { } org)
+    private static Task<Results<Ok<BillingSubscriptionView>, ProblemHttpResult>> GetSubscriptionAsync(
+        HttpContext http, OrganisationAccess access, SubscriptionService subscriptions, BillingModeInfo mode, TimeProvider clock) =>
+        AsMemberAsync(http, access, MemberRole.Member, async org =>
         {
-            return acting.Refusal!;
-        }
+            var s = await subscriptions.FindAsync(org.TenantId, http.RequestAborted);
+            var pending = s is { IsLive: true } ? null : await subscriptions.FindPendingAsync(org.TenantId, http.RequestAborted);
+            return new BillingSubscriptionView(
+                pending?.PaymentProcessing ?? false, s?.CollectionPause is not null, s?.CollectionResumesAt, mode.Mode.ToString().ToLowerInvariant(),
+                mode.IsTestMode, s?.PlanId, s?.Status.ToString(), s?.ReservedLanesAt(clock.GetUtcNow()) ?? 0, s?.PeriodEnd, s?.ScheduledChange);
+        });
 
-        var s = await subscriptions.FindAsync(org.TenantId, http.RequestAborted);
-        var pending = s is { IsLive: true } ? null : await subscriptions.FindPendingAsync(org.TenantId, http.RequestAborted);
-        return TypedResults.Ok(new BillingSubscriptionView(
-            pending?.PaymentProcessing ?? false, s?.CollectionPause is not null, s?.CollectionResumesAt, mode.Mode.ToString().ToLowerInvariant(),
-            mode.IsTestMode, s?.PlanId, s?.Status.ToString(), s?.ReservedLanesAt(clock.GetUtcNow()) ?? 0, s?.PeriodEnd, s?.ScheduledChange));
-    }
+    private static Task<Results<Ok<RedirectView>, ProblemHttpResult>> CheckoutAsync(
+        PlanCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions) =>
+        AsMemberAsync(http, access, MemberRole.Admin, async org =>
+            new RedirectView(await actions.CheckoutAsync(org.TenantId, command.Plan, org.Email, command.CommandId, http.RequestAborted)));
 
-    private static async Task<Results<Ok<RedirectView>, ProblemHttpResult>> CheckoutAsync(
-        PlanCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Admin);
-        return acting.Org is { } org
-            ? TypedResults.Ok(new RedirectView(await actions.CheckoutAsync(org.TenantId, command.Plan, org.Email, command.CommandId, http.RequestAborted)))
-            : acting.Refusal!;
-    }
-
-    private static async Task<Results<Ok<TrialView>, ProblemHttpResult>> StartTrialAsync(
-        HttpContext http, OrganisationAccess access, SubscriptionActions actions)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Admin);
-        if (acting.Org is not { } org)
+    private static Task<Results<Ok<TrialView>, ProblemHttpResult>> StartTrialAsync(
+        HttpContext http, OrganisationAccess access, SubscriptionActions actions) =>
+        AsMemberAsync(http, access, MemberRole.Admin, async org =>
         {
-            return acting.Refusal!;
-        }
+            var s = await actions.StartTrialAsync(org.TenantId, org.UserId, http.RequestAborted);
+            return new TrialView(s.PlanId, s.Status.ToString(), s.PeriodEnd);
+        });
 
-        var s = await actions.StartTrialAsync(org.TenantId, org.UserId, http.RequestAborted);
-        return TypedResults.Ok(new TrialView(s.PlanId, s.Status.ToString(), s.PeriodEnd));
-    }
+    private static Task<Results<Ok<RedirectView>, ProblemHttpResult>> OpenCustomerPortalAsync(
+        BillingCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions) =>
+        AsMemberAsync(http, access, MemberRole.Admin, async org =>
+            new RedirectView(await actions.OpenCustomerPortalAsync(org.TenantId, command.CommandId, http.RequestAborted)));
 
-    private static async Task<Results<Ok<RedirectView>, ProblemHttpResult>> OpenCustomerPortalAsync(
-        BillingCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Admin);
-        return acting.Org is { } org
-            ? TypedResults.Ok(new RedirectView(await actions.OpenCustomerPortalAsync(org.TenantId, command.CommandId, http.RequestAborted)))
-            : acting.Refusal!;
-    }
+    private static Task<Results<Ok<PlanChangePreview>, ProblemHttpResult>> PreviewChangeAsync(
+        string plan, HttpContext http, OrganisationAccess access, SubscriptionActions actions) =>
+        AsMemberAsync(http, access, MemberRole.Admin, org => actions.PreviewChangeAsync(org.TenantId, plan, http.RequestAborted));
 
-    private static async Task<Results<Ok<PlanChangePreview>, ProblemHttpResult>> PreviewChangeAsync(
-        string plan, HttpContext http, OrganisationAccess access, SubscriptionActions actions)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Admin);
-        return acting.Org is { } org
-            ? TypedResults.Ok(await actions.PreviewChangeAsync(org.TenantId, plan, http.RequestAborted))
-            : acting.Refusal!;
-    }
-
-    private static async Task<Results<Ok<PlanChangeView>, ProblemHttpResult>> ChangePlanAsync(
-        PlanCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Admin);
-        if (acting.Org is not { } org)
+    private static Task<Results<Ok<PlanChangeView>, ProblemHttpResult>> ChangePlanAsync(
+        PlanCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions) =>
+        AsMemberAsync(http, access, MemberRole.Admin, async org =>
         {
-            return acting.Refusal!;
-        }
+            var changed = await actions.ChangePlanAsync(org.TenantId, command.Plan, org.UserId, command.CommandId, command.ProrationDate, http.RequestAborted);
+            return new PlanChangeView(changed.Subscription.PlanId, changed.Subscription.ScheduledChange, changed.PaymentPending, changed.PaymentUrl);
+        });
 
-        var changed = await actions.ChangePlanAsync(org.TenantId, command.Plan, org.UserId, command.CommandId, command.ProrationDate, http.RequestAborted);
-        return TypedResults.Ok(new PlanChangeView(changed.Subscription.PlanId, changed.Subscription.ScheduledChange, changed.PaymentPending, changed.PaymentUrl));
-    }
-
-    private static async Task<Results<Ok<KeptPlanView>, ProblemHttpResult>> KeepPlanAsync(
-        BillingCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Admin);
-        if (acting.Org is not { } org)
+    /// <summary>Undoes a downgrade waiting for the period end.</summary>
+    private static Task<Results<Ok<KeptPlanView>, ProblemHttpResult>> KeepPlanAsync(
+        BillingCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions) =>
+        AsMemberAsync(http, access, MemberRole.Admin, async org =>
         {
-            return acting.Refusal!;
-        }
+            var s = await actions.KeepPlanAsync(org.TenantId, org.UserId, command.CommandId, http.RequestAborted);
+            return new KeptPlanView(s.PlanId, s.ScheduledChange);
+        });
 
-        var s = await actions.KeepPlanAsync(org.TenantId, org.UserId, command.CommandId, http.RequestAborted);
-        return TypedResults.Ok(new KeptPlanView(s.PlanId, s.ScheduledChange));
-    }
-
-    private static async Task<Results<Ok<CancellationView>, ProblemHttpResult>> CancelAsync(
-        BillingCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Owner);
-        if (acting.Org is not { } org)
+    private static Task<Results<Ok<CancellationView>, ProblemHttpResult>> CancelAsync(
+        BillingCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions) =>
+        AsMemberAsync(http, access, MemberRole.Owner, async org =>
         {
-            return acting.Refusal!;
-        }
+            var s = await actions.CancelAsync(org.TenantId, org.UserId, command.CommandId, http.RequestAborted);
+            return new CancellationView(s.Status.ToString(), s.CancelsAt);
+        });
 
-        var s = await actions.CancelAsync(org.TenantId, org.UserId, command.CommandId, http.RequestAborted);
-        return TypedResults.Ok(new CancellationView(s.Status.ToString(), s.CancelsAt));
-    }
+    private static Task<Results<Ok<ResumedView>, ProblemHttpResult>> ResumeAsync(
+        BillingCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions) =>
+        AsMemberAsync(http, access, MemberRole.Owner, async org =>
+            new ResumedView((await actions.ResumeAsync(org.TenantId, org.UserId, command.CommandId, http.RequestAborted)).Status.ToString()));
 
-    private static async Task<Results<Ok<ResumedView>, ProblemHttpResult>> ResumeAsync(
-        BillingCommand command, HttpContext http, OrganisationAccess access, SubscriptionActions actions)
+    private static Task<Results<Ok<BillingDetailsView>, ProblemHttpResult>> GetBillingDetailsAsync(
+        HttpContext http, OrganisationAccess access, BillingContactService contacts) =>
+        AsMemberAsync(http, access, MemberRole.Member, async org => BillingDetailsView.Of(await contacts.FindAsync(org.TenantId, http.RequestAborted)));
+
+    private static Task<Results<Ok<BillingDetailsView>, ProblemHttpResult>> UpdateBillingDetailsAsync(
+        BillingDetailsCommand command, HttpContext http, OrganisationAccess access, BillingContactService contacts) =>
+        AsMemberAsync(http, access, MemberRole.Owner, async org =>
+            BillingDetailsView.Of(await contacts.UpdateAsync(org.TenantId, command, org.UserId, http.RequestAborted)));
+
+    /// <summary>Runs <paramref name="action"/> for the organisation the request names when the caller has at least
+    /// <paramref name="atLeast"/> there; otherwise answers why not (404 for an organisation that is not theirs, 403 for
+    /// a role too low). A business refusal inside the action becomes a ProblemDetails in <see cref="ApiProblems"/>.</summary>
+    private static async Task<Results<Ok<T>, ProblemHttpResult>> AsMemberAsync<T>(
+        HttpContext http, OrganisationAccess access, MemberRole atLeast, Func<OrganisationContext, Task<T>> action)
     {
-        var acting = await ActingAsync(http, access, MemberRole.Owner);
-        if (acting.Org is not { } org)
-        {
-            return acting.Refusal!;
-        }
-
-        var s = await actions.ResumeAsync(org.TenantId, org.UserId, command.CommandId, http.RequestAborted);
-        return TypedResults.Ok(new ResumedView(s.Status.ToString()));
-    }
-
-    private static async Task<Results<Ok<BillingDetailsView>, ProblemHttpResult>> GetBillingDetailsAsync(
-        HttpContext http, OrganisationAccess access, BillingContactService contacts)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Member);
-        return acting.Org is { } org
-            ? TypedResults.Ok(BillingDetailsView.Of(await contacts.FindAsync(org.TenantId, http.RequestAborted)))
-            : acting.Refusal!;
-    }
-
-    private static async Task<Results<Ok<BillingDetailsView>, ProblemHttpResult>> UpdateBillingDetailsAsync(
-        BillingDetailsCommand command, HttpContext http, OrganisationAccess access, BillingContactService contacts)
-    {
-        var acting = await ActingAsync(http, access, MemberRole.Owner);
-        return acting.Org is { } org
-            ? TypedResults.Ok(BillingDetailsView.Of(await contacts.UpdateAsync(org.TenantId, command, org.UserId, http.RequestAborted)))
-            : acting.Refusal!;
+        var acting = await ActingAsync(http, access, atLeast);
+        return acting.Org is { } org ? TypedResults.Ok(await action(org)) : acting.Refusal!;
     }
 
     /// <summary>The organisation a request acts for, or why it may not act.</summary>
