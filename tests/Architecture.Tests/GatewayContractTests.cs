@@ -25,6 +25,21 @@ public class GatewayContractTests
     }
 
     [Fact]
+    public void The_gateway_reads_keys_and_subscriptions_only_in_the_contracts_narrow_shapes()
+    {
+        // Billing's aggregates and their events are its own to change; the gateway gets KeyStatus and
+        // TenantReservation from the feed. Enums (a key's state, a subscription's status) are values both may name, and
+        // options are configuration both read (the key pepper).
+        var billingState = TypesUsedBy(Projects.Inference.Location)
+            .Where(t => t.StartsWith("Lanes.Billing.Keys.", StringComparison.Ordinal) || t.StartsWith("Lanes.Billing.Subscriptions.", StringComparison.Ordinal))
+            .Where(t => Projects.Billing.GetType(t) is not { IsEnum: true } && !t.EndsWith("Options", StringComparison.Ordinal))
+            .ToList();
+        Assert.Empty(billingState);
+
+        Assert.Contains("Lanes.Billing.GatewayContract.KeyStatus", TypesUsedBy(Projects.Inference.Location));
+    }
+
+    [Fact]
     public void The_gateway_has_no_SQL_on_Martens_tables()
     {
         var sources = Directory.EnumerateFiles(Path.Combine(Projects.Root, "src", "Inference"), "*.cs", SearchOption.AllDirectories)

@@ -87,7 +87,11 @@ public sealed record ApiKey
 
     public bool IsUsableAt(DateTimeOffset now) => State == KeyState.Active && (ExpiresAt is null || ExpiresAt > now);
 
-    public bool AllowsModel(string model) => Models.Count == 0 || Models.Contains(model, StringComparer.Ordinal);
+    /// <summary>What a gateway needs of this key to authenticate and budget requests (billing's key status feed
+    /// sends it).</summary>
+    public GatewayContract.KeyStatus ToStatus() => new(
+        Id, TenantId, Name, SecretHash, PreviousSecretHash, PreviousSecretValidUntil, State, RevokedFor, RevokedAt, ExpiresAt,
+        Models, BudgetUsd, WindowLength, new(WindowStart, WindowSpentUsd), Pending is { } p ? new(p.WindowStart, p.SpentUsd) : null);
 
     public static ApiKey Create(ApiKeyIssued e)
     {

@@ -8,7 +8,7 @@ namespace Lanes.Billing.Keys;
 
 /// <summary>
 /// The key status feed over billing's event store: positions are the events' sequence numbers; a change to a key or
-/// subscription stream is read back as the stream's current document.
+/// subscription stream is read back as the stream's current document, sent in the contract's narrow shapes.
 /// </summary>
 /// <remarks>Note: the event table is read with one narrow query (number, type, tenant, stream) rather than Marten's
 /// raw-event query: that one reads one tenant's events at a time in this conjoined store (a follower needs every
@@ -28,8 +28,8 @@ public sealed class KeyStatusFeed(IDocumentStore store, NpgsqlDataSource dataSou
         await using var query = store.QuerySession();
         return new KeyStatusLoad(
             position,
-            await query.Query<ApiKey>().Where(k => k.AnyTenant()).ToListAsync(ct),
-            await query.Query<Subscription>().Where(s => s.AnyTenant()).ToListAsync(ct));
+            Statuses(await query.Query<ApiKey>().Where(k => k.AnyTenant()).ToListAsync(ct)),
+            Reservations(await query.Query<Subscription>().Where(s => s.AnyTenant()).ToListAsync(ct)));
     }
 
     public async Task<KeyStatusChanges> ChangesAsync(long after, IReadOnlyCollection<long> awaited, CancellationToken ct)
@@ -66,16 +66,21 @@ public sealed class KeyStatusFeed(IDocumentStore store, NpgsqlDataSource dataSou
         return new KeyStatusChanges(
             position,
             present,
-            await query.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenantIds) && k.Id.IsOneOf(ids)).ToListAsync(ct),
-            await query.Query<Subscription>().Where(s => s.TenantIsOneOf(tenantIds) && s.Id.IsOneOf(ids)).ToListAsync(ct));
+            Statuses(await query.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenantIds) && k.Id.IsOneOf(ids)).ToListAsync(ct)),
+            Reservations(await query.Query<Subscription>().Where(s => s.TenantIsOneOf(tenantIds) && s.Id.IsOneOf(ids)).ToListAsync(ct)));
     }
 
-    public async Task<(IReadOnlyList<ApiKey> Keys, IReadOnlyList<Subscription> Subscriptions)> WrittenSinceAsync(DateTimeOffset since, CancellationToken ct)
+    public async Task<KeyStatusReread> WrittenSinceAsync(DateTimeOffset since, CancellationToken ct)
     {
         await using var query = store.QuerySession();
-        return (await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.ModifiedSince(since)).ToListAsync(ct),
-            await query.Query<Subscription>().Where(s => s.AnyTenant() && s.ModifiedSince(since)).ToListAsync(ct));
+        return new KeyStatusReread(
+            Statuses(await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.ModifiedSince(since)).ToListAsync(ct)),
+            Reservations(await query.Query<Subscription>().Where(s => s.AnyTenant() && s.ModifiedSince(since)).ToListAsync(ct)));
     }
+
+    private static KeyStatus[] Statuses(IReadOnlyList<ApiKey> keys) => [.. keys.Select(k => k.ToStatus())];
+
+    private static TenantReservation[] Reservations(IReadOnlyList<Subscription> subscriptions) => [.. subscriptions.Select(s => s.ToReservation())];
 
     private async Task<long> PositionAsync(CancellationToken ct)
     {

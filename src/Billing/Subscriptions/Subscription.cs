@@ -171,21 +171,13 @@ public sealed record Subscription
 
     public bool IsLive => Status is not (SubscriptionStatus.None or SubscriptionStatus.Ended);
 
-    /// <summary>The lanes the gateway reserves for the tenant right now.</summary>
-    public int ReservedLanesAt(DateTimeOffset now)
-    {
-        if (!IsLive || Status == SubscriptionStatus.Paused)
-        {
-            return 0;
-        }
+    /// <summary>The lanes the gateway reserves for the tenant right now (the rule is the gateway's own, so both
+    /// sides read a reservation the same way).</summary>
+    public int ReservedLanesAt(DateTimeOffset now) => ToReservation().ReservedLanesAt(now);
 
-        if (Override is { } o && o.ActiveAt(now))
-        {
-            return o.Lanes;
-        }
-
-        return Status == SubscriptionStatus.InGrace && GraceLanes is { } reduced ? Math.Min(reduced, PlanLanes) : PlanLanes;
-    }
+    /// <summary>What a gateway needs of this subscription to admit requests (billing's key status feed sends it).</summary>
+    public GatewayContract.TenantReservation ToReservation() =>
+        new(TenantId, PlanId, Status, PlanLanes, GraceLanes, Override?.Lanes, Override?.Until, RequestsPerWindow, WindowLength);
 
     public static Subscription Create(SubscriptionStarted e) => new Subscription().Apply(e);
 

@@ -1,5 +1,4 @@
-using Lanes.Billing.Keys;
-using Lanes.Billing.Subscriptions;
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Usage;
 using Lanes.Inference.Budgets;
 using Lanes.Inference.Engine;
@@ -11,8 +10,8 @@ namespace Lanes.Inference.Admission;
 /// <summary>Everything decided about a request before it runs: who, what, the money held and the lane granted.</summary>
 public sealed class Admission
 {
-    public required ApiKey Key { get; init; }
-    public required Subscription Subscription { get; init; }
+    public required KeyStatus Key { get; init; }
+    public required TenantReservation Tenant { get; init; }
     public required EnginePrompt Prompt { get; init; }
     public required Sampling Sampling { get; init; }
     public required ModelPrice Price { get; init; }

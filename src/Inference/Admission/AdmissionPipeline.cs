@@ -1,3 +1,4 @@
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Usage;
@@ -34,7 +35,7 @@ public sealed class AdmissionPipeline(
 {
     public TimeProvider Clock => clock;
 
-    public ApiKey Authenticate(string? authorization)
+    public KeyStatus Authenticate(string? authorization)
     {
         const string bearer = "Bearer ";
         if (authorization is null || !authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
@@ -58,7 +59,7 @@ public sealed class AdmissionPipeline(
         return key;
     }
 
-    public Subscription LiveSubscription(ApiKey key) => keys.SubscriptionOf(key.TenantId) switch
+    public TenantReservation LiveReservation(KeyStatus key) => keys.ReservationOf(key.TenantId) switch
     {
         { Status: SubscriptionStatus.Paused } => throw ApiError.Forbidden("subscription_paused", "Your organisation's subscription is paused, so its keys cannot run requests. Resume it in the Lanes portal."),
         { IsLive: true } s => s,
@@ -66,9 +67,9 @@ public sealed class AdmissionPipeline(
     };
 
     /// <summary>The models this key may use: served by the engine, priced, in the plan and in the key's allow-list.</summary>
-    public IReadOnlyList<EngineModel> ModelsFor(ApiKey key)
+    public IReadOnlyList<EngineModel> ModelsFor(KeyStatus key)
     {
-        var plan = keys.SubscriptionOf(key.TenantId) is { } s ? plans.Find(s.PlanId) : null;
+        var plan = keys.ReservationOf(key.TenantId) is { } t ? plans.Find(t.PlanId) : null;
         return engine.Models.Where(m => prices.Knows(m.Id) && key.AllowsModel(m.Id) && (plan?.Allows(m.Id) ?? true)).ToList();
     }
 
@@ -76,25 +77,25 @@ public sealed class AdmissionPipeline(
     /// reach a few dozen): prompts longer than context × this cannot fit.</summary>
     public const int MaxCharactersPerToken = 64;
 
-    public Standing StandingOf(ApiKey key)
+    public Standing StandingOf(KeyStatus key)
     {
         var now = clock.GetUtcNow();
-        var subscription = keys.SubscriptionOf(key.TenantId);
-        var reserved = subscription?.ReservedLanesAt(now) ?? 0;
-        var requestWindow = WindowSchedule.At(now, subscription?.WindowLength is { } w && w > TimeSpan.Zero ? w : PlanCatalog.DefaultWindow);
+        var tenant = keys.ReservationOf(key.TenantId);
+        var reserved = tenant?.ReservedLanesAt(now) ?? 0;
+        var requestWindow = WindowSchedule.At(now, tenant?.WindowLength is { } w && w > TimeSpan.Zero ? w : PlanCatalog.DefaultWindow);
         return new Standing(
             budgets.View(key, now),
             lanes.View(key.TenantId, reserved),
-            subscription?.RequestsPerWindow ?? 0,
+            tenant?.RequestsPerWindow ?? 0,
             requestWindows.Used(key.TenantId, requestWindow),
             requestWindow);
     }
 
     /// <summary>What every door checks before anything is held: the subscription, the model (served, priced,
     /// allowed), the features the request needs, and the prompt tokenized within the context.</summary>
-    private (Subscription Subscription, EngineModel Model, ModelPrice Price, EnginePrompt Prompt, int Room) Resolve(ApiKey key, GenerationCall call)
+    private (TenantReservation Tenant, EngineModel Model, ModelPrice Price, EnginePrompt Prompt, int Room) Resolve(KeyStatus key, GenerationCall call)
     {
-        var subscription = LiveSubscription(key);
+        var tenant = LiveReservation(key);
         var model = engine.Models.FirstOrDefault(m => m.Id == call.Model)
                     ?? throw ApiError.NotFound("model_not_found", $"The model '{call.Model}' does not exist here. GET /v1/models lists the models your key can use.", "model");
         var price = prices.Find(model.Id)
@@ -104,7 +105,7 @@ public sealed class AdmissionPipeline(
             throw ApiError.Forbidden("model_not_allowed", $"This key may only use: {string.Join(", ", key.Models)}.", "model");
         }
 
-        if (plans.Find(subscription.PlanId) is { } plan && !plan.Allows(model.Id))
+        if (plans.Find(tenant.PlanId) is { } plan && !plan.Allows(model.Id))
         {
             throw ApiError.Forbidden("model_not_in_plan", $"The {plan.Name} plan does not include '{model.Id}'.", "model");
         }
@@ -147,15 +148,15 @@ public sealed class AdmissionPipeline(
                 promptParam, "context_length_exceeded");
         }
 
-        return (subscription, model, price, prompt, room);
+        return (tenant, model, price, prompt, room);
     }
 
     /// <summary>The prompt a request would run, checked like an admission but holding nothing (token counting).</summary>
-    public EnginePrompt Prepare(ApiKey key, GenerationCall call) => Resolve(key, call).Prompt;
+    public EnginePrompt Prepare(KeyStatus key, GenerationCall call) => Resolve(key, call).Prompt;
 
     public IInferenceEngine Engine => engine;
 
-    public async Task<Admission> AdmitAsync(ApiKey key, GenerationCall call, CancellationToken ct)
+    public async Task<Admission> AdmitAsync(KeyStatus key, GenerationCall call, CancellationToken ct)
     {
         var arrived = clock.GetUtcNow();
         if (drain.Stopping)
@@ -163,17 +164,17 @@ public sealed class AdmissionPipeline(
             throw new ApiError(503, "server_error", "shutting_down", "This gateway is shutting down; retry the request (another node will take it).", retryAfter: TimeSpan.FromSeconds(1));
         }
 
-        var (subscription, model, price, prompt, room) = Resolve(key, call);
+        var (tenant, model, price, prompt, room) = Resolve(key, call);
 
         // A missing max_tokens is capped by what is left of the model's context: that is the worst case held.
         var maxTokens = Math.Min(call.MaxTokens ?? room, room);
         var worstCase = PriceTable.Spend(price, prompt.PromptTokens, maxTokens);
 
-        var requestWindow = WindowSchedule.At(arrived, subscription.WindowLength > TimeSpan.Zero ? subscription.WindowLength : PlanCatalog.DefaultWindow);
+        var requestWindow = WindowSchedule.At(arrived, tenant.WindowLength > TimeSpan.Zero ? tenant.WindowLength : PlanCatalog.DefaultWindow);
         long? counted;
         try
         {
-            counted = await requestWindows.TryCountAsync(key.TenantId, requestWindow, subscription.RequestsPerWindow, ct);
+            counted = await requestWindows.TryCountAsync(key.TenantId, requestWindow, tenant.RequestsPerWindow, ct);
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
         {
@@ -183,7 +184,7 @@ public sealed class AdmissionPipeline(
         if (counted is null)
         {
             throw Refuse(key, model.Id, ApiError.TooMany("request_window_exhausted",
-                $"Your organisation used its {subscription.RequestsPerWindow:N0} requests for this window; the window resets at {requestWindow.End:u}.",
+                $"Your organisation used its {tenant.RequestsPerWindow:N0} requests for this window; the window resets at {requestWindow.End:u}.",
                 requestWindow.Remaining(arrived)), arrived, call.Door);
         }
 
@@ -221,13 +222,13 @@ public sealed class AdmissionPipeline(
         {
             // With several gateways, each holds its placed share of the tenant's reservation (docs/scale-out.md).
             var lease = await lanes.AcquireAsync(
-                key.TenantId, placement.ReservedHere(key.TenantId, keys.ReservedInPool(subscription, arrived)), placement.ReservedByAllHere(keys.TotalReservedLanes), ct);
+                key.TenantId, placement.ReservedHere(key.TenantId, keys.ReservedInPool(tenant, arrived)), placement.ReservedByAllHere(keys.TotalReservedLanes), ct);
             admitted = true;
             drain.Enter();
             return new Admission
             {
                 Key = key,
-                Subscription = subscription,
+                Tenant = tenant,
                 Prompt = prompt,
                 Sampling = new Sampling(maxTokens, call.Temperature, call.TopP, null, call.Seed, call.Stop),
                 Price = price,
@@ -268,7 +269,7 @@ public sealed class AdmissionPipeline(
         metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, cost, a.QueueWait, firstToken, generation);
     }
 
-    private ApiError Refuse(ApiKey key, string model, ApiError error, DateTimeOffset at, Lanes.Billing.Usage.ApiDoor door)
+    private ApiError Refuse(KeyStatus key, string model, ApiError error, DateTimeOffset at, Lanes.Billing.Usage.ApiDoor door)
     {
         var cause = error.Code switch
         {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Lanes.Billing.Keys;
+using Lanes.Billing.GatewayContract;
 using Lanes.Inference.Admission;
 using Lanes.Inference.Engine;
 using Microsoft.Extensions.Options;
@@ -54,14 +54,14 @@ public static class OpenAiApi
         http.Request.Headers.ContainsKey("anthropic-version") || http.Request.Headers.ContainsKey("x-api-key");
 
     /// <summary>A model this key may use, or 404 naming it: an id it may not use is as unknown as one never served.</summary>
-    internal static EngineModel ModelFor(AdmissionPipeline pipeline, ApiKey key, string id) =>
+    internal static EngineModel ModelFor(AdmissionPipeline pipeline, KeyStatus key, string id) =>
         pipeline.ModelsFor(key).FirstOrDefault(m => m.Id == id)
         ?? throw ApiError.NotFound("model_not_found", $"The model '{id}' does not exist here or your key cannot use it. GET /v1/models lists the models your key can use.", "model");
 
     /// <summary>Authenticates, runs the handler, and turns refusals into OpenAI's error shape; headers on every answer.</summary>
-    internal static async Task Handle(HttpContext http, AdmissionPipeline pipeline, Func<ApiKey, Task> handler)
+    internal static async Task Handle(HttpContext http, AdmissionPipeline pipeline, Func<KeyStatus, Task> handler)
     {
-        ApiKey? key = null;
+        KeyStatus? key = null;
         try
         {
             key = pipeline.Authenticate(http.Request.Headers.Authorization);
@@ -156,7 +156,7 @@ public static class OpenAiApi
     private static ApiError TooLarge(GatewayOptions options) =>
         new(413, "invalid_request_error", "request_too_large", $"The request body is larger than {options.MaxRequestBytes / 1024} KiB.");
 
-    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, IInferenceEngine engine, ApiKey key, GenerationCall call)
+    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, IInferenceEngine engine, KeyStatus key, GenerationCall call)
     {
         var admission = await pipeline.AdmitAsync(key, call, http.RequestAborted);
         var id = Wire.NewId(call.IsChat ? "chatcmpl" : "cmpl");
@@ -319,7 +319,7 @@ public static class OpenAiApi
         await http.Response.Body.FlushAsync(http.RequestAborted);
     }
 
-    private static object UsageOf(AdmissionPipeline pipeline, ApiKey key)
+    private static object UsageOf(AdmissionPipeline pipeline, KeyStatus key)
     {
         var s = pipeline.StandingOf(key);
         return new

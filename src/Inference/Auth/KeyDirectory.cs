@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
+using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Keys;
-using Lanes.Billing.Subscriptions;
 using Lanes.Shared.Keys;
 using Lanes.Shared.Plans;
 
@@ -12,9 +12,9 @@ namespace Lanes.Inference.Auth;
 /// </summary>
 public sealed class KeyDirectory
 {
-    private readonly ConcurrentDictionary<string, ApiKey> _byHash = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<Guid, ApiKey> _byId = new();
-    private readonly ConcurrentDictionary<Guid, Subscription> _subscriptions = new();
+    private readonly ConcurrentDictionary<string, KeyStatus> _byHash = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, KeyStatus> _byId = new();
+    private readonly ConcurrentDictionary<Guid, TenantReservation> _tenants = new();
     private readonly byte[] _pepper;
 
     private readonly PlanCatalog _plans;
@@ -34,9 +34,9 @@ public sealed class KeyDirectory
     /// <summary>Moves on every change, so the snapshot is written only when there is something new.</summary>
     public long Version => Interlocked.Read(ref _version);
 
-    public IReadOnlyList<ApiKey> Keys => [.. _byId.Values];
+    public IReadOnlyList<KeyStatus> Keys => [.. _byId.Values];
 
-    public IReadOnlyList<Subscription> Subscriptions => [.. _subscriptions.Values];
+    public IReadOnlyList<TenantReservation> Tenants => [.. _tenants.Values];
 
     private int _totalReserved;
 
@@ -45,15 +45,15 @@ public sealed class KeyDirectory
     public int TotalReservedLanes => Volatile.Read(ref _totalReserved);
 
     public void RecountReservations(DateTimeOffset now) =>
-        Volatile.Write(ref _totalReserved, _subscriptions.Values.Sum(s => ReservedInPool(s, now)));
+        Volatile.Write(ref _totalReserved, _tenants.Values.Sum(s => ReservedInPool(s, now)));
 
     /// <summary>The tenant's reserved lanes in this gateway's model pool: all of them when its plan is in the pool,
     /// none otherwise (its lanes are on another pool's gateways; here it can only burst).</summary>
-    public int ReservedInPool(Subscription subscription, DateTimeOffset now) =>
-        ModelPools.Of(_plans.Find(subscription.PlanId)) == _pool ? subscription.ReservedLanesAt(now) : 0;
+    public int ReservedInPool(TenantReservation tenant, DateTimeOffset now) =>
+        ModelPools.Of(_plans.Find(tenant.PlanId)) == _pool ? tenant.ReservedLanesAt(now) : 0;
 
     /// <summary>The key a secret belongs to: by its current hash, or by its previous one during a rotation's grace.</summary>
-    public ApiKey? Find(string? secret, DateTimeOffset now)
+    public KeyStatus? Find(string? secret, DateTimeOffset now)
     {
         if (!ApiKeySecret.LooksValid(secret))
         {
@@ -66,12 +66,12 @@ public sealed class KeyDirectory
             : null;
     }
 
-    public Subscription? SubscriptionOf(Guid tenantId) => _subscriptions.GetValueOrDefault(tenantId);
+    public TenantReservation? ReservationOf(Guid tenantId) => _tenants.GetValueOrDefault(tenantId);
 
     /// <summary>Every tenant's reservation in this gateway's model pool now, for lane placement across the pool's
     /// gateways.</summary>
     public IReadOnlyList<(Guid Tenant, int Reserved)> Reservations(DateTimeOffset now) =>
-        [.. _subscriptions.Values.Select(s => (s.TenantId, ReservedInPool(s, now))).Where(r => r.Item2 > 0)];
+        [.. _tenants.Values.Select(s => (s.TenantId, ReservedInPool(s, now))).Where(r => r.Item2 > 0)];
 
     /// <summary>How long a revoked key is kept, so its secret is answered "revoked on …" rather than "incorrect".
     /// Note: past this it is dropped, so the directory does not grow with every key ever issued.</summary>
@@ -90,10 +90,10 @@ public sealed class KeyDirectory
         return evicted;
     }
 
-    private static bool IsLongRevoked(ApiKey key, DateTimeOffset now) =>
+    private static bool IsLongRevoked(KeyStatus key, DateTimeOffset now) =>
         key.State == KeyState.Revoked && key.RevokedAt is { } at && now - at > RevokedKeptFor;
 
-    private void Remove(ApiKey key)
+    private void Remove(KeyStatus key)
     {
         if (_byId.TryRemove(key.Id, out var held))
         {
@@ -101,7 +101,7 @@ public sealed class KeyDirectory
             {
                 if (hash is not null)
                 {
-                    _byHash.TryRemove(new KeyValuePair<string, ApiKey>(hash, held));
+                    _byHash.TryRemove(new KeyValuePair<string, KeyStatus>(hash, held));
                 }
             }
 
@@ -111,7 +111,7 @@ public sealed class KeyDirectory
 
     /// <summary>Adds or replaces a key; a key revoked longer ago than <see cref="RevokedKeptFor"/> is dropped instead
     /// (and comes back if it is ever restored, since the restore changes it).</summary>
-    public void Upsert(ApiKey key, DateTimeOffset now)
+    public void Upsert(KeyStatus key, DateTimeOffset now)
     {
         if (IsLongRevoked(key, now))
         {
@@ -126,7 +126,7 @@ public sealed class KeyDirectory
         Upsert(key);
     }
 
-    public void Upsert(ApiKey key)
+    public void Upsert(KeyStatus key)
     {
         // New hashes first, then drop only the ones the key no longer has: a request arriving meanwhile never
         // finds its key missing.
@@ -148,9 +148,9 @@ public sealed class KeyDirectory
         }
     }
 
-    public void Upsert(Subscription subscription)
+    public void Upsert(TenantReservation tenant)
     {
-        _subscriptions[subscription.TenantId] = subscription;
+        _tenants[tenant.TenantId] = tenant;
         Interlocked.Increment(ref _version);
     }
 }

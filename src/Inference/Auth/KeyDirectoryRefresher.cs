@@ -1,6 +1,4 @@
 using Lanes.Billing.GatewayContract;
-using Lanes.Billing.Keys;
-using Lanes.Billing.Subscriptions;
 using Lanes.Inference.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -60,9 +58,9 @@ public sealed partial class KeyDirectoryRefresher(
                 directory.Upsert(key);
             }
 
-            foreach (var s in saved.Subscriptions)
+            foreach (var tenant in saved.Tenants)
             {
-                directory.Upsert(s);
+                directory.Upsert(tenant);
             }
 
             _seen = saved.Sequence;
@@ -78,7 +76,7 @@ public sealed partial class KeyDirectoryRefresher(
     {
         var all = await feed.LoadAllAsync(ct);
         _seen = all.Position;
-        Upsert(all.Keys, all.Subscriptions);
+        Upsert(all.Keys, all.Tenants);
 
         var now = clock.GetUtcNow();
         directory.RecountReservations(now);
@@ -95,7 +93,7 @@ public sealed partial class KeyDirectoryRefresher(
         var version = directory.Version;
         try
         {
-            snapshot.Save(new KeyDirectorySnapshot.Content(now, _seen, directory.Keys, directory.Subscriptions));
+            snapshot.Save(new KeyDirectorySnapshot.Content(KeyDirectorySnapshot.Content.CurrentFormat, now, _seen, directory.Keys, directory.Tenants));
             (_snapshotVersion, _snapshotAt) = (version, now);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -133,15 +131,15 @@ public sealed partial class KeyDirectoryRefresher(
         var now = clock.GetUtcNow();
         var changes = await feed.ChangesAsync(_seen, _gaps.Keys, ct);
         var (max, present) = (changes.Position, changes.Present);
-        Upsert(changes.Keys, changes.Subscriptions);
+        Upsert(changes.Keys, changes.Tenants);
         var resync = now - _resyncedAt >= ResyncInterval;
         if (resync)
         {
             directory.EvictRevoked(now);
 
             // Whatever the feed said: every key and subscription written recently, read again.
-            var (keys, subscriptions) = await feed.WrittenSinceAsync(now - ResyncWindow, ct);
-            Upsert(keys, subscriptions);
+            var reread = await feed.WrittenSinceAsync(now - ResyncWindow, ct);
+            Upsert(reread.Keys, reread.Tenants);
         }
 
         // Gaps: numbers not yet seen that a slower transaction may still fill. Filled ones are done; new ones start
@@ -177,7 +175,7 @@ public sealed partial class KeyDirectoryRefresher(
     /// <summary>Feed positions awaited (for tests).</summary>
     public int OpenGaps => _gaps.Count;
 
-    private void Upsert(IReadOnlyList<ApiKey> keys, IReadOnlyList<Subscription> subscriptions)
+    private void Upsert(IReadOnlyList<KeyStatus> keys, IReadOnlyList<TenantReservation> tenants)
     {
         var now = clock.GetUtcNow();
         foreach (var key in keys)
@@ -185,9 +183,9 @@ public sealed partial class KeyDirectoryRefresher(
             directory.Upsert(key, now);
         }
 
-        foreach (var s in subscriptions)
+        foreach (var tenant in tenants)
         {
-            directory.Upsert(s);
+            directory.Upsert(tenant);
         }
     }
 

@@ -1,5 +1,3 @@
-using Lanes.Billing.Keys;
-using Lanes.Billing.Subscriptions;
 using Lanes.Billing.GatewayContract;
 using Microsoft.Extensions.Options;
 
@@ -25,7 +23,13 @@ public sealed partial class KeyDirectorySnapshot
 
     public string FilePath => _path;
 
-    public sealed record Content(DateTimeOffset TakenAt, long Sequence, IReadOnlyList<ApiKey> Keys, IReadOnlyList<Subscription> Subscriptions);
+    /// <summary>What a snapshot holds. <see cref="Format"/> moves when the shape does, and a snapshot of another
+    /// format is not read: the gateway then waits for the database as if there were none. (One written before formats
+    /// were numbered reads as format 0.)</summary>
+    public sealed record Content(int Format, DateTimeOffset TakenAt, long Sequence, IReadOnlyList<KeyStatus> Keys, IReadOnlyList<TenantReservation> Tenants)
+    {
+        public const int CurrentFormat = 2;
+    }
 
     public void Save(Content content)
     {
@@ -44,7 +48,14 @@ public sealed partial class KeyDirectorySnapshot
         try
         {
             using var file = File.OpenRead(_path);
-            return _json.Read<Content>(file);
+            var content = _json.Read<Content>(file);
+            if (content.Format != Content.CurrentFormat || content.Keys is null || content.Tenants is null)
+            {
+                Log.OtherFormat(_logger, _path, content.Format);
+                return null;
+            }
+
+            return content;
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or IOException or InvalidOperationException or NotSupportedException)
         {
@@ -57,5 +68,8 @@ public sealed partial class KeyDirectorySnapshot
     {
         [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "The key directory snapshot at {Path} cannot be read")]
         public static partial void Unreadable(ILogger logger, string path, Exception exception);
+
+        [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "The key directory snapshot at {Path} is of format {Format}, not the one this gateway writes; it is not used")]
+        public static partial void OtherFormat(ILogger logger, string path, int format);
     }
 }

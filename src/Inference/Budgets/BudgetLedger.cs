@@ -1,4 +1,3 @@
-using Lanes.Billing.Keys;
 using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Leases;
 using Lanes.Inference.Infrastructure;
@@ -26,10 +25,10 @@ public sealed class BudgetLedger(ILeasePools pools, LeaseCircuit circuit, Gatewa
 {
     private readonly LeaseBook _book = new(pools, circuit, node.Holder, ILeasePools.ForKey, options, clock, capacityFromKey: true);
 
-    public async ValueTask<(Hold? Hold, BudgetView View)> TryHoldAsync(ApiKey key, decimal worstCaseUsd, DateTimeOffset now, CancellationToken ct)
+    public async ValueTask<(Hold? Hold, BudgetView View)> TryHoldAsync(KeyStatus key, decimal worstCaseUsd, DateTimeOffset now, CancellationToken ct)
     {
         var window = WindowSchedule.At(now, key.WindowLength);
-        var recorded = key.WindowStart == window.Start ? key.WindowSpentUsd : key.Pending is { } p && p.WindowStart == window.Start ? p.SpentUsd : 0m;
+        var recorded = key.RecordedSpendIn(window.Start);
         var (taken, standing) = await _book.TryTakeAsync(
             key.Id, window, key.BudgetUsd, worstCaseUsd, key.BudgetUsd * (decimal)options.Value.SliceFraction,
             key.BudgetUsd * (decimal)options.Value.HeadroomFraction, recorded, ct);
@@ -39,7 +38,7 @@ public sealed class BudgetLedger(ILeasePools pools, LeaseCircuit circuit, Gatewa
     /// <summary>Turns a hold into spend: the actual cost is counted, the rest of the hold is released.</summary>
     public void Settle(Hold hold, decimal actualUsd) => _book.Settle(hold.KeyId, hold.WindowStart, hold.AmountUsd, actualUsd);
 
-    public BudgetView View(ApiKey key, DateTimeOffset now) => View(key, _book.StandingIn(key.Id, WindowSchedule.At(now, key.WindowLength)));
+    public BudgetView View(KeyStatus key, DateTimeOffset now) => View(key, _book.StandingIn(key.Id, WindowSchedule.At(now, key.WindowLength)));
 
     /// <summary>The heartbeat on this gateway's key leases, raising their ceilings (<see cref="LeaseBook.RenewAsync"/>).</summary>
     public Task RenewAsync(CancellationToken ct) => _book.RenewAsync(ct);
@@ -47,10 +46,9 @@ public sealed class BudgetLedger(ILeasePools pools, LeaseCircuit circuit, Gatewa
     /// <summary>Gives back the unused part of leases on keys idle here (or of every key, at shutdown).</summary>
     public Task ReturnUnusedAsync(bool everything, CancellationToken ct) => _book.ReturnUnusedAsync(everything, ct);
 
-    private static BudgetView View(ApiKey key, LeaseBook.Standing standing)
+    private static BudgetView View(KeyStatus key, LeaseBook.Standing standing)
     {
         // Other gateways' spend reaches this one through billing (flushed every second): show whichever is larger.
-        var recorded = key.WindowStart == standing.Window.Start ? key.WindowSpentUsd : 0m;
-        return new BudgetView(key.BudgetUsd, Math.Max(standing.Spent, recorded), standing.Held, standing.Window);
+        return new BudgetView(key.BudgetUsd, Math.Max(standing.Spent, key.RecordedSpendIn(standing.Window.Start)), standing.Held, standing.Window);
     }
 }

@@ -23,7 +23,7 @@ public class KeySpecs
         Assert.Equal(new DateTimeOffset(2026, 11, 2, 8, 0, 0, TimeSpan.Zero), key.WindowStart);
         Assert.Equal(new DateTimeOffset(2026, 11, 2, 16, 0, 0, TimeSpan.Zero), key.WindowEnd);
         Assert.True(key.IsUsableAt(Now));
-        Assert.True(key.AllowsModel("anything"));
+        Assert.True(key.ToStatus().AllowsModel("anything"));
     }
 
     [Theory]
@@ -49,7 +49,7 @@ public class KeySpecs
         Assert.Contains("gpt-9", error.Message);
         var key = ApiKey.Create(Issue(new KeyRequest("ci", Models: ["lanes-demo", "lanes-demo"])));
         Assert.Equal(["lanes-demo"], key.Models);
-        Assert.False(key.AllowsModel("other"));
+        Assert.False(key.ToStatus().AllowsModel("other"));
     }
 
     [Fact]

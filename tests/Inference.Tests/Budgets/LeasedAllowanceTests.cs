@@ -64,7 +64,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     [Fact]
     public async Task Two_gateways_budgets_together_never_hold_more_than_the_key_budget_and_unused_slices_return()
     {
-        var key = new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) };
+        var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
         var one = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
         var two = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
         var now = host.Clock.GetUtcNow();
@@ -96,7 +96,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     [Fact]
     public async Task A_lowered_budget_applies_at_once_though_a_bigger_slice_was_leased_under_the_old_one()
     {
-        var key = new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) };
+        var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
         var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
         var now = host.Clock.GetUtcNow();
         var (first, _) = await ledger.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases a 0.25 slice
@@ -112,7 +112,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     [Fact]
     public async Task A_request_that_waited_across_a_window_boundary_counts_in_the_new_window_and_does_not_roll_the_key_back()
     {
-        var key = new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) };
+        var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
         var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
         var window = WindowSchedule.At(host.Clock.GetUtcNow(), key.WindowLength);
         var (current, _) = await ledger.TryHoldAsync(key, 0.2m, window.Start.AddMinutes(1), CancellationToken.None);

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Lanes.Billing.Keys;
+using Lanes.Billing.GatewayContract;
 using Lanes.Inference.Engine;
 using Microsoft.Extensions.Options;
 
@@ -57,7 +57,7 @@ public static class MessagesApi
         }, Wire.Json);
     });
 
-    private static async Task Handle(HttpContext http, AdmissionPipeline pipeline, Func<ApiKey, Task> handler)
+    private static async Task Handle(HttpContext http, AdmissionPipeline pipeline, Func<KeyStatus, Task> handler)
     {
         try
         {
@@ -112,7 +112,7 @@ public static class MessagesApi
         },
     };
 
-    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, ApiKey key, GenerationCall call)
+    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, KeyStatus key, GenerationCall call)
     {
         var admission = await pipeline.AdmitAsync(key, call, http.RequestAborted);
         var id = "msg_" + Guid.NewGuid().ToString("N")[..24];

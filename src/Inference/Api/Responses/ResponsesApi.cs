@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Lanes.Billing.Keys;
+using Lanes.Billing.GatewayContract;
 using Lanes.Inference.Engine;
 using Microsoft.Extensions.Options;
 
@@ -24,7 +24,7 @@ public static class ResponsesApi
         return app;
     }
 
-    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, ApiKey key, GenerationCall call)
+    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, KeyStatus key, GenerationCall call)
     {
         var admission = await pipeline.AdmitAsync(key, call, http.RequestAborted);
         var reply = new Reply(http, call, pipeline.Clock.GetUtcNow().ToUnixTimeSeconds());
