@@ -35,35 +35,56 @@ public sealed class AdmissionPipeline(
 {
     public TimeProvider Clock => clock;
 
-    public KeyStatus Authenticate(string? authorization)
+    private static readonly ApiRefusal MissingKey =
+        ApiRefusal.Unauthorized("missing_api_key", "Send your Lanes API key as 'Authorization: Bearer <key>'.");
+
+    private static readonly ApiRefusal UnknownKey =
+        ApiRefusal.Unauthorized("invalid_api_key", "Incorrect API key. Create or copy one in the Lanes portal.");
+
+    private static readonly ApiRefusal Paused = ApiRefusal.Forbidden(
+        "subscription_paused", "Your organisation's subscription is paused, so its keys cannot run requests. Resume it in the Lanes portal.");
+
+    private static readonly ApiRefusal Inactive = ApiRefusal.Forbidden(
+        "subscription_inactive", "Your organisation has no active subscription, so its keys cannot run requests. Choose a plan in the Lanes portal.");
+
+    private static readonly ApiRefusal ShuttingDown =
+        ApiRefusal.Unavailable("shutting_down", "This gateway is shutting down; retry the request (another node will take it).");
+
+    private static readonly ApiRefusal BudgetUnavailable =
+        ApiRefusal.Unavailable("budget_unavailable", "The budget service is unreachable just now; retry in a moment.");
+
+    public Refusable<KeyStatus> Authenticate(string? authorization)
     {
         const string bearer = "Bearer ";
         if (authorization is null || !authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
         {
-            throw ApiError.Unauthorized("missing_api_key", "Send your Lanes API key as 'Authorization: Bearer <key>'.");
+            return MissingKey;
         }
 
         var now = clock.GetUtcNow();
-        var key = keys.Find(authorization[bearer.Length..].Trim(), now)
-                  ?? throw ApiError.Unauthorized("invalid_api_key", "Incorrect API key. Create or copy one in the Lanes portal.");
+        if (keys.Find(authorization[bearer.Length..].Trim(), now) is not { } key)
+        {
+            return UnknownKey;
+        }
+
         if (key.State == KeyState.Revoked)
         {
-            throw ApiError.Unauthorized("key_revoked", $"This API key was revoked{(key.RevokedFor is { } r ? $" ({Describe(r)})" : "")} on {key.RevokedAt:u}.");
+            return ApiRefusal.Unauthorized("key_revoked", $"This API key was revoked{(key.RevokedFor is { } r ? $" ({Describe(r)})" : "")} on {key.RevokedAt:u}.");
         }
 
         if (key.ExpiresAt <= now)
         {
-            throw ApiError.Unauthorized("key_expired", $"This API key expired at {key.ExpiresAt:u}.");
+            return ApiRefusal.Unauthorized("key_expired", $"This API key expired at {key.ExpiresAt:u}.");
         }
 
         return key;
     }
 
-    public TenantReservation LiveReservation(KeyStatus key) => keys.ReservationOf(key.TenantId) switch
+    public Refusable<TenantReservation> LiveReservation(KeyStatus key) => keys.ReservationOf(key.TenantId) switch
     {
-        { Status: SubscriptionStatus.Paused } => throw ApiError.Forbidden("subscription_paused", "Your organisation's subscription is paused, so its keys cannot run requests. Resume it in the Lanes portal."),
+        { Status: SubscriptionStatus.Paused } => Paused,
         { IsLive: true } s => s,
-        _ => throw ApiError.Forbidden("subscription_inactive", "Your organisation has no active subscription, so its keys cannot run requests. Choose a plan in the Lanes portal."),
+        _ => Inactive,
     };
 
     /// <summary>The models this key may use: served by the engine, priced, in the plan and in the key's allow-list.</summary>
@@ -91,30 +112,44 @@ public sealed class AdmissionPipeline(
             requestWindow);
     }
 
+    /// <summary>What a request needs once checked: the tenant, the model, its price, the prompt and the room left
+    /// in the context for the completion.</summary>
+    private sealed record Resolved(TenantReservation Tenant, EngineModel Model, ModelPrice Price, EnginePrompt Prompt, int Room);
+
     /// <summary>What every door checks before anything is held: the subscription, the model (served, priced,
     /// allowed), the features the request needs, and the prompt tokenized within the context.</summary>
-    private (TenantReservation Tenant, EngineModel Model, ModelPrice Price, EnginePrompt Prompt, int Room) Resolve(KeyStatus key, GenerationCall call)
+    private Refusable<Resolved> Resolve(KeyStatus key, GenerationCall call)
     {
-        var tenant = LiveReservation(key);
-        var model = engine.Models.FirstOrDefault(m => m.Id == call.Model)
-                    ?? throw ApiError.NotFound("model_not_found", $"The model '{call.Model}' does not exist here. GET /v1/models lists the models your key can use.", "model");
-        var price = prices.Find(model.Id)
-                    ?? throw ApiError.NotFound("model_not_found", $"The model '{call.Model}' has no price configured, so it cannot be budgeted.", "model");
+        if (LiveReservation(key).IsRefused(out var inactive, out var tenant))
+        {
+            return inactive;
+        }
+
+        if (Served(call.Model) is not { } model)
+        {
+            return ApiRefusal.NotFound("model_not_found", $"The model '{call.Model}' does not exist here. GET /v1/models lists the models your key can use.", "model");
+        }
+
+        if (prices.Find(model.Id) is not { } price)
+        {
+            return ApiRefusal.NotFound("model_not_found", $"The model '{call.Model}' has no price configured, so it cannot be budgeted.", "model");
+        }
+
         if (!key.AllowsModel(model.Id))
         {
-            throw ApiError.Forbidden("model_not_allowed", $"This key may only use: {string.Join(", ", key.Models)}.", "model");
+            return ApiRefusal.Forbidden("model_not_allowed", $"This key may only use: {string.Join(", ", key.Models)}.", "model");
         }
 
         if (plans.Find(tenant.PlanId) is { } plan && !plan.Allows(model.Id))
         {
-            throw ApiError.Forbidden("model_not_in_plan", $"The {plan.Name} plan does not include '{model.Id}'.", "model");
+            return ApiRefusal.Forbidden("model_not_in_plan", $"The {plan.Name} plan does not include '{model.Id}'.", "model");
         }
 
         foreach (var (feature, param) in call.Needs)
         {
             if (!model.Features.HasFlag(feature))
             {
-                throw ApiError.InvalidRequest(
+                return ApiRefusal.InvalidRequest(
                     $"'{param}' cannot be honoured: the engine serving '{model.Id}' does not support {Describe(feature)}.", param, "unsupported_parameter");
             }
         }
@@ -125,7 +160,7 @@ public sealed class AdmissionPipeline(
         var characters = call.PromptCharacters;
         if (characters > (long)model.ContextTokens * MaxCharactersPerToken)
         {
-            throw ApiError.InvalidRequest(
+            return ApiRefusal.InvalidRequest(
                 $"The prompt is {characters:N0} characters; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
                 promptParam, "context_length_exceeded");
         }
@@ -137,34 +172,55 @@ public sealed class AdmissionPipeline(
         }
         catch (EngineRequestInvalid invalid)
         {
-            throw ApiError.FromEngine(invalid);
+            return ApiRefusal.FromEngine(invalid);
         }
 
         var room = model.ContextTokens - prompt.PromptTokens;
         if (room < 1)
         {
-            throw ApiError.InvalidRequest(
+            return ApiRefusal.InvalidRequest(
                 $"The prompt{(promptParam == "tools" ? " with its tool definitions" : "")} is {prompt.PromptTokens} tokens; '{model.Id}' takes at most {model.ContextTokens} tokens of prompt and completion together.",
                 promptParam, "context_length_exceeded");
         }
 
-        return (tenant, model, price, prompt, room);
+        return new Resolved(tenant, model, price, prompt, room);
+    }
+
+    private EngineModel? Served(string id)
+    {
+        foreach (var model in engine.Models)
+        {
+            if (model.Id == id)
+            {
+                return model;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The prompt a request would run, checked like an admission but holding nothing (token counting).</summary>
-    public EnginePrompt Prepare(KeyStatus key, GenerationCall call) => Resolve(key, call).Prompt;
+    public Refusable<EnginePrompt> Prepare(KeyStatus key, GenerationCall call) =>
+        Resolve(key, call).IsRefused(out var refusal, out var resolved) ? refusal : resolved.Prompt;
 
     public IInferenceEngine Engine => engine;
 
-    public async Task<Admission> AdmitAsync(KeyStatus key, GenerationCall call, CancellationToken ct)
+    /// <summary>Admits a request: checked, counted against the tenant's requests per window, its worst case held
+    /// from the key's budget, and a lane granted; or the refusal, with everything taken given back.</summary>
+    public async Task<Refusable<Admission>> AdmitAsync(KeyStatus key, GenerationCall call, CancellationToken ct)
     {
         var arrived = clock.GetUtcNow();
         if (drain.Stopping)
         {
-            throw new ApiError(503, "server_error", "shutting_down", "This gateway is shutting down; retry the request (another node will take it).", retryAfter: TimeSpan.FromSeconds(1));
+            return ShuttingDown;
         }
 
-        var (tenant, model, price, prompt, room) = Resolve(key, call);
+        if (Resolve(key, call).IsRefused(out var unfit, out var resolved))
+        {
+            return unfit;
+        }
+
+        var (tenant, model, price, prompt, room) = resolved;
 
         // A missing max_tokens is capped by what is left of the model's context: that is the worst case held.
         var maxTokens = Math.Min(call.MaxTokens ?? room, room);
@@ -178,12 +234,12 @@ public sealed class AdmissionPipeline(
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
         {
-            throw new ApiError(503, "server_error", "budget_unavailable", "The budget service is unreachable just now; retry in a moment.", retryAfter: TimeSpan.FromSeconds(1));
+            return BudgetUnavailable;
         }
 
         if (counted is null)
         {
-            throw Refuse(key, model.Id, ApiError.TooMany("request_window_exhausted",
+            return Refuse(key, model.Id, ApiRefusal.TooMany("request_window_exhausted",
                 $"Your organisation used its {tenant.RequestsPerWindow:N0} requests for this window; the window resets at {requestWindow.End:u}.",
                 requestWindow.Remaining(arrived)), arrived, call.Door);
         }
@@ -204,14 +260,14 @@ public sealed class AdmissionPipeline(
 
             // Note: without a lease from PostgreSQL the gateway cannot prove the request fits the budget, so it
             // refuses rather than risk overspending; keys with leased budget left keep working meanwhile.
-            throw new ApiError(503, "server_error", "budget_unavailable", "The budget service is unreachable just now; retry in a moment.", retryAfter: TimeSpan.FromSeconds(1));
+            return BudgetUnavailable;
         }
 
         if (hold is null)
         {
             // A refused request does not use up the organisation's requests for the window.
             requestWindows.Refund(key.TenantId, requestWindow);
-            throw Refuse(key, model.Id, ApiError.TooMany("budget_exhausted",
+            return Refuse(key, model.Id, ApiRefusal.TooMany("budget_exhausted",
                 $"This key's budget of ${view.LimitUsd:0.00####} for the window is spent (${view.SpentUsd:0.00####} used, ${view.HeldUsd:0.00####} held by running requests; " +
                 $"this request needs up to ${worstCase:0.00####}). It resets at {view.Window.End:u}.",
                 view.Window.Remaining(arrived)), arrived, call.Door);
@@ -221,8 +277,13 @@ public sealed class AdmissionPipeline(
         try
         {
             // With several gateways, each holds its placed share of the tenant's reservation (docs/scale-out.md).
-            var lease = await lanes.AcquireAsync(
+            var (lease, refusal) = await lanes.AcquireAsync(
                 key.TenantId, placement.ReservedHere(key.TenantId, keys.ReservedInPool(tenant, arrived)), placement.ReservedByAllHere(keys.TotalReservedLanes), ct);
+            if (lease is null)
+            {
+                return Refuse(key, model.Id, ApiRefusal.TooMany(refusal!.Code, refusal.Message, TimeSpan.FromSeconds(1)), arrived, call.Door);
+            }
+
             admitted = true;
             drain.Enter();
             return new Admission
@@ -238,10 +299,6 @@ public sealed class AdmissionPipeline(
                 QueueWait = clock.GetUtcNow() - arrived,
                 Door = call.Door,
             };
-        }
-        catch (LaneRefused refused)
-        {
-            throw Refuse(key, model.Id, ApiError.TooMany(refused.Code, refused.Message, TimeSpan.FromSeconds(1)), arrived, call.Door);
         }
         finally
         {
@@ -269,7 +326,7 @@ public sealed class AdmissionPipeline(
         metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, cost, a.QueueWait, firstToken, generation);
     }
 
-    private ApiError Refuse(KeyStatus key, string model, ApiError error, DateTimeOffset at, Lanes.Billing.Usage.ApiDoor door)
+    private ApiRefusal Refuse(KeyStatus key, string model, ApiRefusal error, DateTimeOffset at, Lanes.Billing.Usage.ApiDoor door)
     {
         var cause = error.Code switch
         {

@@ -15,7 +15,7 @@ internal static class ChatMessagesParser
     {
         if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() == 0)
         {
-            throw ApiError.InvalidRequest("'messages' must be a non-empty array.", "messages");
+            throw new InvalidRequestBody("'messages' must be a non-empty array.", "messages");
         }
 
         var turns = new List<ChatTurn>();
@@ -26,12 +26,12 @@ internal static class ChatMessagesParser
             var at = $"messages[{i}]";
             if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
             {
-                throw ApiError.InvalidRequest($"{at} must be an object with a string 'role'.", $"{at}.role");
+                throw new InvalidRequestBody($"{at} must be an object with a string 'role'.", $"{at}.role");
             }
 
             if (m.TryGetProperty("name", out var name) && name.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
-                throw ApiError.InvalidRequest($"{at}.name must be a string.", $"{at}.name");
+                throw new InvalidRequestBody($"{at}.name must be a string.", $"{at}.name");
             }
 
             var turn = role.GetString() switch
@@ -40,8 +40,8 @@ internal static class ChatMessagesParser
                 "user" => User(m, at, needs),
                 "assistant" => Assistant(m, at, calls),
                 "tool" => Tool(m, at, calls, needs),
-                "function" => throw ApiError.InvalidRequest($"{at}: the legacy 'function' role is not supported; answer tool calls with 'role: \"tool\"' and 'tool_call_id'.", $"{at}.role"),
-                var r => throw ApiError.InvalidRequest($"{at}.role '{r}' is not one of system, developer, user, assistant or tool.", $"{at}.role"),
+                "function" => throw new InvalidRequestBody($"{at}: the legacy 'function' role is not supported; answer tool calls with 'role: \"tool\"' and 'tool_call_id'.", $"{at}.role"),
+                var r => throw new InvalidRequestBody($"{at}.role '{r}' is not one of system, developer, user, assistant or tool.", $"{at}.role"),
             };
             turns.Add(turn);
             i++;
@@ -64,7 +64,7 @@ internal static class ChatMessagesParser
         {
             if (tc.ValueKind != JsonValueKind.Array)
             {
-                throw ApiError.InvalidRequest($"{at}.tool_calls must be an array.", $"{at}.tool_calls");
+                throw new InvalidRequestBody($"{at}.tool_calls must be an array.", $"{at}.tool_calls");
             }
 
             toolCalls = [];
@@ -75,25 +75,25 @@ internal static class ChatMessagesParser
                 if (call.ValueKind != JsonValueKind.Object
                     || !call.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String || id.GetString() is not { Length: > 0 } callId)
                 {
-                    throw ApiError.InvalidRequest($"{cat} must have a string 'id'.", $"{cat}.id");
+                    throw new InvalidRequestBody($"{cat} must have a string 'id'.", $"{cat}.id");
                 }
 
                 if (call.TryGetProperty("type", out var type) && (type.ValueKind != JsonValueKind.String || type.GetString() != "function"))
                 {
-                    throw ApiError.InvalidRequest($"{cat}.type must be 'function'.", $"{cat}.type");
+                    throw new InvalidRequestBody($"{cat}.type must be 'function'.", $"{cat}.type");
                 }
 
                 if (!call.TryGetProperty("function", out var f) || f.ValueKind != JsonValueKind.Object
                     || !f.TryGetProperty("name", out var fname) || fname.ValueKind != JsonValueKind.String || fname.GetString() is not { Length: > 0 } functionName)
                 {
-                    throw ApiError.InvalidRequest($"{cat}.function must be an object with a string 'name'.", $"{cat}.function");
+                    throw new InvalidRequestBody($"{cat}.function must be an object with a string 'name'.", $"{cat}.function");
                 }
 
                 var arguments = f.TryGetProperty("arguments", out var a) ? a.ValueKind switch
                 {
                     JsonValueKind.String => a.GetString()!,
                     JsonValueKind.Null => "{}",
-                    _ => throw ApiError.InvalidRequest($"{cat}.function.arguments must be a string of JSON.", $"{cat}.function.arguments"),
+                    _ => throw new InvalidRequestBody($"{cat}.function.arguments must be a string of JSON.", $"{cat}.function.arguments"),
                 } : "{}";
                 calls.Add(callId);
                 toolCalls.Add(new ToolCall(callId, functionName, arguments));
@@ -103,7 +103,7 @@ internal static class ChatMessagesParser
         var content = m.TryGetProperty("content", out var c) && c.ValueKind != JsonValueKind.Null ? Text(m, at, null, images: false) : null;
         if (content is null && toolCalls is not { Count: > 0 })
         {
-            throw ApiError.InvalidRequest($"{at}: an assistant message needs 'content' or 'tool_calls'.", $"{at}.content");
+            throw new InvalidRequestBody($"{at}: an assistant message needs 'content' or 'tool_calls'.", $"{at}.content");
         }
 
         return new ChatTurn("assistant", content ?? "", toolCalls);
@@ -113,12 +113,12 @@ internal static class ChatMessagesParser
     {
         if (!m.TryGetProperty("tool_call_id", out var id) || id.ValueKind != JsonValueKind.String || id.GetString() is not { Length: > 0 } callId)
         {
-            throw ApiError.InvalidRequest($"{at}: a tool message needs the string 'tool_call_id' of the call it answers.", $"{at}.tool_call_id");
+            throw new InvalidRequestBody($"{at}: a tool message needs the string 'tool_call_id' of the call it answers.", $"{at}.tool_call_id");
         }
 
         if (!calls.Contains(callId))
         {
-            throw ApiError.InvalidRequest($"{at}.tool_call_id '{callId}' does not answer any tool call made by an earlier assistant message.", $"{at}.tool_call_id");
+            throw new InvalidRequestBody($"{at}.tool_call_id '{callId}' does not answer any tool call made by an earlier assistant message.", $"{at}.tool_call_id");
         }
 
         needs.Add((EngineFeatures.Tools, $"{at}"));
@@ -131,7 +131,7 @@ internal static class ChatMessagesParser
     {
         if (!message.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null)
         {
-            throw ApiError.InvalidRequest($"{at}.content is required.", $"{at}.content");
+            throw new InvalidRequestBody($"{at}.content is required.", $"{at}.content");
         }
 
         if (content.ValueKind == JsonValueKind.String)
@@ -141,7 +141,7 @@ internal static class ChatMessagesParser
 
         if (content.ValueKind != JsonValueKind.Array)
         {
-            throw ApiError.InvalidRequest($"{at}.content must be a string or an array of content parts.", $"{at}.content");
+            throw new InvalidRequestBody($"{at}.content must be a string or an array of content parts.", $"{at}.content");
         }
 
         var text = new StringBuilder();
@@ -151,7 +151,7 @@ internal static class ChatMessagesParser
             var pat = $"{at}.content[{k++}]";
             if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
             {
-                throw ApiError.InvalidRequest($"{pat} must be an object with a string 'type'.", $"{pat}.type");
+                throw new InvalidRequestBody($"{pat} must be an object with a string 'type'.", $"{pat}.type");
             }
 
             switch (type.GetString())
@@ -160,7 +160,7 @@ internal static class ChatMessagesParser
                     var field = type.GetString()!;
                     if (!part.TryGetProperty(field, out var t) || t.ValueKind != JsonValueKind.String)
                     {
-                        throw ApiError.InvalidRequest($"{pat}.{field} must be a string.", $"{pat}.{field}");
+                        throw new InvalidRequestBody($"{pat}.{field} must be a string.", $"{pat}.{field}");
                     }
 
                     text.Append(t.GetString());
@@ -169,14 +169,14 @@ internal static class ChatMessagesParser
                     if (!part.TryGetProperty("image_url", out var image) || image.ValueKind != JsonValueKind.Object
                         || !image.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String)
                     {
-                        throw ApiError.InvalidRequest($"{pat}.image_url must be an object with a string 'url'.", $"{pat}.image_url");
+                        throw new InvalidRequestBody($"{pat}.image_url must be an object with a string 'url'.", $"{pat}.image_url");
                     }
 
                     needs!.Add((EngineFeatures.Vision, pat));
                     onImage?.Invoke();
                     break;
                 case var other:
-                    throw ApiError.InvalidRequest(
+                    throw new InvalidRequestBody(
                         $"{pat}: content parts of type '{other}' are not supported here (text{(images ? ", and images for vision models" : "")} only).", $"{pat}.type", "unsupported_parameter");
             }
         }

@@ -15,38 +15,84 @@ public static class OpenAiApi
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1");
-        v1.MapPost("/chat/completions", (HttpContext http, AdmissionPipeline pipeline, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
-            Handle(http, pipeline, async key => await Generate(http, pipeline, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseChat))));
-        v1.MapPost("/completions", (HttpContext http, AdmissionPipeline pipeline, IInferenceEngine engine, IOptions<GatewayOptions> options) =>
-            Handle(http, pipeline, async key => await Generate(http, pipeline, engine, key, await ReadBodyAsync(http, options.Value, RequestParser.ParseCompletion))));
-        v1.MapGet("/models", (HttpContext http, AdmissionPipeline pipeline) =>
-            // Anthropic's SDKs list models on the same path with their own headers and shape.
-            IsAnthropic(http)
-                ? Anthropic.MessagesApi.ListModelsAsync(http, pipeline)
-                : Handle(http, pipeline, key =>
-                    http.Response.WriteAsJsonAsync(new ModelList("list", pipeline.ModelsFor(key).Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy)).ToList()), Wire.Json)));
+        v1.MapPost("/chat/completions", ChatCompletionsAsync);
+        v1.MapPost("/completions", CompletionsAsync);
+        v1.MapGet("/models", ListModelsAsync);
         // Model ids may hold slashes ("org/model"), so the id is the rest of the path.
-        v1.MapGet("/models/{**id}", (HttpContext http, AdmissionPipeline pipeline, string id) =>
-            IsAnthropic(http)
-                ? Anthropic.MessagesApi.GetModelAsync(http, pipeline, id)
-                : Handle(http, pipeline, key =>
-                {
-                    var model = ModelFor(pipeline, key, id);
-                    return http.Response.WriteAsJsonAsync(new ModelEntry(model.Id, "model", 0, model.OwnedBy), Wire.Json);
-                }));
-        v1.MapGet("/usage", (HttpContext http, AdmissionPipeline pipeline) => Handle(http, pipeline, key => http.Response.WriteAsJsonAsync(UsageOf(pipeline, key), Wire.Json)));
+        v1.MapGet("/models/{**id}", GetModelAsync);
+        v1.MapGet("/usage", UsageAsync);
 
         // Any other path or method under /v1 is a 404 in the caller's error shape, as OpenAI answers it, rather than
         // routing's empty 404 or 405 that SDKs cannot read.
-        v1.MapFallback("{**path}", (HttpContext http) =>
-        {
-            var unknown = ApiError.NotFound("unknown_url", $"Unknown request URL: {http.Request.Method} {http.Request.Path}. See the README for the endpoints Lanes serves.");
-            http.Response.StatusCode = unknown.Status;
-            return IsAnthropic(http)
-                ? http.Response.WriteAsJsonAsync(Anthropic.MessagesApi.ErrorBody(unknown), Wire.Json)
-                : http.Response.WriteAsJsonAsync(unknown.ToBody(), Wire.Json);
-        });
+        v1.MapFallback("{**path}", UnknownUrlAsync);
         return app;
+    }
+
+    private static Task ChatCompletionsAsync(HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
+        AnswerAsync(http, GenerateAsync(http, pipeline, options.Value, RequestParser.ParseChat), WriteRefusalAsync);
+
+    private static Task CompletionsAsync(HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
+        AnswerAsync(http, GenerateAsync(http, pipeline, options.Value, RequestParser.ParseCompletion), WriteRefusalAsync);
+
+    private static async Task<ApiRefusal?> GenerateAsync(HttpContext http, AdmissionPipeline pipeline, GatewayOptions options, Func<JsonElement, GenerationCall> parse)
+    {
+        if (Authenticate(http, pipeline, http.Request.Headers.Authorization).IsRefused(out var refusal, out var key))
+        {
+            return refusal;
+        }
+
+        return (await ReadBodyAsync(http, options, parse)).IsRefused(out refusal, out var call)
+            ? refusal
+            : await Generate(http, pipeline, key, call);
+    }
+
+    private static Task ListModelsAsync(HttpContext http, AdmissionPipeline pipeline) =>
+        // Anthropic's SDKs list models on the same path with their own headers and shape.
+        IsAnthropic(http) ? Anthropic.MessagesApi.ListModelsAsync(http, pipeline) : AnswerAsync(http, ListModels(http, pipeline), WriteRefusalAsync);
+
+    private static async Task<ApiRefusal?> ListModels(HttpContext http, AdmissionPipeline pipeline)
+    {
+        if (Authenticate(http, pipeline, http.Request.Headers.Authorization).IsRefused(out var refusal, out var key))
+        {
+            return refusal;
+        }
+
+        await http.Response.WriteAsJsonAsync(new ModelList("list", [.. pipeline.ModelsFor(key).Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy))]), Wire.Json);
+        return null;
+    }
+
+    private static Task GetModelAsync(HttpContext http, AdmissionPipeline pipeline, string id) =>
+        IsAnthropic(http) ? Anthropic.MessagesApi.GetModelAsync(http, pipeline, id) : AnswerAsync(http, GetModel(http, pipeline, id), WriteRefusalAsync);
+
+    private static async Task<ApiRefusal?> GetModel(HttpContext http, AdmissionPipeline pipeline, string id)
+    {
+        if (Authenticate(http, pipeline, http.Request.Headers.Authorization).IsRefused(out var refusal, out var key)
+            || ModelFor(pipeline, key, id).IsRefused(out refusal, out var model))
+        {
+            return refusal;
+        }
+
+        await http.Response.WriteAsJsonAsync(new ModelEntry(model.Id, "model", 0, model.OwnedBy), Wire.Json);
+        return null;
+    }
+
+    private static Task UsageAsync(HttpContext http, AdmissionPipeline pipeline) => AnswerAsync(http, KeyUsage(http, pipeline), WriteRefusalAsync);
+
+    private static async Task<ApiRefusal?> KeyUsage(HttpContext http, AdmissionPipeline pipeline)
+    {
+        if (Authenticate(http, pipeline, http.Request.Headers.Authorization).IsRefused(out var refusal, out var key))
+        {
+            return refusal;
+        }
+
+        await http.Response.WriteAsJsonAsync(UsageOf(pipeline, key), Wire.Json);
+        return null;
+    }
+
+    private static Task UnknownUrlAsync(HttpContext http)
+    {
+        var unknown = ApiRefusal.NotFound("unknown_url", $"Unknown request URL: {http.Request.Method} {http.Request.Path}. See the README for the endpoints Lanes serves.");
+        return IsAnthropic(http) ? Anthropic.MessagesApi.WriteRefusalAsync(http, unknown) : WriteRefusalAsync(http, unknown);
     }
 
     /// <summary>Anthropic's SDKs send these headers; their requests get Anthropic's shapes where a path is shared.</summary>
@@ -54,48 +100,91 @@ public static class OpenAiApi
         http.Request.Headers.ContainsKey("anthropic-version") || http.Request.Headers.ContainsKey("x-api-key");
 
     /// <summary>A model this key may use, or 404 naming it: an id it may not use is as unknown as one never served.</summary>
-    internal static EngineModel ModelFor(AdmissionPipeline pipeline, KeyStatus key, string id) =>
-        pipeline.ModelsFor(key).FirstOrDefault(m => m.Id == id)
-        ?? throw ApiError.NotFound("model_not_found", $"The model '{id}' does not exist here or your key cannot use it. GET /v1/models lists the models your key can use.", "model");
-
-    /// <summary>Authenticates, runs the handler, and turns refusals into OpenAI's error shape; headers on every answer.</summary>
-    internal static async Task Handle(HttpContext http, AdmissionPipeline pipeline, Func<KeyStatus, Task> handler)
+    internal static Refusable<EngineModel> ModelFor(AdmissionPipeline pipeline, KeyStatus key, string id)
     {
-        KeyStatus? key = null;
-        try
+        foreach (var model in pipeline.ModelsFor(key))
         {
-            key = pipeline.Authenticate(http.Request.Headers.Authorization);
+            if (model.Id == id)
+            {
+                return model;
+            }
+        }
+
+        return ApiRefusal.NotFound("model_not_found", $"The model '{id}' does not exist here or your key cannot use it. GET /v1/models lists the models your key can use.", "model");
+    }
+
+    /// <summary>The key a request is sent with; once known, its budget, window and lanes go out as headers on
+    /// whatever the answer is, success or refusal, so clients pace themselves.</summary>
+    internal static Refusable<KeyStatus> Authenticate(HttpContext http, AdmissionPipeline pipeline, string? authorization)
+    {
+        var authenticated = pipeline.Authenticate(authorization);
+        if (!authenticated.IsRefused(out _, out var key))
+        {
             http.Response.OnStarting(() =>
             {
                 WriteStanding(http.Response, pipeline.StandingOf(key), pipeline.Clock.GetUtcNow());
                 return Task.CompletedTask;
             });
-            await handler(key);
         }
-        catch (ApiError error) when (!http.Response.HasStarted)
-        {
-            http.Response.StatusCode = error.Status;
-            if (error.RetryAfter is { } retry)
-            {
-                http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            }
 
-            await http.Response.WriteAsJsonAsync(error.ToBody(), Wire.Json);
+        return authenticated;
+    }
+
+    /// <summary>Waits for a door's answer and sends its refusal, if any, in the door's shape
+    /// (<paramref name="writeRefusal"/>). A refusal that comes after the response began (the engine failed
+    /// mid-stream) can no longer change the status: the door's writer ends the stream as its wire says, or the
+    /// connection is cut so the client sees an incomplete answer rather than a complete-looking one.</summary>
+    internal static async Task AnswerAsync(HttpContext http, Task<ApiRefusal?> answering, Func<HttpContext, ApiRefusal, Task> writeRefusal)
+    {
+        ApiRefusal? refusal;
+        try
+        {
+            refusal = await answering;
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             // The client left; its lane and hold were released on the way out.
+            return;
+        }
+
+        if (refusal is not null)
+        {
+            await writeRefusal(http, refusal);
+        }
+    }
+
+    /// <summary>A refusal in OpenAI's shape, with Retry-After when the client should come back; mid-stream, the
+    /// connection is cut (OpenAI's streams have no error event).</summary>
+    internal static Task WriteRefusalAsync(HttpContext http, ApiRefusal refusal)
+    {
+        if (http.Response.HasStarted)
+        {
+            http.Abort();
+            return Task.CompletedTask;
+        }
+
+        SetStatus(http.Response, refusal);
+        return http.Response.WriteAsJsonAsync(refusal.ToBody(), Wire.Json);
+    }
+
+    /// <summary>The refusal's status, and Retry-After in whole seconds (at least one) when it has one.</summary>
+    internal static void SetStatus(HttpResponse response, ApiRefusal refusal)
+    {
+        response.StatusCode = refusal.Status;
+        if (refusal.RetryAfter is { } retry)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
     }
 
     /// <summary>Reads and parses a request body. Total: whatever the bytes are, the outcome is a call or a 4xx
-    /// <see cref="ApiError"/> (naming the field where there is one), never an exception that answers 500.</summary>
-    internal static async Task<GenerationCall> ReadBodyAsync(
+    /// refusal (naming the field where there is one), never an exception that answers 500.</summary>
+    internal static async Task<Refusable<GenerationCall>> ReadBodyAsync(
         HttpContext http, GatewayOptions options, Func<JsonElement, GenerationCall> parse, JsonPathStyle paths = JsonPathStyle.Brackets)
     {
         if (http.Request.ContentLength > options.MaxRequestBytes)
         {
-            throw TooLarge(options);
+            return TooLarge(options);
         }
 
         // Read at most one byte past the limit, whatever Content-Length claimed (or if chunked), into a pooled buffer.
@@ -109,7 +198,7 @@ public static class OpenAiApi
                 length += read;
                 if (length > options.MaxRequestBytes)
                 {
-                    throw TooLarge(options);
+                    return TooLarge(options);
                 }
 
                 if (length == buffer.Length)
@@ -121,31 +210,7 @@ public static class OpenAiApi
                 }
             }
 
-            var body = buffer.AsMemory(0, length);
-            try
-            {
-                if (UnreadableJson.Find(body.Span, paths) is { } fault)
-                {
-                    throw ApiError.InvalidRequest(
-                        fault.Path is null ? $"The request body {fault.Problem}."
-                        : paths == JsonPathStyle.Dots ? $"{fault.Path}: {fault.Problem}." : $"'{fault.Path}' {fault.Problem}.",
-                        fault.Path, fault.Code);
-                }
-
-                using var doc = JsonDocument.Parse(body);
-                return parse(doc.RootElement);
-            }
-            catch (JsonException)
-            {
-                throw ApiError.InvalidRequest("The request body is not valid JSON.", code: "invalid_json");
-            }
-            catch (Exception e) when (e is InvalidOperationException or FormatException)
-            {
-                // Every string and number is readable once UnreadableJson passed, so this is a parser that read a value
-                // as the wrong type without checking: still the request's fault, never a 500. The fuzz tests, which
-                // require every such 400 to name its field, are what keep this path unused.
-                throw ApiError.InvalidRequest("The request body holds a value of a type this API does not accept here.");
-            }
+            return Parse(buffer.AsMemory(0, length), parse, paths);
         }
         finally
         {
@@ -153,12 +218,48 @@ public static class OpenAiApi
         }
     }
 
-    private static ApiError TooLarge(GatewayOptions options) =>
-        new(413, "invalid_request_error", "request_too_large", $"The request body is larger than {options.MaxRequestBytes / 1024} KiB.");
-
-    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, IInferenceEngine engine, KeyStatus key, GenerationCall call)
+    private static Refusable<GenerationCall> Parse(ReadOnlyMemory<byte> body, Func<JsonElement, GenerationCall> parse, JsonPathStyle paths)
     {
-        var admission = await pipeline.AdmitAsync(key, call, http.RequestAborted);
+        try
+        {
+            if (UnreadableJson.Find(body.Span, paths) is { } fault)
+            {
+                return ApiRefusal.InvalidRequest(
+                    fault.Path is null ? $"The request body {fault.Problem}."
+                    : paths == JsonPathStyle.Dots ? $"{fault.Path}: {fault.Problem}." : $"'{fault.Path}' {fault.Problem}.",
+                    fault.Path, fault.Code);
+            }
+
+            using var doc = JsonDocument.Parse(body);
+            return parse(doc.RootElement);
+        }
+        catch (InvalidRequestBody invalid)
+        {
+            return invalid.ToRefusal();
+        }
+        catch (JsonException)
+        {
+            return ApiRefusal.InvalidRequest("The request body is not valid JSON.", code: "invalid_json");
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            // Every string and number is readable once UnreadableJson passed, so this is a parser that read a value
+            // as the wrong type without checking: still the request's fault, never a 500. The fuzz tests, which
+            // require every such 400 to name its field, are what keep this path unused.
+            return ApiRefusal.InvalidRequest("The request body holds a value of a type this API does not accept here.");
+        }
+    }
+
+    private static ApiRefusal TooLarge(GatewayOptions options) => ApiRefusal.TooLarge($"The request body is larger than {options.MaxRequestBytes / 1024} KiB.");
+
+    private static async Task<ApiRefusal?> Generate(HttpContext http, AdmissionPipeline pipeline, KeyStatus key, GenerationCall call)
+    {
+        if ((await pipeline.AdmitAsync(key, call, http.RequestAborted)).IsRefused(out var refusal, out var admission))
+        {
+            return refusal;
+        }
+
+        var engine = pipeline.Engine;
         var id = Wire.NewId(call.IsChat ? "chatcmpl" : "cmpl");
         var created = pipeline.Clock.GetUtcNow().ToUnixTimeSeconds();
         var started = Stopwatch.GetTimestamp();
@@ -245,7 +346,7 @@ public static class OpenAiApi
                     ? new ChatCompletion(id, "chat.completion", created, call.Model, [new ChatChoice(0, Message(text.ToString(), calls), choiceLogprobs, reason)], usage, Wire.Fingerprint)
                     : new TextCompletion(id, "text_completion", created, call.Model, [new TextChoice(text.ToString(), 0, choiceLogprobs, reason)], usage, Wire.Fingerprint);
                 await http.Response.WriteAsJsonAsync(body, Wire.Json, http.RequestAborted);
-                return;
+                return null;
             }
 
             object last = call.IsChat
@@ -261,6 +362,7 @@ public static class OpenAiApi
             }
 
             await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
+            return null;
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
@@ -272,14 +374,14 @@ public static class OpenAiApi
             // The engine found the request impossible before producing anything (nothing served, nothing charged).
             outcome = "invalid_request";
             promptTokens = 0;
-            throw ApiError.FromEngine(invalid);
+            return ApiRefusal.FromEngine(invalid);
         }
         catch (EngineUnavailable e)
         {
             // Nothing was served, so nothing is charged.
             outcome = "upstream_error";
             promptTokens = 0;
-            throw ApiError.FromEngine(e);
+            return ApiRefusal.FromEngine(e);
         }
         finally
         {

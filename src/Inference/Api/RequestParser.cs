@@ -23,7 +23,7 @@ public static class RequestParser
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
-            throw ApiError.InvalidRequest("The request body must be a JSON object.");
+            throw new InvalidRequestBody("The request body must be a JSON object.");
         }
 
         string? model = null;
@@ -47,7 +47,7 @@ public static class RequestParser
             switch (p.Name)
             {
                 case "model":
-                    model = v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } m ? m : throw ApiError.InvalidRequest("'model' must be a non-empty string.", "model");
+                    model = v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } m ? m : throw new InvalidRequestBody("'model' must be a non-empty string.", "model");
                     break;
                 case "messages" when chat:
                     messages = ChatMessagesParser.Parse(v, needs);
@@ -55,12 +55,12 @@ public static class RequestParser
                 case "prompt" when !chat:
                     prompt = v.ValueKind == JsonValueKind.String ? v.GetString()
                         : v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 1 && v[0].ValueKind == JsonValueKind.String ? v[0].GetString()
-                        : throw ApiError.InvalidRequest("'prompt' must be a string (batches of prompts are not supported).", "prompt");
+                        : throw new InvalidRequestBody("'prompt' must be a string (batches of prompts are not supported).", "prompt");
                     break;
                 case "max_tokens" or "max_completion_tokens":
                     if (v.ValueKind != JsonValueKind.Null)
                     {
-                        maxTokens = v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var mt) && mt >= 1 ? mt : throw ApiError.InvalidRequest($"'{p.Name}' must be a positive integer.", p.Name);
+                        maxTokens = v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var mt) && mt >= 1 ? mt : throw new InvalidRequestBody($"'{p.Name}' must be a positive integer.", p.Name);
                     }
 
                     break;
@@ -103,7 +103,7 @@ public static class RequestParser
                 case "seed":
                     if (v.ValueKind != JsonValueKind.Null)
                     {
-                        seed = v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var s) ? s : throw ApiError.InvalidRequest("'seed' must be an integer.", "seed");
+                        seed = v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var s) ? s : throw new InvalidRequestBody("'seed' must be an integer.", "seed");
                     }
 
                     break;
@@ -120,7 +120,7 @@ public static class RequestParser
                     }
                     else if (v.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
                     {
-                        throw ApiError.InvalidRequest("'stream_options' must be an object.", p.Name);
+                        throw new InvalidRequestBody("'stream_options' must be an object.", p.Name);
                     }
 
                     break;
@@ -132,7 +132,7 @@ public static class RequestParser
                 case "store":
                     if (Bool(v, p.Name))
                     {
-                        throw ApiError.InvalidRequest(
+                        throw new InvalidRequestBody(
                             "'store: true' cannot be honoured: Lanes never retains prompts or completions. Send 'store: false' or leave it out.", p.Name, "unsupported_parameter");
                     }
 
@@ -158,26 +158,26 @@ public static class RequestParser
                     Hint(v, name);
                     break;
                 default:
-                    throw ApiError.InvalidRequest(
+                    throw new InvalidRequestBody(
                         $"Unsupported parameter '{p.Name}'{Why(p.Name, chat)}.", p.Name, "unsupported_parameter");
             }
         }
 
         if (model is null)
         {
-            throw ApiError.InvalidRequest("'model' is required.", "model");
+            throw new InvalidRequestBody("'model' is required.", "model");
         }
 
         if (!chat)
         {
             return prompt is null
-                ? throw ApiError.InvalidRequest("'prompt' is required.", "prompt")
+                ? throw new InvalidRequestBody("'prompt' is required.", "prompt")
                 : new GenerationCall(model, null, prompt, maxTokens, temperature, topP, seed, stop, stream, stream && includeUsage) { Needs = needs, Door = Lanes.Billing.Usage.ApiDoor.Completions };
         }
 
         if (messages is null)
         {
-            throw ApiError.InvalidRequest("'messages' is required.", "messages");
+            throw new InvalidRequestBody("'messages' is required.", "messages");
         }
 
         if (logprobs)
@@ -186,7 +186,7 @@ public static class RequestParser
         }
         else if (topLogprobs > 0)
         {
-            throw ApiError.InvalidRequest("'top_logprobs' needs 'logprobs: true'.", "top_logprobs");
+            throw new InvalidRequestBody("'top_logprobs' needs 'logprobs: true'.", "top_logprobs");
         }
 
         var tools = toolsElement is { } t ? ToolsParser.Tools(t) : [];
@@ -205,7 +205,7 @@ public static class RequestParser
     {
         if (!chat)
         {
-            throw ApiError.InvalidRequest($"'{name}' is not supported on /v1/completions here; use /v1/chat/completions.", name, "unsupported_parameter");
+            throw new InvalidRequestBody($"'{name}' is not supported on /v1/completions here; use /v1/chat/completions.", name, "unsupported_parameter");
         }
     }
 
@@ -232,7 +232,7 @@ public static class RequestParser
 
         if (v.ValueKind != JsonValueKind.Object)
         {
-            throw ApiError.InvalidRequest("'logit_bias' must be an object mapping token ids to numbers from -100 to 100.", "logit_bias");
+            throw new InvalidRequestBody("'logit_bias' must be an object mapping token ids to numbers from -100 to 100.", "logit_bias");
         }
 
         var any = false;
@@ -240,7 +240,7 @@ public static class RequestParser
         {
             if (!int.TryParse(entry.Name, out var id) || id < 0 || entry.Value.ValueKind != JsonValueKind.Number || entry.Value.GetDouble() is < -100 or > 100)
             {
-                throw ApiError.InvalidRequest("'logit_bias' must map token ids to numbers from -100 to 100.", "logit_bias");
+                throw new InvalidRequestBody("'logit_bias' must map token ids to numbers from -100 to 100.", "logit_bias");
             }
 
             any = true;
@@ -261,7 +261,7 @@ public static class RequestParser
         };
         if (!ok)
         {
-            throw ApiError.InvalidRequest(name switch
+            throw new InvalidRequestBody(name switch
             {
                 "metadata" => "'metadata' must be an object of at most 16 string values (keys up to 64 characters, values up to 512).",
                 "modalities" => "'modalities' may only be [\"text\"] here.",
@@ -276,14 +276,14 @@ public static class RequestParser
         JsonValueKind.String => [v.GetString()!],
         JsonValueKind.Array when v.GetArrayLength() <= 4 && v.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String && s.GetString()!.Length > 0) =>
             v.EnumerateArray().Select(s => s.GetString()!).ToList(),
-        _ => throw ApiError.InvalidRequest("'stop' must be a string or an array of up to 4 non-empty strings.", "stop"),
+        _ => throw new InvalidRequestBody("'stop' must be a string or an array of up to 4 non-empty strings.", "stop"),
     };
 
     internal static bool Bool(JsonElement v, string name) => v.ValueKind switch
     {
         JsonValueKind.True => true,
         JsonValueKind.False or JsonValueKind.Null => false,
-        _ => throw ApiError.InvalidRequest($"'{name}' must be a boolean.", name),
+        _ => throw new InvalidRequestBody($"'{name}' must be a boolean.", name),
     };
 
     private static double? Number(JsonElement v, string name, double min, double max)
@@ -295,6 +295,6 @@ public static class RequestParser
 
         return v.ValueKind == JsonValueKind.Number && v.GetDouble() is var d && d >= min && d <= max
             ? d
-            : throw ApiError.InvalidRequest($"'{name}' must be a number between {min} and {max}.", name);
+            : throw new InvalidRequestBody($"'{name}' must be a number between {min} and {max}.", name);
     }
 }

@@ -122,6 +122,6 @@ internal static class SchemaCheck
         }
     }
 
-    private static ApiError Invalid(string path, string why) =>
-        ApiError.InvalidRequest($"Invalid JSON Schema: '{path}' {why}.", path, "invalid_schema");
+    private static InvalidRequestBody Invalid(string path, string why) =>
+        new InvalidRequestBody($"Invalid JSON Schema: '{path}' {why}.", path, "invalid_schema");
 }

@@ -20,7 +20,7 @@ internal static class ToolsParser
 
         if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() > MaxTools)
         {
-            throw ApiError.InvalidRequest($"'tools' must be an array of at most {MaxTools} tools.", "tools");
+            throw new InvalidRequestBody($"'tools' must be an array of at most {MaxTools} tools.", "tools");
         }
 
         var tools = new List<ToolDefinition>();
@@ -31,34 +31,34 @@ internal static class ToolsParser
             var at = $"tools[{i++}]";
             if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
             {
-                throw ApiError.InvalidRequest($"{at} must be an object with a string 'type'.", $"{at}.type");
+                throw new InvalidRequestBody($"{at} must be an object with a string 'type'.", $"{at}.type");
             }
 
             if (type.GetString() != "function")
             {
-                throw ApiError.InvalidRequest($"{at}.type '{type.GetString()}' is not supported: only 'function' tools are.", $"{at}.type", "unsupported_parameter");
+                throw new InvalidRequestBody($"{at}.type '{type.GetString()}' is not supported: only 'function' tools are.", $"{at}.type", "unsupported_parameter");
             }
 
             if (!tool.TryGetProperty("function", out var f) || f.ValueKind != JsonValueKind.Object)
             {
-                throw ApiError.InvalidRequest($"{at}.function must be an object.", $"{at}.function");
+                throw new InvalidRequestBody($"{at}.function must be an object.", $"{at}.function");
             }
 
             var name = f.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
             if (!IsName(name))
             {
-                throw ApiError.InvalidRequest($"{at}.function.name must be 1-64 letters, digits, '_' or '-'.", $"{at}.function.name");
+                throw new InvalidRequestBody($"{at}.function.name must be 1-64 letters, digits, '_' or '-'.", $"{at}.function.name");
             }
 
             if (!names.Add(name))
             {
-                throw ApiError.InvalidRequest($"{at}.function.name '{name}' is given twice.", $"{at}.function.name");
+                throw new InvalidRequestBody($"{at}.function.name '{name}' is given twice.", $"{at}.function.name");
             }
 
             string? description = null;
             if (f.TryGetProperty("description", out var d) && d.ValueKind != JsonValueKind.Null)
             {
-                description = d.ValueKind == JsonValueKind.String ? d.GetString() : throw ApiError.InvalidRequest($"{at}.function.description must be a string.", $"{at}.function.description");
+                description = d.ValueKind == JsonValueKind.String ? d.GetString() : throw new InvalidRequestBody($"{at}.function.description must be a string.", $"{at}.function.description");
             }
 
             var parameters = EmptyObjectSchema;
@@ -67,7 +67,7 @@ internal static class ToolsParser
                 SchemaCheck.Validate(p, $"{at}.function.parameters");
                 if (p.ValueKind != JsonValueKind.Object || (p.TryGetProperty("type", out var pt) && pt.ValueKind == JsonValueKind.String && pt.GetString() != "object"))
                 {
-                    throw ApiError.InvalidRequest($"{at}.function.parameters must be a JSON Schema of type 'object'.", $"{at}.function.parameters");
+                    throw new InvalidRequestBody($"{at}.function.parameters must be a JSON Schema of type 'object'.", $"{at}.function.parameters");
                 }
 
                 parameters = p.Clone();
@@ -90,10 +90,10 @@ internal static class ToolsParser
                 "auto" => Engine.ToolChoice.Auto,
                 "none" => Engine.ToolChoice.None,
                 "required" => new ToolChoice(ToolChoiceMode.Required),
-                var other => throw ApiError.InvalidRequest($"'tool_choice' '{other}' is not one of none, auto, required or a named function.", "tool_choice"),
+                var other => throw new InvalidRequestBody($"'tool_choice' '{other}' is not one of none, auto, required or a named function.", "tool_choice"),
             },
             JsonValueKind.Object => Named(v),
-            _ => throw ApiError.InvalidRequest("'tool_choice' must be 'none', 'auto', 'required' or {\"type\":\"function\",\"function\":{\"name\":...}}.", "tool_choice"),
+            _ => throw new InvalidRequestBody("'tool_choice' must be 'none', 'auto', 'required' or {\"type\":\"function\",\"function\":{\"name\":...}}.", "tool_choice"),
         };
 
         return Checked(choice, tools);
@@ -105,12 +105,12 @@ internal static class ToolsParser
     {
         if (choice.Mode is ToolChoiceMode.Required or ToolChoiceMode.Named && tools.Count == 0)
         {
-            throw ApiError.InvalidRequest("'tool_choice' asks for a tool call but 'tools' lists none.", param);
+            throw new InvalidRequestBody("'tool_choice' asks for a tool call but 'tools' lists none.", param);
         }
 
         if (choice.Mode == ToolChoiceMode.Named && !tools.Any(t => t.Name == choice.Name))
         {
-            throw ApiError.InvalidRequest($"'tool_choice' names the function '{choice.Name}', which is not in 'tools'.", param);
+            throw new InvalidRequestBody($"'tool_choice' names the function '{choice.Name}', which is not in 'tools'.", param);
         }
 
         return choice;
@@ -125,7 +125,7 @@ internal static class ToolsParser
             return new ToolChoice(ToolChoiceMode.Named, n.GetString());
         }
 
-        throw ApiError.InvalidRequest("'tool_choice' must be {\"type\":\"function\",\"function\":{\"name\":...}} to name a function.", "tool_choice");
+        throw new InvalidRequestBody("'tool_choice' must be {\"type\":\"function\",\"function\":{\"name\":...}} to name a function.", "tool_choice");
     }
 
     public static OutputFormat ResponseFormat(JsonElement v)
@@ -137,7 +137,7 @@ internal static class ToolsParser
 
         if (v.ValueKind != JsonValueKind.Object || !v.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
         {
-            throw ApiError.InvalidRequest("'response_format' must be an object with a string 'type'.", "response_format");
+            throw new InvalidRequestBody("'response_format' must be an object with a string 'type'.", "response_format");
         }
 
         switch (type.GetString())
@@ -149,25 +149,25 @@ internal static class ToolsParser
             case "json_schema":
                 if (!v.TryGetProperty("json_schema", out var js) || js.ValueKind != JsonValueKind.Object)
                 {
-                    throw ApiError.InvalidRequest("'response_format.json_schema' must be an object with 'name' and 'schema'.", "response_format.json_schema");
+                    throw new InvalidRequestBody("'response_format.json_schema' must be an object with 'name' and 'schema'.", "response_format.json_schema");
                 }
 
                 var name = js.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
                 if (!IsName(name))
                 {
-                    throw ApiError.InvalidRequest("'response_format.json_schema.name' must be 1-64 letters, digits, '_' or '-'.", "response_format.json_schema.name");
+                    throw new InvalidRequestBody("'response_format.json_schema.name' must be 1-64 letters, digits, '_' or '-'.", "response_format.json_schema.name");
                 }
 
                 if (!js.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
                 {
-                    throw ApiError.InvalidRequest("'response_format.json_schema.schema' must be a JSON Schema object.", "response_format.json_schema.schema");
+                    throw new InvalidRequestBody("'response_format.json_schema.schema' must be a JSON Schema object.", "response_format.json_schema.schema");
                 }
 
                 SchemaCheck.Validate(schema, "response_format.json_schema.schema");
                 var strict = js.TryGetProperty("strict", out var s) && RequestParser.Bool(s, "response_format.json_schema.strict");
                 return new OutputFormat(OutputFormatKind.JsonSchema, schema.Clone(), name, strict);
             case var other:
-                throw ApiError.InvalidRequest($"'response_format.type' '{other}' is not one of text, json_object or json_schema.", "response_format.type");
+                throw new InvalidRequestBody($"'response_format.type' '{other}' is not one of text, json_object or json_schema.", "response_format.type");
         }
     }
 

@@ -3,10 +3,15 @@ using Microsoft.Extensions.Options;
 
 namespace Lanes.Inference.LaneScheduling;
 
-/// <summary>Why a request did not get a lane.</summary>
-public sealed class LaneRefused(string code, string message) : Exception(message)
+/// <summary>Why a request did not get a lane: its queue was full, or it waited past the queue timeout.</summary>
+public sealed record LaneRefusal(string Code, string Message);
+
+/// <summary>What asking for a lane gives: the lease, or why not. A value, so a flood's refusals cost no exceptions.</summary>
+public readonly record struct LaneGrant(LaneLease? Lease, LaneRefusal? Refusal)
 {
-    public string Code { get; } = code;
+    public static implicit operator LaneGrant(LaneLease lease) => new(lease, null);
+
+    public static implicit operator LaneGrant(LaneRefusal refusal) => new(null, refusal);
 }
 
 /// <summary>A tenant's lanes at one moment, for headers and <c>/v1/usage</c>.</summary>
@@ -31,7 +36,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 
     /// <summary>Waits for a lane. <paramref name="reserved"/> is the tenant's reservation now;
     /// <paramref name="reservedByAll"/> is the sum over every live tenant (what bursting must leave free).</summary>
-    public async Task<LaneLease> AcquireAsync(Guid tenantId, int reserved, int reservedByAll, CancellationToken ct)
+    public async Task<LaneGrant> AcquireAsync(Guid tenantId, int reserved, int reservedByAll, CancellationToken ct)
     {
         Waiter waiter;
         lock (_lock)
@@ -54,7 +59,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 
             if (lane.Queue.Count >= options.Value.QueueLength)
             {
-                throw new LaneRefused("lane_queue_full",
+                return new LaneRefusal("lane_queue_full",
                     $"Your lane queue is full ({options.Value.QueueLength} requests waiting for your {reserved} reserved lanes). Retry when a request finishes.");
             }
 
@@ -79,7 +84,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
             {
-                throw new LaneRefused("lane_queue_timeout",
+                return new LaneRefusal("lane_queue_timeout",
                     $"No lane freed within {options.Value.QueueTimeout.TotalSeconds:0} s while your {reserved} reserved lanes were busy. Retry, or ask for more lanes.");
             }
         }

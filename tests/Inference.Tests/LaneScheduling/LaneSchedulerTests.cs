@@ -20,9 +20,9 @@ public class LaneSchedulerTests
         var lanes = new LaneScheduler(
             new ScriptedEngine(Options.Create(new ScriptedEngineOptions { Slots = 1 }), clock),
             Options.Create(new LaneOptions { QueueLength = 4, QueueTimeout = TimeSpan.FromMinutes(30) }), clock);
-        (await lanes.AcquireAsync(A, reserved: 0, reservedByAll: 0, CancellationToken.None)).Dispose();
-        var running = await lanes.AcquireAsync(B, reserved: 0, reservedByAll: 0, CancellationToken.None);
-        var waiting = lanes.AcquireAsync(C, reserved: 0, reservedByAll: 0, CancellationToken.None);
+        (await lanes.LeaseAsync(A, reserved: 0, reservedByAll: 0, CancellationToken.None)).Dispose();
+        var running = await lanes.LeaseAsync(B, reserved: 0, reservedByAll: 0, CancellationToken.None);
+        var waiting = lanes.LeaseAsync(C, reserved: 0, reservedByAll: 0, CancellationToken.None);
 
         clock.Advance(TimeSpan.FromMinutes(11));
         var forgotten = lanes.ForgetIdle(TimeSpan.FromMinutes(10));
@@ -37,9 +37,9 @@ public class LaneSchedulerTests
     public async Task A_tenant_below_its_reservation_runs_at_once_whatever_others_send()
     {
         var lanes = Scheduler(slots: 8, queueLength: 64);
-        var flood = Enumerable.Range(0, 64).Select(_ => lanes.AcquireAsync(B, reserved: 4, reservedByAll: 8, CancellationToken.None)).ToList();
+        var flood = Enumerable.Range(0, 64).Select(_ => lanes.LeaseAsync(B, reserved: 4, reservedByAll: 8, CancellationToken.None)).ToList();
 
-        var mine = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => lanes.AcquireAsync(A, reserved: 4, reservedByAll: 8, CancellationToken.None)));
+        var mine = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => lanes.LeaseAsync(A, reserved: 4, reservedByAll: 8, CancellationToken.None)));
 
         Assert.All(mine, l => Assert.False(l.Borrowed));
         Assert.Equal(4, flood.Count(t => t.IsCompletedSuccessfully));
@@ -52,11 +52,11 @@ public class LaneSchedulerTests
         var lanes = Scheduler(slots: 8);
 
         // A holds 2 reserved lanes it is not using; B (2 reserved) may borrow the 4 that nobody reserved.
-        var b = Enumerable.Range(0, 10).Select(_ => lanes.AcquireAsync(B, reserved: 2, reservedByAll: 4, CancellationToken.None)).ToList();
+        var b = Enumerable.Range(0, 10).Select(_ => lanes.LeaseAsync(B, reserved: 2, reservedByAll: 4, CancellationToken.None)).ToList();
 
         Assert.Equal(6, b.Count(t => t.IsCompletedSuccessfully));
         Assert.Equal(4, b.Where(t => t.IsCompletedSuccessfully).Count(t => t.Result.Borrowed));
-        var a = await lanes.AcquireAsync(A, reserved: 2, reservedByAll: 4, CancellationToken.None);
+        var a = await lanes.LeaseAsync(A, reserved: 2, reservedByAll: 4, CancellationToken.None);
         Assert.False(a.Borrowed);
         Assert.Equal(new LaneView(2, 6, 4, 4), lanes.View(B, 2));
     }
@@ -65,12 +65,12 @@ public class LaneSchedulerTests
     public async Task Freed_slots_go_to_reservations_first_then_to_the_least_served_burst()
     {
         var lanes = Scheduler(slots: 2);
-        var heavy = await lanes.AcquireAsync(B, 0, 0, CancellationToken.None);
-        var light = await lanes.AcquireAsync(C, 0, 0, CancellationToken.None);
+        var heavy = await lanes.LeaseAsync(B, 0, 0, CancellationToken.None);
+        var light = await lanes.LeaseAsync(C, 0, 0, CancellationToken.None);
         heavy.ServedTokens = 10_000;
         light.ServedTokens = 10;
-        var waitingB = lanes.AcquireAsync(B, 0, 0, CancellationToken.None);
-        var waitingC = lanes.AcquireAsync(C, 0, 0, CancellationToken.None);
+        var waitingB = lanes.LeaseAsync(B, 0, 0, CancellationToken.None);
+        var waitingC = lanes.LeaseAsync(C, 0, 0, CancellationToken.None);
 
         // C has had less service, so the first freed slot is C's; B waits for the next one.
         heavy.Dispose();
@@ -80,8 +80,8 @@ public class LaneSchedulerTests
         await waitingB.WaitAsync(TimeSpan.FromSeconds(5));
 
         // A reservation that arrives while B is also waiting gets the next slot.
-        var next = lanes.AcquireAsync(B, 0, 0, CancellationToken.None);
-        var reserved = lanes.AcquireAsync(A, 1, 1, CancellationToken.None);
+        var next = lanes.LeaseAsync(B, 0, 0, CancellationToken.None);
+        var reserved = lanes.LeaseAsync(A, 1, 1, CancellationToken.None);
         c.Dispose();
         Assert.False((await reserved.WaitAsync(TimeSpan.FromSeconds(5))).Borrowed);
         Assert.False(next.IsCompleted);
@@ -91,23 +91,23 @@ public class LaneSchedulerTests
     public async Task A_full_lane_queue_refuses_at_once()
     {
         var lanes = Scheduler(slots: 1, queueLength: 1);
-        await lanes.AcquireAsync(A, 1, 1, CancellationToken.None);
-        _ = lanes.AcquireAsync(A, 1, 1, CancellationToken.None);
+        await lanes.LeaseAsync(A, 1, 1, CancellationToken.None);
+        _ = lanes.LeaseAsync(A, 1, 1, CancellationToken.None);
 
-        var refused = await Assert.ThrowsAsync<LaneRefused>(() => lanes.AcquireAsync(A, 1, 1, CancellationToken.None));
+        var refused = (await lanes.AcquireAsync(A, 1, 1, CancellationToken.None)).Refusal;
 
-        Assert.Equal("lane_queue_full", refused.Code);
+        Assert.Equal("lane_queue_full", refused?.Code);
     }
 
     [Fact]
     public async Task A_request_that_waits_too_long_is_refused_and_leaves_the_queue()
     {
         var lanes = Scheduler(slots: 1, timeout: TimeSpan.FromMilliseconds(50));
-        await lanes.AcquireAsync(A, 1, 1, CancellationToken.None);
+        await lanes.LeaseAsync(A, 1, 1, CancellationToken.None);
 
-        var refused = await Assert.ThrowsAsync<LaneRefused>(() => lanes.AcquireAsync(A, 1, 1, CancellationToken.None));
+        var refused = (await lanes.AcquireAsync(A, 1, 1, CancellationToken.None)).Refusal;
 
-        Assert.Equal("lane_queue_timeout", refused.Code);
+        Assert.Equal("lane_queue_timeout", refused?.Code);
         Assert.Equal(0, lanes.View(A, 1).Queued);
     }
 
@@ -115,10 +115,10 @@ public class LaneSchedulerTests
     public async Task A_cancelled_waiter_leaves_the_queue_and_a_released_lease_frees_its_slot_once()
     {
         var lanes = Scheduler(slots: 1);
-        var running = await lanes.AcquireAsync(A, 1, 1, CancellationToken.None);
+        var running = await lanes.LeaseAsync(A, 1, 1, CancellationToken.None);
         using var cancel = new CancellationTokenSource();
-        var leaving = lanes.AcquireAsync(A, 1, 1, cancel.Token);
-        var staying = lanes.AcquireAsync(A, 1, 1, CancellationToken.None);
+        var leaving = lanes.LeaseAsync(A, 1, 1, cancel.Token);
+        var staying = lanes.LeaseAsync(A, 1, 1, CancellationToken.None);
 
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaving);
@@ -129,5 +129,15 @@ public class LaneSchedulerTests
         Assert.Equal(new LaneView(1, 1, 0, 0), lanes.View(A, 1));
         next.Dispose();
         Assert.Equal(new LaneView(1, 0, 0, 0), lanes.View(A, 1));
+    }
+}
+
+internal static class GrantedLanes
+{
+    /// <summary>A lane the test expects to be granted: a refusal fails the test with its reason.</summary>
+    public static async Task<LaneLease> LeaseAsync(this LaneScheduler lanes, Guid tenant, int reserved, int reservedByAll, CancellationToken ct)
+    {
+        var grant = await lanes.AcquireAsync(tenant, reserved, reservedByAll, ct);
+        return grant.Lease ?? throw new Xunit.Sdk.XunitException($"Expected a lane, was refused: {grant.Refusal}");
     }
 }

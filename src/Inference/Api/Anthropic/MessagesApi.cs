@@ -1,6 +1,5 @@
 using Lanes.Inference.Admission;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -21,77 +20,104 @@ public static class MessagesApi
 {
     public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/messages", (HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
-            Handle(http, pipeline, async key => await Generate(http, pipeline, key, await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.Parse, JsonPathStyle.Dots))));
-        app.MapPost("/v1/messages/count_tokens", (HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
-            Handle(http, pipeline, async key =>
-            {
-                var call = await OpenAiApi.ReadBodyAsync(http, options.Value, MessagesParser.ParseForCount, JsonPathStyle.Dots);
-                var prompt = pipeline.Prepare(key, call);
-                await http.Response.WriteAsJsonAsync(new JsonObject { ["input_tokens"] = prompt.PromptTokens }, Wire.Json);
-            }));
+        app.MapPost("/v1/messages", MessagesAsync);
+        app.MapPost("/v1/messages/count_tokens", CountTokensAsync);
         return app;
     }
 
-    /// <summary><c>GET /v1/models</c> as Anthropic lists models: the ones this key may use.</summary>
-    public static Task ListModelsAsync(HttpContext http, AdmissionPipeline pipeline) => Handle(http, pipeline, key =>
+    private static Task MessagesAsync(HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
+        OpenAiApi.AnswerAsync(http, Messages(http, pipeline, options.Value), WriteRefusalAsync);
+
+    private static async Task<ApiRefusal?> Messages(HttpContext http, AdmissionPipeline pipeline, GatewayOptions options)
     {
+        if (Authenticate(http, pipeline).IsRefused(out var refusal, out var key)
+            || (await OpenAiApi.ReadBodyAsync(http, options, MessagesParser.Parse, JsonPathStyle.Dots)).IsRefused(out refusal, out var call))
+        {
+            return refusal;
+        }
+
+        return await Generate(http, pipeline, key, call);
+    }
+
+    private static Task CountTokensAsync(HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
+        OpenAiApi.AnswerAsync(http, CountTokens(http, pipeline, options.Value), WriteRefusalAsync);
+
+    private static async Task<ApiRefusal?> CountTokens(HttpContext http, AdmissionPipeline pipeline, GatewayOptions options)
+    {
+        if (Authenticate(http, pipeline).IsRefused(out var refusal, out var key)
+            || (await OpenAiApi.ReadBodyAsync(http, options, MessagesParser.ParseForCount, JsonPathStyle.Dots)).IsRefused(out refusal, out var call)
+            || pipeline.Prepare(key, call).IsRefused(out refusal, out var prompt))
+        {
+            return refusal;
+        }
+
+        await http.Response.WriteAsJsonAsync(new JsonObject { ["input_tokens"] = prompt.PromptTokens }, Wire.Json);
+        return null;
+    }
+
+    /// <summary><c>GET /v1/models</c> as Anthropic lists models: the ones this key may use.</summary>
+    public static Task ListModelsAsync(HttpContext http, AdmissionPipeline pipeline) =>
+        OpenAiApi.AnswerAsync(http, ListModels(http, pipeline), WriteRefusalAsync);
+
+    private static async Task<ApiRefusal?> ListModels(HttpContext http, AdmissionPipeline pipeline)
+    {
+        if (Authenticate(http, pipeline).IsRefused(out var refusal, out var key))
+        {
+            return refusal;
+        }
+
         var models = pipeline.ModelsFor(key);
         var data = new JsonArray([.. models.Select(m => (JsonNode)new JsonObject
         {
             ["type"] = "model", ["id"] = m.Id, ["display_name"] = m.Id, ["created_at"] = "2026-01-01T00:00:00Z",
         })]);
-        return http.Response.WriteAsJsonAsync(new JsonObject
+        await http.Response.WriteAsJsonAsync(new JsonObject
         {
             ["data"] = data, ["has_more"] = false, ["first_id"] = models.FirstOrDefault()?.Id, ["last_id"] = models.LastOrDefault()?.Id,
         }, Wire.Json);
-    });
+        return null;
+    }
 
     /// <summary><c>GET /v1/models/{id}</c> as Anthropic retrieves a model.</summary>
-    public static Task GetModelAsync(HttpContext http, AdmissionPipeline pipeline, string id) => Handle(http, pipeline, key =>
+    public static Task GetModelAsync(HttpContext http, AdmissionPipeline pipeline, string id) =>
+        OpenAiApi.AnswerAsync(http, GetModel(http, pipeline, id), WriteRefusalAsync);
+
+    private static async Task<ApiRefusal?> GetModel(HttpContext http, AdmissionPipeline pipeline, string id)
     {
-        var model = OpenAiApi.ModelFor(pipeline, key, id);
-        return http.Response.WriteAsJsonAsync(new JsonObject
+        if (Authenticate(http, pipeline).IsRefused(out var refusal, out var key)
+            || OpenAiApi.ModelFor(pipeline, key, id).IsRefused(out refusal, out var model))
+        {
+            return refusal;
+        }
+
+        await http.Response.WriteAsJsonAsync(new JsonObject
         {
             ["type"] = "model", ["id"] = model.Id, ["display_name"] = model.Id, ["created_at"] = "2026-01-01T00:00:00Z",
         }, Wire.Json);
-    });
-
-    private static async Task Handle(HttpContext http, AdmissionPipeline pipeline, Func<KeyStatus, Task> handler)
-    {
-        try
-        {
-            // Anthropic's SDKs send x-api-key; a bearer token works too.
-            var apiKey = http.Request.Headers["x-api-key"].ToString();
-            var key = pipeline.Authenticate(apiKey.Length > 0 ? "Bearer " + apiKey : http.Request.Headers.Authorization.ToString());
-            http.Response.OnStarting(() =>
-            {
-                OpenAiApi.WriteStanding(http.Response, pipeline.StandingOf(key), pipeline.Clock.GetUtcNow());
-                return Task.CompletedTask;
-            });
-            await handler(key);
-        }
-        catch (ApiError error) when (!http.Response.HasStarted)
-        {
-            http.Response.StatusCode = error.Status;
-            if (error.RetryAfter is { } retry)
-            {
-                http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            }
-
-            await http.Response.WriteAsJsonAsync(ErrorBody(error), Wire.Json);
-        }
-        catch (ApiError error)
-        {
-            // The stream had begun: Anthropic sends an error event.
-            await Event(http, "error", ErrorBody(error));
-        }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
-        {
-        }
+        return null;
     }
 
-    internal static JsonObject ErrorBody(ApiError error) => new()
+    /// <summary>Anthropic's SDKs send <c>x-api-key</c>; a bearer token works too.</summary>
+    private static Refusable<KeyStatus> Authenticate(HttpContext http, AdmissionPipeline pipeline)
+    {
+        var apiKey = http.Request.Headers["x-api-key"].ToString();
+        return OpenAiApi.Authenticate(http, pipeline, apiKey.Length > 0 ? "Bearer " + apiKey : http.Request.Headers.Authorization.ToString());
+    }
+
+    /// <summary>A refusal in Anthropic's shape with the same status codes; once a stream has begun, as Anthropic
+    /// sends it: an <c>error</c> event.</summary>
+    internal static Task WriteRefusalAsync(HttpContext http, ApiRefusal refusal)
+    {
+        if (http.Response.HasStarted)
+        {
+            return Event(http, "error", ErrorBody(refusal));
+        }
+
+        OpenAiApi.SetStatus(http.Response, refusal);
+        return http.Response.WriteAsJsonAsync(ErrorBody(refusal), Wire.Json);
+    }
+
+    internal static JsonObject ErrorBody(ApiRefusal error) => new()
     {
         ["type"] = "error",
         ["error"] = new JsonObject
@@ -112,9 +138,13 @@ public static class MessagesApi
         },
     };
 
-    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, KeyStatus key, GenerationCall call)
+    private static async Task<ApiRefusal?> Generate(HttpContext http, AdmissionPipeline pipeline, KeyStatus key, GenerationCall call)
     {
-        var admission = await pipeline.AdmitAsync(key, call, http.RequestAborted);
+        if ((await pipeline.AdmitAsync(key, call, http.RequestAborted)).IsRefused(out var refusal, out var admission))
+        {
+            return refusal;
+        }
+
         var id = "msg_" + Guid.NewGuid().ToString("N")[..24];
         var started = Stopwatch.GetTimestamp();
         TimeSpan? firstToken = null;
@@ -216,7 +246,7 @@ public static class MessagesApi
                 }
 
                 await http.Response.WriteAsJsonAsync(Message(id, call.Model, content, stopReason, promptTokens, tokens), Wire.Json, http.RequestAborted);
-                return;
+                return null;
             }
 
             await Close();
@@ -227,6 +257,7 @@ public static class MessagesApi
                 ["usage"] = new JsonObject { ["output_tokens"] = tokens },
             });
             await Event(http, "message_stop", new JsonObject { ["type"] = "message_stop" });
+            return null;
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
@@ -237,13 +268,13 @@ public static class MessagesApi
         {
             outcome = "invalid_request";
             promptTokens = 0;
-            throw ApiError.FromEngine(invalid);
+            return ApiRefusal.FromEngine(invalid);
         }
         catch (EngineUnavailable e)
         {
             outcome = "upstream_error";
             promptTokens = 0;
-            throw ApiError.FromEngine(e);
+            return ApiRefusal.FromEngine(e);
         }
         finally
         {

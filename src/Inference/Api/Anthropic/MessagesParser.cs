@@ -21,7 +21,7 @@ public static class MessagesParser
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
-            throw ApiError.InvalidRequest("The request body must be a JSON object.");
+            throw new InvalidRequestBody("The request body must be a JSON object.");
         }
 
         string? model = null;
@@ -41,10 +41,10 @@ public static class MessagesParser
             switch (p.Name)
             {
                 case "model":
-                    model = v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } m ? m : throw ApiError.InvalidRequest("model: must be a non-empty string.", "model");
+                    model = v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } m ? m : throw new InvalidRequestBody("model: must be a non-empty string.", "model");
                     break;
                 case "max_tokens":
-                    maxTokens = v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var mt) && mt >= 1 ? mt : throw ApiError.InvalidRequest("max_tokens: must be a positive integer.", "max_tokens");
+                    maxTokens = v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var mt) && mt >= 1 ? mt : throw new InvalidRequestBody("max_tokens: must be a positive integer.", "max_tokens");
                     break;
                 case "temperature":
                     temperature = Number(v, p.Name, 0, 1);
@@ -55,14 +55,14 @@ public static class MessagesParser
                 case "top_k":
                     if (v.ValueKind != JsonValueKind.Null && !(v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var k) && k >= 0))
                     {
-                        throw ApiError.InvalidRequest("top_k: must be a non-negative integer.", "top_k");
+                        throw new InvalidRequestBody("top_k: must be a non-negative integer.", "top_k");
                     }
 
                     break;
                 case "stop_sequences":
                     if (v.ValueKind != JsonValueKind.Array || !v.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String && s.GetString()!.Length > 0))
                     {
-                        throw ApiError.InvalidRequest("stop_sequences: must be an array of non-empty strings.", "stop_sequences");
+                        throw new InvalidRequestBody("stop_sequences: must be an array of non-empty strings.", "stop_sequences");
                     }
 
                     stop = v.EnumerateArray().Select(s => s.GetString()!).ToList();
@@ -76,7 +76,7 @@ public static class MessagesParser
                         JsonValueKind.String => [new ChatTurn("system", v.GetString()!)],
                         JsonValueKind.Array => [new ChatTurn("system", TextBlocks(v, "system"))],
                         JsonValueKind.Null => [],
-                        _ => throw ApiError.InvalidRequest("system: must be a string or an array of text blocks.", "system"),
+                        _ => throw new InvalidRequestBody("system: must be a string or an array of text blocks.", "system"),
                     };
                     break;
                 case "messages":
@@ -91,35 +91,35 @@ public static class MessagesParser
                 case "metadata":
                     if (v.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
                     {
-                        throw ApiError.InvalidRequest("metadata: must be an object.", "metadata");
+                        throw new InvalidRequestBody("metadata: must be an object.", "metadata");
                     }
 
                     break;
                 case "service_tier":
                     if (v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
                     {
-                        throw ApiError.InvalidRequest("service_tier: must be a string.", "service_tier");
+                        throw new InvalidRequestBody("service_tier: must be a string.", "service_tier");
                     }
 
                     break;
                 default:
-                    throw ApiError.InvalidRequest($"{p.Name}: this parameter is not supported by Lanes' Messages API.", p.Name, "unsupported_parameter");
+                    throw new InvalidRequestBody($"{p.Name}: this parameter is not supported by Lanes' Messages API.", p.Name, "unsupported_parameter");
             }
         }
 
         if (model is null)
         {
-            throw ApiError.InvalidRequest("model: Field required.", "model");
+            throw new InvalidRequestBody("model: Field required.", "model");
         }
 
         if (messages is null)
         {
-            throw ApiError.InvalidRequest("messages: Field required.", "messages");
+            throw new InvalidRequestBody("messages: Field required.", "messages");
         }
 
         if (requireMaxTokens && maxTokens is null)
         {
-            throw ApiError.InvalidRequest("max_tokens: Field required.", "max_tokens");
+            throw new InvalidRequestBody("max_tokens: Field required.", "max_tokens");
         }
 
         var (choice, parallel) = toolChoice is { } tc ? ToolChoiceOf(tc, tools) : (ToolChoice.Auto, true);
@@ -136,7 +136,7 @@ public static class MessagesParser
     {
         if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() == 0)
         {
-            throw ApiError.InvalidRequest("messages: must be a non-empty array.", "messages");
+            throw new InvalidRequestBody("messages: must be a non-empty array.", "messages");
         }
 
         var turns = new List<ChatTurn>();
@@ -148,12 +148,12 @@ public static class MessagesParser
             if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String
                 || role.GetString() is not ("user" or "assistant"))
             {
-                throw ApiError.InvalidRequest($"{at}.role: must be \"user\" or \"assistant\".", $"{at}.role");
+                throw new InvalidRequestBody($"{at}.role: must be \"user\" or \"assistant\".", $"{at}.role");
             }
 
             if (!m.TryGetProperty("content", out var content))
             {
-                throw ApiError.InvalidRequest($"{at}.content: Field required.", $"{at}.content");
+                throw new InvalidRequestBody($"{at}.content: Field required.", $"{at}.content");
             }
 
             var assistant = role.GetString() == "assistant";
@@ -165,14 +165,14 @@ public static class MessagesParser
 
             if (content.ValueKind != JsonValueKind.Array)
             {
-                throw ApiError.InvalidRequest($"{at}.content: must be a string or an array of content blocks.", $"{at}.content");
+                throw new InvalidRequestBody($"{at}.content: must be a string or an array of content blocks.", $"{at}.content");
             }
 
             // As Anthropic has it: only a final assistant message (a prefill) may be empty. This also keeps every
             // conversation non-empty, which engines rely on.
             if (content.GetArrayLength() == 0 && !(assistant && i == v.GetArrayLength()))
             {
-                throw ApiError.InvalidRequest($"{at}.content: must hold at least one content block; only a final assistant message may be empty.", $"{at}.content");
+                throw new InvalidRequestBody($"{at}.content: must hold at least one content block; only a final assistant message may be empty.", $"{at}.content");
             }
 
             var text = new StringBuilder();
@@ -184,7 +184,7 @@ public static class MessagesParser
                 var bat = $"{at}.content.{j++}";
                 if (block.ValueKind != JsonValueKind.Object || !block.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
                 {
-                    throw ApiError.InvalidRequest($"{bat}.type: Field required.", $"{bat}.type");
+                    throw new InvalidRequestBody($"{bat}.type: Field required.", $"{bat}.type");
                 }
 
                 switch (type.GetString())
@@ -201,7 +201,7 @@ public static class MessagesParser
                         var name = String(block, "name", bat);
                         if (!block.TryGetProperty("input", out var input) || input.ValueKind != JsonValueKind.Object)
                         {
-                            throw ApiError.InvalidRequest($"{bat}.input: must be an object.", $"{bat}.input");
+                            throw new InvalidRequestBody($"{bat}.input: must be an object.", $"{bat}.input");
                         }
 
                         calls.Add(id);
@@ -211,7 +211,7 @@ public static class MessagesParser
                         var useId = String(block, "tool_use_id", bat);
                         if (!calls.Contains(useId))
                         {
-                            throw ApiError.InvalidRequest($"{bat}.tool_use_id: '{useId}' does not answer a tool_use block of an earlier assistant message.", $"{bat}.tool_use_id");
+                            throw new InvalidRequestBody($"{bat}.tool_use_id: '{useId}' does not answer a tool_use block of an earlier assistant message.", $"{bat}.tool_use_id");
                         }
 
                         var result = block.TryGetProperty("content", out var rc) ? rc.ValueKind switch
@@ -219,14 +219,14 @@ public static class MessagesParser
                             JsonValueKind.String => rc.GetString()!,
                             JsonValueKind.Array => TextBlocks(rc, $"{bat}.content"),
                             JsonValueKind.Null => "",
-                            _ => throw ApiError.InvalidRequest($"{bat}.content: must be a string or an array of text blocks.", $"{bat}.content"),
+                            _ => throw new InvalidRequestBody($"{bat}.content: must be a string or an array of text blocks.", $"{bat}.content"),
                         } : "";
                         var failed = block.TryGetProperty("is_error", out var e) && RequestParser.Bool(e, $"{bat}.is_error");
                         turns.Add(new ChatTurn("tool", failed ? "Error: " + result : result, ToolCallId: useId));
                         needs.Add((EngineFeatures.Tools, bat));
                         break;
                     case var other:
-                        throw ApiError.InvalidRequest($"{bat}.type: '{other}' blocks are not supported in {role.GetString()} messages here.", $"{bat}.type", "unsupported_parameter");
+                        throw new InvalidRequestBody($"{bat}.type: '{other}' blocks are not supported in {role.GetString()} messages here.", $"{bat}.type", "unsupported_parameter");
                 }
             }
 
@@ -243,7 +243,7 @@ public static class MessagesParser
     {
         if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() > ToolsParser.MaxTools)
         {
-            throw ApiError.InvalidRequest($"tools: must be an array of at most {ToolsParser.MaxTools} tools.", "tools");
+            throw new InvalidRequestBody($"tools: must be an array of at most {ToolsParser.MaxTools} tools.", "tools");
         }
 
         var tools = new List<ToolDefinition>();
@@ -253,23 +253,23 @@ public static class MessagesParser
             var at = $"tools.{i++}";
             if (t.ValueKind != JsonValueKind.Object)
             {
-                throw ApiError.InvalidRequest($"{at}: must be an object.", at);
+                throw new InvalidRequestBody($"{at}: must be an object.", at);
             }
 
             if (t.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() is not ("custom"))
             {
-                throw ApiError.InvalidRequest($"{at}.type: server tools ('{type.GetString()}') are not offered here; define client tools with name and input_schema.", $"{at}.type", "unsupported_parameter");
+                throw new InvalidRequestBody($"{at}.type: server tools ('{type.GetString()}') are not offered here; define client tools with name and input_schema.", $"{at}.type", "unsupported_parameter");
             }
 
             var name = String(t, "name", at);
             if (!ToolsParser.IsName(name))
             {
-                throw ApiError.InvalidRequest($"{at}.name: must be 1-64 letters, digits, '_' or '-'.", $"{at}.name");
+                throw new InvalidRequestBody($"{at}.name: must be 1-64 letters, digits, '_' or '-'.", $"{at}.name");
             }
 
             if (!t.TryGetProperty("input_schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
             {
-                throw ApiError.InvalidRequest($"{at}.input_schema: Field required (a JSON Schema object).", $"{at}.input_schema");
+                throw new InvalidRequestBody($"{at}.input_schema: Field required (a JSON Schema object).", $"{at}.input_schema");
             }
 
             SchemaCheck.Validate(schema, $"{at}.input_schema");
@@ -284,7 +284,7 @@ public static class MessagesParser
     {
         if (v.ValueKind != JsonValueKind.Object || !v.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
         {
-            throw ApiError.InvalidRequest("tool_choice: must be an object with a 'type' (auto, any, tool or none).", "tool_choice");
+            throw new InvalidRequestBody("tool_choice: must be an object with a 'type' (auto, any, tool or none).", "tool_choice");
         }
 
         var parallel = !(v.TryGetProperty("disable_parallel_tool_use", out var dp) && RequestParser.Bool(dp, "tool_choice.disable_parallel_tool_use"));
@@ -294,7 +294,7 @@ public static class MessagesParser
             "none" => ToolChoice.None,
             "any" => new ToolChoice(ToolChoiceMode.Required),
             "tool" => new ToolChoice(ToolChoiceMode.Named, String(v, "name", "tool_choice")),
-            var other => throw ApiError.InvalidRequest($"tool_choice.type: '{other}' is not one of auto, any, tool or none.", "tool_choice.type"),
+            var other => throw new InvalidRequestBody($"tool_choice.type: '{other}' is not one of auto, any, tool or none.", "tool_choice.type"),
         };
         return (ToolsParser.Checked(choice, tools, choice.Mode == ToolChoiceMode.Named ? "tool_choice.name" : "tool_choice"), parallel);
     }
@@ -308,7 +308,7 @@ public static class MessagesParser
             var bat = $"{at}.{i++}";
             if (b.ValueKind != JsonValueKind.Object || !b.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "text")
             {
-                throw ApiError.InvalidRequest($"{bat}: only text blocks are supported here.", $"{bat}.type");
+                throw new InvalidRequestBody($"{bat}: only text blocks are supported here.", $"{bat}.type");
             }
 
             text.Append(String(b, "text", bat));
@@ -320,10 +320,10 @@ public static class MessagesParser
     private static string String(JsonElement o, string field, string at) =>
         o.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s
             ? s
-            : throw ApiError.InvalidRequest($"{at}.{field}: must be a non-empty string.", $"{at}.{field}");
+            : throw new InvalidRequestBody($"{at}.{field}: must be a non-empty string.", $"{at}.{field}");
 
     private static double? Number(JsonElement v, string name, double min, double max) =>
         v.ValueKind == JsonValueKind.Null ? null
         : v.ValueKind == JsonValueKind.Number && v.GetDouble() is var d && d >= min && d <= max ? d
-        : throw ApiError.InvalidRequest($"{name}: must be a number between {min} and {max}.", name);
+        : throw new InvalidRequestBody($"{name}: must be a number between {min} and {max}.", name);
 }

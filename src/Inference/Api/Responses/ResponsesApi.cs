@@ -19,14 +19,31 @@ public static class ResponsesApi
 {
     public static IEndpointRouteBuilder MapResponsesApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/responses", (HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
-            OpenAiApi.Handle(http, pipeline, async key => await Generate(http, pipeline, key, await OpenAiApi.ReadBodyAsync(http, options.Value, ResponsesParser.Parse))));
+        app.MapPost("/v1/responses", ResponsesAsync);
         return app;
     }
 
-    private static async Task Generate(HttpContext http, AdmissionPipeline pipeline, KeyStatus key, GenerationCall call)
+    private static Task ResponsesAsync(HttpContext http, AdmissionPipeline pipeline, IOptions<GatewayOptions> options) =>
+        OpenAiApi.AnswerAsync(http, Respond(http, pipeline, options.Value), OpenAiApi.WriteRefusalAsync);
+
+    private static async Task<ApiRefusal?> Respond(HttpContext http, AdmissionPipeline pipeline, GatewayOptions options)
     {
-        var admission = await pipeline.AdmitAsync(key, call, http.RequestAborted);
+        if (OpenAiApi.Authenticate(http, pipeline, http.Request.Headers.Authorization).IsRefused(out var refusal, out var key)
+            || (await OpenAiApi.ReadBodyAsync(http, options, ResponsesParser.Parse)).IsRefused(out refusal, out var call))
+        {
+            return refusal;
+        }
+
+        return await Generate(http, pipeline, key, call);
+    }
+
+    private static async Task<ApiRefusal?> Generate(HttpContext http, AdmissionPipeline pipeline, KeyStatus key, GenerationCall call)
+    {
+        if ((await pipeline.AdmitAsync(key, call, http.RequestAborted)).IsRefused(out var refusal, out var admission))
+        {
+            return refusal;
+        }
+
         var reply = new Reply(http, call, pipeline.Clock.GetUtcNow().ToUnixTimeSeconds());
         var started = Stopwatch.GetTimestamp();
         TimeSpan? firstToken = null;
@@ -55,6 +72,7 @@ public static class ResponsesApi
             }
 
             await reply.CompleteAsync(finish, promptTokens, tokens, cached);
+            return null;
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
@@ -66,14 +84,14 @@ public static class ResponsesApi
             outcome = "invalid_request";
             promptTokens = 0;
             await reply.FailAsync("invalid_request", invalid.Message);
-            throw ApiError.FromEngine(invalid);
+            return ApiRefusal.FromEngine(invalid);
         }
         catch (EngineUnavailable e)
         {
             outcome = "upstream_error";
             promptTokens = 0;
             await reply.FailAsync("server_error", e.Message);
-            throw ApiError.FromEngine(e);
+            return ApiRefusal.FromEngine(e);
         }
         finally
         {

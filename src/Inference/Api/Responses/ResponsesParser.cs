@@ -16,7 +16,7 @@ public static class ResponsesParser
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
-            throw ApiError.InvalidRequest("The request body must be a JSON object.");
+            throw new InvalidRequestBody("The request body must be a JSON object.");
         }
 
         string? model = null;
@@ -38,7 +38,7 @@ public static class ResponsesParser
             switch (p.Name)
             {
                 case "model":
-                    model = v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } m ? m : throw ApiError.InvalidRequest("'model' must be a non-empty string.", "model");
+                    model = v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } m ? m : throw new InvalidRequestBody("'model' must be a non-empty string.", "model");
                     break;
                 case "input":
                     turns = Input(v, needs);
@@ -49,13 +49,13 @@ public static class ResponsesParser
                     {
                         JsonValueKind.String => v.GetString(),
                         JsonValueKind.Null => null,
-                        _ => throw ApiError.InvalidRequest("'instructions' must be a string.", "instructions"),
+                        _ => throw new InvalidRequestBody("'instructions' must be a string.", "instructions"),
                     };
                     break;
                 case "max_output_tokens":
                     if (v.ValueKind != JsonValueKind.Null)
                     {
-                        maxTokens = v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var mt) && mt >= 1 ? mt : throw ApiError.InvalidRequest("'max_output_tokens' must be a positive integer.", "max_output_tokens");
+                        maxTokens = v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var mt) && mt >= 1 ? mt : throw new InvalidRequestBody("'max_output_tokens' must be a positive integer.", "max_output_tokens");
                     }
 
                     break;
@@ -88,46 +88,46 @@ public static class ResponsesParser
                     }
                     else if (v.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
                     {
-                        throw ApiError.InvalidRequest("'text' must be an object.", "text");
+                        throw new InvalidRequestBody("'text' must be an object.", "text");
                     }
 
                     break;
                 case "store":
                     if (RequestParser.Bool(v, p.Name))
                     {
-                        throw ApiError.InvalidRequest("'store: true' cannot be honoured: Lanes never retains prompts or responses. Send 'store: false' and the whole conversation in 'input'.", "store", "unsupported_parameter");
+                        throw new InvalidRequestBody("'store: true' cannot be honoured: Lanes never retains prompts or responses. Send 'store: false' and the whole conversation in 'input'.", "store", "unsupported_parameter");
                     }
 
                     break;
                 case "previous_response_id":
                     if (v.ValueKind != JsonValueKind.Null)
                     {
-                        throw ApiError.InvalidRequest("'previous_response_id' cannot be honoured: Lanes stores no responses. Send the conversation so far in 'input'.", "previous_response_id", "unsupported_parameter");
+                        throw new InvalidRequestBody("'previous_response_id' cannot be honoured: Lanes stores no responses. Send the conversation so far in 'input'.", "previous_response_id", "unsupported_parameter");
                     }
 
                     break;
                 case "metadata" or "user" or "service_tier" or "truncation" or "prompt_cache_key" or "safety_identifier":
                     if (v.ValueKind is not (JsonValueKind.Object or JsonValueKind.String or JsonValueKind.Null))
                     {
-                        throw ApiError.InvalidRequest($"'{p.Name}' has the wrong type.", p.Name);
+                        throw new InvalidRequestBody($"'{p.Name}' has the wrong type.", p.Name);
                     }
 
                     break;
                 case "reasoning" or "include":
                     break;
                 default:
-                    throw ApiError.InvalidRequest($"Unsupported parameter '{p.Name}'. See the README for the Responses parameters Lanes accepts.", p.Name, "unsupported_parameter");
+                    throw new InvalidRequestBody($"Unsupported parameter '{p.Name}'. See the README for the Responses parameters Lanes accepts.", p.Name, "unsupported_parameter");
             }
         }
 
         if (model is null)
         {
-            throw ApiError.InvalidRequest("'model' is required.", "model");
+            throw new InvalidRequestBody("'model' is required.", "model");
         }
 
         if (!hasInput)
         {
-            throw ApiError.InvalidRequest("'input' is required.", "input");
+            throw new InvalidRequestBody("'input' is required.", "input");
         }
 
         if (instructions is { Length: > 0 })
@@ -154,7 +154,7 @@ public static class ResponsesParser
 
         if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() == 0)
         {
-            throw ApiError.InvalidRequest("'input' must be a string or a non-empty array of input items.", "input");
+            throw new InvalidRequestBody("'input' must be a string or a non-empty array of input items.", "input");
         }
 
         var turns = new List<ChatTurn>();
@@ -165,7 +165,7 @@ public static class ResponsesParser
             var at = $"input[{i++}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
-                throw ApiError.InvalidRequest($"{at} must be an object.", at);
+                throw new InvalidRequestBody($"{at} must be an object.", at);
             }
 
             var type = item.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : "message";
@@ -175,14 +175,14 @@ public static class ResponsesParser
                     var role = Str(item, "role", at);
                     if (role is not ("user" or "assistant" or "system" or "developer"))
                     {
-                        throw ApiError.InvalidRequest($"{at}.role '{role}' is not one of user, assistant, system or developer.", $"{at}.role");
+                        throw new InvalidRequestBody($"{at}.role '{role}' is not one of user, assistant, system or developer.", $"{at}.role");
                     }
 
                     turns.Add(new ChatTurn(role == "developer" ? "system" : role, Content(item, at, needs)));
                     break;
                 case "function_call":
                     var callId = Str(item, "call_id", at);
-                    var call = new ToolCall(callId, Str(item, "name", at), item.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : throw ApiError.InvalidRequest($"{at}.arguments must be a string of JSON.", $"{at}.arguments"));
+                    var call = new ToolCall(callId, Str(item, "name", at), item.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : throw new InvalidRequestBody($"{at}.arguments must be a string of JSON.", $"{at}.arguments"));
                     calls.Add(callId);
                     // Consecutive calls belong to one assistant turn, as Chat Completions has them.
                     if (turns.Count > 0 && turns[^1] is { Role: "assistant", ToolCalls: { } earlier })
@@ -199,15 +199,15 @@ public static class ResponsesParser
                     var outputId = Str(item, "call_id", at);
                     if (!calls.Contains(outputId))
                     {
-                        throw ApiError.InvalidRequest($"{at}.call_id '{outputId}' does not answer a function_call earlier in 'input'.", $"{at}.call_id");
+                        throw new InvalidRequestBody($"{at}.call_id '{outputId}' does not answer a function_call earlier in 'input'.", $"{at}.call_id");
                     }
 
-                    var output = item.TryGetProperty("output", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : throw ApiError.InvalidRequest($"{at}.output must be a string.", $"{at}.output");
+                    var output = item.TryGetProperty("output", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : throw new InvalidRequestBody($"{at}.output must be a string.", $"{at}.output");
                     turns.Add(new ChatTurn("tool", output, ToolCallId: outputId));
                     needs.Add((EngineFeatures.Tools, at));
                     break;
                 default:
-                    throw ApiError.InvalidRequest($"{at}.type '{type}' is not supported here (message, function_call and function_call_output are).", $"{at}.type", "unsupported_parameter");
+                    throw new InvalidRequestBody($"{at}.type '{type}' is not supported here (message, function_call and function_call_output are).", $"{at}.type", "unsupported_parameter");
             }
         }
 
@@ -218,7 +218,7 @@ public static class ResponsesParser
     {
         if (!item.TryGetProperty("content", out var c))
         {
-            throw ApiError.InvalidRequest($"{at}.content is required.", $"{at}.content");
+            throw new InvalidRequestBody($"{at}.content is required.", $"{at}.content");
         }
 
         if (c.ValueKind == JsonValueKind.String)
@@ -228,7 +228,7 @@ public static class ResponsesParser
 
         if (c.ValueKind != JsonValueKind.Array)
         {
-            throw ApiError.InvalidRequest($"{at}.content must be a string or an array of content parts.", $"{at}.content");
+            throw new InvalidRequestBody($"{at}.content must be a string or an array of content parts.", $"{at}.content");
         }
 
         var text = new StringBuilder();
@@ -246,7 +246,7 @@ public static class ResponsesParser
                     needs.Add((EngineFeatures.Vision, pat));
                     break;
                 default:
-                    throw ApiError.InvalidRequest($"{pat}: content parts of type '{type}' are not supported here.", $"{pat}.type", "unsupported_parameter");
+                    throw new InvalidRequestBody($"{pat}: content parts of type '{type}' are not supported here.", $"{pat}.type", "unsupported_parameter");
             }
         }
 
@@ -257,7 +257,7 @@ public static class ResponsesParser
     {
         if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() > ToolsParser.MaxTools)
         {
-            throw ApiError.InvalidRequest($"'tools' must be an array of at most {ToolsParser.MaxTools} tools.", "tools");
+            throw new InvalidRequestBody($"'tools' must be an array of at most {ToolsParser.MaxTools} tools.", "tools");
         }
 
         var tools = new List<ToolDefinition>();
@@ -268,13 +268,13 @@ public static class ResponsesParser
             var type = tool.ValueKind == JsonValueKind.Object && tool.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
             if (type != "function")
             {
-                throw ApiError.InvalidRequest($"{at}.type '{type}' is not supported: only function tools are (built-in tools such as web search run nowhere here).", $"{at}.type", "unsupported_parameter");
+                throw new InvalidRequestBody($"{at}.type '{type}' is not supported: only function tools are (built-in tools such as web search run nowhere here).", $"{at}.type", "unsupported_parameter");
             }
 
             var name = Str(tool, "name", at);
             if (!ToolsParser.IsName(name))
             {
-                throw ApiError.InvalidRequest($"{at}.name must be 1-64 letters, digits, '_' or '-'.", $"{at}.name");
+                throw new InvalidRequestBody($"{at}.name must be 1-64 letters, digits, '_' or '-'.", $"{at}.name");
             }
 
             var parameters = tool.TryGetProperty("parameters", out var ps) && ps.ValueKind == JsonValueKind.Object ? ps : JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement;
@@ -296,10 +296,10 @@ public static class ResponsesParser
                 "auto" => ToolChoice.Auto,
                 "none" => ToolChoice.None,
                 "required" => new ToolChoice(ToolChoiceMode.Required),
-                var other => throw ApiError.InvalidRequest($"'tool_choice' '{other}' is not one of none, auto, required or a named function.", "tool_choice"),
+                var other => throw new InvalidRequestBody($"'tool_choice' '{other}' is not one of none, auto, required or a named function.", "tool_choice"),
             },
             JsonValueKind.Object when v.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == "function" => new ToolChoice(ToolChoiceMode.Named, Str(v, "name", "tool_choice")),
-            _ => throw ApiError.InvalidRequest("'tool_choice' must be none, auto, required or {\"type\":\"function\",\"name\":...}.", "tool_choice"),
+            _ => throw new InvalidRequestBody("'tool_choice' must be none, auto, required or {\"type\":\"function\",\"name\":...}.", "tool_choice"),
         };
         return ToolsParser.Checked(choice, tools);
     }
@@ -316,23 +316,23 @@ public static class ResponsesParser
             case "json_schema":
                 if (!f.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
                 {
-                    throw ApiError.InvalidRequest("'text.format.schema' must be a JSON Schema object.", "text.format.schema");
+                    throw new InvalidRequestBody("'text.format.schema' must be a JSON Schema object.", "text.format.schema");
                 }
 
                 SchemaCheck.Validate(schema, "text.format.schema");
                 return new OutputFormat(OutputFormatKind.JsonSchema, schema.Clone(), Str(f, "name", "text.format"), f.TryGetProperty("strict", out var s) && s.ValueKind == JsonValueKind.True);
             default:
-                throw ApiError.InvalidRequest($"'text.format.type' '{type}' is not one of text, json_object or json_schema.", "text.format.type");
+                throw new InvalidRequestBody($"'text.format.type' '{type}' is not one of text, json_object or json_schema.", "text.format.type");
         }
     }
 
     private static string Str(JsonElement o, string field, string at, bool allowEmpty = false) =>
         o.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String && (allowEmpty || v.GetString()!.Length > 0)
             ? v.GetString()!
-            : throw ApiError.InvalidRequest($"{at}.{field} must be a{(allowEmpty ? "" : " non-empty")} string.", $"{at}.{field}");
+            : throw new InvalidRequestBody($"{at}.{field} must be a{(allowEmpty ? "" : " non-empty")} string.", $"{at}.{field}");
 
     private static double? Number(JsonElement v, string name, double min, double max) =>
         v.ValueKind == JsonValueKind.Null ? null
         : v.ValueKind == JsonValueKind.Number && v.GetDouble() is var d && d >= min && d <= max ? d
-        : throw ApiError.InvalidRequest($"'{name}' must be a number between {min} and {max}.", name);
+        : throw new InvalidRequestBody($"'{name}' must be a number between {min} and {max}.", name);
 }
