@@ -5,9 +5,16 @@ using System.Text;
 
 namespace Lanes.Gateway.Bench;
 
-internal sealed record LoadResult(int Requests, TimeSpan Elapsed, double P50Ms, double P99Ms, IReadOnlyDictionary<HttpStatusCode, int> Statuses)
+/// <param name="Cpu">Processor time the whole process used during the run (client and server together).</param>
+/// <param name="Allocated">Bytes the whole process allocated during the run.</param>
+internal sealed record LoadResult(
+    int Requests, TimeSpan Elapsed, double P50Ms, double P99Ms, IReadOnlyDictionary<HttpStatusCode, int> Statuses, TimeSpan Cpu = default, long Allocated = 0)
 {
     public double RequestsPerSecond => Requests / Elapsed.TotalSeconds;
+
+    public double CpuMicrosecondsPerRequest => Cpu.TotalMicroseconds / Requests;
+
+    public double BytesPerRequest => (double)Allocated / Requests;
 
     public int Count(HttpStatusCode status) => Statuses.GetValueOrDefault(status);
 }
@@ -25,6 +32,8 @@ internal static class Load
         var latencies = new double[total];
         var statuses = new HttpStatusCode[total];
         var next = -1;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var watch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -45,9 +54,10 @@ internal static class Load
             }
         }));
         var elapsed = watch.Elapsed;
+        (cpu, allocated) = (Process.GetCurrentProcess().TotalProcessorTime - cpu, GC.GetTotalAllocatedBytes(precise: true) - allocated);
         Array.Sort(latencies);
         return new LoadResult(total, elapsed, Percentile(latencies, 0.50), Percentile(latencies, 0.99),
-            statuses.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count()));
+            statuses.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count()), cpu, allocated);
     }
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];

@@ -83,7 +83,8 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
 
     private long CountAt(int i) => i < QueueWaitCounts.Length ? QueueWaitCounts[i] : 0;
 
-    private static int BucketOf(double seconds)
+    /// <summary>The queue-wait bucket a wait of <paramref name="seconds"/> falls in.</summary>
+    public static int BucketOf(double seconds)
     {
         for (var i = 0; i < QueueWaitBounds.Length; i++)
         {

@@ -12,44 +12,86 @@ public readonly record struct Metered(
 /// Aggregates usage in memory; <see cref="UsageFlusher"/> drains it into billing once a second. Note: only counts
 /// and money are kept here, never a prompt or a completion.
 /// </summary>
+/// <remarks>Every request ends here, so recording is a few additions to a mutable total under a short lock, with no
+/// allocation once a key, model and hour has been seen; the immutable <see cref="UsageLine"/>s are built once per
+/// flush.</remarks>
 public sealed class UsageMeter
 {
+    private static readonly int Doors = Enum.GetValues<ApiDoor>().Length;
+
     private readonly Lock _lock = new();
-    private Dictionary<(Guid Tenant, Guid Key, string Model, DateTimeOffset Window, DateTimeOffset Hour), UsageLine> _lines = [];
+    private Dictionary<(Guid Tenant, Guid Key, string Model, DateTimeOffset Window, DateTimeOffset Hour), Total> _totals = [];
 
     public void Record(in Metered m)
     {
-        var hour = new DateTimeOffset(m.At.UtcDateTime.Date.AddHours(m.At.UtcDateTime.Hour), TimeSpan.Zero);
+        var at = m.At.UtcTicks;
+        var hour = new DateTimeOffset(at - at % TimeSpan.TicksPerHour, TimeSpan.Zero);
         var slot = (m.TenantId, m.KeyId, m.Model, m.WindowStart, hour);
+        var bucket = m.Refused is null ? UsageDetail.BucketOf(m.QueueWait.TotalSeconds) : 0;
         lock (_lock)
         {
-            var line = _lines.GetValueOrDefault(slot) ?? new UsageLine(m.TenantId, m.KeyId, m.Model, m.WindowStart, hour, 0, 0, 0, 0m, 0, UsageDetail.Empty);
-            _lines[slot] = m.Refused is { } cause
-                ? line with { Throttled = line.Throttled + 1, Detail = line.Detail!.Add(UsageDetail.Refused(cause, m.Door)) }
-                : line with
-                {
-                    Requests = line.Requests + 1,
-                    InputTokens = line.InputTokens + m.InputTokens,
-                    OutputTokens = line.OutputTokens + m.OutputTokens,
-                    SpendUsd = line.SpendUsd + m.SpendUsd,
-                    Detail = line.Detail!.Add(UsageDetail.Served(m.QueueWait, m.LaneTime, m.Door)),
-                };
+            if (!_totals.TryGetValue(slot, out var total))
+            {
+                total = new Total();
+                _totals[slot] = total;
+            }
+
+            total.ByDoor[(int)m.Door]++;
+            switch (m.Refused)
+            {
+                case null:
+                    total.Requests++;
+                    total.InputTokens += m.InputTokens;
+                    total.OutputTokens += m.OutputTokens;
+                    total.SpendUsd += m.SpendUsd;
+                    total.LaneSeconds += Math.Max(0, m.LaneTime.TotalSeconds);
+                    total.QueueWaits[bucket]++;
+                    break;
+                case RefusalCause.Budget:
+                    total.BudgetRefusals++;
+                    break;
+                case RefusalCause.Requests:
+                    total.RequestRefusals++;
+                    break;
+                default:
+                    total.LaneRefusals++;
+                    break;
+            }
         }
     }
 
     /// <summary>Takes everything metered so far, leaving the meter empty.</summary>
     public IReadOnlyList<UsageLine> Drain()
     {
+        Dictionary<(Guid Tenant, Guid Key, string Model, DateTimeOffset Window, DateTimeOffset Hour), Total> drained;
         lock (_lock)
         {
-            if (_lines.Count == 0)
+            if (_totals.Count == 0)
             {
                 return [];
             }
 
-            var drained = _lines.Values.ToList();
-            _lines = [];
-            return drained;
+            (drained, _totals) = (_totals, []);
         }
+
+        var lines = new List<UsageLine>(drained.Count);
+        foreach (var ((tenant, key, model, window, hour), t) in drained)
+        {
+            var detail = new UsageDetail(t.BudgetRefusals, t.RequestRefusals, t.LaneRefusals, t.LaneSeconds, t.QueueWaits) { RequestsByApi = t.ByDoor };
+            lines.Add(new UsageLine(tenant, key, model, window, hour, t.Requests, t.InputTokens, t.OutputTokens, t.SpendUsd,
+                t.BudgetRefusals + t.RequestRefusals + t.LaneRefusals, detail));
+        }
+
+        return lines;
+    }
+
+    /// <summary>The running total of one key, model, window and hour; written only under the meter's lock.</summary>
+    private sealed class Total
+    {
+        public long Requests, InputTokens, OutputTokens, BudgetRefusals, RequestRefusals, LaneRefusals;
+        public decimal SpendUsd;
+        public double LaneSeconds;
+        public readonly long[] QueueWaits = new long[UsageDetail.QueueWaitBounds.Length + 1];
+        public readonly long[] ByDoor = new long[Doors];
     }
 }
