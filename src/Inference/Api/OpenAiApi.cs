@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Lanes.Inference.Api;
 
 /// <summary>The OpenAI wire: <c>/v1/chat/completions</c>, <c>/v1/completions</c>, <c>/v1/models</c>, <c>/v1/usage</c>.</summary>
-public static class OpenAiApi
+public static partial class OpenAiApi
 {
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
@@ -149,6 +149,13 @@ public static class OpenAiApi
 
         if (refusal is not null)
         {
+            if (http.Response.HasStarted)
+            {
+                // The status was sent with the first token, so the client only sees a cut or an error event: the log
+                // is where an operator sees why (the code and the engine's reason, never the request's content).
+                Log.AnswerCut(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenAiApi)), http.Request.Path, refusal.Code, refusal.Message);
+            }
+
             await writeRefusal(http, refusal);
         }
     }
@@ -468,4 +475,10 @@ public static class OpenAiApi
         : t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes}m{t.Seconds}s"
         : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds}s"
         : $"{t.Seconds}s";
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4401, Level = LogLevel.Warning, Message = "An answer on {Path} failed after it began ({Code}): {Reason}")]
+        public static partial void AnswerCut(ILogger logger, string path, string code, string reason);
+    }
 }
