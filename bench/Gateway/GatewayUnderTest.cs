@@ -52,6 +52,7 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
                 http.Response.ContentType = "application/json; charset=utf-8";
                 await http.Response.Body.WriteAsync(bareBody);
             });
+            app.MapLayers(bareBody);
         }
 
         await app.StartAsync();

@@ -25,8 +25,6 @@ finally
     await database.DisposeAsync();
 }
 
-// Note: a plan's lanes are sold only from capacity outside the trial pool (Capacity:TrialLanes, 8 by default), so an
-// engine that carries the enterprise plan's 64 lanes (and the probe's starter plan) has more slots than 64.
 static Dictionary<string, string?> Engine(int slots, int tokens, int delayMs) => new()
 {
     ["Engine:Kind"] = "scripted",
@@ -37,49 +35,93 @@ static Dictionary<string, string?> Engine(int slots, int tokens, int delayMs) =>
 
 static async Task OverheadAsync(string connectionString)
 {
-    const int Concurrency = 16, Requests = 10_000;
+    const int Concurrency = 16;
+    var Requests = Environment.GetEnvironmentVariable("LANES_BENCH_REQUESTS") is { } n ? int.Parse(n) : 10_000;
     const string Body = """{"model":"scripted","messages":[{"role":"user","content":"Benchmark the gateway"}],"max_tokens":16}""";
+
+    // A plan with a lane per client and requests enough for every round, so nothing measured is a refusal. (Plans
+    // are sold only from capacity outside the trial pool, 8 lanes by default: the engine has room for two of them.)
+    var settings = Engine(64, 16, 0);
+    settings["Plans:Tiers:0:Id"] = settings["Plans:Tiers:0:Name"] = "bench";
+    settings["Plans:Tiers:0:MonthlyPriceUsd"] = "1";
+    settings["Plans:Tiers:0:ReservedLanes"] = Concurrency.ToString();
+    settings["Plans:Tiers:0:RequestsPerWindow"] = "100000000";
+    settings["Plans:Tiers:0:DefaultKeyBudgetUsd"] = "1000000";
 
     // Capture the gateway's exact answer once, then serve those bytes from the bare endpoint.
     byte[] captured;
-    await using (var probe = await GatewayUnderTest.StartAsync(connectionString, Engine(80, 16, 0)))
+    await using (var probe = await GatewayUnderTest.StartAsync(connectionString, settings))
     {
-        // A small plan: the probe's reservation stays sold in the database the measured gateway uses next.
-        var (_, key) = await probe.TenantWithKeyAsync("starter", 10_000m);
+        var (_, key) = await probe.TenantWithKeyAsync("bench", 10_000m);
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(probe.Address, "/v1/chat/completions")) { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key.Secret);
         captured = await (await Load.Client.SendAsync(request)).Content.ReadAsByteArrayAsync();
     }
 
-    await using var gateway = await GatewayUnderTest.StartAsync(connectionString, Engine(80, 16, 0), captured);
-    var (_, bench) = await gateway.TenantWithKeyAsync("enterprise", 10_000m);
+    await using var gateway = await GatewayUnderTest.StartAsync(connectionString, settings, captured);
+    var (_, bench) = await gateway.TenantWithKeyAsync("bench", 1_000_000m);
     var full = new Uri(gateway.Address, "/v1/chat/completions");
     var bare = new Uri(gateway.Address, "/bare/chat/completions");
 
-    // Warm both paths until the JIT has tiered them up (the gateway has far more code to optimise than the bare
+    // Warm every path until the JIT has tiered it up (the gateway has far more code to optimise than the bare
     // endpoint; measured cold, the ratio mostly reflects tier-0 code).
+    var layers = Lanes.Gateway.Bench.Layers.Names.Select(name => (Name: name, Url: new Uri(gateway.Address, $"/layer/{name}/chat/completions"))).ToList();
     await Load.RunAsync(bare, null, Body, Concurrency, 20_000);
     await Load.RunAsync(full, bench.Secret, Body, Concurrency, 20_000);
-    var runs = new List<(LoadResult Bare, LoadResult Full)>();
+    foreach (var layer in layers)
+    {
+        await Load.RunAsync(layer.Url, bench.Secret, Body, Concurrency, 5_000);
+    }
+
+    var runs = new List<(LoadResult Bare, LoadResult Full, LoadResult[] Layers)>();
     for (var i = 0; i < (Environment.GetEnvironmentVariable("LANES_BENCH_ROUNDS") is { } r ? int.Parse(r) : 3); i++)
     {
-        runs.Add((await Load.RunAsync(bare, null, Body, Concurrency, Requests), await Load.RunAsync(full, bench.Secret, Body, Concurrency, Requests)));
+        var bareRun = await Load.RunAsync(bare, null, Body, Concurrency, Requests);
+        var layerRuns = new List<LoadResult>();
+        foreach (var layer in layers)
+        {
+            layerRuns.Add(await Load.RunAsync(layer.Url, bench.Secret, Body, Concurrency, Requests));
+        }
+
+        runs.Add((bareRun, await Load.RunAsync(full, bench.Secret, Body, Concurrency, Requests), [.. layerRuns]));
     }
 
     var best = runs.OrderBy(r => r.Full.RequestsPerSecond / r.Bare.RequestsPerSecond).ElementAt(runs.Count / 2); // the median ratio
     Console.WriteLine($"1. overhead ({Concurrency} clients, {Requests:N0} requests, 16 tokens, zero delay):");
     Console.WriteLine($"   gateway {best.Full.RequestsPerSecond:F0} req/s, p50 {best.Full.P50Ms:F2} ms, p99 {best.Full.P99Ms:F2} ms ({best.Full.Count(HttpStatusCode.OK)} OK)");
+    if (runs.Any(x => x.Full.Count(HttpStatusCode.OK) != Requests || x.Layers.Any(l => l.Count(HttpStatusCode.OK) != Requests)))
+    {
+        Console.WriteLine("   WARNING: some measured requests were refused; the figures below are not comparable.");
+    }
+
     Console.WriteLine($"   bare    {best.Bare.RequestsPerSecond:F0} req/s, p50 {best.Bare.P50Ms:F2} ms, p99 {best.Bare.P99Ms:F2} ms");
     Console.WriteLine($"   throughput ratio gateway/bare {best.Full.RequestsPerSecond / best.Bare.RequestsPerSecond:F2} (aim >= 0.8); " +
                       $"every round: {string.Join(", ", runs.Select(r => (r.Full.RequestsPerSecond / r.Bare.RequestsPerSecond).ToString("F2")))}");
 
     // CPU and allocations are of the whole process (the load generator too), so the gateway's share is the difference
-    // from the bare run, which has the same client; CPU time is steadier than throughput on busy cores.
-    var added = runs.Select(r => r.Full.CpuMicrosecondsPerRequest - r.Bare.CpuMicrosecondsPerRequest).Order().ToList();
+    // from the bare run, which has the same client; CPU time is steadier than throughput on busy cores. Each figure
+    // is the median over the rounds.
+    static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    var added = runs.Select(r => r.Full.CpuMicrosecondsPerRequest - r.Bare.CpuMicrosecondsPerRequest).ToList();
     Console.WriteLine($"   process CPU per request: gateway {best.Full.CpuMicrosecondsPerRequest:F1} µs, bare {best.Bare.CpuMicrosecondsPerRequest:F1} µs; " +
-                      $"added by the gateway {added[added.Count / 2]:F1} µs (aim <= 15); every round: {string.Join(", ", added.Select(a => a.ToString("F1")))}");
+                      $"added by the gateway {Median(added):F1} µs (aim <= 15); every round: {string.Join(", ", added.Select(a => a.ToString("F1")))}");
     Console.WriteLine($"   allocated per request: gateway {best.Full.BytesPerRequest:N0} B, bare {best.Bare.BytesPerRequest:N0} B; " +
                       $"ratio {best.Full.BytesPerRequest / best.Bare.BytesPerRequest:F1}");
+    Console.WriteLine("   layer by layer (each answers the bare bytes; medians over the rounds):");
+    Console.WriteLine("     layer       throughput/bare   CPU added µs   bytes/request");
+    var steps = layers.Select((l, i) => (l.Name, Run: (Func<(LoadResult Bare, LoadResult Full, LoadResult[] Layers), LoadResult>)(x => x.Layers[i])))
+        .Append(("full", x => x.Full));
+    foreach (var (name, run) in steps)
+    {
+        Console.WriteLine($"     {name,-10}  {Median(runs.Select(x => run(x).RequestsPerSecond / x.Bare.RequestsPerSecond)),15:F2}   " +
+                          $"{Median(runs.Select(x => run(x).CpuMicrosecondsPerRequest - x.Bare.CpuMicrosecondsPerRequest)),12:F1}   " +
+                          $"{Median(runs.Select(x => run(x).BytesPerRequest)),13:N0}");
+    }
 }
 
 static async Task IsolationAsync(string connectionString)

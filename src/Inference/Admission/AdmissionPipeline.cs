@@ -62,7 +62,7 @@ public sealed class AdmissionPipeline(
         }
 
         var now = clock.GetUtcNow();
-        if (keys.Find(authorization[bearer.Length..].Trim(), now) is not { } key)
+        if (keys.Find(authorization.AsSpan(bearer.Length).Trim(), now) is not { } key)
         {
             return UnknownKey;
         }
@@ -207,7 +207,7 @@ public sealed class AdmissionPipeline(
 
     /// <summary>Admits a request: checked, counted against the tenant's requests per window, its worst case held
     /// from the key's budget, and a lane granted; or the refusal, with everything taken given back.</summary>
-    public async Task<Refusable<Admission>> AdmitAsync(KeyStatus key, GenerationCall call, CancellationToken ct)
+    public async ValueTask<Refusable<Admission>> AdmitAsync(KeyStatus key, GenerationCall call, CancellationToken ct)
     {
         var arrived = clock.GetUtcNow();
         if (drain.Stopping)

@@ -298,8 +298,9 @@ public static partial class OpenAiApi
                 }
             }
 
-            var calls = new SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>();
-            var logprobs = call.Stream ? null : new System.Text.Json.Nodes.JsonArray();
+            // Made when a tool call or log probabilities first arrive: most answers have neither.
+            SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>? calls = null;
+            System.Text.Json.Nodes.JsonArray? logprobs = null;
             await foreach (var chunk in engine.GenerateAsync(admission.Prompt, admission.Sampling, http.RequestAborted))
             {
                 await OpenStreamAsync();
@@ -313,14 +314,14 @@ public static partial class OpenAiApi
                     text.Append(chunk.Text);
                     if (chunk.ToolCall is { } piece)
                     {
-                        Collect(calls, piece);
+                        Collect(calls ??= [], piece);
                     }
 
                     if (chunk.Logprobs is { } lp && lp.ValueKind == JsonValueKind.Object && lp.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
                     {
                         foreach (var entry in content.EnumerateArray())
                         {
-                            logprobs!.Add(System.Text.Json.Nodes.JsonNode.Parse(entry.GetRawText()));
+                            (logprobs ??= []).Add(System.Text.Json.Nodes.JsonNode.Parse(entry.GetRawText()));
                         }
                     }
 
@@ -409,8 +410,8 @@ public static partial class OpenAiApi
     }
 
     /// <summary>The assistant's message: content is null when it only called tools, as OpenAI sends it.</summary>
-    private static ChatMessageOut Message(string text, SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)> calls) =>
-        calls.Count == 0
+    private static ChatMessageOut Message(string text, SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>? calls) =>
+        calls is null or { Count: 0 }
             ? new ChatMessageOut("assistant", text)
             : new ChatMessageOut("assistant", text.Length > 0 ? text : null)
             {

@@ -53,15 +53,21 @@ public sealed class KeyDirectory
         ModelPools.Of(_plans.Find(tenant.PlanId)) == _pool ? tenant.ReservedLanesAt(now) : 0;
 
     /// <summary>The key a secret belongs to: by its current hash, or by its previous one during a rotation's grace.</summary>
-    public KeyStatus? Find(string? secret, DateTimeOffset now)
+    public KeyStatus? Find(string? secret, DateTimeOffset now) => secret is null ? null : Find(secret.AsSpan(), now);
+
+    /// <inheritdoc cref="Find(string?, DateTimeOffset)"/>
+    public KeyStatus? Find(ReadOnlySpan<char> secret, DateTimeOffset now)
     {
         if (!ApiKeySecret.LooksValid(secret))
         {
             return null;
         }
 
-        var hash = ApiKeySecret.Hash(secret!, _pepper);
-        return _byHash.TryGetValue(hash, out var key) && (key.SecretHash == hash || key.PreviousSecretValidUntil > now)
+        // Hashed and looked up without allocating: every request comes through here.
+        Span<char> hash = stackalloc char[ApiKeySecret.HashLength];
+        ApiKeySecret.Hash(secret, _pepper, hash);
+        return _byHash.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(hash, out var key)
+               && (hash.SequenceEqual(key.SecretHash) || key.PreviousSecretValidUntil > now)
             ? key
             : null;
     }

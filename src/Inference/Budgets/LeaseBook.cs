@@ -86,84 +86,95 @@ public sealed class LeaseBook(
                 }
             }
 
-            await account.Changing.WaitAsync(ct);
-            try
-            {
-                lock (account)
-                {
-                    if (account.Forgotten || (account.Window.Start == window.Start && account.Committed + amount <= Math.Min(account.Leased, account.Ceiling)))
-                    {
-                        continue;
-                    }
-
-                    needed = account.Committed + amount;
-                    missing = needed - account.Leased;
-                }
-
-                if (missing <= 0m)
-                {
-                    // Leased enough, but past what the database knows this gateway may spend: raise the ceiling first.
-                    var renewed = await circuit.CallAsync(
-                        c => pools.RenewAsync(holder, [new LeaseRenewal(poolOf(id), window.Start, needed + headroom)], c), ct);
-                    lock (account)
-                    {
-                        if (account.Window.Start == window.Start)
-                        {
-                            var lease = renewed.FirstOrDefault();
-                            account.Ceiling = lease.Ceiling;
-                            account.Leased = Math.Min(account.Leased, lease.Held); // less when survivors took back a part
-                        }
-                    }
-
-                    continue;
-                }
-
-                if (PendingReturn(account) is { } back)
-                {
-                    // A lowered allowance gives back first, so what it frees (here and in the pool) can be granted now
-                    // rather than after the next round of returns.
-                    await circuit.CallAsync(async c =>
-                    {
-                        await pools.ReleaseAsync(poolOf(id), back.Window, holder, back.Keep, c);
-                        return true;
-                    }, ct);
-                    Returned(account, back.Keep);
-                }
-
-                var grant = await circuit.CallAsync(c => pools.GrantAsync(
-                    poolOf(id), window.Start, holder, capacity, Math.Max(missing, slice), missing, needed + headroom, alreadyUsed, capacityFromKey ? id : null, c), ct);
-                lock (account)
-                {
-                    if (account.Window.Start != window.Start)
-                    {
-                        // The account moved on while this grant was in flight: that window keeps what it had.
-                        if (grant.Granted > 0m)
-                        {
-                            _ended.Enqueue((id, window.Start, grant.Held - grant.Granted));
-                        }
-                    }
-                    else if (grant.Granted > 0m)
-                    {
-                        // Less than local + granted when survivors took back a part of this gateway's lease.
-                        account.Leased = Math.Min(account.Leased + grant.Granted, grant.Held);
-                        account.Ceiling = grant.Ceiling;
-                    }
-                    else
-                    {
-                        account.SpentWindow = window.Start;
-                        account.SpentAt = now;
-                    }
-                }
-            }
-            finally
-            {
-                account.Changing.Release();
-            }
-
+            await RefillAsync(id, account, window, capacity, amount, slice, headroom, alreadyUsed, now, ct);
             continue;
         again:
             account = _accounts.GetOrAdd(id, _ => new Account());
         }
+    }
+
+    /// <summary>The slow part of a take, one at a time per account: the ceiling raised, or more leased from the pool
+    /// (after giving back what a lowered allowance frees). Kept out of <see cref="TryTakeAsync"/> so that a take
+    /// served from what is already leased allocates nothing (the lambdas here capture their arguments).</summary>
+    private async Task RefillAsync(
+        Guid id, Account account, Window window, decimal capacity, decimal amount, decimal slice, decimal headroom, decimal alreadyUsed,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        decimal missing, needed;
+        await account.Changing.WaitAsync(ct);
+        try
+        {
+            lock (account)
+            {
+                if (account.Forgotten || (account.Window.Start == window.Start && account.Committed + amount <= Math.Min(account.Leased, account.Ceiling)))
+                {
+                    return;
+                }
+
+                needed = account.Committed + amount;
+                missing = needed - account.Leased;
+            }
+
+            if (missing <= 0m)
+            {
+                // Leased enough, but past what the database knows this gateway may spend: raise the ceiling first.
+                var renewed = await circuit.CallAsync(
+                    c => pools.RenewAsync(holder, [new LeaseRenewal(poolOf(id), window.Start, needed + headroom)], c), ct);
+                lock (account)
+                {
+                    if (account.Window.Start == window.Start)
+                    {
+                        var lease = renewed.FirstOrDefault();
+                        account.Ceiling = lease.Ceiling;
+                        account.Leased = Math.Min(account.Leased, lease.Held); // less when survivors took back a part
+                    }
+                }
+
+                return;
+            }
+
+            if (PendingReturn(account) is { } back)
+            {
+                // A lowered allowance gives back first, so what it frees (here and in the pool) can be granted now
+                // rather than after the next round of returns.
+                await circuit.CallAsync(async c =>
+                {
+                    await pools.ReleaseAsync(poolOf(id), back.Window, holder, back.Keep, c);
+                    return true;
+                }, ct);
+                Returned(account, back.Keep);
+            }
+
+            var grant = await circuit.CallAsync(c => pools.GrantAsync(
+                poolOf(id), window.Start, holder, capacity, Math.Max(missing, slice), missing, needed + headroom, alreadyUsed, capacityFromKey ? id : null, c), ct);
+            lock (account)
+            {
+                if (account.Window.Start != window.Start)
+                {
+                    // The account moved on while this grant was in flight: that window keeps what it had.
+                    if (grant.Granted > 0m)
+                    {
+                        _ended.Enqueue((id, window.Start, grant.Held - grant.Granted));
+                    }
+                }
+                else if (grant.Granted > 0m)
+                {
+                    // Less than local + granted when survivors took back a part of this gateway's lease.
+                    account.Leased = Math.Min(account.Leased + grant.Granted, grant.Held);
+                    account.Ceiling = grant.Ceiling;
+                }
+                else
+                {
+                    account.SpentWindow = window.Start;
+                    account.SpentAt = now;
+                }
+            }
+        }
+        finally
+        {
+            account.Changing.Release();
+        }
+
     }
 
     /// <summary>Ends a take: <paramref name="used"/> (at most what was held) is spent, the rest released.</summary>

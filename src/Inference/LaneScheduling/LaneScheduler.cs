@@ -28,6 +28,10 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<Guid, TenantLane> _tenants = [];
+
+    /// <summary>The tenants with requests waiting: dispatch looks only at these, so releasing a lane costs the same
+    /// with ten thousand tenants as with one, and nothing at all when nobody waits.</summary>
+    private readonly HashSet<TenantLane> _backlogged = [];
     private readonly int _slots = engine.Slots;
     private int _busy;
     private long _arrivals;
@@ -36,7 +40,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 
     /// <summary>Waits for a lane. <paramref name="reserved"/> is the tenant's reservation now;
     /// <paramref name="reservedByAll"/> is the sum over every live tenant (what bursting must leave free).</summary>
-    public async Task<LaneGrant> AcquireAsync(Guid tenantId, int reserved, int reservedByAll, CancellationToken ct)
+    public async ValueTask<LaneGrant> AcquireAsync(Guid tenantId, int reserved, int reservedByAll, CancellationToken ct)
     {
         Waiter waiter;
         lock (_lock)
@@ -66,12 +70,18 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
             if (lane.Queue.Count == 0)
             {
                 // A tenant that starts bursting again does not bring credit from its idle time (VTC counter lift).
-                var backlogged = _tenants.Values.Where(t => t.Queue.Count > 0).Select(t => t.Service).DefaultIfEmpty(lane.Service).Min();
-                lane.Service = Math.Max(lane.Service, backlogged);
+                var least = lane.Service;
+                foreach (var waiting in _backlogged)
+                {
+                    least = Math.Min(least, waiting.Service);
+                }
+
+                lane.Service = Math.Max(lane.Service, least);
             }
 
             waiter = new Waiter(lane, ++_arrivals);
             lane.Queue.AddLast(waiter.Node);
+            _backlogged.Add(lane);
         }
 
         using var timeout = new CancellationTokenSource(options.Value.QueueTimeout, clock);
@@ -201,12 +211,26 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
     /// bursting tenants, least service first.</summary>
     private void Dispatch()
     {
-        while (_busy < _slots)
+        while (_busy < _slots && _backlogged.Count > 0)
         {
-            var reservedNext = _tenants.Values
-                .Where(t => t.Queue.Count > 0 && t.InUse < t.Reserved)
-                .MinBy(t => t.Queue.First!.Value.Arrival);
-            var next = reservedNext ?? _tenants.Values.Where(t => t.Queue.Count > 0).MinBy(t => t.Service);
+            // Tenants below their reservation first, oldest waiter first; then bursting tenants, least service first (the
+            // oldest waiter among equals).
+            TenantLane? reservedNext = null, burstNext = null;
+            foreach (var t in _backlogged)
+            {
+                if (t.InUse < t.Reserved && (reservedNext is null || t.Queue.First!.Value.Arrival < reservedNext.Queue.First!.Value.Arrival))
+                {
+                    reservedNext = t;
+                }
+
+                if (burstNext is null || t.Service < burstNext.Service
+                    || (t.Service == burstNext.Service && t.Queue.First!.Value.Arrival < burstNext.Queue.First!.Value.Arrival))
+                {
+                    burstNext = t;
+                }
+            }
+
+            var next = reservedNext ?? burstNext;
             if (next is null || TryAdmit(next) is not { } lease)
             {
                 return;
@@ -214,6 +238,11 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 
             var waiter = next.Queue.First!.Value;
             next.Queue.RemoveFirst();
+            if (next.Queue.Count == 0)
+            {
+                _backlogged.Remove(next);
+            }
+
             if (!waiter.Admitted.TrySetResult(lease))
             {
                 // Abandoned at this very moment: give the slot back and look again.
@@ -229,6 +258,11 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
             if (waiter.Node.List is not null)
             {
                 waiter.Lane.Queue.Remove(waiter.Node);
+                if (waiter.Lane.Queue.Count == 0)
+                {
+                    _backlogged.Remove(waiter.Lane);
+                }
+
                 waiter.Admitted.TrySetCanceled();
             }
         }

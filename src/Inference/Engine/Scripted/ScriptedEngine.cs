@@ -11,7 +11,11 @@ namespace Lanes.Inference.Engine.Scripted;
 public sealed class ScriptedEngine(IOptions<ScriptedEngineOptions> options, TimeProvider clock) : IInferenceEngine
 {
     private readonly ScriptedEngineOptions _options = options.Value;
-    private readonly string[] _script = Enumerable.Range(0, options.Value.Tokens).Select(i => i == 0 ? "tok0" : $" tok{i}").ToArray();
+    private readonly string[] _script = Script(options.Value.Tokens);
+
+    // The plain text answer is the same for every request: built once, so the benchmarks measure the gateway rather
+    // than this engine's allocations.
+    private readonly IReadOnlyList<GeneratedChunk> _text = ScriptedToolPlan.Text.Pieces(Script(options.Value.Tokens));
 
     public IReadOnlyList<EngineModel> Models { get; } = [new(options.Value.Model, options.Value.ContextTokens, Features: EngineFeatures.Tools)];
 
@@ -27,7 +31,7 @@ public sealed class ScriptedEngine(IOptions<ScriptedEngineOptions> options, Time
     public async IAsyncEnumerable<GeneratedChunk> GenerateAsync(EnginePrompt prompt, Sampling sampling, [EnumeratorCancellation] CancellationToken ct)
     {
         var plan = (ScriptedToolPlan)prompt.State;
-        var pieces = plan.Pieces(_script);
+        var pieces = plan == ScriptedToolPlan.Text ? _text : plan.Pieces(_script);
         var tokens = Math.Min(pieces.Count, sampling.MaxTokens);
         for (var i = 0; i < tokens; i++)
         {
@@ -42,9 +46,11 @@ public sealed class ScriptedEngine(IOptions<ScriptedEngineOptions> options, Time
                 : tokens < pieces.Count ? FinishReason.Length
                 : plan.Calls.Count > 0 ? FinishReason.ToolCalls
                 : FinishReason.Stop;
-            yield return pieces[i] with { Finish = finish };
+            yield return finish is null && pieces[i].Finish is null ? pieces[i] : pieces[i] with { Finish = finish };
         }
     }
+
+    private static string[] Script(int tokens) => [.. Enumerable.Range(0, tokens).Select(i => i == 0 ? "tok0" : $" tok{i}")];
 
     private static int Count(string text) => (text.Length + 3) / 4;
 }
