@@ -38,6 +38,12 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
             ["Gateway:Keys:PollInterval"] = "00:00:00.100",
         });
         builder.Configuration.AddInMemoryCollection(settings);
+
+        // Experiments without editing the bench: LANES_BENCH_SETTINGS="Gateway:Budgets:IdleReturn=00:10:00;…".
+        builder.Configuration.AddInMemoryCollection((Environment.GetEnvironmentVariable("LANES_BENCH_SETTINGS") ?? "")
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(pair => pair.Split('=', 2))
+            .Select(kv => new KeyValuePair<string, string?>(kv[0], kv.ElementAtOrDefault(1))));
         builder.AddGatewayContract();
         builder.AddGateway();
         var app = builder.Build();

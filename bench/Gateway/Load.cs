@@ -27,7 +27,11 @@ internal static class Load
         Timeout = TimeSpan.FromMinutes(2),
     };
 
-    public static async Task<LoadResult> RunAsync(Uri url, string? secret, string body, int concurrency, int total)
+    public static Task<LoadResult> RunAsync(Uri url, string? secret, string body, int concurrency, int total) =>
+        RunAsync(url, [secret], body, concurrency, total);
+
+    /// <summary>The same load, request <c>i</c> sent with key <c>secrets[i % count]</c>: spread over many tenants.</summary>
+    public static async Task<LoadResult> RunAsync(Uri url, IReadOnlyList<string?> secrets, string body, int concurrency, int total)
     {
         var latencies = new double[total];
         var statuses = new HttpStatusCode[total];
@@ -41,7 +45,7 @@ internal static class Load
             while ((i = Interlocked.Increment(ref next)) < total)
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                if (secret is not null)
+                if (secrets[i % secrets.Count] is { } secret)
                 {
                     request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
                 }

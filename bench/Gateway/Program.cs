@@ -8,15 +8,35 @@ using Lanes.Inference.Metering;
 using Lanes.Testing;
 
 // Gateway benchmarks, each against a baseline measured in the same process. Run with: ./lanes bench gateway
+const string OverheadBody = """{"model":"scripted","messages":[{"role":"user","content":"Benchmark the gateway"}],"max_tokens":16}""";
 var database = new PostgresDatabase();
 await database.InitializeAsync();
 try
 {
-    await OverheadAsync(database.ConnectionString);
-    if (args is not ["overhead"])
+    // With a name (overhead, tenants, isolation, budget, revocation) only that one runs.
+    var only = args.FirstOrDefault();
+    if (only is null or "overhead")
+    {
+        await OverheadAsync(database.ConnectionString);
+    }
+
+    if (only is null or "tenants")
+    {
+        await TenantScale.RunAsync(database.ConnectionString, BenchPlan(), OverheadBody);
+    }
+
+    if (only is null or "isolation")
     {
         await IsolationAsync(database.ConnectionString);
+    }
+
+    if (only is null or "budget")
+    {
         await BudgetAsync(database.ConnectionString);
+    }
+
+    if (only is null or "revocation")
+    {
         await RevocationAsync(database.ConnectionString);
     }
 }
@@ -33,20 +53,26 @@ static Dictionary<string, string?> Engine(int slots, int tokens, int delayMs) =>
     ["Engine:Scripted:TokenDelay"] = TimeSpan.FromMilliseconds(delayMs).ToString(),
 };
 
+// A plan with a lane per client (16) and requests enough for every round, so nothing measured is a refusal. (Plans
+// are sold only from capacity outside the trial pool, 8 lanes by default: the engine has room for two of them.)
+static Dictionary<string, string?> BenchPlan()
+{
+    var settings = Engine(64, 16, 0);
+    settings["Plans:Tiers:0:Id"] = settings["Plans:Tiers:0:Name"] = "bench";
+    settings["Plans:Tiers:0:MonthlyPriceUsd"] = "1";
+    settings["Plans:Tiers:0:ReservedLanes"] = "16";
+    settings["Plans:Tiers:0:RequestsPerWindow"] = "100000000";
+    settings["Plans:Tiers:0:DefaultKeyBudgetUsd"] = "1000000";
+    return settings;
+}
+
 static async Task OverheadAsync(string connectionString)
 {
     const int Concurrency = 16;
     var Requests = Environment.GetEnvironmentVariable("LANES_BENCH_REQUESTS") is { } n ? int.Parse(n) : 10_000;
-    const string Body = """{"model":"scripted","messages":[{"role":"user","content":"Benchmark the gateway"}],"max_tokens":16}""";
+    const string Body = OverheadBody;
 
-    // A plan with a lane per client and requests enough for every round, so nothing measured is a refusal. (Plans
-    // are sold only from capacity outside the trial pool, 8 lanes by default: the engine has room for two of them.)
-    var settings = Engine(64, 16, 0);
-    settings["Plans:Tiers:0:Id"] = settings["Plans:Tiers:0:Name"] = "bench";
-    settings["Plans:Tiers:0:MonthlyPriceUsd"] = "1";
-    settings["Plans:Tiers:0:ReservedLanes"] = Concurrency.ToString();
-    settings["Plans:Tiers:0:RequestsPerWindow"] = "100000000";
-    settings["Plans:Tiers:0:DefaultKeyBudgetUsd"] = "1000000";
+    var settings = BenchPlan();
 
     // Capture the gateway's exact answer once, then serve those bytes from the bare endpoint.
     byte[] captured;
@@ -66,7 +92,7 @@ static async Task OverheadAsync(string connectionString)
     // Warm every path until the JIT has tiered it up (the gateway has far more code to optimise than the bare
     // endpoint; measured cold, the ratio mostly reflects tier-0 code).
     var layers = Lanes.Gateway.Bench.Layers.Names.Select(name => (Name: name, Url: new Uri(gateway.Address, $"/layer/{name}/chat/completions"))).ToList();
-    await Load.RunAsync(bare, null, Body, Concurrency, 20_000);
+    await Load.RunAsync(bare, (string?)null, Body, Concurrency, 20_000);
     await Load.RunAsync(full, bench.Secret, Body, Concurrency, 20_000);
     foreach (var layer in layers)
     {
@@ -76,7 +102,7 @@ static async Task OverheadAsync(string connectionString)
     var runs = new List<(LoadResult Bare, LoadResult Full, LoadResult[] Layers)>();
     for (var i = 0; i < (Environment.GetEnvironmentVariable("LANES_BENCH_ROUNDS") is { } r ? int.Parse(r) : 3); i++)
     {
-        var bareRun = await Load.RunAsync(bare, null, Body, Concurrency, Requests);
+        var bareRun = await Load.RunAsync(bare, (string?)null, Body, Concurrency, Requests);
         var layerRuns = new List<LoadResult>();
         foreach (var layer in layers)
         {
