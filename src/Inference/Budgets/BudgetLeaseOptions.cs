@@ -18,9 +18,16 @@ public sealed class BudgetLeaseOptions : IValidatableObject
     [Range(0.01, 1.0)]
     public double HeadroomFraction { get; set; } = 0.1;
 
-    /// <summary>A key idle this long on this gateway gives back what it did not use of its leases.</summary>
+    /// <summary>A key idle this long on this gateway gives back what it did not use of its leases, except one
+    /// request's worth (its largest request's worst case), so a key sending now and then does not wait on the database
+    /// for each request.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan IdleReturn { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A key idle this long on this gateway gives back everything it did not use, the last request's worth
+    /// too.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "24:00:00")]
+    public TimeSpan IdleRelease { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>A gateway silent this long (by the database's clock) is taken as gone: survivors give back what it
     /// held above its ceiling.</summary>
@@ -42,6 +49,13 @@ public sealed class BudgetLeaseOptions : IValidatableObject
             yield return new ValidationResult(
                 $"Gateway:Budgets:HeadroomFraction ({HeadroomFraction}) cannot exceed SliceFraction ({SliceFraction}): a gateway cannot spend more than it leases.",
                 [nameof(HeadroomFraction)]);
+        }
+
+        if (IdleRelease < IdleReturn)
+        {
+            yield return new ValidationResult(
+                $"Gateway:Budgets:IdleRelease ({IdleRelease}) cannot be shorter than IdleReturn ({IdleReturn}): the last request's worth goes back after the rest.",
+                [nameof(IdleRelease)]);
         }
 
         // The keeper renews every second: a gateway must get a few chances before it is taken as gone.

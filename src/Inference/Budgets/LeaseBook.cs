@@ -63,6 +63,7 @@ public sealed class LeaseBook(
                 window = Roll(id, account, window);
                 account.LastActivity = now;
                 account.Headroom = headroom;
+                account.Reserve = Math.Max(account.Reserve, amount);
                 if (capacity < account.Capacity && account.Leased > account.Committed)
                 {
                     // The allowance was lowered: slices leased under the old one go back (with the next return), so
@@ -296,11 +297,19 @@ public sealed class LeaseBook(
                         continue;
                     }
 
-                    var idle = account.Held == 0m && (everything || now - account.LastActivity >= options.Value.IdleReturn);
-                    if (account.Leased > account.Committed && idle)
+                    // Idle a little: keep one request's worth, so the key's next request here needs no database. Idle
+                    // long (or stopping): give back everything not spent.
+                    var idleFor = now - account.LastActivity;
+                    if (account.Held == 0m && (everything || idleFor >= options.Value.IdleReturn))
                     {
-                        account.Leased = account.Committed;
-                        account.GiveBack = true;
+                        var keep = everything || idleFor >= options.Value.IdleRelease
+                            ? account.Committed
+                            : Math.Min(account.Leased, account.Committed + account.Reserve);
+                        if (account.Leased > keep)
+                        {
+                            account.Leased = keep;
+                            account.GiveBack = true;
+                        }
                     }
                 }
 
@@ -404,6 +413,9 @@ public sealed class LeaseBook(
         public bool Forgotten { get; set; }
 
         public DateTimeOffset LastActivity { get; set; }
+
+        /// <summary>The largest single take (one request's worst case, or one request): what an idle account keeps.</summary>
+        public decimal Reserve { get; set; }
 
         /// <summary>The window in which the pool last had nothing left, and when.</summary>
         public DateTimeOffset SpentWindow { get; set; }

@@ -87,10 +87,36 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
             two.Settle(hold, 0.05m);
         }
 
-        host.Clock.Advance(TimeSpan.FromSeconds(3));
+        host.Clock.Advance(Options.Value.IdleRelease + TimeSpan.FromSeconds(1));
         await two.ReturnUnusedAsync(everything: false, CancellationToken.None);
         var window = WindowSchedule.At(now, key.WindowLength);
         Assert.Equal(0.75m, await host.Get<LeasePools>().GrantedAsync(LeasePools.ForKey(key.Id), window.Start));
+    }
+
+    [Fact]
+    public async Task A_key_idle_for_a_moment_keeps_one_requests_worth_for_its_next_request_and_gives_it_back_when_idle_longer()
+    {
+        var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
+        var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var now = host.Clock.GetUtcNow();
+        var pool = (LeasePools.ForKey(key.Id), WindowSchedule.At(now, key.WindowLength).Start);
+        var (first, _) = await ledger.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases a 0.25 slice
+        ledger.Settle(first!, 0.1m);
+
+        host.Clock.Advance(Options.Value.IdleReturn + TimeSpan.FromSeconds(1));
+        await ledger.ReturnUnusedAsync(everything: false, CancellationToken.None);
+        var keptForTheNext = await host.Get<LeasePools>().GrantedAsync(pool.Item1, pool.Item2);
+
+        // The next request is served from what was kept: the pool grants nothing more.
+        var (second, _) = await ledger.TryHoldAsync(key, 0.1m, host.Clock.GetUtcNow(), CancellationToken.None);
+        var grantedForTheNext = await host.Get<LeasePools>().GrantedAsync(pool.Item1, pool.Item2);
+        ledger.Settle(second!, 0.1m);
+
+        host.Clock.Advance(Options.Value.IdleRelease + TimeSpan.FromSeconds(1));
+        await ledger.ReturnUnusedAsync(everything: false, CancellationToken.None);
+
+        Assert.Equal((0.2m, 0.2m), (keptForTheNext, grantedForTheNext));
+        Assert.Equal(0.2m, await host.Get<LeasePools>().GrantedAsync(pool.Item1, pool.Item2)); // spent, and nothing more
     }
 
     [Fact]
