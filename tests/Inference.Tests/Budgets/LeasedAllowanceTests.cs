@@ -12,7 +12,11 @@ namespace Lanes.Inference.Tests.Budgets;
 /// <summary>Two gateways' ledgers sharing one PostgreSQL pool, as two processes would.</summary>
 public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
 {
-    private static readonly IOptions<BudgetLeaseOptions> Options = Microsoft.Extensions.Options.Options.Create(new BudgetLeaseOptions { IdleReturn = TimeSpan.FromSeconds(2) });
+    // Note: a database call here may take longer than a request would wait for one (the production 750 ms) when the
+    // test database is cold or the cores busy; a call cut short by that timeout refuses a hold and changes what the
+    // test counts, so these tests wait as long as a lease takes.
+    private static readonly IOptions<BudgetLeaseOptions> Options = Microsoft.Extensions.Options.Options.Create(
+        new BudgetLeaseOptions { IdleReturn = TimeSpan.FromSeconds(2), DatabaseTimeout = TimeSpan.FromSeconds(30) });
 
     /// <summary>A gateway process of its own (its own lease holder).</summary>
     private static GatewayNode Gateway() => new(new ConfigurationBuilder().Build());
