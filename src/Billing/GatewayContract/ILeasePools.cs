@@ -13,9 +13,6 @@ public interface ILeasePools
 
     Task ReleaseAsync(string pool, DateTimeOffset windowStart, string holder, decimal keep, CancellationToken ct = default);
 
-    /// <summary>Several releases of one holder in one round trip, each as <see cref="ReleaseAsync"/>.</summary>
-    Task ReleaseAllAsync(string holder, IReadOnlyCollection<LeaseRelease> releases, CancellationToken ct = default);
-
     Task<IReadOnlyList<HeldLease>> RenewAsync(string holder, IReadOnlyCollection<LeaseRenewal> leases, CancellationToken ct = default);
 
     Task<int> ReclaimAsync(TimeSpan silentFor, CancellationToken ct = default);

@@ -76,34 +76,18 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
     /// <summary>Gives back what <paramref name="holder"/> holds of the pool's window above <paramref name="keep"/> (what it
     /// has spent and still holds for running requests). Idempotent: sending it twice gives back once, so a return that
     /// committed but looked failed can be sent again.</summary>
-    public Task ReleaseAsync(string pool, DateTimeOffset windowStart, string holder, decimal keep, CancellationToken ct = default) =>
-        ReleaseAllAsync(holder, [new LeaseRelease(pool, windowStart, keep)], ct);
-
-    public async Task ReleaseAllAsync(string holder, IReadOnlyCollection<LeaseRelease> releases, CancellationToken ct = default)
+    public async Task ReleaseAsync(string pool, DateTimeOffset windowStart, string holder, decimal keep, CancellationToken ct = default)
     {
-        if (releases.Count == 0)
-        {
-            return;
-        }
-
-        // One statement per lease, each locking its own rows, sent together: a gateway giving back thousands of idle
-        // keys' leases pays one round trip, not one per key. In pool order, so two batches lock rows in one order.
-        await using var batch = database.CreateBatch();
-        foreach (var release in releases.OrderBy(r => r.Pool, StringComparer.Ordinal).ThenBy(r => r.WindowStart))
-        {
-            batch.BatchCommands.Add(Command(Release, release.Pool, release.WindowStart.UtcDateTime, holder, Math.Max(0m, release.Keep)));
-        }
-
-        await batch.ExecuteNonQueryAsync(ct);
+        await using var command = database.CreateCommand($"""
+            with old as (select held from {Holds} where pool = $1 and window_start = $2 and holder = $3 for update),
+            h as (update {Holds} set held = least(held, $4), ceiling = least(ceiling, $4)
+                  where pool = $1 and window_start = $2 and holder = $3 and held > $4)
+            update {Pools} p set granted = greatest(0, p.granted - (old.held - $4))
+            from old where p.pool = $1 and p.window_start = $2 and old.held > $4
+            """);
+        AddParameters(command.Parameters, pool, windowStart.UtcDateTime, holder, Math.Max(0m, keep));
+        await command.ExecuteNonQueryAsync(ct);
     }
-
-    private static readonly string Release = $"""
-        with old as (select held from {Holds} where pool = $1 and window_start = $2 and holder = $3 for update),
-        h as (update {Holds} set held = least(held, $4), ceiling = least(ceiling, $4)
-              where pool = $1 and window_start = $2 and holder = $3 and held > $4)
-        update {Pools} p set granted = greatest(0, p.granted - (old.held - $4))
-        from old where p.pool = $1 and p.window_start = $2 and old.held > $4
-        """;
 
     /// <summary>The holder's heartbeat: marks it alive and raises each listed lease's ceiling to what it asks (never
     /// past what it holds). Returns the leases as the database has them, so a holder learns what was reclaimed.</summary>

@@ -278,22 +278,16 @@ public sealed class LeaseBook(
     public async Task ReturnUnusedAsync(bool everything, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-
-        // Every account with something to give back is held (its Changing taken) until the database has been told,
-        // all in one round trip.
-        var returning = new List<(Account Account, LeaseRelease Release)>();
-        var taken = new List<Account>();
-        try
+        foreach (var (id, account) in _accounts)
         {
-            foreach (var (id, account) in _accounts)
+            // An account busy leasing is left for the next round rather than waited for.
+            if (!account.Changing.Wait(0, CancellationToken.None))
             {
-                // An account busy leasing is left for the next round rather than waited for.
-                if (!account.Changing.Wait(0, CancellationToken.None))
-                {
-                    continue;
-                }
+                continue;
+            }
 
-                taken.Add(account);
+            try
+            {
                 lock (account)
                 {
                     if (account.Held == 0m && account.Window.End <= now && account.Leased <= account.Committed && !account.GiveBack)
@@ -321,31 +315,22 @@ public sealed class LeaseBook(
 
                 if (PendingReturn(account) is { } back)
                 {
-                    returning.Add((account, new LeaseRelease(poolOf(id), back.Window, back.Keep)));
+                    await pools.ReleaseAsync(poolOf(id), back.Window, holder, back.Keep, ct);
+                    Returned(account, back.Keep);
                 }
             }
-
-            // Returns of windows that ended go in the same round trip. One that fails stays queued: it says what to
-            // keep, so sending it again gives back once.
-            var ended = _ended.ToArray();
-            await pools.ReleaseAllAsync(
-                holder, [.. returning.Select(r => r.Release), .. ended.Select(e => new LeaseRelease(poolOf(e.Id), e.Window, e.Keep))], ct);
-            foreach (var (account, release) in returning)
-            {
-                Returned(account, release.Keep);
-            }
-
-            for (var i = 0; i < ended.Length; i++)
-            {
-                _ended.TryDequeue(out _);
-            }
-        }
-        finally
-        {
-            foreach (var account in taken)
+            finally
             {
                 account.Changing.Release();
             }
+        }
+
+        // A return that failed stays queued: it says what to keep, so sending it again gives back once.
+        var count = _ended.Count;
+        for (var i = 0; i < count && _ended.TryPeek(out var item); i++)
+        {
+            await pools.ReleaseAsync(poolOf(item.Id), item.Window, holder, item.Keep, ct);
+            _ended.TryDequeue(out _);
         }
     }
 

@@ -43,22 +43,6 @@ public class LeasePoolsTests(BillingHost host) : IClassFixture<BillingHost>
     }
 
     [Fact]
-    public async Task Releases_sent_together_give_back_each_lease_once_however_often_they_are_sent()
-    {
-        var pools = host.Get<LeasePools>();
-        var (first, second) = (LeasePools.ForKey(Guid.NewGuid()), LeasePools.ForTenantRequests(Guid.NewGuid()));
-        var holder = Holder();
-        await pools.GrantAsync(first, Window, holder, 5m, 5m, 1m, spendable: 5m);
-        await pools.GrantAsync(second, Window, holder, 10m, 4m, 1m, spendable: 4m);
-        LeaseRelease[] releases = [new(first, Window, 2m), new(second, Window, 1m)];
-
-        await pools.ReleaseAllAsync(holder, releases);
-        await pools.ReleaseAllAsync(holder, releases); // a retry of a batch that did commit
-
-        Assert.Equal((2m, 1m), (await pools.GrantedAsync(first, Window), await pools.GrantedAsync(second, Window)));
-    }
-
-    [Fact]
     public async Task A_window_first_leased_after_usage_was_recorded_starts_from_that_usage()
     {
         var pools = host.Get<LeasePools>();
