@@ -2,7 +2,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Hangfire;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
-using JasperFx.Events.Daemon;
 using Lanes.Billing.Capacity;
 using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Infrastructure;
@@ -36,9 +35,6 @@ public enum BillingRole
     /// <summary>Reads and writes only (the gateway, the CLI).</summary>
     Services = 0,
 
-    /// <summary>Runs the async projection daemon (usage roll-ups).</summary>
-    Projections = 1,
-
     /// <summary>Runs a Hangfire server with the recurring jobs.</summary>
     Jobs = 2,
 }
@@ -56,15 +52,9 @@ public static class BillingHostingExtensions
     /// every user action and the recurring jobs (<paramref name="role"/> says which of those run here).</summary>
     public static IHostApplicationBuilder AddBilling(this IHostApplicationBuilder builder, BillingRole role)
     {
-        var (marten, connectionString, applySchema) = builder.AddBillingStore(schemaIsOptional: false);
+        var (_, connectionString, applySchema) = builder.AddBillingStore(schemaIsOptional: false);
         builder.AddGatewayContractServices();
         var services = builder.Services;
-        if (role.HasFlag(BillingRole.Projections))
-        {
-            // Hot/cold: with several portal replicas exactly one runs the async projections at a time.
-            marten.AddAsyncDaemon(DaemonMode.HotCold);
-        }
-
         services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CapacityOptions>, CapacityOptionsValidator>();
         services.AddSingleton<FleetCapacity>();
@@ -174,6 +164,7 @@ public static class BillingHostingExtensions
         services.AddSingleton<Occupancy.LaneOccupancyStore>();
         services.AddSingleton<ILaneOccupancy>(sp => sp.GetRequiredService<Occupancy.LaneOccupancyStore>());
         services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<KeyUsage>();
         services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<UsageRecorder>());
     }
 

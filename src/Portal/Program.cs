@@ -19,12 +19,12 @@ if (args is ["admin", ..])
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLanesLogging();
 // One host runs everything; in a cluster, web replicas scale with traffic and one jobs deployment runs the
-// Hangfire server and the projection daemon (infra/k8s: Lanes__Role=web | jobs).
+// Hangfire server (infra/k8s: Lanes__Role=web | jobs).
 builder.AddBilling(builder.Configuration["Lanes:Role"] switch
 {
-    null or "" or "all" => BillingRole.Projections | BillingRole.Jobs,
+    null or "" or "all" => BillingRole.Jobs,
     "web" => BillingRole.Services,
-    "jobs" => BillingRole.Projections | BillingRole.Jobs,
+    "jobs" => BillingRole.Jobs,
     var other => throw new InvalidOperationException($"Lanes:Role '{other}' is not known; use web, jobs or leave it unset for both."),
 });
 builder.AddPortalIdentity();

@@ -27,7 +27,6 @@ public static class BillingStore
         opts.Events.StreamIdentity = StreamIdentity.AsGuid;
 
         opts.Schema.For<TenantDirectoryEntry>().SingleTenanted().UniqueIndex(x => x.Slug);
-        opts.Schema.For<UsageBatchReceipt>().SingleTenanted();
         opts.Schema.For<PreferredTenant>().SingleTenanted();
         opts.Schema.For<Occupancy.GatewayOccupancy>().SingleTenanted();
         opts.Schema.For<Capacity.PendingReservation>().SingleTenanted();
@@ -48,10 +47,10 @@ public static class BillingStore
 
         // Tables Marten does not derive from a document, applied with the rest.
         opts.Storage.ExtendedSchemaObjects.AddRange(Leases.LeaseTables.All());
+        opts.Storage.ExtendedSchemaObjects.AddRange(UsageTables.All());
 
         opts.Projections.Snapshot<Tenants.Tenant>(SnapshotLifecycle.Inline);
         opts.Projections.Snapshot<Subscription>(SnapshotLifecycle.Inline);
         opts.Projections.Snapshot<ApiKey>(SnapshotLifecycle.Inline);
-        opts.Projections.Add<UsageHourProjection>(ProjectionLifecycle.Async);
     }
 }

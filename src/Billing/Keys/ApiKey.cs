@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Lanes.Billing.Usage;
 using Lanes.Shared.Windows;
 
@@ -37,7 +38,8 @@ public sealed record BudgetWindowClosed(
     Guid KeyId, DateTimeOffset Start, DateTimeOffset End, decimal LimitUsd, decimal SpentUsd, long Requests,
     long InputTokens, long OutputTokens, long Throttled, DateTimeOffset NextStart, DateTimeOffset NextEnd, DateTimeOffset ClosedAt);
 
-/// <summary>A key's share of one usage batch from a gateway, for one model and one window.</summary>
+/// <summary>A key's share of one usage batch, as streams recorded it before usage moved to the usage tables
+/// (<see cref="UsageRecorder"/>). Kept so streams written then still read; nothing appends it now.</summary>
 public sealed record UsageRecorded(
     Guid KeyId, Guid BatchId, string Model, DateTimeOffset WindowStart, DateTimeOffset HourStart, long Requests,
     long InputTokens, long OutputTokens, decimal SpendUsd, long Throttled, DateTimeOffset RecordedAt, UsageDetail? Detail = null);
@@ -68,18 +70,40 @@ public sealed record ApiKey
     public IReadOnlyList<string> Models { get; init; } = [];
     public string CreatedBy { get; init; } = "";
     public DateTimeOffset CreatedAt { get; init; }
-    public DateTimeOffset? LastUsedAt { get; init; }
     public DateTimeOffset WindowStart { get; init; }
     public DateTimeOffset WindowEnd { get; init; }
-    public decimal WindowSpentUsd { get; init; }
-    public long WindowRequests { get; init; }
-    public long WindowInputTokens { get; init; }
-    public long WindowOutputTokens { get; init; }
-    public long WindowThrottled { get; init; }
 
-    /// <summary>Usage a gateway metered for a window that starts after this one, before the window job rolled
-    /// the key (gateways know the boundaries to the second; the job runs a little later).</summary>
-    public WindowUsage? Pending { get; init; }
+    /// <summary>Usage recorded in this window. Not stored with the key: usage is recorded in bulk in billing's usage
+    /// tables, and the readers that show it or decide on it (<see cref="KeyService"/>, the window job, the key status
+    /// feed) read it onto the key with <see cref="Usage.KeyUsage"/>. Null when nothing was recorded or it was not read.</summary>
+    [JsonIgnore]
+    public WindowUsage? Usage { get; init; }
+
+    /// <summary>Usage a gateway metered for the window after this one, before the window job rolled the key
+    /// (gateways know the boundaries to the second; the job runs a little later).</summary>
+    [JsonIgnore]
+    public WindowUsage? UsageAhead { get; init; }
+
+    /// <summary>When billing last recorded usage of this key, read with <see cref="Usage"/>.</summary>
+    [JsonIgnore]
+    public DateTimeOffset? LastUsedAt { get; init; }
+
+    [JsonIgnore]
+    public decimal WindowSpentUsd => ThisWindow?.SpentUsd ?? 0m;
+
+    [JsonIgnore]
+    public long WindowRequests => ThisWindow?.Requests ?? 0;
+
+    [JsonIgnore]
+    public long WindowInputTokens => ThisWindow?.InputTokens ?? 0;
+
+    [JsonIgnore]
+    public long WindowOutputTokens => ThisWindow?.OutputTokens ?? 0;
+
+    [JsonIgnore]
+    public long WindowThrottled => ThisWindow?.Throttled ?? 0;
+
+    private WindowUsage? ThisWindow => Usage is { } u && u.WindowStart == WindowStart ? u : null;
 
     public Window Window => new(WindowStart, WindowEnd);
 
@@ -91,7 +115,7 @@ public sealed record ApiKey
     /// sends it).</summary>
     public GatewayContract.KeyStatus ToStatus() => new(
         Id, TenantId, Name, SecretHash, PreviousSecretHash, PreviousSecretValidUntil, State, RevokedFor, RevokedAt, ExpiresAt,
-        Models, BudgetUsd, WindowLength, new(WindowStart, WindowSpentUsd), Pending is { } p ? new(p.WindowStart, p.SpentUsd) : null);
+        Models, BudgetUsd, WindowLength, new(WindowStart, WindowSpentUsd), UsageAhead is { } ahead && ahead.WindowStart == WindowEnd ? new(ahead.WindowStart, ahead.SpentUsd) : null);
 
     public static ApiKey Create(ApiKeyIssued e)
     {
@@ -128,58 +152,19 @@ public sealed record ApiKey
 
     public ApiKey Apply(ApiKeyRestored e) => this with { State = KeyState.Active, RevokedFor = null, RevokedAt = null };
 
-    public ApiKey Apply(BudgetWindowClosed e)
+    /// <summary>The window moves on; usage stays in the usage tables under the window it was metered in (usage read
+    /// ahead for the window that opens becomes this window's).</summary>
+    public ApiKey Apply(BudgetWindowClosed e) => this with
     {
-        var carried = Pending is { } p && p.WindowStart == e.NextStart ? p : new WindowUsage(e.NextStart, 0m, 0, 0, 0, 0);
-        return this with
-        {
-            WindowStart = e.NextStart,
-            WindowEnd = e.NextEnd,
-            WindowSpentUsd = carried.SpentUsd,
-            WindowRequests = carried.Requests,
-            WindowInputTokens = carried.InputTokens,
-            WindowOutputTokens = carried.OutputTokens,
-            WindowThrottled = carried.Throttled,
-            Pending = null,
-        };
-    }
-
-    public ApiKey Apply(UsageRecorded e)
-    {
-        var used = this with { LastUsedAt = LastUsedAt is { } last && last > e.RecordedAt ? last : e.RecordedAt };
-
-        if (e.WindowStart >= WindowEnd)
-        {
-            var pending = Pending is { } p && p.WindowStart == e.WindowStart ? p : new WindowUsage(e.WindowStart, 0m, 0, 0, 0, 0);
-            return used with { Pending = pending.Add(e) };
-        }
-
-        // Usage metered in an earlier window stays in the usage history but not in this window's budget.
-        return e.WindowStart != WindowStart
-            ? used
-            : used with
-            {
-                WindowSpentUsd = WindowSpentUsd + e.SpendUsd,
-                WindowRequests = WindowRequests + e.Requests,
-                WindowInputTokens = WindowInputTokens + e.InputTokens,
-                WindowOutputTokens = WindowOutputTokens + e.OutputTokens,
-                WindowThrottled = WindowThrottled + e.Throttled,
-            };
-    }
+        WindowStart = e.NextStart,
+        WindowEnd = e.NextEnd,
+        Usage = UsageAhead is { } ahead && ahead.WindowStart == e.NextStart ? ahead : null,
+        UsageAhead = null,
+    };
 }
 
 /// <summary>Totals of one window's usage.</summary>
-public sealed record WindowUsage(DateTimeOffset WindowStart, decimal SpentUsd, long Requests, long InputTokens, long OutputTokens, long Throttled)
-{
-    public WindowUsage Add(UsageRecorded e) => this with
-    {
-        SpentUsd = SpentUsd + e.SpendUsd,
-        Requests = Requests + e.Requests,
-        InputTokens = InputTokens + e.InputTokens,
-        OutputTokens = OutputTokens + e.OutputTokens,
-        Throttled = Throttled + e.Throttled,
-    };
-}
+public sealed record WindowUsage(DateTimeOffset WindowStart, decimal SpentUsd, long Requests, long InputTokens, long OutputTokens, long Throttled);
 
 /// <summary>Applies one event to a key, for callers that return the state a write led to.</summary>
 public static class ApiKeyEvents
@@ -191,7 +176,6 @@ public static class ApiKeyEvents
         ApiKeyRevoked x => key.Apply(x),
         ApiKeyRestored x => key.Apply(x),
         BudgetWindowClosed x => key.Apply(x),
-        UsageRecorded x => key.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} does not apply to an API key."),
     };
 }

@@ -1,6 +1,7 @@
 using Lanes.Billing.Infrastructure;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
+using Lanes.Billing.Usage;
 using Lanes.Shared.Keys;
 using Lanes.Shared.Plans;
 using Lanes.Shared.Pricing;
@@ -13,7 +14,7 @@ namespace Lanes.Billing.Keys;
 public sealed record IssuedKey(ApiKey Key, string Secret);
 
 /// <summary>Issues, changes and revokes a tenant's API keys. Sessions are opened for the tenant named.</summary>
-public sealed class KeyService(IDocumentStore store, TimeProvider clock, PlanCatalog plans, PriceTable prices, IOptions<KeyOptions> options)
+public sealed class KeyService(IDocumentStore store, KeyUsage usage, TimeProvider clock, PlanCatalog plans, PriceTable prices, IOptions<KeyOptions> options)
 {
     private readonly byte[] _pepper = options.Value.PepperBytes();
 
@@ -42,7 +43,7 @@ public sealed class KeyService(IDocumentStore store, TimeProvider clock, PlanCat
     public async Task<IReadOnlyList<ApiKey>> ListAsync(Guid tenantId, CancellationToken ct = default)
     {
         await using var query = store.QuerySession(Tenant.MartenTenantOf(tenantId));
-        return await query.Query<ApiKey>().OrderByDescending(k => k.CreatedAt).ToListAsync(ct);
+        return await usage.ReadOntoAsync(await query.Query<ApiKey>().OrderByDescending(k => k.CreatedAt).ToListAsync(ct), ct: ct);
     }
 
     /// <summary>One page of the tenant's keys, newest first; asks for one more than <paramref name="take"/> so the
@@ -50,13 +51,14 @@ public sealed class KeyService(IDocumentStore store, TimeProvider clock, PlanCat
     public async Task<IReadOnlyList<ApiKey>> PageAsync(Guid tenantId, int skip, int take, CancellationToken ct = default)
     {
         await using var query = store.QuerySession(Tenant.MartenTenantOf(tenantId));
-        return await query.Query<ApiKey>().OrderByDescending(k => k.CreatedAt).ThenByDescending(k => k.Id).Skip(skip).Take(take + 1).ToListAsync(ct);
+        return await usage.ReadOntoAsync(
+            await query.Query<ApiKey>().OrderByDescending(k => k.CreatedAt).ThenByDescending(k => k.Id).Skip(skip).Take(take + 1).ToListAsync(ct), ct: ct);
     }
 
     public async Task<ApiKey?> FindAsync(Guid tenantId, Guid keyId, CancellationToken ct = default)
     {
         await using var query = store.QuerySession(Tenant.MartenTenantOf(tenantId));
-        return await query.LoadAsync<ApiKey>(keyId, ct);
+        return await query.LoadAsync<ApiKey>(keyId, ct) is { } key ? (await usage.ReadOntoAsync([key], ct: ct))[0] : null;
     }
 
     /// <summary>Staff and operator lookup by id or visible prefix, across every tenant.</summary>
@@ -65,12 +67,12 @@ public sealed class KeyService(IDocumentStore store, TimeProvider clock, PlanCat
         await using var query = store.QuerySession();
         if (Guid.TryParse(idOrPrefix, out var id))
         {
-            return await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.Id == id).ToListAsync(ct);
+            return await usage.ReadOntoAsync(await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.Id == id).ToListAsync(ct), ct: ct);
         }
 
         return idOrPrefix.Length < 8
             ? []
-            : await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.Prefix.StartsWith(idOrPrefix)).Take(20).ToListAsync(ct);
+            : await usage.ReadOntoAsync(await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.Prefix.StartsWith(idOrPrefix)).Take(20).ToListAsync(ct), ct: ct);
     }
 
     public Task<ApiKey> ChangeBudgetAsync(Guid tenantId, Guid keyId, decimal budgetUsd, string by, CancellationToken ct = default) =>
@@ -103,10 +105,10 @@ public sealed class KeyService(IDocumentStore store, TimeProvider clock, PlanCat
     }
 
     /// <summary>
-    /// Reads the key, decides and appends at the version read. Usage flushes append to the same stream every second,
-    /// so a person's revocation or budget change can lose that race: it is then decided again on the fresh state
+    /// Reads the key, decides and appends at the version read. The window job and other people write the same
+    /// stream, so a revocation or budget change can lose that race: it is then decided again on the fresh state
     /// (the decision is pure, so re-deciding is safe) after a short random pause, instead of surfacing a concurrency
-    /// error to the person. (A row lock instead would deadlock against a flush that touches several keys.)
+    /// error to the person. The key comes back with its recorded usage, as the pages show it.
     /// </summary>
     private async Task<ApiKey> WriteAsync(Guid tenantId, Guid keyId, Func<ApiKey, object> decide, CancellationToken ct)
     {
@@ -120,11 +122,11 @@ public sealed class KeyService(IDocumentStore store, TimeProvider clock, PlanCat
             try
             {
                 await session.SaveChangesAsync(ct);
-                return ApiKeyEvents.After(key, e);
+                return (await usage.ReadOntoAsync([ApiKeyEvents.After(key, e)], ct: ct))[0];
             }
             catch (Exception conflict) when (Conflicts.IsRetryable(conflict) && attempt < WriteAttempts)
             {
-                // Another writer (usually a usage flush) appended first: read again and decide again.
+                // Another writer (the window job, another person) appended first: read again and decide again.
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * attempt)), ct); // Real time: a back-off, not business time.
             }
         }

@@ -1,5 +1,6 @@
 using Lanes.Billing.GatewayContract;
 using Lanes.Billing.Subscriptions;
+using Lanes.Billing.Usage;
 using Marten;
 using Marten.Linq.LastModified;
 using Npgsql;
@@ -13,10 +14,10 @@ namespace Lanes.Billing.Keys;
 /// <remarks>Note: the event table is read with one narrow query (number, type, tenant, stream) rather than Marten's
 /// raw-event query: that one reads one tenant's events at a time in this conjoined store (a follower needs every
 /// tenant's), and would load and deserialise every usage event's body (most of the table) only to skip it.</remarks>
-public sealed class KeyStatusFeed(IDocumentStore store, NpgsqlDataSource dataSource) : IKeyStatusFeed
+public sealed class KeyStatusFeed(IDocumentStore store, NpgsqlDataSource dataSource, KeyUsage usage) : IKeyStatusFeed
 {
-    /// <summary>Bookkeeping a gateway does not follow: it counts spend itself.</summary>
-    /// Marten names an event type by its class name in snake case.
+    /// <summary>Bookkeeping a gateway does not follow: it counts spend itself (usage recorded on key streams by older
+    /// versions, and window closes). Marten names an event type by its class name in snake case.</summary>
     private static readonly string[] Skipped = ["usage_recorded", "budget_window_closed"];
 
     private readonly string _events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
@@ -28,7 +29,7 @@ public sealed class KeyStatusFeed(IDocumentStore store, NpgsqlDataSource dataSou
         await using var query = store.QuerySession();
         return new KeyStatusLoad(
             position,
-            Statuses(await query.Query<ApiKey>().Where(k => k.AnyTenant()).ToListAsync(ct)),
+            await StatusesAsync(await query.Query<ApiKey>().Where(k => k.AnyTenant()).ToListAsync(ct), ct),
             Reservations(await query.Query<Subscription>().Where(s => s.AnyTenant()).ToListAsync(ct)));
     }
 
@@ -66,7 +67,7 @@ public sealed class KeyStatusFeed(IDocumentStore store, NpgsqlDataSource dataSou
         return new KeyStatusChanges(
             position,
             present,
-            Statuses(await query.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenantIds) && k.Id.IsOneOf(ids)).ToListAsync(ct)),
+            await StatusesAsync(await query.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenantIds) && k.Id.IsOneOf(ids)).ToListAsync(ct), ct),
             Reservations(await query.Query<Subscription>().Where(s => s.TenantIsOneOf(tenantIds) && s.Id.IsOneOf(ids)).ToListAsync(ct)));
     }
 
@@ -74,11 +75,14 @@ public sealed class KeyStatusFeed(IDocumentStore store, NpgsqlDataSource dataSou
     {
         await using var query = store.QuerySession();
         return new KeyStatusReread(
-            Statuses(await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.ModifiedSince(since)).ToListAsync(ct)),
+            await StatusesAsync(await query.Query<ApiKey>().Where(k => k.AnyTenant() && k.ModifiedSince(since)).ToListAsync(ct), ct),
             Reservations(await query.Query<Subscription>().Where(s => s.AnyTenant() && s.ModifiedSince(since)).ToListAsync(ct)));
     }
 
-    private static KeyStatus[] Statuses(IReadOnlyList<ApiKey> keys) => [.. keys.Select(k => k.ToStatus())];
+    /// <summary>The keys as the gateway sees them, with the spend billing has recorded in their windows (a gateway
+    /// starting mid-window seeds its budgets with it).</summary>
+    private async Task<KeyStatus[]> StatusesAsync(IReadOnlyList<ApiKey> keys, CancellationToken ct) =>
+        [.. (await usage.ReadOntoAsync(keys, lastUse: false, ct)).Select(k => k.ToStatus())];
 
     private static TenantReservation[] Reservations(IReadOnlyList<Subscription> subscriptions) => [.. subscriptions.Select(s => s.ToReservation())];
 

@@ -39,7 +39,7 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
         }
 
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             $"insert into {Pools} (pool, window_start, granted) values ($1, $2, $3) on conflict (pool, window_start) do nothing",
             pool, windowStart.UtcDateTime, Math.Max(0m, alreadyUsed)));
         batch.BatchCommands.Add(Heartbeat(holder));
@@ -49,7 +49,7 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
         var allowance = budgetOfKey is null
             ? "$3"
             : $"least($3, coalesce((select (k.data ->> 'BudgetUsd')::numeric from {BillingStore.Schema}.mt_doc_apikey k where k.id = $8), $3))";
-        batch.BatchCommands.Add(Command($"""
+        batch.BatchCommands.Add(Sql.Command($"""
             with s as (select least($4, {allowance} - granted) as amount from {Pools} where pool = $1 and window_start = $2 for update),
             g as (update {Pools} p set granted = p.granted + s.amount from s
                   where p.pool = $1 and p.window_start = $2 and s.amount >= $5 returning s.amount),
@@ -85,7 +85,7 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
             update {Pools} p set granted = greatest(0, p.granted - (old.held - $4))
             from old where p.pool = $1 and p.window_start = $2 and old.held > $4
             """);
-        AddParameters(command.Parameters, pool, windowStart.UtcDateTime, holder, Math.Max(0m, keep));
+        Sql.AddParameters(command.Parameters, pool, windowStart.UtcDateTime, holder, Math.Max(0m, keep));
         await command.ExecuteNonQueryAsync(ct);
     }
 
@@ -97,7 +97,7 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
         batch.BatchCommands.Add(Heartbeat(holder));
         if (leases.Count > 0)
         {
-            batch.BatchCommands.Add(Command($"""
+            batch.BatchCommands.Add(Sql.Command($"""
                 update {Holds} h set ceiling = least(h.held, greatest(h.ceiling, r.spendable))
                 from unnest($2::text[], $3::timestamptz[], $4::numeric[]) as r(pool, window_start, spendable)
                 where h.holder = $1 and h.pool = r.pool and h.window_start = r.window_start
@@ -146,7 +146,7 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
     public async Task<decimal> GrantedAsync(string pool, DateTimeOffset windowStart, CancellationToken ct = default)
     {
         await using var command = database.CreateCommand($"select granted from {Pools} where pool = $1 and window_start = $2");
-        AddParameters(command.Parameters, pool, windowStart.UtcDateTime);
+        Sql.AddParameters(command.Parameters, pool, windowStart.UtcDateTime);
         return await command.ExecuteScalarAsync(ct) is decimal d ? d : 0m;
     }
 
@@ -166,21 +166,6 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
 
     public static string ForTenantRequests(Guid tenantId) => ILeasePools.ForTenantRequests(tenantId);
 
-    private static NpgsqlBatchCommand Heartbeat(string holder) => Command(
+    private static NpgsqlBatchCommand Heartbeat(string holder) => Sql.Command(
         $"insert into {Holders} (holder, renewed_at) values ($1, now()) on conflict (holder) do update set renewed_at = now()", holder);
-
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        AddParameters(command.Parameters, values);
-        return command;
-    }
-
-    private static void AddParameters(NpgsqlParameterCollection parameters, params object[] values)
-    {
-        foreach (var value in values)
-        {
-            parameters.AddWithValue(value);
-        }
-    }
 }

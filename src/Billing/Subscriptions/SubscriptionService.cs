@@ -3,6 +3,7 @@ using Lanes.Billing.Notices;
 using Lanes.Billing.Tenants;
 using Lanes.Shared.Plans;
 using Marten;
+using Marten.Exceptions;
 using Microsoft.Extensions.Options;
 
 namespace Lanes.Billing.Subscriptions;
@@ -199,11 +200,31 @@ public sealed class SubscriptionService(
 
     private async Task<Subscription> WriteAsync(Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, CancellationToken ct, bool enforceCapacity = true)
     {
-        await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
-        await session.BeginTransactionAsync(ct);
-        var after = await WriteInAsync(session, tenantId, decide, enforceCapacity, ct);
-        await session.SaveChangesAsync(ct);
-        return after;
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
+            await session.BeginTransactionAsync(ct);
+            Subscription after;
+            try
+            {
+                after = await WriteInAsync(session, tenantId, decide, enforceCapacity, ct);
+            }
+            catch (SessionTransactionUnusableException) when (attempt == 1)
+            {
+                // The pooled connection died with the server (a restart or failover since it was last used), and so
+                // did every other idle one: Npgsql does not know until each is used. Nothing was saved yet, so drop
+                // them all and decide again on a fresh connection rather than fail the person's action.
+                if (store.Storage.Database is Weasel.Postgresql.PostgresqlDatabase database)
+                {
+                    database.DataSource.Clear();
+                }
+
+                continue;
+            }
+
+            await session.SaveChangesAsync(ct);
+            return after;
+        }
     }
 
     /// <summary>Starts a new tenant's subscription in the session that creates the tenant, so the two happen whole or

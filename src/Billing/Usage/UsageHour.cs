@@ -1,9 +1,10 @@
+using Npgsql;
+
 namespace Lanes.Billing.Usage;
 
 /// <summary>Usage of one key on one model in one UTC hour: what the usage charts and exports read.</summary>
 public sealed record UsageHour
 {
-    public string Id { get; init; } = "";
     public Guid KeyId { get; init; }
     public string Model { get; init; } = "";
     public DateTimeOffset HourStart { get; init; }
@@ -16,7 +17,23 @@ public sealed record UsageHour
     /// <summary>Refusals by cause, lane time and queue waits (null for usage metered before they were recorded).</summary>
     public UsageDetail? Detail { get; init; }
 
-    public static string IdFor(Guid keyId, string model, DateTimeOffset hourStart) =>
-        $"{keyId:N}:{model}:{hourStart.UtcDateTime:yyyyMMddHH}";
+    /// <summary>Reads the row <see cref="UsageReports"/> selects: key, model, hour, counts, then the detail columns.</summary>
+    internal static UsageHour Read(NpgsqlDataReader row) => new()
+    {
+        KeyId = row.GetGuid(0),
+        Model = row.GetString(1),
+        HourStart = new DateTimeOffset(row.GetFieldValue<DateTime>(2), TimeSpan.Zero),
+        Requests = row.GetInt64(3),
+        InputTokens = row.GetInt64(4),
+        OutputTokens = row.GetInt64(5),
+        SpendUsd = row.GetDecimal(6),
+        Throttled = row.GetInt64(7),
+        Detail = row.IsDBNull(12)
+            ? null
+            : new UsageDetail(row.GetInt64(8), row.GetInt64(9), row.GetInt64(10), row.GetDouble(11), row.GetFieldValue<long[]>(12))
+            {
+                RequestsByApi = row.IsDBNull(13) ? null : row.GetFieldValue<long[]>(13),
+            },
+    };
 }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Lanes.Billing.Tenants;
-using Marten;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace Lanes.Billing.Usage;
 
@@ -101,26 +101,31 @@ public sealed record UsageReport(UsageQuery Query, IReadOnlyList<UsagePoint> Poi
     }
 }
 
-/// <summary>Reads the hourly usage roll-up of one tenant into chart series. Sessions are opened for that tenant only.</summary>
-public sealed class UsageReports(IDocumentStore store)
+/// <summary>Reads the hourly usage roll-up of one tenant into chart series. Every query names the tenant.</summary>
+public sealed class UsageReports(NpgsqlDataSource database)
 {
     public async Task<UsageReport> ForTenantAsync(Guid tenantId, UsageQuery query, CancellationToken ct = default)
     {
         query.Validate();
-        var (start, end) = (query.Start, query.End);
-        await using var session = store.QuerySession(Tenant.MartenTenantOf(tenantId));
-        var rows = session.Query<UsageHour>().Where(h => h.HourStart >= start && h.HourStart < end);
-        if (query.KeyId is { } keyId)
+        await using var command = database.CreateCommand(
+            $"""
+            select key_id, model, hour_start, requests, input_tokens, output_tokens, spend_usd, throttled,
+                   budget_refusals, request_refusals, lane_refusals, lane_seconds, queue_wait_counts, requests_by_api
+            from {UsageTables.Hours}
+            where tenant_id = $1 and hour_start >= $2 and hour_start < $3 and ($4::uuid is null or key_id = $4) and ($5::text is null or model = $5)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        command.Parameters.Add(new NpgsqlParameter { Value = query.Start.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = query.End.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)query.KeyId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = string.IsNullOrEmpty(query.Model) ? DBNull.Value : query.Model, NpgsqlDbType = NpgsqlDbType.Text });
+        var hours = new List<UsageHour>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
         {
-            rows = rows.Where(h => h.KeyId == keyId);
+            hours.Add(UsageHour.Read(reader));
         }
 
-        if (!string.IsNullOrEmpty(query.Model))
-        {
-            rows = rows.Where(h => h.Model == query.Model);
-        }
-
-        var hours = await rows.ToListAsync(ct);
         return Build(query, hours);
     }
 

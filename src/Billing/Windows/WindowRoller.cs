@@ -2,6 +2,7 @@ using JasperFx;
 using Lanes.Billing.Infrastructure;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Tenants;
+using Lanes.Billing.Usage;
 using Marten;
 using Microsoft.Extensions.Logging;
 
@@ -12,7 +13,7 @@ namespace Lanes.Billing.Windows;
 /// several servers at once: each key is appended at its expected version, so a key rolled by another runner is
 /// refused here and skipped.
 /// </summary>
-public sealed partial class WindowRoller(IDocumentStore store, StreamVersions streams, TimeProvider clock, ILogger<WindowRoller> logger)
+public sealed partial class WindowRoller(IDocumentStore store, StreamVersions streams, KeyUsage usage, TimeProvider clock, ILogger<WindowRoller> logger)
 {
     public const int PageSize = 500;
 
@@ -72,12 +73,14 @@ public sealed partial class WindowRoller(IDocumentStore store, StreamVersions st
         {
             await using var session = store.LightweightSession();
 
-            // Versions first, then the keys: a write that lands in between makes the append below fail rather
-            // than close a window with stale totals.
+            // Versions first, then the keys: a revocation that lands in between makes the append below fail rather
+            // than roll a key on a stale state. The totals are the window's as recorded now; a batch for it that
+            // lands later is still in the usage tables and charts, not in the closing record.
             var ids = page.Select(k => k.Id).ToArray();
             var tenants = page.Select(k => Tenant.MartenTenantOf(k.TenantId)).Distinct().ToArray();
             var versions = await streams.ReadAsync(tenants, ids, ct);
-            var fresh = await session.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenants) && k.Id.IsOneOf(ids)).ToListAsync(ct);
+            var fresh = await usage.ReadOntoAsync(
+                await session.Query<ApiKey>().Where(k => k.TenantIsOneOf(tenants) && k.Id.IsOneOf(ids)).ToListAsync(ct), lastUse: false, ct);
             var rolled = 0;
             foreach (var key in fresh.Where(k => k.State == KeyState.Active))
             {
@@ -93,7 +96,7 @@ public sealed partial class WindowRoller(IDocumentStore store, StreamVersions st
         }
         catch (ConcurrencyException)
         {
-            // Another runner or a usage flush got to some of these keys first: roll them one at a time.
+            // Another runner or a person got to some of these keys first: roll them one at a time.
             var rolled = 0;
             foreach (var key in page)
             {
@@ -108,7 +111,8 @@ public sealed partial class WindowRoller(IDocumentStore store, StreamVersions st
     {
         await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenantId));
         var stream = await session.Events.FetchForWriting<ApiKey>(keyId, ct);
-        if (stream.Aggregate is not { State: KeyState.Active } key || KeyDecisions.RollWindow(key, now) is not { } e)
+        if (stream.Aggregate is not { State: KeyState.Active } found
+            || KeyDecisions.RollWindow((await usage.ReadOntoAsync([found], lastUse: false, ct))[0], now) is not { } e)
         {
             return 0;
         }

@@ -55,38 +55,12 @@ public class KeySpecs
     [Fact]
     public void A_budget_change_mid_window_applies_to_the_spend_already_made()
     {
-        var key = Key(budget: 10m).Apply(Usage(6m));
+        var key = Spent(Key(budget: 10m), 6m);
 
         var lowered = key.Apply(KeyDecisions.ChangeBudget(key, 5m, "dev", Now));
 
         Assert.Equal(6m, lowered.WindowSpentUsd);
         Assert.Equal(0m, lowered.RemainingUsd);
-    }
-
-    [Fact]
-    public void Usage_from_an_earlier_window_does_not_count_against_this_one()
-    {
-        var key = Key();
-
-        var late = key.Apply(Usage(3m) with { WindowStart = key.WindowStart - EightHours });
-
-        Assert.Equal(0m, late.WindowSpentUsd);
-        Assert.Equal(Now, late.LastUsedAt);
-    }
-
-    [Fact]
-    public void Usage_for_the_next_window_metered_before_the_roll_counts_in_that_window()
-    {
-        var key = Key().Apply(Usage(1m));
-        var next = key.WindowEnd;
-
-        var early = key.Apply(Usage(2m) with { WindowStart = next });
-        var rolled = early.Apply(KeyDecisions.RollWindow(early, next.AddMinutes(1))!);
-
-        Assert.Equal(1m, early.WindowSpentUsd);
-        Assert.Equal(next, rolled.WindowStart);
-        Assert.Equal((2m, 2L), (rolled.WindowSpentUsd, rolled.WindowRequests));
-        Assert.Null(rolled.Pending);
     }
 
     [Fact]
@@ -122,7 +96,7 @@ public class KeySpecs
     [Fact]
     public void Rolling_a_window_records_its_totals_and_opens_the_window_containing_now()
     {
-        var key = Key().Apply(Usage(4m));
+        var key = Spent(Key(), 4m);
         Assert.Null(KeyDecisions.RollWindow(key, key.WindowEnd.AddSeconds(-1)));
 
         var later = key.WindowEnd.AddHours(17); // two idle windows skipped
@@ -135,7 +109,6 @@ public class KeySpecs
         Assert.Equal(key.BudgetUsd, rolled.RemainingUsd);
     }
 
-    private static UsageRecorded Usage(decimal spend) => new(
-        Guid.Empty, Guid.NewGuid(), "lanes-demo", new DateTimeOffset(2026, 11, 2, 8, 0, 0, TimeSpan.Zero),
-        new DateTimeOffset(2026, 11, 2, 10, 0, 0, TimeSpan.Zero), 2, 100, 50, spend, 0, Now);
+    /// <summary>The key as billing reads it with usage recorded in its window.</summary>
+    private static ApiKey Spent(ApiKey key, decimal spend) => key with { Usage = new WindowUsage(key.WindowStart, spend, 2, 100, 50, 0) };
 }

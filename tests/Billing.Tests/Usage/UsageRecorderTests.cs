@@ -1,19 +1,10 @@
 using Lanes.Billing.Keys;
-using Lanes.Billing.Tenants;
 using Lanes.Billing.Usage;
 using Lanes.Testing;
-using Marten;
-using Marten.Events;
 
 namespace Lanes.Billing.Tests.Usage;
 
-/// <summary>Billing with the async projection daemon running, as in the portal.</summary>
-public sealed class BillingWithProjections : BillingHost
-{
-    protected override BillingRole Role => BillingRole.Projections;
-}
-
-public class UsageRecorderTests(BillingWithProjections host) : IClassFixture<BillingWithProjections>
+public class UsageRecorderTests(BillingHost host) : IClassFixture<BillingHost>
 {
     [Fact]
     public async Task A_batch_recorded_twice_counts_once()
@@ -72,13 +63,12 @@ public class UsageRecorderTests(BillingWithProjections host) : IClassFixture<Bil
         await host.Get<UsageRecorder>().RecordAsync(Batch(tenant.Id, issued.Key, spend: 1m) with { Lines = [Batch(tenant.Id, issued.Key, spend: 1m).Lines[0] with { Detail = viaMessages }] });
         await host.Get<UsageRecorder>().RecordAsync(Batch(tenant.Id, issued.Key, spend: 2m));
 
-        await host.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(30));
-
-        await using var query = host.Store.QuerySession(Tenant.MartenTenantOf(tenant.Id));
-        var hour = Assert.Single(await query.Query<UsageHour>().Where(h => h.KeyId == issued.Key.Id).ToListAsync());
+        var tenHundred = new DateTimeOffset(2026, 11, 2, 10, 0, 0, TimeSpan.Zero);
+        var report = await host.Get<UsageReports>().ForTenantAsync(tenant.Id, new UsageQuery(tenHundred, tenHundred, UsageGranularity.Hour, issued.Key.Id));
+        var hour = Assert.Single(report.Points);
         Assert.Equal((6L, 200L, 100L, 3m), (hour.Requests, hour.InputTokens, hour.OutputTokens, hour.SpendUsd));
-        Assert.Equal(new DateTimeOffset(2026, 11, 2, 10, 0, 0, TimeSpan.Zero), hour.HourStart);
-        Assert.Equal(1, hour.Detail!.RequestsThrough(ApiDoor.Messages));
+        Assert.Equal(tenHundred, hour.Start);
+        Assert.Equal(1, hour.RequestsByApi[(int)ApiDoor.Messages]);
     }
 
     [Fact]
@@ -93,7 +83,6 @@ public class UsageRecorderTests(BillingWithProjections host) : IClassFixture<Bil
         await host.Get<UsageRecorder>().RecordAsync(Batch(tenant.Id, first.Key, spend: 1m) with { Lines = [Batch(tenant.Id, first.Key, spend: 1m).Lines[0] with { Detail = detail }] });
         await host.Get<UsageRecorder>().RecordAsync(Batch(tenant.Id, second.Key, spend: 2m));
         await host.Get<UsageRecorder>().RecordAsync(Batch(other.Id, othersKey.Key, spend: 4m));
-        await host.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(30));
         var day = new UsageQuery(new DateTimeOffset(2026, 11, 2, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 2, 23, 0, 0, TimeSpan.Zero), UsageGranularity.Day);
         var reports = host.Get<UsageReports>();
 
@@ -106,6 +95,53 @@ public class UsageRecorderTests(BillingWithProjections host) : IClassFixture<Bil
         Assert.Equal((1m, 1L, 4.0, 0.025), (firstOnly.SpendUsd, firstOnly.Totals.BudgetRefusals, firstOnly.Totals.LaneSeconds, firstOnly.Totals.QueueWaitP95Seconds()));
         Assert.Equal(0, otherModel.Requests);
         Assert.Equal(0, byOtherTenant.Requests);
+    }
+
+    [Fact]
+    public async Task Concurrent_flushes_of_overlapping_keys_and_retries_of_the_same_batch_count_each_line_exactly_once()
+    {
+        var tenant = await host.TenantWithActiveSubscription();
+        var keys = new List<ApiKey>();
+        for (var i = 0; i < 6; i++)
+        {
+            keys.Add((await host.KeyFor(tenant, budget: 100m)).Key);
+        }
+
+        // Twelve gateways flush at once, each touching every key in its own order (so their row locks cross), and
+        // each batch is sent twice, the retry racing the original.
+        var batches = Enumerable.Range(0, 12).Select(g => new UsageBatch(Guid.NewGuid(), $"gateway-{g}",
+            [.. keys.Select((k, i) => keys[(i + g) % keys.Count]).Select(k => new UsageLine(tenant.Id, k.Id, "lanes-demo", k.WindowStart, k.WindowStart, 1, 10, 5, 0.01m, 0))])).ToList();
+        var recorder = host.Get<UsageRecorder>();
+        var outcomes = await Task.WhenAll(batches.Concat(batches).Select(b => Task.Run(() => recorder.RecordAsync(b))));
+
+        Assert.Equal(12, outcomes.Count(recorded => recorded));
+        foreach (var key in await host.Get<KeyService>().ListAsync(tenant.Id))
+        {
+            Assert.Equal((12L, 0.12m, 120L), (key.WindowRequests, key.WindowSpentUsd, key.WindowInputTokens));
+        }
+    }
+
+    [Fact]
+    public async Task Usage_counts_in_the_window_it_was_metered_in_including_the_next_one_before_the_key_rolls()
+    {
+        var tenant = await host.TenantWithActiveSubscription();
+        var key = (await host.KeyFor(tenant, budget: 10m)).Key;
+        var recorder = host.Get<UsageRecorder>();
+        UsageBatch In(DateTimeOffset window, decimal spend) => new(Guid.NewGuid(), "gateway-test",
+            [new UsageLine(tenant.Id, key.Id, "lanes-demo", window, window, 2, 10, 5, spend, 0)]);
+
+        await recorder.RecordAsync(In(key.WindowStart, 1m));
+        await recorder.RecordAsync(In(key.WindowStart - key.WindowLength, 3m)); // late, for the window before
+        await recorder.RecordAsync(In(key.WindowEnd, 2m)); // early, for the next window, before the job rolls the key
+
+        var now = (await host.Get<KeyService>().FindAsync(tenant.Id, key.Id))!;
+        Assert.Equal((1m, 2L, 9m), (now.WindowSpentUsd, now.WindowRequests, now.RemainingUsd));
+        Assert.Equal(new Lanes.Billing.GatewayContract.WindowSpend(key.WindowEnd, 2m), now.ToStatus().RecordedAhead);
+        Assert.NotNull(now.LastUsedAt);
+
+        var rolled = now.Apply(KeyDecisions.RollWindow(now, key.WindowEnd.AddMinutes(1))!);
+        Assert.Equal((key.WindowEnd, 2m, 2L), (rolled.WindowStart, rolled.WindowSpentUsd, rolled.WindowRequests));
+        Assert.Equal([2m, 1m, 3m], (await host.Get<KeyUsage>().WindowsOfAsync(tenant.Id, key.Id)).Select(w => w.SpentUsd));
     }
 
     [Fact]

@@ -107,7 +107,6 @@ public class UsageReportSpecs
 
     private static UsageHour Hour(DateTimeOffset at, long requests, decimal spend, string model = "lanes-demo") => new()
     {
-        Id = UsageHour.IdFor(Guid.Empty, model, at),
         Model = model,
         HourStart = at,
         Requests = requests,

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using Lanes.Billing.Keys;
+using Lanes.Billing.Usage;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
 using Lanes.Testing;
@@ -88,9 +89,9 @@ public sealed partial class GracefulShutdownTests(BillingHost billing) : IClassF
         }
 
         // The last flush ran after the stream ended: its 40 tokens reached billing, with any request served first.
-        var metered = await billing.Get<KeyService>().FindAsync(tenant.Id, key.Key.Id);
-        var requests = metered!.WindowRequests + (metered.Pending?.Requests ?? 0);
-        var tokens = metered.WindowOutputTokens + (metered.Pending?.OutputTokens ?? 0);
+        var metered = await billing.Get<KeyUsage>().WindowsOfAsync(tenant.Id, key.Key.Id);
+        var requests = metered.Sum(w => w.Requests);
+        var tokens = metered.Sum(w => w.OutputTokens);
         var served = 1 + servedBeforeTheDrain;
         Assert.True((served, 40L * served) == (requests, tokens), $"{requests} requests, {tokens} tokens for {served} served; gateway output: {await Output}");
     }

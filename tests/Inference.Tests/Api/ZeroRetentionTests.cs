@@ -70,7 +70,7 @@ public class ZeroRetentionTests(GatewayLoggingEverything gateway) : IClassFixtur
 
         // Database: a full dump of the gateway's database.
         var dump = await DumpAsync(gateway.Database.ConnectionString);
-        Assert.Contains("usage_recorded", dump);
+        Assert.Contains("usage_hours", dump);
         Assert.DoesNotContain(marker.Replace("zdr-", "", StringComparison.Ordinal), dump);
 
         // Files: the PostgreSQL data folder (after a checkpoint) and the checkout's .data folder.

@@ -21,10 +21,10 @@ public class LateCommitTests(GatewayOnKestrel gateway, Xunit.Abstractions.ITestO
         return response.StatusCode;
     }
 
-    /// <summary>Issue 16: a revocation committed 300 ms late while usage events commit as fast as billing takes
+    /// <summary>Issue 16: a revocation committed 300 ms late while other keys' events commit as fast as billing takes
     /// them (thousands a second, above it in the sequence), and keep coming after it.</summary>
     [Fact]
-    public async Task A_revocation_committed_late_under_a_stream_of_usage_events_still_stops_the_key_within_two_seconds()
+    public async Task A_revocation_committed_late_under_a_stream_of_other_events_still_stops_the_key_within_two_seconds()
     {
         var (tenant, revoked) = await gateway.TenantWithKey("pro");
         var busy = await gateway.Get<KeyService>().IssueAsync(tenant.Id, new KeyRequest("busy", 5m), "test");
@@ -41,18 +41,17 @@ public class LateCommitTests(GatewayOnKestrel gateway, Xunit.Abstractions.ITestO
             await session.SaveChangesAsync();
         }
 
-        // Meanwhile usage events of another key commit above it, 250 to a transaction, one after the other.
+        // Meanwhile events of another key commit above it, 250 to a transaction, one after the other.
         var late = System.Diagnostics.Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
         var appended = 0L;
         var usage = Task.Run(async () =>
         {
-            var hour = new DateTimeOffset(DateTimeOffset.UtcNow.UtcDateTime.Date, TimeSpan.Zero);
             while (!stop.IsCancellationRequested)
             {
                 await using var session = store.LightweightSession(Tenant.MartenTenantOf(tenant.Id));
-                session.Events.Append(busy.Key.Id, Enumerable.Range(0, 250).Select(_ => (object)new UsageRecorded(
-                    busy.Key.Id, Guid.NewGuid(), "scripted", busy.Key.WindowStart, hour, 1, 1, 1, 0m, 0, DateTimeOffset.UtcNow)).ToArray());
+                session.Events.Append(busy.Key.Id, Enumerable.Range(0, 250).Select(i => (object)new KeyBudgetChanged(
+                    busy.Key.Id, 5m, 5m + (i % 2), "test", DateTimeOffset.UtcNow)).ToArray());
                 await session.SaveChangesAsync();
                 Interlocked.Add(ref appended, 250);
             }
@@ -61,7 +60,7 @@ public class LateCommitTests(GatewayOnKestrel gateway, Xunit.Abstractions.ITestO
         var refresher = gateway.Get<KeyDirectoryRefresher>();
         await Eventually.Get(() => Task.FromResult((refresher.OpenGaps, late.Elapsed, Interlocked.Read(ref appended))),
             r => r.OpenGaps > 0 && r.Elapsed >= TimeSpan.FromMilliseconds(300) && r.Item3 >= 1_000, TimeSpan.FromSeconds(10),
-            "the gateway to read past the open revocation for 300 ms and 1,000 usage events");
+            "the gateway to read past the open revocation for 300 ms and 1,000 other events");
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(revoked.Secret));
 
         await slow.CommitAsync();
@@ -72,7 +71,7 @@ public class LateCommitTests(GatewayOnKestrel gateway, Xunit.Abstractions.ITestO
         var refusedAfter = late.Elapsed - committedAt;
         await stop.CancelAsync();
         await usage;
-        output.WriteLine($"revocation committed {committedAt.TotalMilliseconds:0} ms late behind {beforeCommit:N0} usage events " +
+        output.WriteLine($"revocation committed {committedAt.TotalMilliseconds:0} ms late behind {beforeCommit:N0} other events " +
                          $"({Interlocked.Read(ref appended) / late.Elapsed.TotalSeconds:N0} a second); refused {refusedAfter.TotalMilliseconds:0} ms after its commit");
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(busy.Secret));
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Lanes.Billing;
 using Lanes.Billing.Keys;
+using Lanes.Billing.Usage;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
 using Lanes.Testing;
@@ -119,12 +120,7 @@ public sealed class FaultFleet : BillingHost
     }
 
     /// <summary>Usage billing has recorded for the key: requests and spend, per window.</summary>
-    public async Task<IReadOnlyList<UsageRecorded>> RecordedAsync(ApiKey key)
-    {
-        await using var session = Store.QuerySession(Tenant.MartenTenantOf(key.TenantId));
-        var events = await session.Events.FetchStreamAsync(key.Id);
-        return [.. events.Select(e => e.Data).OfType<UsageRecorded>()];
-    }
+    public Task<IReadOnlyList<WindowUsage>> RecordedAsync(ApiKey key) => Get<KeyUsage>().WindowsOfAsync(key.TenantId, key.Id);
 
     public async Task<long> RequestsRecordedAsync(ApiKey key) => (await RecordedAsync(key)).Sum(u => u.Requests);
 

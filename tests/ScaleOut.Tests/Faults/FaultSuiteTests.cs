@@ -149,7 +149,7 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output) 
         await Eventually.Get(() => fleet.RequestsRecordedAsync(key.Key), n => n == served, TimeSpan.FromSeconds(10), "every served request in billing");
 
         var recorded = await fleet.RecordedAsync(key.Key);
-        var byWindow = recorded.GroupBy(u => u.WindowStart).OrderBy(g => g.Key).Select(g => (Start: g.Key, Spent: g.Sum(u => u.SpendUsd), Requests: g.Sum(u => u.Requests))).ToList();
+        var byWindow = recorded.GroupBy(u => u.WindowStart).OrderBy(g => g.Key).Select(g => (Start: g.Key, Spent: g.Sum(u => u.SpentUsd), Requests: g.Sum(u => u.Requests))).ToList();
 
         // The jobs host comes back: its roll brings the key's recorded window up to date.
         await fleet.Get<WindowRoller>().RollDueWindowsAsync();
@@ -265,7 +265,7 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output) 
         }
     }
 
-    private async Task<decimal> SpentAsync(ApiKey key) => (await fleet.RecordedAsync(key)).Sum(u => u.SpendUsd);
+    private async Task<decimal> SpentAsync(ApiKey key) => (await fleet.RecordedAsync(key)).Sum(u => u.SpentUsd);
 
     private async Task<int> ReservedOnAsync(string node, Guid tenant) => (await GatewayProcesses.ReportedAsync(fleet.Store, node, tenant))?.Reserved ?? 0;
 
