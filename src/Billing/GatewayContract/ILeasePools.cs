@@ -17,6 +17,9 @@ public interface ILeasePools
 
     Task<int> ReclaimAsync(TimeSpan silentFor, CancellationToken ct = default);
 
+    /// <summary>Pools the holder holds part of and another holder was refused from within <paramref name="recently"/>.</summary>
+    Task<IReadOnlyList<(string Pool, DateTimeOffset WindowStart)>> WantedAsync(string holder, TimeSpan recently, CancellationToken ct = default);
+
     /// <summary>The pool of a key's budget.</summary>
     static string ForKey(Guid keyId) => $"key:{keyId:N}";
 

@@ -50,27 +50,56 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
             ? "$3"
             : $"least($3, coalesce((select (k.data ->> 'BudgetUsd')::numeric from {BillingStore.Schema}.mt_doc_apikey k where k.id = $8), $3))";
         batch.BatchCommands.Add(Sql.Command($"""
-            with s as (select least($4, {allowance} - granted) as amount from {Pools} where pool = $1 and window_start = $2 for update),
+            with s as (select least($4, {allowance} - granted) as amount, {allowance} - granted as unleased from {Pools} where pool = $1 and window_start = $2 for update),
             g as (update {Pools} p set granted = p.granted + s.amount from s
-                  where p.pool = $1 and p.window_start = $2 and s.amount >= $5 returning s.amount),
+                  where p.pool = $1 and p.window_start = $2 and s.amount >= $5 returning s.amount, s.unleased - s.amount as left_over),
             h as (insert into {Holds} as h (pool, window_start, holder, held, ceiling)
                   select $1, $2, $6, g.amount, least(g.amount, $7) from g
                   on conflict (pool, window_start, holder) do update
                   set held = h.held + excluded.held, ceiling = least(h.held + excluded.held, greatest(h.ceiling, $7))
                   returning h.held, h.ceiling)
-            select g.amount, h.held, h.ceiling from g, h
+            select g.amount, h.held, h.ceiling, g.left_over from g, h
             """,
             pool, windowStart.UtcDateTime, capacity, wanted, Math.Max(minimum, 0.000000001m), holder, spendable, budgetOfKey ?? Guid.Empty));
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        while (reader.FieldCount == 0 || !await reader.ReadAsync(ct))
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
-            if (!await reader.NextResultAsync(ct))
+            while (reader.FieldCount == 0 || !await reader.ReadAsync(ct))
             {
-                return new LeaseGrant(0m, 0m, 0m);
+                if (!await reader.NextResultAsync(ct))
+                {
+                    goto refused;
+                }
             }
+
+            return new LeaseGrant(reader.GetDecimal(0), reader.GetDecimal(1), reader.GetDecimal(2), reader.GetDecimal(3));
         }
 
-        return new LeaseGrant(reader.GetDecimal(0), reader.GetDecimal(1), reader.GetDecimal(2));
+    refused:
+        // Say that this pool is wanted: holders idle on it give back what they did not use (WantedAsync), where
+        // otherwise they would keep it while the pool had plenty left.
+        await using var wantedNow = database.CreateCommand($"update {Pools} set wanted_at = now() where pool = $1 and window_start = $2");
+        Sql.AddParameters(wantedNow.Parameters, pool, windowStart.UtcDateTime);
+        await wantedNow.ExecuteNonQueryAsync(ct);
+        return new LeaseGrant(0m, 0m, 0m, 0m);
+    }
+
+    /// <summary>The pools <paramref name="holder"/> holds part of that another holder asked in vain within
+    /// <paramref name="recently"/>: what it leased there and does not use should go back now.</summary>
+    public async Task<IReadOnlyList<(string Pool, DateTimeOffset WindowStart)>> WantedAsync(string holder, TimeSpan recently, CancellationToken ct = default)
+    {
+        await using var command = database.CreateCommand($"""
+            select h.pool, h.window_start from {Holds} h join {Pools} p on p.pool = h.pool and p.window_start = h.window_start
+            where h.holder = $1 and p.wanted_at > now() - $2
+            """);
+        Sql.AddParameters(command.Parameters, holder, recently);
+        var wanted = new List<(string, DateTimeOffset)>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            wanted.Add((reader.GetString(0), new DateTimeOffset(reader.GetFieldValue<DateTime>(1), TimeSpan.Zero)));
+        }
+
+        return wanted;
     }
 
     /// <summary>Gives back what <paramref name="holder"/> holds of the pool's window above <paramref name="keep"/> (what it

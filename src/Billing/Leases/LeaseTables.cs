@@ -20,6 +20,9 @@ internal static class LeaseTables
         pools.AddColumn<string>("pool").AsPrimaryKey();
         pools.AddColumn("window_start", "timestamptz").AsPrimaryKey();
         pools.AddColumn("granted", "numeric").NotNull().DefaultValueByExpression("0");
+
+        // When a holder last asked for more than was left: holders idle on the pool give back what they do not use.
+        pools.AddColumn("wanted_at", "timestamptz");
         yield return pools;
 
         // Who holds it: each holder's part, and the ceiling it may spend without telling the database again.

@@ -19,8 +19,9 @@ public sealed class BudgetLeaseOptions : IValidatableObject
     public double HeadroomFraction { get; set; } = 0.1;
 
     /// <summary>A key idle this long on this gateway gives back what it did not use of its leases, except one
-    /// request's worth (its largest request's worst case), so a key sending now and then does not wait on the database
-    /// for each request.</summary>
+    /// request's worth (its largest request's worst case), where another gateway may need it: its pool had less than a
+    /// slice left, or another gateway was refused from it. Elsewhere it keeps its leases until
+    /// <see cref="IdleRelease"/>, so a key sending now and then does not wait on the database for each request.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan IdleReturn { get; set; } = TimeSpan.FromSeconds(2);
 

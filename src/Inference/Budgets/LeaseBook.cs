@@ -163,6 +163,7 @@ public sealed class LeaseBook(
                     // Less than local + granted when survivors took back a part of this gateway's lease.
                     account.Leased = Math.Min(account.Leased + grant.Granted, grant.Held);
                     account.Ceiling = grant.Ceiling;
+                    account.PoolWasShort = grant.Left < slice;
                 }
                 else
                 {
@@ -275,9 +276,15 @@ public sealed class LeaseBook(
 
     /// <summary>Gives back what accounts idle here (or all, at shutdown) leased and did not use, and what ended
     /// windows left; forgets accounts whose window has ended with nothing left to give back.</summary>
+    /// <remarks>Note: an account idle a moment gives back only where it could matter: its pool was short when it
+    /// last leased (less than a slice left for anyone else), or another gateway has since been refused from it
+    /// (<see cref="ILeasePools.WantedAsync"/>, one query a round). Otherwise what it holds is kept until
+    /// <see cref="BudgetLeaseOptions.IdleRelease"/>: giving back and leasing again cost a round trip each, and with
+    /// many tenants sending now and then that churn, not the requests, was what loaded the database.</remarks>
     public async Task ReturnUnusedAsync(bool everything, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
+        var wanted = everything ? null : await WantedPoolsAsync(now, ct);
         foreach (var (id, account) in _accounts)
         {
             // An account busy leasing is left for the next round rather than waited for.
@@ -297,10 +304,11 @@ public sealed class LeaseBook(
                         continue;
                     }
 
-                    // Idle a little: keep one request's worth, so the key's next request here needs no database. Idle
-                    // long (or stopping): give back everything not spent.
+                    // Idle a little where another gateway may need it: keep one request's worth, so the key's next
+                    // request here needs no database. Idle long (or stopping): give back everything not spent.
                     var idleFor = now - account.LastActivity;
-                    if (account.Held == 0m && (everything || idleFor >= options.Value.IdleReturn))
+                    var needed = account.PoolWasShort || (wanted?.Contains((poolOf(id), account.Window.Start)) ?? false);
+                    if (account.Held == 0m && (everything || idleFor >= options.Value.IdleRelease || (idleFor >= options.Value.IdleReturn && needed)))
                     {
                         var keep = everything || idleFor >= options.Value.IdleRelease
                             ? account.Committed
@@ -333,6 +341,32 @@ public sealed class LeaseBook(
             _ended.TryDequeue(out _);
         }
     }
+
+    /// <summary>The pools other gateways were refused from lately, asked only when an account here is idle on a
+    /// surplus it would otherwise keep; null when none is (no query).</summary>
+    private async Task<HashSet<(string, DateTimeOffset)>?> WantedPoolsAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        var anyKept = false;
+        foreach (var (_, account) in _accounts)
+        {
+            lock (account)
+            {
+                var idleFor = now - account.LastActivity;
+                anyKept |= account.Held == 0m && !account.PoolWasShort && account.Leased > account.Committed + account.Reserve
+                           && idleFor >= options.Value.IdleReturn && idleFor < options.Value.IdleRelease;
+            }
+
+            if (anyKept)
+            {
+                break;
+            }
+        }
+
+        return anyKept ? [.. await pools.WantedAsync(holder, WantedLately, ct)] : null;
+    }
+
+    /// <summary>How long a refusal from a pool makes its idle holders give back: a few keeper rounds.</summary>
+    private static readonly TimeSpan WantedLately = TimeSpan.FromSeconds(5);
 
     private static Standing StandingOf(Account account) => new(account.Window, account.Spent, account.Held);
 
@@ -382,6 +416,7 @@ public sealed class LeaseBook(
         account.Leased = 0m;
         account.Ceiling = 0m;
         account.GiveBack = false;
+        account.PoolWasShort = false;
         account.SpentWindow = default;
         return window;
     }
@@ -408,6 +443,9 @@ public sealed class LeaseBook(
 
         /// <summary>Leased was lowered here and the database has not been told yet.</summary>
         public bool GiveBack { get; set; }
+
+        /// <summary>The pool had less than a slice left after this gateway's last grant: others may need what it holds.</summary>
+        public bool PoolWasShort { get; set; }
 
         /// <summary>Taken out of the book (its window ended): a take that still had it looks it up again.</summary>
         public bool Forgotten { get; set; }

@@ -98,29 +98,57 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     }
 
     [Fact]
-    public async Task A_key_idle_for_a_moment_keeps_one_requests_worth_for_its_next_request_and_gives_it_back_when_idle_longer()
+    public async Task A_key_idle_on_a_pool_with_plenty_left_keeps_its_slice_and_gives_back_what_it_did_not_spend_when_idle_long()
     {
         var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
         var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
         var now = host.Clock.GetUtcNow();
         var pool = (LeasePools.ForKey(key.Id), WindowSchedule.At(now, key.WindowLength).Start);
-        var (first, _) = await ledger.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases a 0.25 slice
+        var (first, _) = await ledger.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases a 0.25 slice; 0.75 left for others
         ledger.Settle(first!, 0.1m);
 
         host.Clock.Advance(Options.Value.IdleReturn + TimeSpan.FromSeconds(1));
         await ledger.ReturnUnusedAsync(everything: false, CancellationToken.None);
-        var keptForTheNext = await host.Get<LeasePools>().GrantedAsync(pool.Item1, pool.Item2);
+        var keptWhileIdleAMoment = await host.Get<LeasePools>().GrantedAsync(pool.Item1, pool.Item2);
 
         // The next request is served from what was kept: the pool grants nothing more.
         var (second, _) = await ledger.TryHoldAsync(key, 0.1m, host.Clock.GetUtcNow(), CancellationToken.None);
-        var grantedForTheNext = await host.Get<LeasePools>().GrantedAsync(pool.Item1, pool.Item2);
         ledger.Settle(second!, 0.1m);
+        var grantedForTheNext = await host.Get<LeasePools>().GrantedAsync(pool.Item1, pool.Item2);
 
         host.Clock.Advance(Options.Value.IdleRelease + TimeSpan.FromSeconds(1));
         await ledger.ReturnUnusedAsync(everything: false, CancellationToken.None);
 
-        Assert.Equal((0.2m, 0.2m), (keptForTheNext, grantedForTheNext));
+        Assert.Equal((0.25m, 0.25m), (keptWhileIdleAMoment, grantedForTheNext));
         Assert.Equal(0.2m, await host.Get<LeasePools>().GrantedAsync(pool.Item1, pool.Item2)); // spent, and nothing more
+    }
+
+    [Fact]
+    public async Task Once_another_gateway_is_refused_from_the_pool_a_key_idle_here_gives_back_all_but_one_requests_worth_and_the_other_is_served()
+    {
+        var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
+        var idle = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var busy = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var now = host.Clock.GetUtcNow();
+        var (first, _) = await idle.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases 0.25 of 1
+        idle.Settle(first!, 0.1m);
+
+        // The busy gateway leases the other 0.75 and spends 0.7 of it; its next request finds the pool empty.
+        var served = 0;
+        while (await busy.TryHoldAsync(key, 0.1m, now, CancellationToken.None) is ({ } hold, _))
+        {
+            busy.Settle(hold, 0.1m);
+            served++;
+        }
+
+        host.Clock.Advance(Options.Value.IdleReturn + TimeSpan.FromSeconds(1));
+        await idle.ReturnUnusedAsync(everything: false, CancellationToken.None);
+        var (afterGiveBack, _) = await busy.TryHoldAsync(key, 0.1m, host.Clock.GetUtcNow(), CancellationToken.None);
+
+        Assert.Equal(7, served);
+        Assert.NotNull(afterGiveBack); // its last 0.05, and the 0.05 the idle gateway did not need for its own next request
+        var window = WindowSchedule.At(now, key.WindowLength);
+        Assert.Equal(1m, await host.Get<LeasePools>().GrantedAsync(LeasePools.ForKey(key.Id), window.Start));
     }
 
     [Fact]
