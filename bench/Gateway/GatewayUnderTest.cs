@@ -26,7 +26,8 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<GatewayUnderTest> StartAsync(string connectionString, IDictionary<string, string?> settings, byte[]? bareBody = null)
+    public static async Task<GatewayUnderTest> StartAsync(
+        string connectionString, IDictionary<string, string?> settings, byte[]? bareBody = null, IReadOnlyList<byte[]>? bareEvents = null)
     {
         var builder = WebApplication.CreateBuilder(["--urls", "http://127.0.0.1:0", "--environment", "Production"]);
         builder.Logging.ClearProviders();
@@ -59,6 +60,22 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
                 await http.Response.Body.WriteAsync(bareBody);
             });
             app.MapLayers(bareBody);
+        }
+
+        if (bareEvents is not null)
+        {
+            // The streaming baseline: the gateway's own events, each written and flushed on its own, as a minimal
+            // server-sent-events endpoint does, with no authentication, lanes, budgets, metering or engine.
+            app.MapPost("/bare/stream/chat/completions", async (HttpContext http) =>
+            {
+                await http.Request.Body.CopyToAsync(Stream.Null);
+                http.Response.ContentType = "text/event-stream";
+                foreach (var e in bareEvents)
+                {
+                    await http.Response.Body.WriteAsync(e);
+                    await http.Response.Body.FlushAsync();
+                }
+            });
         }
 
         await app.StartAsync();

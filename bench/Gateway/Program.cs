@@ -8,16 +8,27 @@ using Lanes.Inference.Metering;
 using Lanes.Testing;
 
 // Gateway benchmarks, each against a baseline measured in the same process. Run with: ./lanes bench gateway
+if (args is ["load-generator", .. var load])
+{
+    await ExternalLoad.GenerateAsync(load);
+    return;
+}
+
 const string OverheadBody = """{"model":"scripted","messages":[{"role":"user","content":"Benchmark the gateway"}],"max_tokens":16}""";
 var database = new PostgresDatabase();
 await database.InitializeAsync();
 try
 {
-    // With a name (overhead, tenants, isolation, budget, revocation) only that one runs.
+    // With a name (overhead, streaming, tenants, isolation, budget, revocation) only that one runs.
     var only = args.FirstOrDefault();
     if (only is null or "overhead")
     {
         await OverheadAsync(database.ConnectionString);
+    }
+
+    if (only is null or "streaming")
+    {
+        await StreamingAsync(database.ConnectionString);
     }
 
     if (only is null or "tenants")
@@ -92,28 +103,28 @@ static async Task OverheadAsync(string connectionString)
     // Warm every path until the JIT has tiered it up (the gateway has far more code to optimise than the bare
     // endpoint; measured cold, the ratio mostly reflects tier-0 code).
     var layers = Lanes.Gateway.Bench.Layers.Names.Select(name => (Name: name, Url: new Uri(gateway.Address, $"/layer/{name}/chat/completions"))).ToList();
-    await Load.RunAsync(bare, (string?)null, Body, Concurrency, 20_000);
-    await Load.RunAsync(full, bench.Secret, Body, Concurrency, 20_000);
+    await ExternalLoad.RunAsync(bare, (string?)null, Body, Concurrency, 20_000);
+    await ExternalLoad.RunAsync(full, bench.Secret, Body, Concurrency, 20_000);
     foreach (var layer in layers)
     {
-        await Load.RunAsync(layer.Url, bench.Secret, Body, Concurrency, 5_000);
+        await ExternalLoad.RunAsync(layer.Url, bench.Secret, Body, Concurrency, 5_000);
     }
 
     var runs = new List<(LoadResult Bare, LoadResult Full, LoadResult[] Layers)>();
     for (var i = 0; i < (Environment.GetEnvironmentVariable("LANES_BENCH_ROUNDS") is { } r ? int.Parse(r) : 3); i++)
     {
-        var bareRun = await Load.RunAsync(bare, (string?)null, Body, Concurrency, Requests);
+        var bareRun = await ExternalLoad.RunAsync(bare, (string?)null, Body, Concurrency, Requests);
         var layerRuns = new List<LoadResult>();
         foreach (var layer in layers)
         {
-            layerRuns.Add(await Load.RunAsync(layer.Url, bench.Secret, Body, Concurrency, Requests));
+            layerRuns.Add(await ExternalLoad.RunAsync(layer.Url, bench.Secret, Body, Concurrency, Requests));
         }
 
-        runs.Add((bareRun, await Load.RunAsync(full, bench.Secret, Body, Concurrency, Requests), [.. layerRuns]));
+        runs.Add((bareRun, await ExternalLoad.RunAsync(full, bench.Secret, Body, Concurrency, Requests), [.. layerRuns]));
     }
 
     var best = runs.OrderBy(r => r.Full.RequestsPerSecond / r.Bare.RequestsPerSecond).ElementAt(runs.Count / 2); // the median ratio
-    Console.WriteLine($"1. overhead ({Concurrency} clients, {Requests:N0} requests, 16 tokens, zero delay):");
+    Console.WriteLine($"1. overhead ({Concurrency} clients in a separate process, {Requests:N0} requests, 16 tokens, zero delay):");
     Console.WriteLine($"   gateway {best.Full.RequestsPerSecond:F0} req/s, p50 {best.Full.P50Ms:F2} ms, p99 {best.Full.P99Ms:F2} ms ({best.Full.Count(HttpStatusCode.OK)} OK)");
     if (runs.Any(x => x.Full.Count(HttpStatusCode.OK) != Requests || x.Layers.Any(l => l.Count(HttpStatusCode.OK) != Requests)))
     {
@@ -124,9 +135,9 @@ static async Task OverheadAsync(string connectionString)
     Console.WriteLine($"   throughput ratio gateway/bare {best.Full.RequestsPerSecond / best.Bare.RequestsPerSecond:F2} (aim >= 0.8); " +
                       $"every round: {string.Join(", ", runs.Select(r => (r.Full.RequestsPerSecond / r.Bare.RequestsPerSecond).ToString("F2")))}");
 
-    // CPU and allocations are of the whole process (the load generator too), so the gateway's share is the difference
-    // from the bare run, which has the same client; CPU time is steadier than throughput on busy cores. Each figure
-    // is the median over the rounds.
+    // CPU and allocations are the gateway process's alone (the load comes from another process); the gateway's share
+    // is the difference from the bare endpoint in the same process, which also pays Kestrel and HTTP. CPU time is
+    // steadier than throughput on busy cores. Each figure is the median over the rounds.
     static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
@@ -148,6 +159,50 @@ static async Task OverheadAsync(string connectionString)
                           $"{Median(runs.Select(x => run(x).CpuMicrosecondsPerRequest - x.Bare.CpuMicrosecondsPerRequest)),12:F1}   " +
                           $"{Median(runs.Select(x => run(x).BytesPerRequest)),13:N0}");
     }
+}
+
+// G5: tokens streamed per second through the gateway ÷ a bare endpoint that writes the gateway's own events with one
+// flush each. Long answers (256 tokens, no engine delay) so the per-event cost dominates, not the per-request one.
+static async Task StreamingAsync(string connectionString)
+{
+    const int Concurrency = 16, Tokens = 256;
+    var requests = Environment.GetEnvironmentVariable("LANES_BENCH_REQUESTS") is { } n ? int.Parse(n) / 10 : 1_000;
+    const string Body = """{"model":"scripted","messages":[{"role":"user","content":"Stream through the gateway"}],"max_tokens":256,"stream":true}""";
+    var settings = BenchPlan();
+    settings["Engine:Scripted:Tokens"] = Tokens.ToString();
+
+    // The gateway's exact stream once, cut into its events for the bare endpoint.
+    List<byte[]> events;
+    await using (var probe = await GatewayUnderTest.StartAsync(connectionString, settings))
+    {
+        var (_, key) = await probe.TenantWithKeyAsync("bench", 10_000m);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(probe.Address, "/v1/chat/completions")) { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key.Secret);
+        var text = await (await Load.Client.SendAsync(request)).Content.ReadAsStringAsync();
+        events = [.. text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => Encoding.UTF8.GetBytes(e + "\n\n"))];
+    }
+
+    await using var gateway = await GatewayUnderTest.StartAsync(connectionString, settings, bareEvents: events);
+    var (_, bench) = await gateway.TenantWithKeyAsync("bench", 1_000_000m);
+    var full = new Uri(gateway.Address, "/v1/chat/completions");
+    var bare = new Uri(gateway.Address, "/bare/stream/chat/completions");
+    await ExternalLoad.RunAsync(bare, (string?)null, Body, Concurrency, 2_000);
+    await ExternalLoad.RunAsync(full, bench.Secret, Body, Concurrency, 2_000);
+
+    var rounds = new List<(LoadResult Bare, LoadResult Full)>();
+    for (var i = 0; i < (Environment.GetEnvironmentVariable("LANES_BENCH_ROUNDS") is { } r ? int.Parse(r) : 3); i++)
+    {
+        rounds.Add((await ExternalLoad.RunAsync(bare, (string?)null, Body, Concurrency, requests), await ExternalLoad.RunAsync(full, bench.Secret, Body, Concurrency, requests)));
+    }
+
+    var median = rounds.OrderBy(x => x.Full.RequestsPerSecond / x.Bare.RequestsPerSecond).ElementAt(rounds.Count / 2);
+    Console.WriteLine($"5. streaming ({Concurrency} clients in a separate process, {requests:N0} streams of {Tokens} tokens, {events.Count} events each):");
+    Console.WriteLine($"   gateway {median.Full.RequestsPerSecond * Tokens:F0} tokens/s ({median.Full.Count(HttpStatusCode.OK)} OK), " +
+                      $"CPU {median.Full.Cpu.TotalMicroseconds / (median.Full.Requests * (double)events.Count):F1} µs/event, {median.Full.Allocated / (median.Full.Requests * (double)events.Count):N0} B/event");
+    Console.WriteLine($"   bare    {median.Bare.RequestsPerSecond * Tokens:F0} tokens/s, " +
+                      $"CPU {median.Bare.Cpu.TotalMicroseconds / (median.Bare.Requests * (double)events.Count):F1} µs/event, {median.Bare.Allocated / (median.Bare.Requests * (double)events.Count):N0} B/event");
+    Console.WriteLine($"   ratio gateway/bare {median.Full.RequestsPerSecond / median.Bare.RequestsPerSecond:F2} (aim >= 0.9); " +
+                      $"every round: {string.Join(", ", rounds.Select(x => (x.Full.RequestsPerSecond / x.Bare.RequestsPerSecond).ToString("F2")))}");
 }
 
 static async Task IsolationAsync(string connectionString)

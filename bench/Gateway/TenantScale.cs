@@ -35,8 +35,8 @@ internal static class TenantScale
 
         // A long warm-up: measured after 20,000 requests the first run was still a third slower than later ones (the
         // JIT's optimised tiers arrive late on two busy cores).
-        await Load.RunAsync(url, one.Secret, body, Concurrency, 60_000);
-        var alone = await Load.RunAsync(url, one.Secret, body, Concurrency, Requests);
+        await ExternalLoad.RunAsync(url, one.Secret, body, Concurrency, 60_000);
+        var alone = await ExternalLoad.RunAsync(url, one.Secret, body, Concurrency, Requests);
 
         // Ten thousand tenants of one lane each, written into the directory as the key status feed would: their
         // keys exist only here, so leases are capped by the budget the gateway sends (as for a key not yet synced).
@@ -52,12 +52,12 @@ internal static class TenantScale
         }
 
         directory.RecountReservations(DateTimeOffset.UtcNow);
-        await Load.RunAsync(url, one.Secret, body, Concurrency, 20_000);
-        var crowded = await Load.RunAsync(url, one.Secret, body, Concurrency, Requests);
+        await ExternalLoad.RunAsync(url, one.Secret, body, Concurrency, 20_000);
+        var crowded = await ExternalLoad.RunAsync(url, one.Secret, body, Concurrency, Requests);
 
         // Every tenant once first: its first request leases its budget and requests from PostgreSQL.
-        await Load.RunAsync(url, secrets, body, Concurrency, Tenants);
-        var spread = await Load.RunAsync(url, secrets, body, Concurrency, Requests);
+        await ExternalLoad.RunAsync(url, secrets, body, Concurrency, Tenants);
+        var spread = await ExternalLoad.RunAsync(url, secrets, body, Concurrency, Requests);
 
         Console.WriteLine($"2. tenants ({Concurrency} clients, {Requests:N0} requests each run):");
         Console.WriteLine($"   one tenant alone              {alone.RequestsPerSecond,7:F0} req/s, CPU {alone.CpuMicrosecondsPerRequest:F1} µs/request ({alone.Count(HttpStatusCode.OK)} OK)");

@@ -421,13 +421,7 @@ public static partial class OpenAiApi
     private static ToolCallChunk ToChunk(ToolCallDelta d) =>
         new(d.Index, d.Id, d.Id is null ? null : "function", new FunctionDelta(d.Name, d.Arguments ?? (d.Id is null ? null : "")));
 
-    private static async Task Sse(HttpContext http, object chunk)
-    {
-        await http.Response.WriteAsync("data: ", http.RequestAborted);
-        await JsonSerializer.SerializeAsync(http.Response.Body, chunk, chunk.GetType(), Wire.Json, http.RequestAborted);
-        await http.Response.WriteAsync("\n\n", http.RequestAborted);
-        await http.Response.Body.FlushAsync(http.RequestAborted);
-    }
+    private static async Task Sse(HttpContext http, object chunk) => await ServerSentEvents.WriteAsync(http, chunk);
 
     private static object UsageOf(AdmissionPipeline pipeline, KeyStatus key)
     {

@@ -65,9 +65,27 @@ public class LeasePoolsTests(BillingHost host) : IClassFixture<BillingHost>
         var raised = await pools.RenewAsync(holder, [new LeaseRenewal(pool, Window, 9m)]);
         var lowered = await pools.RenewAsync(holder, [new LeaseRenewal(pool, Window, 2m)]);
 
-        Assert.Equal(new LeaseGrant(4m, 4m, 1.5m), grant);
+        Assert.Equal(new LeaseGrant(4m, 4m, 1.5m, Left: 6m), grant);
         Assert.Equal(4m, Assert.Single(raised).Ceiling);
         Assert.Equal(4m, Assert.Single(lowered).Ceiling);
+    }
+
+    [Fact]
+    public async Task A_holder_refused_from_a_pool_makes_it_wanted_by_its_other_holders_only()
+    {
+        var pools = host.Get<LeasePools>();
+        var (pool, elsewhere) = (LeasePools.ForKey(Guid.NewGuid()), LeasePools.ForKey(Guid.NewGuid()));
+        var (idle, refused) = (Holder(), Holder());
+        await pools.GrantAsync(pool, Window, idle, 10m, 6m, 1m, spendable: 1m);
+        await pools.GrantAsync(elsewhere, Window, idle, 10m, 6m, 1m, spendable: 1m);
+        Assert.Empty(await pools.WantedAsync(idle, TimeSpan.FromMinutes(1)));
+
+        var first = await pools.GrantAsync(pool, Window, refused, 10m, 4m, 1m, spendable: 1m);
+        var second = await pools.GrantAsync(pool, Window, refused, 10m, 4m, 1m, spendable: 1m);
+
+        Assert.Equal((4m, 0m), (first.Granted, first.Left));
+        Assert.Equal(0m, second.Granted);
+        Assert.Equal([(pool, Window)], await pools.WantedAsync(idle, TimeSpan.FromMinutes(1)));
     }
 
     [Fact]

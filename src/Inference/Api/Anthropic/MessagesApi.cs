@@ -319,9 +319,5 @@ public static class MessagesApi
         }
     }
 
-    private static async Task Event(HttpContext http, string name, JsonObject data)
-    {
-        await http.Response.WriteAsync($"event: {name}\ndata: {data.ToJsonString(Wire.Json)}\n\n", http.RequestAborted);
-        await http.Response.Body.FlushAsync(http.RequestAborted);
-    }
+    private static async Task Event(HttpContext http, string name, JsonObject data) => await ServerSentEvents.WriteAsync(http, name, data);
 }

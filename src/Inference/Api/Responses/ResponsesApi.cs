@@ -299,8 +299,7 @@ public static class ResponsesApi
                 payload[name] = value;
             }
 
-            await http.Response.WriteAsync($"event: {type}\ndata: {payload.ToJsonString(Wire.Json)}\n\n", http.RequestAborted);
-            await http.Response.Body.FlushAsync(http.RequestAborted);
+            await ServerSentEvents.WriteAsync(http, type, payload);
         }
     }
 }
