@@ -26,6 +26,9 @@ internal static class ExternalLoad
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+
+        // A bench traced with dotnet-trace hands its diagnostics port down: the client must not wait on it.
+        start.Environment.Remove("DOTNET_DiagnosticPorts");
         foreach (var arg in new[] { typeof(ExternalLoad).Assembly.Location, "load-generator", url.ToString(), concurrency.ToString(), total.ToString() })
         {
             start.ArgumentList.Add(arg);

@@ -334,7 +334,11 @@ public static partial class OpenAiApi
                         [new ChatChunkChoice(0, new ChatDelta(null, null) { ToolCalls = [ToChunk(delta)] }, null, null)], null));
                 }
 
-                if (chunk.Text.Length > 0)
+                if (chunk.Text.Length > 0 && call.IsChat && chunk.Logprobs is null)
+                {
+                    await ServerSentEvents.WriteChatTextAsync(http, id, created, call.Model, chunk.Text);
+                }
+                else if (chunk.Text.Length > 0)
                 {
                     object piece = call.IsChat
                         ? new ChatCompletionChunk(id, "chat.completion.chunk", created, call.Model, Wire.Fingerprint,
