@@ -75,7 +75,7 @@ internal static class Layers
                 var usage = new Usage(admission.Prompt.PromptTokens, tokens, admission.Prompt.PromptTokens + tokens);
                 object body = new ChatCompletion(Wire.NewId("chatcmpl"), "chat.completion", 0, call.Model,
                     [new ChatChoice(0, new ChatMessageOut("assistant", text.ToString()), null, "stop")], usage, Wire.Fingerprint);
-                await http.Response.WriteAsJsonAsync(body, Wire.Json, http.RequestAborted);
+                await JsonAnswers.WriteAsync(http, body, http.RequestAborted);
                 return;
             }
         }

@@ -357,7 +357,7 @@ public static partial class OpenAiApi
                 object body = call.IsChat
                     ? new ChatCompletion(id, "chat.completion", created, call.Model, [new ChatChoice(0, Message(text.ToString(), calls), choiceLogprobs, reason)], usage, Wire.Fingerprint)
                     : new TextCompletion(id, "text_completion", created, call.Model, [new TextChoice(text.ToString(), 0, choiceLogprobs, reason)], usage, Wire.Fingerprint);
-                await http.Response.WriteAsJsonAsync(body, Wire.Json, http.RequestAborted);
+                await JsonAnswers.WriteAsync(http, body, http.RequestAborted);
                 return null;
             }
 

@@ -245,7 +245,7 @@ public static class MessagesApi
                     content.Add(new JsonObject { ["type"] = "tool_use", ["id"] = c.Id, ["name"] = c.Name, ["input"] = Input(c.Input.ToString()) });
                 }
 
-                await http.Response.WriteAsJsonAsync(Message(id, call.Model, content, stopReason, promptTokens, tokens), Wire.Json, http.RequestAborted);
+                await JsonAnswers.WriteAsync(http, Message(id, call.Model, content, stopReason, promptTokens, tokens), http.RequestAborted);
                 return null;
             }
 

@@ -210,7 +210,7 @@ public static class ResponsesApi
                 return;
             }
 
-            await http.Response.WriteAsJsonAsync(response, Wire.Json, http.RequestAborted);
+            await JsonAnswers.WriteAsync(http, response, http.RequestAborted);
         }
 
         /// <summary>A failure after the stream began: <c>response.failed</c>, then <c>error</c>. Before it began the
