@@ -14,12 +14,18 @@ if (args is ["load-generator", .. var load])
     return;
 }
 
+if (args is ["canned-upstream"])
+{
+    await UpstreamComparison.ServeCannedAsync();
+    return;
+}
+
 const string OverheadBody = """{"model":"scripted","messages":[{"role":"user","content":"Benchmark the gateway"}],"max_tokens":16}""";
 var database = new PostgresDatabase();
 await database.InitializeAsync();
 try
 {
-    // With a name (overhead, streaming, tenants, isolation, budget, revocation) only that one runs.
+    // With a name (overhead, streaming, upstream, tenants, isolation, budget, revocation) only that one runs.
     var only = args.FirstOrDefault();
     if (only is null or "overhead")
     {
@@ -29,6 +35,11 @@ try
     if (only is null or "streaming")
     {
         await StreamingAsync(database.ConnectionString);
+    }
+
+    if (only is null or "upstream")
+    {
+        await UpstreamComparison.RunAsync(database.ConnectionString, BenchPlan());
     }
 
     if (only is null or "tenants")
