@@ -220,6 +220,7 @@ static async Task IsolationAsync(string connectionString)
 {
     const string Body = """{"model":"scripted","messages":[{"role":"user","content":"isolation"}],"max_tokens":16}""";
     var settings = Engine(8, 16, 5);
+    settings["Capacity:TrialLanes"] = "0"; // all 8 slots sellable: A's 4 and B's 4
     settings["Gateway:Lanes:QueueLength"] = "128";
     settings["Gateway:Lanes:QueueTimeout"] = "00:02:00";
     foreach (var (i, (id, lanes)) in new[] { ("four-a", 4), ("four-b", 4) }.Index())
@@ -232,9 +233,9 @@ static async Task IsolationAsync(string connectionString)
         settings[$"Plans:Tiers:{i}:DefaultKeyBudgetUsd"] = "1000";
     }
 
-    await using var gateway = await GatewayUnderTest.StartAsync(connectionString, settings);
-    var (_, a) = await gateway.TenantWithKeyAsync("four-a", 1_000m);
-    var (_, b) = await gateway.TenantWithKeyAsync("four-b", 1_000m);
+    var gateway = await GatewayUnderTest.StartAsync(connectionString, settings);
+    var (tenantA, a) = await gateway.TenantWithKeyAsync("four-a", 1_000m);
+    var (tenantB, b) = await gateway.TenantWithKeyAsync("four-b", 1_000m);
     var url = new Uri(gateway.Address, "/v1/chat/completions");
 
     await Load.RunAsync(url, a.Secret, Body, 4, 40);
@@ -263,6 +264,43 @@ static async Task IsolationAsync(string connectionString)
     Console.WriteLine($"   A alone:   p50 {alone.P50Ms:F1} ms, p99 {alone.P99Ms:F1} ms, 429s {alone.Requests - alone.Count(HttpStatusCode.OK)}");
     Console.WriteLine($"   A flooded: p50 {flooded.P50Ms:F1} ms, p99 {flooded.P99Ms:F1} ms, 429s {flooded.Requests - flooded.Count(HttpStatusCode.OK)} (B sent {floodSent:N0}, {floodRefused:N0} not OK)");
     Console.WriteLine($"   A's p99 ratio flooded/alone {flooded.P99Ms / alone.P99Ms:F2} (aim <= 1.10), A's 429s {flooded.Requests - flooded.Count(HttpStatusCode.OK)} (aim 0)");
+
+    // G7, under CPU pressure: B's queue is short, so what B sends past its lanes is refused at once, and B sends as
+    // fast as it can from another process (64 connections, closed loop): refusals saturate the cores while A measures.
+    settings["Gateway:Lanes:QueueLength"] = "4";
+    await gateway.DisposeAsync(); // one gateway at a time, so no reservation is placed on a gateway that has gone
+    await using var pressed = await GatewayUnderTest.StartAsync(connectionString, settings);
+    // The same tenants (and reservations), with keys hashed under this gateway's pepper.
+    var pa = await pressed.Get<KeyService>().IssueAsync(tenantA, new KeyRequest("pressed", 1_000m), "bench");
+    var pb = await pressed.Get<KeyService>().IssueAsync(tenantB, new KeyRequest("pressed", 1_000m), "bench");
+    var pressedUrl = new Uri(pressed.Address, "/v1/chat/completions");
+    await pressed.Get<Lanes.Inference.Auth.KeyDirectoryRefresher>().RefreshAsync(CancellationToken.None);
+
+    // Until A's whole reservation is here: the stopped gateway's share moves once its last report ages out.
+    var placed = Stopwatch.StartNew();
+    while ((await Load.RunAsync(pressedUrl, pa.Secret, Body, 4, 4)).Count(HttpStatusCode.OK) < 4 || (await Load.RunAsync(pressedUrl, pa.Secret, Body, 4, 40)).P50Ms > 200)
+    {
+        if (placed.Elapsed > TimeSpan.FromSeconds(60))
+        {
+            var probe = await Load.RunAsync(pressedUrl, pa.Secret, Body, 4, 4);
+            throw new InvalidOperationException($"A's reservation never came whole to the gateway under pressure: {string.Join(", ", probe.Statuses)}, p50 {probe.P50Ms} ms.");
+        }
+    }
+
+    await Load.RunAsync(pressedUrl, pa.Secret, Body, 4, 40);
+    var calm = await Load.RunAsync(pressedUrl, pa.Secret, Body, 4, 400);
+    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+    var pressure = ExternalLoad.RunAsync(pressedUrl, pb.Secret, Body, 64, 150_000);
+    await Task.Delay(3_000); // the flood's own warm-up (2,000 requests) and start
+    var wall = Stopwatch.StartNew();
+    var underPressure = await Load.RunAsync(pressedUrl, pa.Secret, Body, 4, 400);
+    var busy = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / (wall.Elapsed.TotalSeconds + 3) / Environment.ProcessorCount;
+    var floodRun = await pressure;
+    Console.WriteLine($"   G7 under CPU pressure (B's queue 4; B floods from another process, 64 connections, as fast as answered):");
+    Console.WriteLine($"   A calm:    p50 {calm.P50Ms:F1} ms, p99 {calm.P99Ms:F1} ms");
+    Console.WriteLine($"   A pressed: p50 {underPressure.P50Ms:F1} ms, p99 {underPressure.P99Ms:F1} ms, 429s {underPressure.Requests - underPressure.Count(HttpStatusCode.OK)}; " +
+                      $"B: {floodRun.RequestsPerSecond:F0} req/s, {floodRun.Requests - floodRun.Count(HttpStatusCode.OK):N0} of {floodRun.Requests:N0} refused; gateway process at {busy:P0} of the cores");
+    Console.WriteLine($"   A's p99 ratio pressed/calm {underPressure.P99Ms / calm.P99Ms:F2} (aim <= 1.05)");
 }
 
 static async Task BudgetAsync(string connectionString)
