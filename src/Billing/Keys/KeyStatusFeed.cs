@@ -13,7 +13,8 @@ namespace Lanes.Billing.Keys;
 /// </summary>
 /// <remarks>Note: the event table is read with one narrow query (number, type, tenant, stream) rather than Marten's
 /// raw-event query: that one reads one tenant's events at a time in this conjoined store (a follower needs every
-/// tenant's), and would load and deserialise every usage event's body (most of the table) only to skip it.</remarks>
+/// tenant's), and would load and deserialise the body of every event only to skip the bookkeeping a gateway does not
+/// follow (window closes, and the usage events older versions wrote).</remarks>
 public sealed class KeyStatusFeed(IDocumentStore store, NpgsqlDataSource dataSource, KeyUsage usage) : IKeyStatusFeed
 {
     /// <summary>Bookkeeping a gateway does not follow: it counts spend itself (usage recorded on key streams by older
