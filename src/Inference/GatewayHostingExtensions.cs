@@ -57,8 +57,7 @@ public static partial class GatewayHostingExtensions
             case "upstream":
                 services.AddOptions<UpstreamEngineOptions>().BindConfiguration(UpstreamEngineOptions.Section).ValidateOnStart();
                 services.AddSingleton<IValidateOptions<UpstreamEngineOptions>, UpstreamEngineOptionsValidator>();
-                services.AddHttpClient<IInferenceEngine, UpstreamEngine>((sp, http) =>
-                    http.Timeout = sp.GetRequiredService<IOptions<UpstreamEngineOptions>>().Value.Timeout);
+                services.AddSingleton<IInferenceEngine>(sp => new UpstreamEngine(UpstreamEngine.CreateInvoker(), sp.GetRequiredService<IOptions<UpstreamEngineOptions>>()));
                 break;
             default:
                 throw new InvalidOperationException($"Engine:Kind '{kind}' is not known; use 'torch', 'scripted' or 'upstream'.");

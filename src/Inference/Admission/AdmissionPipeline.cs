@@ -291,7 +291,7 @@ public sealed class AdmissionPipeline(
                 Key = key,
                 Tenant = tenant,
                 Prompt = prompt,
-                Sampling = new Sampling(maxTokens, call.Temperature, call.TopP, null, call.Seed, call.Stop),
+                Sampling = new Sampling(maxTokens, call.Temperature, call.TopP, null, call.Seed, call.Stop) { Streamed = call.Stream },
                 Price = price,
                 Hold = hold!,
                 Lease = lease,

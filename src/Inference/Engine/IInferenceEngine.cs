@@ -111,7 +111,12 @@ public sealed record EnginePrompt(string Model, int PromptTokens, object State);
 /// <summary>How to pick tokens. Null means the engine's default.</summary>
 public sealed record Sampling(
     int MaxTokens, double? Temperature = null, double? TopP = null, int? TopK = null, long? Seed = null,
-    IReadOnlyList<string>? Stop = null);
+    IReadOnlyList<string>? Stop = null)
+{
+    /// <summary>Whether the client reads the answer as it is made. Local engines make tokens one by one either way;
+    /// an engine that forwards asks for the whole answer at once when the client waits for it whole.</summary>
+    public bool Streamed { get; init; } = true;
+}
 
 public enum FinishReason
 {

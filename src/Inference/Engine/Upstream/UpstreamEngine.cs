@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -7,14 +9,14 @@ using Microsoft.Extensions.Options;
 namespace Lanes.Inference.Engine.Upstream;
 
 /// <summary>
-/// Forwards to an OpenAI-compatible server, streaming, so lanes, budgets and metering apply exactly as with the
+/// Forwards to an OpenAI-compatible server, streaming when the client streams, so lanes, budgets and metering apply exactly as with the
 /// local engine. A chat request is forwarded as the client wrote it (tools, tool results, response formats and
 /// sampling parameters pass through intact); only the model, streaming and the token limit the budget held are
 /// rewritten. The prompt's size is estimated high before the call (UTF-8 bytes / 2, plus 4 per message and a fixed
 /// allowance per image: no tokenizer yields fewer tokens than that for ordinary text), so the budget hold covers it;
 /// the server's own usage report settles the cost.
 /// </summary>
-public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptions> options) : IInferenceEngine
+public sealed class UpstreamEngine(HttpMessageInvoker http, IOptions<UpstreamEngineOptions> options) : IInferenceEngine, IDisposable
 {
     /// <summary>Tokens held per image: more than vision models charge for one high-detail tile set.</summary>
     private const int TokensPerImage = 1_600;
@@ -22,11 +24,35 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
     /// <summary>Fields the gateway decides: never forwarded as the client sent them.</summary>
     private static readonly HashSet<string> Rewritten = ["model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "store", "metadata", "user"];
 
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+
     private readonly UpstreamEngineOptions _options = options.Value;
+
+    private readonly Uri _chatUrl = new($"{options.Value.BaseUrl.TrimEnd('/')}/chat/completions");
+
+    private readonly Uri _completionsUrl = new($"{options.Value.BaseUrl.TrimEnd('/')}/completions");
+
+    private readonly AuthenticationHeaderValue? _authorization = options.Value.ApiKey is { Length: > 0 } key ? new("Bearer", key) : null;
+
+    /// <summary>The upstream's name for each model, looked up once per request without a scan.</summary>
+    private readonly Dictionary<string, string> _upstreamIds = options.Value.Models.ToDictionary(m => m.Id, m => m.UpstreamId ?? m.Id);
+
+    /// <summary>The one connection pool every request shares: made here rather than by an HTTP client factory, so
+    /// there is no per-call handler chain and no per-call log line.</summary>
+    public static HttpMessageInvoker CreateInvoker() => new(new SocketsHttpHandler
+    {
+        // Note: a fleet behind DNS changes; connections are renewed so new addresses are picked up.
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        UseCookies = false,
+        UseProxy = false,
+    });
 
     public IReadOnlyList<EngineModel> Models { get; } = options.Value.Models.Select(m => new EngineModel(m.Id, m.ContextTokens, "upstream", m.Features)).ToList();
 
     public int Slots => _options.Slots;
+
+    public void Dispose() => http.Dispose();
 
     public EnginePrompt PrepareChat(string model, ChatRequest request) =>
         new(model, request.Messages.Sum(m => Estimate(m.Content) + 4 + m.Images * TokensPerImage + (m.ToolCalls?.Sum(c => Estimate(c.Name) + Estimate(c.Arguments) + 4) ?? 0))
@@ -34,28 +60,32 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
 
     public EnginePrompt PrepareCompletion(string model, string prompt) => new(model, Estimate(prompt), prompt);
 
+    /// <summary>
+    /// A client that streams gets the upstream's events as they come (lanes and budgets see tokens as they are
+    /// made); a client that waits for the whole answer gets it asked for whole, which costs the upstream and the
+    /// gateway one parse instead of one per token. Either way the upstream's usage report settles the cost.
+    /// </summary>
     public async IAsyncEnumerable<GeneratedChunk> GenerateAsync(EnginePrompt prompt, Sampling sampling, [EnumeratorCancellation] CancellationToken ct)
     {
         var chat = prompt.State as ChatRequest;
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{_options.BaseUrl.TrimEnd('/')}/{(chat is not null ? "chat/completions" : "completions")}")
+        using var request = new HttpRequestMessage(HttpMethod.Post, chat is not null ? _chatUrl : _completionsUrl)
         {
-            Content = new ByteArrayContent(Body(prompt, chat, sampling)) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+            Content = new ByteArrayContent(Body(prompt, chat, sampling)) { Headers = { ContentType = Json } },
         };
-        if (_options.ApiKey is { Length: > 0 } key)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        }
+        request.Headers.Authorization = _authorization;
 
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_options.Timeout);
         HttpResponseMessage response;
         try
         {
-            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            response = await http.SendAsync(request, timeout.Token);
         }
         catch (HttpRequestException e)
         {
             throw new EngineUnavailable("The upstream inference server could not be reached.", e);
         }
-        catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {
             throw new EngineUnavailable("The upstream inference server did not answer in time.", e);
         }
@@ -68,77 +98,68 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
                 throw new EngineUnavailable($"The upstream inference server answered {(int)response.StatusCode}.");
             }
 
-            await using var stream = await response.Content.ReadAsStreamAsync(ct);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
+            await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
+            if (!sampling.Streamed)
+            {
+                foreach (var chunk in await ReadAnswerAsync(stream, chat is not null, timeout.Token))
+                {
+                    yield return chunk;
+                }
+
+                yield break;
+            }
+
             var counted = 0;
             FinishReason? finish = null;
-            while (await reader.ReadLineAsync(ct) is { } line)
+            await foreach (var item in SseParser.Create(stream, static (_, data) => Event(data)).EnumerateAsync(timeout.Token))
             {
-                if (!line.StartsWith("data:", StringComparison.Ordinal))
+                if (item.Data is not { } chunk)
                 {
-                    continue;
+                    break; // [DONE]
                 }
 
-                var data = line.AsMemory(5).TrimStart(' ');
-                if (data.Span.SequenceEqual("[DONE]"))
+                using (chunk)
                 {
-                    break;
-                }
-
-                using var chunk = Parse(data);
-                var root = chunk.RootElement;
-                if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
-                {
-                    var choice = choices[0];
-                    if (choice.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String)
+                    var root = chunk.RootElement;
+                    if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
                     {
-                        finish = f.GetString() switch
+                        var choice = choices[0];
+                        finish = FinishOf(choice) ?? finish;
+                        JsonElement? logprobs = choice.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.Object ? lp.Clone() : null;
+                        if (chat is null)
                         {
-                            "length" => FinishReason.Length,
-                            "tool_calls" or "function_call" => FinishReason.ToolCalls,
-                            "content_filter" => FinishReason.ContentFilter,
-                            _ => FinishReason.Stop,
-                        };
-                    }
-
-                    JsonElement? logprobs = choice.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.Object ? lp.Clone() : null;
-                    if (chat is null)
-                    {
-                        if (choice.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() is { Length: > 0 } piece)
-                        {
-                            counted++;
-                            yield return new GeneratedChunk(piece, 1, null) { Logprobs = logprobs };
-                        }
-                    }
-                    else if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
-                    {
-                        if (delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
-                        {
-                            foreach (var call in calls.EnumerateArray())
+                            if (choice.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() is { Length: > 0 } piece)
                             {
                                 counted++;
-                                yield return new GeneratedChunk("", 1, null) { ToolCall = ToolCallPiece(call) };
+                                yield return new GeneratedChunk(piece, 1, null) { Logprobs = logprobs };
                             }
                         }
-
-                        if (delta.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String && c.GetString() is { Length: > 0 } text)
+                        else if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
                         {
-                            counted++;
-                            yield return new GeneratedChunk(text, 1, null) { Logprobs = logprobs };
+                            if (delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                            {
+                                foreach (var call in calls.EnumerateArray())
+                                {
+                                    counted++;
+                                    yield return new GeneratedChunk("", 1, null) { ToolCall = ToolCallPiece(call) };
+                                }
+                            }
+
+                            if (delta.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String && c.GetString() is { Length: > 0 } text)
+                            {
+                                counted++;
+                                yield return new GeneratedChunk(text, 1, null) { Logprobs = logprobs };
+                            }
                         }
                     }
-                }
 
-                if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
-                    && usage.TryGetProperty("completion_tokens", out var ctk) && ctk.TryGetInt32(out var completion)
-                    && usage.TryGetProperty("prompt_tokens", out var ptk) && ptk.TryGetInt32(out var promptTokens))
-                {
-                    // The server's count replaces ours: the difference is reported on the last chunk.
-                    int? cached = usage.TryGetProperty("prompt_tokens_details", out var details) && details.ValueKind == JsonValueKind.Object
-                                  && details.TryGetProperty("cached_tokens", out var ct2) && ct2.TryGetInt32(out var c2) ? c2 : null;
-                    yield return new GeneratedChunk("", completion - counted, finish ?? FinishReason.Stop, promptTokens) { CachedPromptTokens = cached };
-                    counted = completion;
-                    finish = null;
+                    if (UsageOf(root) is var (promptTokens, completion, cached))
+                    {
+                        // The server's count replaces ours: the difference is reported on the last chunk.
+                        yield return new GeneratedChunk("", completion - counted, finish ?? FinishReason.Stop, promptTokens) { CachedPromptTokens = cached };
+                        counted = completion;
+                        finish = null;
+                    }
                 }
             }
 
@@ -149,16 +170,105 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
         }
     }
 
-    private static JsonDocument Parse(ReadOnlyMemory<char> data)
+    /// <summary>One stream event's JSON; null for the closing <c>[DONE]</c>.</summary>
+    private static JsonDocument? Event(ReadOnlySpan<byte> data)
     {
+        if (data.SequenceEqual("[DONE]"u8))
+        {
+            return null;
+        }
+
         try
         {
-            return JsonDocument.Parse(data);
+            return JsonDocument.Parse(data.ToArray());
         }
         catch (JsonException e)
         {
             throw new EngineUnavailable("The upstream inference server sent a malformed stream.", e);
         }
+    }
+
+    /// <summary>A whole answer as the chunks a stream of it would have carried: its tool calls, then its text with
+    /// the finish, the upstream's token counts and its logprobs.</summary>
+    private static async Task<List<GeneratedChunk>> ReadAnswerAsync(Stream stream, bool chat, CancellationToken ct)
+    {
+        JsonDocument answer;
+        try
+        {
+            answer = await JsonDocument.ParseAsync(stream, default, ct);
+        }
+        catch (JsonException e)
+        {
+            throw new EngineUnavailable("The upstream inference server sent a malformed answer.", e);
+        }
+
+        using (answer)
+        {
+            var root = answer.RootElement;
+            var chunks = new List<GeneratedChunk>(2);
+            string text = "";
+            FinishReason? finish = null;
+            JsonElement? logprobs = null;
+            var estimated = 0;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
+            {
+                var choice = choices[0];
+                finish = FinishOf(choice);
+                logprobs = choice.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.Object ? lp.Clone() : null;
+                var holder = chat ? (choice.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object ? m : default) : choice;
+                if (holder.ValueKind == JsonValueKind.Object)
+                {
+                    if (holder.TryGetProperty(chat ? "content" : "text", out var t) && t.ValueKind == JsonValueKind.String)
+                    {
+                        text = t.GetString()!;
+                        estimated += text.Length > 0 ? Estimate(text) : 0;
+                    }
+
+                    if (chat && holder.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                    {
+                        var index = 0;
+                        foreach (var call in calls.EnumerateArray())
+                        {
+                            var piece = ToolCallPiece(call) with { Index = index++ };
+                            estimated += Estimate(piece.Name ?? "") + Estimate(piece.Arguments ?? "");
+                            chunks.Add(new GeneratedChunk("", 0, null) { ToolCall = piece });
+                        }
+                    }
+                }
+            }
+            else
+            {
+                throw new EngineUnavailable("The upstream inference server's answer has no choices.");
+            }
+
+            // Without the server's report, the answer is counted high, as the prompt was (UTF-8 bytes / 2).
+            var (promptTokens, completion, cached) = UsageOf(root) ?? (null, estimated, null);
+            chunks.Add(new GeneratedChunk(text, completion, finish ?? FinishReason.Stop, promptTokens) { CachedPromptTokens = cached, Logprobs = logprobs });
+            return chunks;
+        }
+    }
+
+    private static FinishReason? FinishOf(JsonElement choice) =>
+        choice.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String
+            ? f.ValueEquals("length"u8) ? FinishReason.Length
+            : f.ValueEquals("tool_calls"u8) || f.ValueEquals("function_call"u8) ? FinishReason.ToolCalls
+            : f.ValueEquals("content_filter"u8) ? FinishReason.ContentFilter
+            : FinishReason.Stop
+            : null;
+
+    /// <summary>The server's usage report: prompt and completion tokens, and the prompt tokens it served from cache.</summary>
+    private static (int? Prompt, int Completion, int? Cached)? UsageOf(JsonElement root)
+    {
+        if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
+            && usage.TryGetProperty("completion_tokens", out var ctk) && ctk.TryGetInt32(out var completion)
+            && usage.TryGetProperty("prompt_tokens", out var ptk) && ptk.TryGetInt32(out var promptTokens))
+        {
+            int? cached = usage.TryGetProperty("prompt_tokens_details", out var details) && details.ValueKind == JsonValueKind.Object
+                          && details.TryGetProperty("cached_tokens", out var c) && c.TryGetInt32(out var n) ? n : null;
+            return (promptTokens, completion, cached);
+        }
+
+        return null;
     }
 
     private static ToolCallDelta ToolCallPiece(JsonElement call)
@@ -183,11 +293,15 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteString("model", _options.Models.First(m => m.Id == prompt.Model).UpstreamId ?? prompt.Model);
-            w.WriteBoolean("stream", true);
-            w.WriteStartObject("stream_options");
-            w.WriteBoolean("include_usage", true);
-            w.WriteEndObject();
+            w.WriteString("model", _upstreamIds.GetValueOrDefault(prompt.Model, prompt.Model));
+            w.WriteBoolean("stream", sampling.Streamed);
+            if (sampling.Streamed)
+            {
+                w.WriteStartObject("stream_options");
+                w.WriteBoolean("include_usage", true);
+                w.WriteEndObject();
+            }
+
             w.WriteNumber("max_tokens", sampling.MaxTokens);
             if (chat?.Raw is { ValueKind: JsonValueKind.Object } raw)
             {
@@ -196,7 +310,9 @@ public sealed class UpstreamEngine(HttpClient http, IOptions<UpstreamEngineOptio
                 {
                     if (!Rewritten.Contains(p.Name))
                     {
-                        p.WriteTo(w);
+                        // The client's bytes as they came: nothing it wrote is parsed again or re-encoded.
+                        w.WritePropertyName(p.Name);
+                        w.WriteRawValue(JsonMarshal.GetRawUtf8Value(p.Value), skipInputValidation: true);
                     }
                 }
             }

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Lanes.Inference.Tests.Api.Tools;
 
 /// <summary>
-/// An OpenAI-compatible server on a loopback port that records each request body and streams back a canned reply
+/// An OpenAI-compatible server on a loopback port that records each request body and sends back a canned reply, streamed or whole as asked
 /// (a tool call in OpenAI's exact delta shape, with logprobs and usage), to prove what the gateway forwards and relays.
 /// </summary>
 public sealed class RecordingUpstream : IAsyncLifetime
@@ -28,7 +28,21 @@ public sealed class RecordingUpstream : IAsyncLifetime
         _app = builder.Build();
         _app.MapPost("/v1/chat/completions", async (HttpContext http) =>
         {
-            Requests.Enqueue(await JsonDocument.ParseAsync(http.Request.Body));
+            var request = await JsonDocument.ParseAsync(http.Request.Body);
+            Requests.Enqueue(request);
+            if (!request.RootElement.GetProperty("stream").GetBoolean())
+            {
+                // The same reply as one answer, as OpenAI sends it to a client that does not stream.
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync("""
+                    {"id":"x","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,
+                     "message":{"role":"assistant","content":"Let me check.","tool_calls":[{"id":"call_up1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]},
+                     "logprobs":{"content":[{"token":"Let","logprob":-0.1,"bytes":[76,101,116],"top_logprobs":[]}]},"finish_reason":"tool_calls"}],
+                     "usage":{"prompt_tokens":40,"completion_tokens":9,"total_tokens":49,"prompt_tokens_details":{"cached_tokens":32}}}
+                    """);
+                return;
+            }
+
             http.Response.ContentType = "text/event-stream";
             string[] events =
             [

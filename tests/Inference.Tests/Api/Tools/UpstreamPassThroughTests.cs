@@ -59,13 +59,14 @@ public class UpstreamPassThroughTests(GatewayBeforeRecordingUpstream pair) : ICl
         }
 
         Assert.Equal("vendor/model-7b", forwarded.GetProperty("model").GetString());
-        Assert.True(forwarded.GetProperty("stream").GetBoolean());
+        Assert.False(forwarded.GetProperty("stream").GetBoolean()); // the client waits for the whole answer, so the gateway does too
+        Assert.False(forwarded.TryGetProperty("stream_options", out _));
         Assert.Equal(50, forwarded.GetProperty("max_tokens").GetInt32());
         Assert.False(forwarded.TryGetProperty("metadata", out _));
         Assert.False(forwarded.TryGetProperty("store", out _));
         Assert.False(forwarded.TryGetProperty("user", out _));
 
-        // The upstream's streamed call, logprobs and cached tokens come back as one OpenAI completion.
+        // The upstream's tool call, logprobs and cached tokens come back as one OpenAI completion.
         using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var choice = answer.RootElement.GetProperty("choices")[0];
         var call = choice.GetProperty("message").GetProperty("tool_calls")[0];
@@ -99,6 +100,9 @@ public class UpstreamPassThroughTests(GatewayBeforeRecordingUpstream pair) : ICl
         }
 
         Assert.Equal(("call_up1", "get_weather", """{"city":"Oslo"}""", ChatFinishReason.ToolCalls), (id, name, arguments, finish));
+        var forwarded = pair.Upstream.Requests.Last().RootElement;
+        Assert.True(forwarded.GetProperty("stream").GetBoolean());
+        Assert.True(forwarded.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
     }
 
     [Fact]
