@@ -122,7 +122,7 @@ public static partial class OpenAiApi
         {
             http.Response.OnStarting(() =>
             {
-                WriteStanding(http.Response, pipeline.StandingOf(key), pipeline.Clock.GetUtcNow());
+                RateHeaders.Write(http.Response, pipeline.StandingOf(key), pipeline.Clock.GetUtcNow());
                 return Task.CompletedTask;
             });
         }
@@ -451,29 +451,6 @@ public static partial class OpenAiApi
             },
         };
     }
-
-    /// <summary>Budget, window and lanes on every response, success or refusal, so clients pace themselves.</summary>
-    internal static void WriteStanding(HttpResponse response, Standing s, DateTimeOffset now)
-    {
-        var h = response.Headers;
-        h["x-ratelimit-limit-requests"] = s.RequestLimit.ToString(CultureInfo.InvariantCulture);
-        h["x-ratelimit-remaining-requests"] = Math.Max(0, s.RequestLimit - s.RequestsUsed).ToString(CultureInfo.InvariantCulture);
-        h["x-ratelimit-reset-requests"] = Duration(s.RequestWindow.Remaining(now));
-        h["x-lanes-budget-limit-usd"] = s.Budget.LimitUsd.ToString("0.######", CultureInfo.InvariantCulture);
-        h["x-lanes-budget-remaining-usd"] = s.Budget.RemainingUsd.ToString("0.######", CultureInfo.InvariantCulture);
-        h["x-lanes-budget-resets-at"] = s.Budget.Window.End.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-        h["x-lanes-lanes-reserved"] = s.Lanes.Reserved.ToString(CultureInfo.InvariantCulture);
-        h["x-lanes-lanes-in-use"] = s.Lanes.InUse.ToString(CultureInfo.InvariantCulture);
-        h["x-lanes-lanes-borrowed"] = s.Lanes.Borrowed.ToString(CultureInfo.InvariantCulture);
-        h["x-lanes-lanes-queued"] = s.Lanes.Queued.ToString(CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>OpenAI's duration format for reset headers, such as "6h12m3s" or "850ms".</summary>
-    private static string Duration(TimeSpan t) =>
-        t < TimeSpan.FromSeconds(1) ? $"{(int)t.TotalMilliseconds}ms"
-        : t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes}m{t.Seconds}s"
-        : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds}s"
-        : $"{t.Seconds}s";
 
     private static partial class Log
     {

@@ -46,6 +46,9 @@ public sealed class UpstreamEngine(HttpMessageInvoker http, IOptions<UpstreamEng
         AutomaticDecompression = System.Net.DecompressionMethods.None,
         UseCookies = false,
         UseProxy = false,
+
+        // A redirect from an inference API is a misconfiguration to report, not a POST to repeat elsewhere.
+        AllowAutoRedirect = false,
     });
 
     public IReadOnlyList<EngineModel> Models { get; } = options.Value.Models.Select(m => new EngineModel(m.Id, m.ContextTokens, "upstream", m.Features)).ToList();
