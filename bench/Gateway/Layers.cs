@@ -22,7 +22,7 @@ internal static class Layers
     private static async Task RunAsync(HttpContext http, int depth, AdmissionPipeline pipeline, GatewayOptions options, byte[] answer)
     {
         // 0 auth: the key looked up by its keyed hash.
-        if (pipeline.Authenticate(http.Request.Headers.Authorization).IsRefused(out var refusal, out var key))
+        if (pipeline.Authenticate(http.Request.Headers.Authorization, OpenAiApi.ConnectionItems(http)).IsRefused(out var refusal, out var key))
         {
             await Refuse(http, refusal);
             return;

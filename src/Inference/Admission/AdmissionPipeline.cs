@@ -8,6 +8,7 @@ using Lanes.Inference.Engine;
 using Lanes.Inference.LaneScheduling;
 using Lanes.Inference.Metering;
 using Lanes.Inference.Metrics;
+using Lanes.Shared.Keys;
 using Lanes.Shared.Plans;
 using Lanes.Shared.Pricing;
 using Lanes.Shared.Windows;
@@ -53,7 +54,13 @@ public sealed class AdmissionPipeline(
     private static readonly ApiRefusal BudgetUnavailable =
         ApiRefusal.Unavailable("budget_unavailable", "The budget service is unreachable just now; retry in a moment.");
 
-    public Refusable<KeyStatus> Authenticate(string? authorization)
+    public Refusable<KeyStatus> Authenticate(string? authorization) => Authenticate(authorization, null);
+
+    /// <summary>
+    /// The key of a bearer token. With the connection's items, the token's hash is kept for the connection's next
+    /// requests: an agent's keep-alive connection is hashed once (compared, not hashed again, while the header does not change). The key's state (revoked, expired, its tenant) is checked every time.
+    /// </summary>
+    public Refusable<KeyStatus> Authenticate(string? authorization, IDictionary<object, object?>? connection)
     {
         const string bearer = "Bearer ";
         if (authorization is null || !authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
@@ -61,8 +68,29 @@ public sealed class AdmissionPipeline(
             return MissingKey;
         }
 
+        return AuthenticateSecret(authorization, bearer.Length, connection);
+    }
+
+    /// <summary>The key of the secret in <paramref name="header"/> from <paramref name="start"/> (a bearer token or
+    /// Anthropic's <c>x-api-key</c>).</summary>
+    public Refusable<KeyStatus> AuthenticateSecret(string header, int start, IDictionary<object, object?>? connection)
+    {
         var now = clock.GetUtcNow();
-        if (keys.Find(authorization.AsSpan(bearer.Length).Trim(), now) is not { } key)
+        Span<char> hash = stackalloc char[ApiKeySecret.HashLength];
+        if (connection?.TryGetValue(VerifiedHeader.Slot, out var kept) == true && kept is VerifiedHeader same && same.Start == start && string.Equals(same.Header, header, StringComparison.Ordinal))
+        {
+            same.Hash.CopyTo(hash);
+        }
+        else if (!keys.TryHash(header.AsSpan(start).Trim(), hash))
+        {
+            return UnknownKey;
+        }
+        else if (connection is not null)
+        {
+            connection[VerifiedHeader.Slot] = new VerifiedHeader(header, start, new string(hash));
+        }
+
+        if (keys.FindByHash(hash, now) is not { } key)
         {
             return UnknownKey;
         }
@@ -357,4 +385,10 @@ public sealed class AdmissionPipeline(
         RevocationReason.Expired => "it expired",
         _ => reason.ToString(),
     };
+}
+
+/// <summary>A connection's last authentication header and its secret's keyed hash (never the secret alone).</summary>
+internal sealed record VerifiedHeader(string Header, int Start, string Hash)
+{
+    public static readonly object Slot = new();
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Lanes.Billing.GatewayContract;
 using Lanes.Inference.Admission;
 using Lanes.Inference.Engine;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
 
 namespace Lanes.Inference.Api;
@@ -115,9 +116,15 @@ public static partial class OpenAiApi
 
     /// <summary>The key a request is sent with; once known, its budget, window and lanes go out as headers on
     /// whatever the answer is, success or refusal, so clients pace themselves.</summary>
-    internal static Refusable<KeyStatus> Authenticate(HttpContext http, AdmissionPipeline pipeline, string? authorization)
+    internal static Refusable<KeyStatus> Authenticate(HttpContext http, AdmissionPipeline pipeline, string? authorization) =>
+        WithStanding(http, pipeline, pipeline.Authenticate(authorization, ConnectionItems(http)));
+
+    /// <summary>Where the connection keeps what outlives one request on it (the verified key's hash).</summary>
+    internal static IDictionary<object, object?>? ConnectionItems(HttpContext http) => http.Features.Get<IConnectionItemsFeature>()?.Items;
+
+    /// <summary>An authenticated caller's standing goes on the answer's headers, whatever the answer.</summary>
+    internal static Refusable<KeyStatus> WithStanding(HttpContext http, AdmissionPipeline pipeline, Refusable<KeyStatus> authenticated)
     {
-        var authenticated = pipeline.Authenticate(authorization);
         if (!authenticated.IsRefused(out _, out var key))
         {
             http.Response.OnStarting(() =>

@@ -58,6 +58,18 @@ public static class ApiKeySecret
         Convert.TryToHexStringLower(mac, hex, out _);
     }
 
+    /// <summary>The hash written into <paramref name="hex"/> with an HMAC already keyed with the pepper (reused
+    /// across calls on one thread; it is left reset).</summary>
+    public static void Hash(ReadOnlySpan<char> secret, IncrementalHash keyed, Span<char> hex)
+    {
+        Span<byte> input = stackalloc byte[MaxLength * 3];
+        Span<byte> mac = stackalloc byte[32];
+        var length = Encoding.UTF8.GetBytes(secret, input);
+        keyed.AppendData(input[..length]);
+        keyed.GetHashAndReset(mac);
+        Convert.TryToHexStringLower(mac, hex, out _);
+    }
+
     private static string Base64Url(ReadOnlySpan<byte> bytes) =>
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

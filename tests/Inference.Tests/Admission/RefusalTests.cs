@@ -135,6 +135,35 @@ public class RefusalTests(GatewayOnKestrel gateway) : IClassFixture<GatewayOnKes
     }
 
     [Fact]
+    public async Task On_one_kept_alive_connection_each_request_is_its_own_keys_and_a_revoked_key_is_refused_at_once()
+    {
+        var (tenant, key) = await gateway.TenantWithKey();
+        var (_, other) = await gateway.TenantWithKey();
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = gateway.BaseAddress };
+        async Task<string?> KeyIdOf(string secret)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/usage");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+            using var response = await http.SendAsync(request);
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return response.IsSuccessStatusCode ? body.RootElement.GetProperty("key").GetProperty("id").GetString() : body.RootElement.GetProperty("error").GetProperty("code").GetString();
+        }
+
+        Assert.Equal(key.Key.Id.ToString(), await KeyIdOf(key.Secret));
+        Assert.Equal(key.Key.Id.ToString(), await KeyIdOf(key.Secret));
+        Assert.Equal(other.Key.Id.ToString(), await KeyIdOf(other.Secret));
+        Assert.Equal("invalid_api_key", await KeyIdOf("lanes_" + new string('w', 43)));
+        Assert.Equal(key.Key.Id.ToString(), await KeyIdOf(key.Secret));
+
+        // The connection kept the secret's hash, not the key's standing: the next request on it sees the revocation.
+        await gateway.Get<KeyService>().RevokeAsync(tenant.Id, key.Key.Id, RevocationReason.User, "owner");
+        await gateway.Get<KeyDirectoryRefresher>().RefreshAsync(CancellationToken.None);
+
+        Assert.Equal("key_revoked", await KeyIdOf(key.Secret));
+        Assert.Equal(other.Key.Id.ToString(), await KeyIdOf(other.Secret));
+    }
+
+    [Fact]
     public async Task A_refusal_body_has_exactly_openais_error_fields()
     {
         using var http = gateway.Http();

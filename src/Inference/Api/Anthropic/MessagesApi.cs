@@ -101,7 +101,9 @@ public static class MessagesApi
     private static Refusable<KeyStatus> Authenticate(HttpContext http, AdmissionPipeline pipeline)
     {
         var apiKey = http.Request.Headers["x-api-key"].ToString();
-        return OpenAiApi.Authenticate(http, pipeline, apiKey.Length > 0 ? "Bearer " + apiKey : http.Request.Headers.Authorization.ToString());
+        return apiKey.Length > 0
+            ? OpenAiApi.WithStanding(http, pipeline, pipeline.AuthenticateSecret(apiKey, 0, OpenAiApi.ConnectionItems(http)))
+            : OpenAiApi.Authenticate(http, pipeline, http.Request.Headers.Authorization.ToString());
     }
 
     /// <summary>A refusal in Anthropic's shape with the same status codes; once a stream has begun, as Anthropic
