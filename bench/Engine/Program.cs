@@ -86,7 +86,7 @@ foreach (var (batch, tps, stepMs, endToEnd) in results)
 }
 
 Console.WriteLine($"| prefill, one prompt of {LongPrompt} tokens | {LongPrompt / prefillSeconds:F0} tokens/s ({prefillSeconds * 1000:F0} ms) | — |");
-Console.WriteLine($"| KV cache per slot ({Context} tokens, {engine.Model.DType}) | {engine.KvBytesPerSlot / 1024.0 / 1024:F1} MiB ({engine.KvBytesPerSlot / Context / 1024.0:F1} KiB per token) | — |");
+Console.WriteLine($"| KV cache ({engine.KvBlocks} blocks of {engine.KvBlockSize} tokens, {engine.Model.DType}) | {engine.KvBytesPerToken / 1024.0:F1} KiB per token, {engine.KvBytesPerToken * Context / 1024.0 / 1024:F1} MiB per {Context}-token sequence | — |");
 Console.WriteLine();
 Console.WriteLine($"batch-32 / batch-1 aggregate throughput: {results[2].TokensPerSecond / baseline:F2} (aim >= 8)");
 
@@ -107,7 +107,7 @@ Console.WriteLine();
 
 // Roofline: a decode step reads every weight once plus each sequence's KV cache; memory bandwidth bounds it.
 var bandwidth = MeasureBandwidth(engine.Device);
-var kvPerSequence = (double)engine.KvBytesPerSlot / Context * (PromptTokens + tokens / 2.0);
+var kvPerSequence = (double)engine.KvBytesPerToken * (PromptTokens + tokens / 2.0);
 foreach (var (batch, tps, _, _) in results)
 {
     var bytesPerStep = engine.Model.WeightBytes + batch * kvPerSequence;

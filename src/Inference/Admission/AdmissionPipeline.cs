@@ -319,7 +319,7 @@ public sealed class AdmissionPipeline(
                 Key = key,
                 Tenant = tenant,
                 Prompt = prompt,
-                Sampling = new Sampling(maxTokens, call.Temperature, call.TopP, null, call.Seed, call.Stop) { Streamed = call.Stream },
+                Sampling = new Sampling(maxTokens, call.Temperature, call.TopP, null, call.Seed, call.Stop) { Streamed = call.Stream, CacheScope = key.TenantId.ToString() },
                 Price = price,
                 Hold = hold!,
                 Lease = lease,

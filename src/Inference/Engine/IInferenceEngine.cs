@@ -116,6 +116,10 @@ public sealed record Sampling(
     /// <summary>Whether the client reads the answer as it is made. Local engines make tokens one by one either way;
     /// an engine that forwards asks for the whole answer at once when the client waits for it whole.</summary>
     public bool Streamed { get; init; } = true;
+
+    /// <summary>Whose prompts this one may share cached work with: the tenant. An engine with a prefix cache reuses
+    /// computed prompt prefixes only within the same scope (and never when it is null).</summary>
+    public string? CacheScope { get; init; }
 }
 
 public enum FinishReason

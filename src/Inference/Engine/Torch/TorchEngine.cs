@@ -20,13 +20,20 @@ internal sealed record TorchPrompt(int[] Tokens)
     public Grammar? CallBody { get; init; }
 
     public IReadOnlyCollection<string> Tools { get; init; } = [];
+
+    /// <summary>Leading tokens that are an operator-marked public system prompt: their blocks may be shared by every
+    /// tenant.</summary>
+    public int SharedTokens { get; init; }
 }
 
 /// <summary>
-/// Runs a Llama-family model in-process with continuous batching: a fixed set of slots, each with its KV cache
-/// allocated once; every step prefills the sequences admitted since the last step and decodes one token for every
-/// running sequence in one batched forward pass. A finished or cancelled sequence frees its slot before the next
-/// step. The lane scheduler decides which request reaches the engine; the engine serves them in arrival order.
+/// Runs a Llama-family model in-process with continuous batching over a paged KV cache: up to <see cref="Slots"/>
+/// sequences run at once, each holding the cache blocks it needs; every step decodes one token for every running
+/// sequence and prefills waiting prompts in the same batched forward pass, in chunks while others decode so a long
+/// prompt does not stall their tokens. A prompt that starts with blocks the cache holds for its tenant (an agent's
+/// system prompt, tools and conversation so far) is prefilled only from where they end. A finished or cancelled
+/// sequence frees its slot before the next step. The lane scheduler decides which request reaches the engine; the
+/// engine serves them in arrival order.
 /// </summary>
 public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 {
@@ -34,6 +41,9 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private readonly ILogger _logger;
     private readonly LlamaModel _model;
     private readonly KvCache _cache;
+    private readonly BlockPool _blocks;
+    private readonly PrefillPace _pace;
+    private readonly int[][] _sharedPrefixes;
     private readonly BpeTokenizer _tokenizer;
     private readonly ChatTemplate? _chat;
     private readonly HashSet<int> _stopTokens;
@@ -47,7 +57,10 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private readonly SemaphoreSlim _work = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _loop;
+    private long _admissions;
     private long _steps;
+    private long _prefilledTokens;
+    private long _cachedTokens;
     private ConstraintMasks.Scratch? _maskScratch;
     private int _disposed;
     private long _liveTensors;
@@ -100,13 +113,27 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         _vocabulary = TokenVocabulary.Build(
             Enumerable.Range(0, config.VocabSize).Select(id => _markers.TryGetValue(id, out var marker) ? marker : _tokenizer.IsSpecial(id) ? [] : _tokenizer.Bytes(id).ToArray()).ToList());
         _grammars = new GrammarCache(_vocabulary);
-        var perSlot = 2L * config.Layers * config.KvHeads * ContextTokens * config.HeadDim * (cuda ? 2 : 4);
-        Slots = _options.Slots > 0 ? _options.Slots : (int)Math.Clamp(_options.CacheMemoryMiB * 1024L * 1024 / perSlot, 1, 4096);
-        _cache = new KvCache(config, Slots, ContextTokens, dtype, Device);
+        // The cache is sized from memory; without an explicit slot count, slots follow from it at an average of
+        // 1,024 tokens a sequence (paging lets short sequences leave room for more). It never grows past room for
+        // twice every slot's longest sequence, so a small model does not claim the whole memory budget.
+        var bytesPerBlock = KvCache.BytesPerTokenOf(config, cuda ? 2 : 4) * KvCache.DefaultBlockSize;
+        var budgetBlocks = Math.Max(1, _options.CacheMemoryMiB * 1024L * 1024 / bytesPerBlock);
+        var blocksPerContext = (ContextTokens + KvCache.DefaultBlockSize - 1) / KvCache.DefaultBlockSize;
+        Slots = _options.Slots > 0 ? _options.Slots : (int)Math.Clamp(budgetBlocks * KvCache.DefaultBlockSize / 1024, 1, 256);
+        var blocks = (int)Math.Min(budgetBlocks, 2L * Slots * blocksPerContext);
+        if (blocks < blocksPerContext)
+        {
+            throw new ModelLoadException($"Engine:Torch:CacheMemoryMiB ({_options.CacheMemoryMiB}) cannot hold one sequence of {ContextTokens} tokens; raise it or lower ContextTokens.");
+        }
+
+        _cache = new KvCache(config, blocks, dtype, Device);
+        _blocks = new BlockPool(blocks, _cache.BlockSize);
+        _pace = new PrefillPace(_options.PrefillStretch, _options.MaxPrefillTokensPerStep, _cache.BlockSize);
+        _sharedPrefixes = [.. _options.SharedPrefixes.Where(p => p.Length > 0).Select(p => _chat!.Render(ChatRequest.Of([new ChatTurn("system", p)])).ToArray())];
         _running = new Sequence?[Slots];
         _modelId = _options.ModelId is { Length: > 0 } id ? id : Path.GetFileName(folder.TrimEnd(Path.DirectorySeparatorChar));
         Models = [new EngineModel(_modelId, ContextTokens, Features: EngineFeatures.Tools | EngineFeatures.StructuredOutputs)];
-        Log.Loaded(logger, _modelId, config.Architecture, config.Parameters, Device.type.ToString(), dtype.ToString(), Slots, ContextTokens, _cache.BytesPerSlot / 1024 / 1024);
+        Log.Loaded(logger, _modelId, config.Architecture, config.Parameters, Device.type.ToString(), dtype.ToString(), Slots, ContextTokens, blocks, blocks * _cache.BytesPerBlock / 1024 / 1024);
         _loop = new Thread(Run) { IsBackground = true, Name = "torch-engine" };
         _loop.Start();
     }
@@ -123,7 +150,18 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
     public LlamaModel Model => _model;
 
-    public long KvBytesPerSlot => _cache.BytesPerSlot;
+    /// <summary>Keys and values of one token position across every layer.</summary>
+    public long KvBytesPerToken => _cache.BytesPerToken;
+
+    /// <summary>Blocks the KV cache holds, and positions per block.</summary>
+    public int KvBlocks => _cache.Blocks;
+
+    public int KvBlockSize => _cache.BlockSize;
+
+    /// <summary>Prompt tokens computed so far (prefilled), and prompt tokens served from the prefix cache instead.</summary>
+    public long PrefilledTokens => Interlocked.Read(ref _prefilledTokens);
+
+    public long CachedPromptTokens => Interlocked.Read(ref _cachedTokens);
 
     /// <summary>Forward steps run so far (each batches every running sequence).</summary>
     public long Steps => Interlocked.Read(ref _steps);
@@ -152,6 +190,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
             Grammar = _grammars.For(request, _chat.Format),
             CallBody = _grammars.CallBodyFor(request, _chat.Format),
             Tools = tools,
+            SharedTokens = _sharedPrefixes.Length == 0 ? 0 : _sharedPrefixes.Max(p => tokens.AsSpan().CommonPrefixLength(p)),
         });
     }
 
@@ -182,6 +221,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         var state = (TorchPrompt)prompt.State;
         var sequence = new Sequence(tokens, sampling, row, new SequenceText(_tokenizer, sampling.Stop ?? []), ct)
         {
+            SharedTokens = state.SharedTokens,
             Constraint = state.Grammar is { } grammar ? new GrammarMatcher(grammar, _vocabulary, [.. _stopTokens]) : null,
             CallBody = state.CallBody,
             ToolCalls = new ToolCallStream(_chat?.Format ?? ChatFormat.ChatMl, state.Tools),
@@ -253,7 +293,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
                         if (_running[s] is { } failed)
                         {
                             failed.Output.Writer.TryComplete(new EngineUnavailable("The engine failed while generating.", e));
-                            _running[s] = null;
+                            Free(failed);
                         }
                     }
                 }
@@ -269,12 +309,13 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
     }
 
-    /// <summary>One iteration: free cancelled slots, admit waiting sequences, run one batched forward pass, and
-    /// hand each sequence its token. False when there was nothing to do.</summary>
+    /// <summary>One iteration: free cancelled slots, admit waiting sequences whose blocks the cache can promise, run
+    /// one batched forward pass (decodes and prefill chunks), and hand each sequence whose logits came back its
+    /// token. False when there was nothing to do.</summary>
     private bool Step()
     {
-        var prefills = new List<Sequence>();
         var decodes = new List<Sequence>();
+        var prefilling = new List<Sequence>();
         lock (_gate)
         {
             for (var s = 0; s < _running.Length; s++)
@@ -282,15 +323,10 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
                 if (_running[s] is { Gone: true } cancelled)
                 {
                     cancelled.Output.Writer.TryComplete();
-                    _running[s] = null;
-                }
-                else if (_running[s] is { } running)
-                {
-                    decodes.Add(running);
+                    Free(cancelled);
                 }
             }
 
-            var budget = _options.MaxPrefillTokensPerStep;
             for (var s = 0; s < _running.Length && _waiting.Count > 0; s++)
             {
                 if (_running[s] is not null)
@@ -306,54 +342,165 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
                     continue;
                 }
 
-                if (prefills.Count > 0 && next.Prompt.Length > budget)
+                if (!TryPlace(next))
                 {
-                    break;
+                    break; // first come, first served: the next waits for blocks too
                 }
 
                 _waiting.Dequeue();
-                budget -= next.Prompt.Length;
                 next.Slot = s;
+                next.Admitted = _admissions++;
                 _running[s] = next;
-                prefills.Add(next);
+            }
+
+            foreach (var running in _running)
+            {
+                if (running is not null)
+                {
+                    (running.Prefilling ? prefilling : decodes).Add(running);
+                }
             }
         }
 
-        if (prefills.Count == 0 && decodes.Count == 0)
+        if (prefilling.Count == 0 && decodes.Count == 0)
         {
             return false;
         }
 
+        // Prompts in arrival order, in chunks the pace allows while others decode.
+        prefilling.Sort((a, b) => a.Admitted.CompareTo(b.Admitted));
+        var budget = _pace.Budget(decodes.Count);
+        var rows = new List<StepRow>(decodes.Count + prefilling.Count);
+        var stepping = new List<(Sequence Sequence, int Tokens, bool Logits)>(rows.Capacity);
+        var prefilled = 0;
+        foreach (var sequence in prefilling)
+        {
+            var chunk = Math.Min(sequence.Prompt.Length - sequence.Length, budget - prefilled);
+            if (chunk <= 0)
+            {
+                break;
+            }
+
+            var last = sequence.Length + chunk == sequence.Prompt.Length;
+            stepping.Add((sequence, chunk, last));
+            prefilled += chunk;
+        }
+
+        foreach (var sequence in decodes)
+        {
+            stepping.Add((sequence, 1, true));
+        }
+
+        foreach (var (sequence, tokens, logits) in stepping)
+        {
+            while (sequence.Blocks.Count < _cache.BlocksFor(sequence.Length + tokens))
+            {
+                sequence.Blocks.Add(_blocks.Take());
+                sequence.Reserved--;
+            }
+
+            IReadOnlyList<int> input = sequence.Prefilling ? new ArraySegment<int>(sequence.Prompt, sequence.Length, tokens) : [sequence.NextToken];
+            rows.Add(new StepRow(sequence.Blocks, sequence.Length, input, logits));
+        }
+
         int[] sampled;
+        var started = Stopwatch.GetTimestamp();
         using (NewDisposeScope())
         using (no_grad())
         {
-            var plan = StepPlan.Batch(
-                prefills.Select(p => (p.Slot, (IReadOnlyList<int>)p.Prompt)).ToList(),
-                decodes.Select(d => (d.Slot, d.NextToken, d.Length)).ToList(),
-                Device);
+            var plan = StepPlan.Build(rows, _cache.BlockSize, Device);
             var logits = _model.Forward(plan, _cache);
-            var batch = prefills.Concat(decodes).ToList();
+            var batch = stepping.Where(s => s.Logits).Select(s => s.Sequence).ToList();
             logits = ConstraintMasks.Apply(logits, batch.Select(s => s.Constraint).ToList(), ref _maskScratch);
             sampled = Sampler.Sample(logits, batch.Select(s => s.Row).ToList());
         }
 
+        _pace.Record(Stopwatch.GetElapsedTime(started), prefilled, decodes.Count);
         Interlocked.Increment(ref _steps);
+        Interlocked.Add(ref _prefilledTokens, prefilled);
         Interlocked.Exchange(ref _liveTensors, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         var i = 0;
-        foreach (var sequence in prefills.Concat(decodes))
+        foreach (var (sequence, tokens, logits) in stepping)
         {
-            sequence.Length += sequence.Length == 0 ? sequence.Prompt.Length : 1;
-            Emit(sequence, sampled[i++]);
+            sequence.Length += tokens;
+            Remember(sequence);
+            if (logits)
+            {
+                Emit(sequence, sampled[i++]);
+            }
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Finds the cached blocks that start the sequence's prompt (in its tenant's partition) and reserves the rest of
+    /// what it could need; false, holding nothing, when the cache cannot promise them now. At least the prompt's
+    /// last token is computed, since its logits start the answer.
+    /// </summary>
+    private bool TryPlace(Sequence sequence)
+    {
+        var (blocks, keys) = sequence.Partition is { } partition
+            ? _blocks.Match(partition, sequence.Prompt, sequence.Prompt.Length - 1, sequence.SharedTokens)
+            : ([], []);
+        var need = _cache.BlocksFor(Math.Min(sequence.Prompt.Length + sequence.Sampling.MaxTokens, ContextTokens)) - blocks.Count;
+        if (!_blocks.TryReserve(need))
+        {
+            _blocks.Release(blocks, 0);
+            return false;
+        }
+
+        sequence.Blocks.AddRange(blocks);
+        sequence.Keys.AddRange(keys);
+        sequence.Reserved = need;
+        sequence.Length = sequence.CachedTokens = blocks.Count * _cache.BlockSize;
+        Interlocked.Add(ref _cachedTokens, sequence.CachedTokens);
+        return true;
+    }
+
+    /// <summary>Names each block the sequence has filled since the last step, so later prompts can reuse it.</summary>
+    private void Remember(Sequence sequence)
+    {
+        if (sequence.Partition is not { } partition)
+        {
+            return;
+        }
+
+        Span<int> tokens = stackalloc int[_cache.BlockSize];
+        while (sequence.Keys.Count < sequence.Length / _cache.BlockSize)
+        {
+            var index = sequence.Keys.Count;
+            for (var t = 0; t < tokens.Length; t++)
+            {
+                tokens[t] = sequence.TokenAt(index * _cache.BlockSize + t);
+            }
+
+            var key = BlockPool.Chain(index == 0 ? BlockPool.Root : sequence.Keys[index - 1], tokens, _blocks.PartitionOf(index, partition, sequence.SharedTokens));
+            _blocks.Register(sequence.Blocks[index], key);
+            sequence.Keys.Add(key);
+        }
+    }
+
+    /// <summary>The sequence leaves its slot and gives back its blocks (cached ones stay cached). Under the gate.</summary>
+    private void Free(Sequence sequence)
+    {
+        if (sequence.Slot >= 0 && ReferenceEquals(_running[sequence.Slot], sequence))
+        {
+            _running[sequence.Slot] = null;
+        }
+
+        _blocks.Release(sequence.Blocks, sequence.Reserved);
+        sequence.Blocks.Clear();
+        sequence.Reserved = 0;
     }
 
     private void Emit(Sequence sequence, int token)
     {
         sequence.Generated++;
         sequence.NextToken = token;
+        sequence.Produced.Add(token);
+        // The first chunk says how much of the prompt came from the prefix cache (usage's cached_tokens).
+        int? cached = sequence.Generated == 1 && sequence.CachedTokens > 0 ? sequence.CachedTokens : null;
         FinishReason? finish = null;
         string text;
         if (sequence.Constraint is { } constraint && !_stopTokens.Contains(token))
@@ -410,13 +557,13 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
         if (pieces.Count == 0)
         {
-            sequence.Output.Writer.TryWrite(new GeneratedChunk("", 1, finish));
+            sequence.Output.Writer.TryWrite(new GeneratedChunk("", 1, finish) { CachedPromptTokens = cached });
         }
 
         for (var i = 0; i < pieces.Count; i++)
         {
             var (piece, call) = pieces[i];
-            sequence.Output.Writer.TryWrite(new GeneratedChunk(piece ?? "", i == 0 ? 1 : 0, i == pieces.Count - 1 ? finish : null) { ToolCall = call });
+            sequence.Output.Writer.TryWrite(new GeneratedChunk(piece ?? "", i == 0 ? 1 : 0, i == pieces.Count - 1 ? finish : null) { ToolCall = call, CachedPromptTokens = i == 0 ? cached : null });
         }
 
         if (finish is not null)
@@ -424,7 +571,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
             sequence.Output.Writer.TryComplete();
             lock (_gate)
             {
-                _running[sequence.Slot] = null;
+                Free(sequence);
             }
         }
     }
@@ -447,8 +594,8 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private static partial class Log
     {
         [LoggerMessage(EventId = 4501, Level = LogLevel.Information,
-            Message = "Torch engine serves {Model} ({Architecture}, {Parameters:N0} parameters) on {Device} in {DType}: {Slots} slots of {Context} tokens, KV cache {SlotMiB} MiB per slot")]
-        public static partial void Loaded(ILogger logger, string model, string architecture, long parameters, string device, string dtype, int slots, int context, long slotMiB);
+            Message = "Torch engine serves {Model} ({Architecture}, {Parameters:N0} parameters) on {Device} in {DType}: {Slots} slots of up to {Context} tokens, KV cache {Blocks} blocks ({CacheMiB} MiB)")]
+        public static partial void Loaded(ILogger logger, string model, string architecture, long parameters, string device, string dtype, int slots, int context, int blocks, long cacheMiB);
 
         [LoggerMessage(EventId = 4502, Level = LogLevel.Error, Message = "A torch engine step failed; its sequences were ended")]
         public static partial void StepFailed(ILogger logger, Exception exception);

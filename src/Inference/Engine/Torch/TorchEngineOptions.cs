@@ -15,13 +15,19 @@ public sealed class TorchEngineOptions
     /// <summary>The id clients send as <c>model</c> (and the price table knows); default: the folder's name.</summary>
     public string? ModelId { get; set; }
 
-    /// <summary>Sequences run at once. 0 derives it from <see cref="CacheMemoryMiB"/> and the model's KV size per slot.</summary>
+    /// <summary>Sequences run at once. 0 derives it from <see cref="CacheMemoryMiB"/> at 1,024 tokens a sequence
+    /// (at most 256): on a GPU node, set the memory and let the slots follow.</summary>
     [Range(0, 4096)]
     public int Slots { get; set; } = 8;
 
-    /// <summary>KV-cache memory when <see cref="Slots"/> is 0.</summary>
+    /// <summary>Most memory the paged KV cache takes (running sequences and cached prompt prefixes together). It
+    /// takes less when twice every slot's longest sequence fits in less.</summary>
     [Range(1, 1_000_000)]
     public int CacheMemoryMiB { get; set; } = 1024;
+
+    /// <summary>System prompts the operator publishes (a product's own agent prompt): their cached blocks are
+    /// shared by every tenant whose prompt starts with them. Everything else is cached per tenant only.</summary>
+    public List<string> SharedPrefixes { get; set; } = [];
 
     /// <summary>Most tokens (prompt and completion) one sequence may hold; 0 means the model's
     /// max_position_embeddings, capped at 4096 so the cache stays modest.</summary>
@@ -44,8 +50,13 @@ public sealed class TorchEngineOptions
     /// sequence then runs its full length).</summary>
     public bool IgnoreEndOfSequence { get; set; }
 
-    /// <summary>Largest prompt one step prefills for newly admitted sequences together; more wait a step, so
-    /// running sequences keep decoding while long prompts arrive.</summary>
-    [Range(1, 1_000_000)]
+    /// <summary>Most prompt tokens one step prefills when no sequence is decoding; longer prompts go in chunks.</summary>
+    [Range(16, 1_000_000)]
     public int MaxPrefillTokensPerStep { get; set; } = 4096;
+
+    /// <summary>How much longer than a decode-only step a step may take when it also prefills a prompt: the prompt
+    /// is cut into chunks that keep running sequences' inter-token latency within this factor (measured as the
+    /// engine runs, so it holds on any device).</summary>
+    [Range(1.05, 100.0)]
+    public double PrefillStretch { get; set; } = 1.5;
 }

@@ -38,7 +38,10 @@ public static class TinyModel
         TieWordEmbeddings = false,
     };
 
-    public static TorchEngine Engine(int slots = 8, int context = 256) => new(
-        Options.Create(new TorchEngineOptions { ModelPath = Path_, ModelId = "lanes-demo", Slots = slots, ContextTokens = context, Device = "cpu", Threads = 1 }),
-        NullLogger<TorchEngine>.Instance);
+    public static TorchEngine Engine(int slots = 8, int context = 256, Action<TorchEngineOptions>? configure = null)
+    {
+        var options = new TorchEngineOptions { ModelPath = Path_, ModelId = "lanes-demo", Slots = slots, ContextTokens = context, Device = "cpu", Threads = 1 };
+        configure?.Invoke(options);
+        return new TorchEngine(Options.Create(options), NullLogger<TorchEngine>.Instance);
+    }
 }

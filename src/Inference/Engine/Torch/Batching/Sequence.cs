@@ -21,8 +21,38 @@ internal sealed class Sequence(int[] prompt, Sampling sampling, RowSampling row,
 
     public int Slot { get; set; } = -1;
 
+    /// <summary>When it got its slot, counted: prompts are prefilled in this order.</summary>
+    public long Admitted { get; set; }
+
     /// <summary>Tokens in the cache (prompt and generated so far, excluding <see cref="NextToken"/>).</summary>
     public int Length { get; set; }
+
+    /// <summary>True until the whole prompt is in the cache (a long one takes several steps).</summary>
+    public bool Prefilling => Length < Prompt.Length;
+
+    /// <summary>Where its prompt's blocks are cached and looked up: the tenant (from <see cref="Sampling.CacheScope"/>),
+    /// or null to neither reuse nor keep any.</summary>
+    public string? Partition { get; } = sampling.CacheScope;
+
+    /// <summary>Leading prompt tokens that are an operator-marked public system prompt.</summary>
+    public int SharedTokens { get; init; }
+
+    /// <summary>Its block table: block i holds positions i × block size onwards.</summary>
+    public List<int> Blocks { get; } = [];
+
+    /// <summary>The keys of its full blocks, in order (each chained to the one before).</summary>
+    public List<UInt128> Keys { get; } = [];
+
+    /// <summary>Blocks promised at admission and not yet taken.</summary>
+    public int Reserved { get; set; }
+
+    /// <summary>Prompt tokens served from the prefix cache.</summary>
+    public int CachedTokens { get; set; }
+
+    /// <summary>Tokens sampled so far, in order (the one at position prompt length + i is <c>Produced[i]</c>).</summary>
+    public List<int> Produced { get; } = [];
+
+    public int TokenAt(int position) => position < Prompt.Length ? Prompt[position] : Produced[position - Prompt.Length];
 
     /// <summary>The last sampled token, fed in the next step.</summary>
     public int NextToken { get; set; }

@@ -3,35 +3,52 @@ using static TorchSharp.torch;
 namespace Lanes.Inference.Engine.Torch.Model;
 
 /// <summary>
-/// Keys and values for every slot, allocated once at start: per layer <c>[slots, kvHeads, maxTokens, headDim]</c>.
-/// A slot's sequence writes positions 0..length-1; a freed slot is simply overwritten by the next sequence.
+/// Keys and values in blocks of <see cref="BlockSize"/> token positions, allocated once at start: per layer
+/// <c>[blocks × blockSize, kvHeads, headDim]</c>. A sequence owns a block table: its position <c>p</c> lives in row
+/// <c>table[p / blockSize] × blockSize + p % blockSize</c>. So a sequence's blocks need not be consecutive, memory is
+/// spent on the tokens sequences hold rather than on every slot's longest possible sequence, and a block holding a
+/// prompt's prefix can be read by every later sequence that starts with the same tokens (see
+/// <see cref="Batching.BlockPool"/>).
 /// </summary>
 public sealed class KvCache : IDisposable
 {
-    public KvCache(ModelConfigView config, int slots, int maxTokens, ScalarType dtype, Device device)
+    /// <summary>Positions per block: small enough that a shared prefix wastes little of its last block, large enough
+    /// that gathering a sequence's blocks moves whole runs of memory.</summary>
+    public const int DefaultBlockSize = 16;
+
+    public KvCache(ModelConfigView config, int blocks, ScalarType dtype, Device device, int blockSize = DefaultBlockSize)
     {
-        Slots = slots;
-        MaxTokens = maxTokens;
+        Blocks = blocks;
+        BlockSize = blockSize;
         Keys = new Tensor[config.Layers];
         Values = new Tensor[config.Layers];
         for (var i = 0; i < config.Layers; i++)
         {
-            Keys[i] = zeros([slots, config.KvHeads, maxTokens, config.HeadDim], dtype, device).DetachFromDisposeScope();
-            Values[i] = zeros([slots, config.KvHeads, maxTokens, config.HeadDim], dtype, device).DetachFromDisposeScope();
+            Keys[i] = zeros([(long)blocks * blockSize, config.KvHeads, config.HeadDim], dtype, device).DetachFromDisposeScope();
+            Values[i] = zeros([(long)blocks * blockSize, config.KvHeads, config.HeadDim], dtype, device).DetachFromDisposeScope();
         }
 
-        BytesPerSlot = 2L * config.Layers * config.KvHeads * maxTokens * config.HeadDim * Keys[0].ElementSize;
+        BytesPerToken = BytesPerTokenOf(config, Keys[0].ElementSize);
     }
 
-    public int Slots { get; }
+    public int Blocks { get; }
 
-    public int MaxTokens { get; }
+    public int BlockSize { get; }
 
-    public long BytesPerSlot { get; }
+    /// <summary>Keys and values of one token position across every layer.</summary>
+    public long BytesPerToken { get; }
 
+    public long BytesPerBlock => BytesPerToken * BlockSize;
+
+    /// <summary>Per layer, one row per token position: <c>[blocks × blockSize, kvHeads, headDim]</c>.</summary>
     public Tensor[] Keys { get; }
 
     public Tensor[] Values { get; }
+
+    public static long BytesPerTokenOf(ModelConfigView config, long elementSize) => 2L * config.Layers * config.KvHeads * config.HeadDim * elementSize;
+
+    /// <summary>Blocks covering <paramref name="tokens"/> positions.</summary>
+    public int BlocksFor(int tokens) => (tokens + BlockSize - 1) / BlockSize;
 
     public void Dispose()
     {

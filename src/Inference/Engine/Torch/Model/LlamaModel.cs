@@ -278,14 +278,14 @@ public sealed class LlamaModel : IDisposable
         var q = Rope(qkv.narrow(1, 0, h * d).view(n, h, d), cos, sin);
         var k = Rope(qkv.narrow(1, h * d, kvh * d).view(n, kvh, d), cos, sin);
         var v = qkv.narrow(1, (h + kvh) * d, kvh * d).view(n, kvh, d);
-        if (cache is not null && plan.WriteSlots is not null)
+        if (cache is not null && plan.WriteRows is not null)
         {
-            // cache: [slots, KVH, maxLen, D]; every new token's k/v goes to (its slot, :, its position).
-            cache.Keys[index].index_put_(k, [TensorIndex.Tensor(plan.WriteSlots), TensorIndex.Colon, TensorIndex.Tensor(plan.WritePositions!)]);
-            cache.Values[index].index_put_(v, [TensorIndex.Tensor(plan.WriteSlots), TensorIndex.Colon, TensorIndex.Tensor(plan.WritePositions!)]);
+            // cache: [blocks × blockSize, KVH, D]; every new token's k/v goes to its row, through its block table.
+            cache.Keys[index].index_copy_(0, plan.WriteRows, k);
+            cache.Values[index].index_copy_(0, plan.WriteRows, v);
         }
 
-        var outputs = new List<Tensor>(plan.Prefills.Count + 1);
+        var outputs = new List<Tensor>(plan.Prefills.Count + plan.Extends.Count + 1);
         foreach (var group in plan.Prefills)
         {
             // A fresh sequence attends causally to its own new tokens: q [R, H, T, D], k/v [R, H, T, D].
@@ -296,14 +296,24 @@ public sealed class LlamaModel : IDisposable
             outputs.Add(F.scaled_dot_product_attention(qg, kg, vg, is_casual: true).transpose(1, 2).reshape(r * t, h * d));
         }
 
+        foreach (var run in plan.Extends)
+        {
+            // New tokens after a cached past read the sequence's blocks: q [1, H, T, D], k/v [1, H, keys, D].
+            long t = run.Length, keys = run.KeyBlocks.shape[0] * cache!.BlockSize;
+            var qe = q.narrow(0, run.Start, t).view(1, t, h, d).transpose(1, 2);
+            var ke = ExpandHeads(Blocks(cache.Keys[index], run.KeyBlocks, cache.BlockSize).view(1, keys, kvh, d).transpose(1, 2), groups);
+            var ve = ExpandHeads(Blocks(cache.Values[index], run.KeyBlocks, cache.BlockSize).view(1, keys, kvh, d).transpose(1, 2), groups);
+            outputs.Add(F.scaled_dot_product_attention(qe, ke, ve, run.Mask).transpose(1, 2).reshape(t, h * d));
+        }
+
         if (plan.DecodeRows > 0)
         {
             // One new token per sequence; the query heads sharing a KV head are folded into rows:
-            // q [R, KVH, G, D] against the cache's k/v [R, KVH, L, D], masked per sequence by its length.
-            long r = plan.DecodeRows;
+            // q [R, KVH, G, D] against each sequence's cached k/v [R, KVH, keys, D], masked by its length.
+            long r = plan.DecodeRows, keys = plan.DecodeKeys;
             var qd = q.narrow(0, plan.DecodeStart, r).view(r, kvh, groups, d);
-            var kd = DecodeView(cache!.Keys[index], plan);
-            var vd = DecodeView(cache.Values[index], plan);
+            var kd = Blocks(cache!.Keys[index], plan.DecodeBlocks!, cache.BlockSize).view(r, keys, kvh, d).transpose(1, 2);
+            var vd = Blocks(cache.Values[index], plan.DecodeBlocks!, cache.BlockSize).view(r, keys, kvh, d).transpose(1, 2);
             outputs.Add(F.scaled_dot_product_attention(qd, kd, vd, plan.DecodeMask).reshape(r, h * d));
         }
 
@@ -314,11 +324,11 @@ public sealed class LlamaModel : IDisposable
         return x + Project(F.silu(gateUp.narrow(1, 0, inter)) * gateUp.narrow(1, inter, inter), w.Down);
     }
 
-    /// <summary>The decoding sequences' cached k or v, [R, KVH, keys, D]: a view when their slots are consecutive.</summary>
-    private static Tensor DecodeView(Tensor cache, StepPlan plan)
+    /// <summary>Whole blocks of one layer's cached k or v, gathered in table order: [blocks × blockSize, KVH, D].</summary>
+    private static Tensor Blocks(Tensor cache, Tensor table, int blockSize)
     {
-        var keys = cache.narrow(2, 0, plan.DecodeKeys);
-        return plan.DecodeFirstSlot >= 0 ? keys.narrow(0, plan.DecodeFirstSlot, plan.DecodeRows) : keys.index_select(0, plan.DecodeSlots!);
+        long rows = cache.shape[0], kvh = cache.shape[1], d = cache.shape[2];
+        return cache.view(rows / blockSize, blockSize * kvh * d).index_select(0, table);
     }
 
     private static Tensor ExpandHeads(Tensor kv, long groups)

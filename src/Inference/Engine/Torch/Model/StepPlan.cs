@@ -2,12 +2,26 @@ using static TorchSharp.torch;
 
 namespace Lanes.Inference.Engine.Torch.Model;
 
-/// <summary>Rows of equal length starting fresh at position 0, packed from token <see cref="Start"/>.</summary>
+/// <summary>
+/// One sequence's part in a step: its block table, how many of its tokens are already in the cache
+/// (<paramref name="Past"/>), its new tokens, and whether the logits after its last new token are wanted (a prompt
+/// prefilled in chunks wants them only after its last chunk).
+/// </summary>
+public sealed record StepRow(IReadOnlyList<int> Blocks, int Past, IReadOnlyList<int> Tokens, bool Logits = true);
+
+/// <summary>Rows of equal length starting fresh at position 0, packed from token <see cref="Start"/>: they attend
+/// only to their own new tokens, so the cache is written but not read.</summary>
 public readonly record struct PrefillGroup(int Start, int Rows, int Length);
 
+/// <summary>A sequence that continues after <see cref="Past"/> cached tokens with <see cref="Length"/> new ones (a
+/// chunk of a long prompt, or a prompt whose prefix was cached): it reads its cached blocks
+/// (<see cref="KeyBlocks"/>), masked so new token i sees positions up to <c>Past + i</c>.</summary>
+public sealed record ExtendRun(int Start, int Length, int Past, Tensor KeyBlocks, Tensor Mask);
+
 /// <summary>
-/// The shape of one forward step over a packed batch of N new tokens: prefill groups first, then one token per
-/// decoding sequence. Built once per step on the host; its tensors live in the step's dispose scope.
+/// The shape of one forward step over a packed batch of N new tokens: fresh prefill groups first, then sequences
+/// that extend a cached past, then one token per decoding sequence. Every index the step needs is copied to the
+/// device in one buffer and cut into views there; masks are computed on the device from lengths.
 /// </summary>
 public sealed class StepPlan
 {
@@ -18,23 +32,19 @@ public sealed class StepPlan
 
     public IReadOnlyList<PrefillGroup> Prefills { get; init; } = [];
 
-    /// <summary>Where each new token's k/v goes in the cache: [N] slots and [N] positions; null writes nothing.</summary>
-    public Tensor? WriteSlots { get; init; }
+    public IReadOnlyList<ExtendRun> Extends { get; init; } = [];
 
-    public Tensor? WritePositions { get; init; }
+    /// <summary>[N] the cache row each new token's k/v is written to; null writes nothing.</summary>
+    public Tensor? WriteRows { get; init; }
 
     public int DecodeStart { get; init; }
 
     public int DecodeRows { get; init; }
 
-    /// <summary>[R] the decoding sequences' slots.</summary>
-    public Tensor? DecodeSlots { get; init; }
+    /// <summary>[R × blocks] each decoding sequence's block table, padded to the longest.</summary>
+    public Tensor? DecodeBlocks { get; init; }
 
-    /// <summary>The first decoding slot when the decoding slots are consecutive and in order (the usual case: slots
-    /// are handed out lowest first), so attention reads the cache in place instead of gathering it; else -1.</summary>
-    public int DecodeFirstSlot { get; init; } = -1;
-
-    /// <summary>Cache positions the decode attention reads: the longest decoding sequence.</summary>
+    /// <summary>Cache positions the decode attention reads per row: the longest table's blocks × block size.</summary>
     public int DecodeKeys { get; init; }
 
     /// <summary>[R, 1, 1, keys] true where a key belongs to the row's sequence.</summary>
@@ -42,6 +52,9 @@ public sealed class StepPlan
 
     /// <summary>[rows] which packed tokens to return logits for; null returns all.</summary>
     public Tensor? LogitRows { get; init; }
+
+    /// <summary>Host-to-device copies this plan made: one, whatever the batch.</summary>
+    public int Copies { get; init; }
 
     /// <summary>A batch of sequences of equal length, run without a cache (all logits): the reference forward
     /// pass and training.</summary>
@@ -68,63 +81,131 @@ public sealed class StepPlan
     }
 
     /// <summary>
-    /// One batched step: <paramref name="prefills"/> are new sequences (slot, all prompt tokens);
-    /// <paramref name="decodes"/> are running ones (slot, next token, its position). Logits come back for each
-    /// prefill's last token, then each decode, in the given order.
+    /// One batched step over <paramref name="rows"/>. Logits come back, in the rows' order, for each row that
+    /// wants them.
     /// </summary>
-    public static StepPlan Batch(IReadOnlyList<(int Slot, IReadOnlyList<int> Tokens)> prefills, IReadOnlyList<(int Slot, int Token, int Position)> decodes, Device device)
+    public static StepPlan Build(IReadOnlyList<StepRow> rows, int blockSize, Device device)
     {
-        // Prefills of equal length share one attention call; order them so each group is contiguous.
-        var ordered = prefills.Select((p, i) => (p.Slot, p.Tokens, Index: i)).OrderBy(p => p.Tokens.Count).ThenBy(p => p.Index).ToList();
-        var n = ordered.Sum(p => p.Tokens.Count) + decodes.Count;
-        var tokens = new long[n];
-        var positions = new long[n];
-        var slots = new long[n];
-        var groups = new List<PrefillGroup>();
-        var logitRows = new long[prefills.Count + decodes.Count];
-        var at = 0;
-        foreach (var run in ordered.GroupBy(p => p.Tokens.Count))
+        // Fresh prefills of equal length share one attention call; order them so each group is contiguous.
+        var fresh = new List<int>();
+        var extends = new List<int>();
+        var decodes = new List<int>();
+        for (var i = 0; i < rows.Count; i++)
         {
-            groups.Add(new PrefillGroup(at, run.Count(), run.Key));
-            foreach (var p in run)
+            var row = rows[i];
+            if (row.Tokens.Count == 0)
             {
-                for (var t = 0; t < p.Tokens.Count; t++, at++)
-                {
-                    tokens[at] = p.Tokens[t];
-                    positions[at] = t;
-                    slots[at] = p.Slot;
-                }
-
-                logitRows[p.Index] = at - 1;
+                throw new ArgumentException("A step row needs at least one new token.", nameof(rows));
             }
+
+            (row.Past == 0 ? fresh : row.Tokens.Count == 1 ? decodes : extends).Add(i);
+        }
+
+        fresh.Sort((a, b) => rows[a].Tokens.Count != rows[b].Tokens.Count ? rows[a].Tokens.Count.CompareTo(rows[b].Tokens.Count) : a.CompareTo(b));
+        var n = rows.Sum(r => r.Tokens.Count);
+        var decodeBlocks = decodes.Count == 0 ? 0 : decodes.Max(i => (rows[i].Past + 1 + blockSize - 1) / blockSize);
+        var extendBlocks = extends.Sum(i => (rows[i].Past + rows[i].Tokens.Count + blockSize - 1) / blockSize);
+        var logitCount = rows.Count(r => r.Logits);
+
+        // One host buffer: tokens | positions | write rows | decode tables | decode lengths | logit rows | extend tables.
+        var buffer = new long[3 * n + decodes.Count * decodeBlocks + decodes.Count + logitCount + extendBlocks];
+        int tokensAt = 0, positionsAt = n, writesAt = 2 * n, tablesAt = 3 * n, lengthsAt = tablesAt + decodes.Count * decodeBlocks,
+            logitsAt = lengthsAt + decodes.Count, extendAt = logitsAt + logitCount;
+        var lastToken = new int[rows.Count];
+        var at = 0;
+        void Pack(int index)
+        {
+            var row = rows[index];
+            for (var t = 0; t < row.Tokens.Count; t++, at++)
+            {
+                var position = row.Past + t;
+                buffer[tokensAt + at] = row.Tokens[t];
+                buffer[positionsAt + at] = position;
+                buffer[writesAt + at] = (long)row.Blocks[position / blockSize] * blockSize + position % blockSize;
+            }
+
+            lastToken[index] = at - 1;
+        }
+
+        var groups = new List<PrefillGroup>();
+        for (var g = 0; g < fresh.Count;)
+        {
+            var length = rows[fresh[g]].Tokens.Count;
+            var start = at;
+            var count = 0;
+            for (; g < fresh.Count && rows[fresh[g]].Tokens.Count == length; g++, count++)
+            {
+                Pack(fresh[g]);
+            }
+
+            groups.Add(new PrefillGroup(start, count, length));
+        }
+
+        var extendShapes = new List<(int Start, int Length, int Past, int Table, int Blocks)>();
+        var table = extendAt;
+        foreach (var i in extends)
+        {
+            var start = at;
+            Pack(i);
+            var row = rows[i];
+            var blocks = (row.Past + row.Tokens.Count + blockSize - 1) / blockSize;
+            for (var b = 0; b < blocks; b++)
+            {
+                buffer[table + b] = row.Blocks[b];
+            }
+
+            extendShapes.Add((start, row.Tokens.Count, row.Past, table, blocks));
+            table += blocks;
         }
 
         var decodeStart = at;
-        var keys = decodes.Count == 0 ? 0 : decodes.Max(d => d.Position) + 1;
-        var mask = new bool[decodes.Count * keys];
-        for (var i = 0; i < decodes.Count; i++, at++)
+        for (var d = 0; d < decodes.Count; d++)
         {
-            tokens[at] = decodes[i].Token;
-            positions[at] = decodes[i].Position;
-            slots[at] = decodes[i].Slot;
-            logitRows[prefills.Count + i] = at;
-            mask.AsSpan(i * keys, decodes[i].Position + 1).Fill(true);
+            var row = rows[decodes[d]];
+            Pack(decodes[d]);
+            var blocks = (row.Past + 1 + blockSize - 1) / blockSize;
+            for (var b = 0; b < decodeBlocks; b++)
+            {
+                // Padding points at the row's first block: read, then masked out.
+                buffer[tablesAt + d * decodeBlocks + b] = row.Blocks[b < blocks ? b : 0];
+            }
+
+            buffer[lengthsAt + d] = row.Past + 1;
+        }
+
+        var logit = logitsAt;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Logits)
+            {
+                buffer[logit++] = lastToken[i];
+            }
+        }
+
+        var all = tensor(buffer, device: device);
+        Tensor? decodeMask = null;
+        if (decodes.Count > 0)
+        {
+            var keys = decodeBlocks * blockSize;
+            decodeMask = arange(keys, device: device).unsqueeze(0).lt(all.narrow(0, lengthsAt, decodes.Count).unsqueeze(1)).view(decodes.Count, 1, 1, keys);
         }
 
         return new StepPlan
         {
-            Tokens = tensor(tokens, device: device),
-            Positions = tensor(positions, device: device),
+            Tokens = all.narrow(0, tokensAt, n),
+            Positions = all.narrow(0, positionsAt, n),
+            WriteRows = all.narrow(0, writesAt, n),
             Prefills = groups,
-            WriteSlots = tensor(slots, device: device),
-            WritePositions = tensor(positions, device: device),
+            Extends = [.. extendShapes.Select(e => new ExtendRun(e.Start, e.Length, e.Past, all.narrow(0, e.Table, e.Blocks),
+                // New token i (at position Past + i) sees every position up to its own.
+                arange(e.Blocks * blockSize, device: device).unsqueeze(0).le(arange(e.Length, device: device).add(e.Past).unsqueeze(1))))],
             DecodeStart = decodeStart,
             DecodeRows = decodes.Count,
-            DecodeSlots = decodes.Count == 0 ? null : tensor(decodes.Select(d => (long)d.Slot).ToArray(), device: device),
-            DecodeKeys = keys,
-            DecodeFirstSlot = decodes.Count > 0 && decodes.Select((d, i) => d.Slot - i).Distinct().Count() == 1 ? decodes[0].Slot : -1,
-            DecodeMask = decodes.Count == 0 ? null : tensor(mask, [decodes.Count, 1, 1, keys], device: device),
-            LogitRows = tensor(logitRows, device: device),
+            DecodeBlocks = decodes.Count == 0 ? null : all.narrow(0, tablesAt, decodes.Count * decodeBlocks),
+            DecodeKeys = decodeBlocks * blockSize,
+            DecodeMask = decodeMask,
+            LogitRows = all.narrow(0, logitsAt, logitCount),
+            Copies = 1,
         };
     }
 }

@@ -11,54 +11,135 @@ public class LlamaModelTests
     /// <summary>Float32 on CPU: the cached path and the full pass differ only by summation order.</summary>
     private const double Tolerance = 1e-4;
 
+    /// <summary>Block tables that are deliberately not consecutive, so every read goes through the table.</summary>
+    private static readonly int[] Scattered = [9, 2, 14, 5, 11, 0, 7];
+
+    private static readonly int[] Other = [3, 12, 6, 1, 10, 4];
+
     [Fact]
-    public void Incremental_decoding_with_the_kv_cache_gives_the_logits_of_a_full_forward_pass()
+    public void Incremental_decoding_through_scattered_blocks_gives_the_logits_of_a_full_forward_pass()
     {
-        var config = ModelConfig.Load(TinyModel.Path_);
-        using var model = LlamaModel.Load(TinyModel.Path_, config, CPU, ScalarType.Float32, 64);
-        using var cache = new KvCache(config, slots: 3, maxTokens: 64, ScalarType.Float32, CPU);
+        var (config, model, cache) = Load(blocks: 16);
+        using var _ = model;
+        using var __ = cache;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var random = new Random(3);
         var tokens = Enumerable.Range(0, 40).Select(_ => random.Next(config.VocabSize)).ToArray();
         var other = Enumerable.Range(0, 11).Select(_ => random.Next(config.VocabSize)).ToArray();
+        var reference = Reference(model, tokens);
 
+        // The sequence prefills 9 tokens beside another one, then both decode one token a step.
+        const int Prompt = 9;
+        var step = model.Forward(StepPlan.Build([new StepRow(Other, 0, other), new StepRow(Scattered, 0, tokens[..Prompt])], cache.BlockSize, CPU), cache);
+        var worst = (step[1] - reference[Prompt - 1]).abs().max().item<float>();
+        for (var t = Prompt; t < tokens.Length; t++)
+        {
+            var logits = model.Forward(StepPlan.Build([new StepRow(Scattered, t, [tokens[t]]), new StepRow(Other, other.Length + t - Prompt, [other[0]])], cache.BlockSize, CPU), cache);
+            worst = Math.Max(worst, (logits[0] - reference[t]).abs().max().item<float>());
+        }
+
+        AssertClose(worst, reference);
+    }
+
+    [Fact]
+    public void A_prompt_prefilled_in_chunks_beside_decoding_sequences_gets_the_logits_of_a_full_forward_pass()
+    {
+        var (config, model, cache) = Load(blocks: 16);
+        using var _ = model;
+        using var __ = cache;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var random = new Random(5);
+        var tokens = Enumerable.Range(0, 45).Select(_ => random.Next(config.VocabSize)).ToArray();
+        var reference = Reference(model, tokens);
+        model.Forward(StepPlan.Build([new StepRow(Other, 0, [1, 2, 3])], cache.BlockSize, CPU), cache);
+
+        // Chunks of 7, 16 and 19 tokens, crossing block edges, each step also decoding the other sequence; then decodes.
+        var worst = 0f;
+        var past = 0;
+        foreach (var chunk in new[] { 7, 16, 19 })
+        {
+            var last = past + chunk == 42;
+            var logits = model.Forward(StepPlan.Build(
+                [new StepRow(Scattered, past, tokens[past..(past + chunk)], last), new StepRow(Other, 3 + past / 7, [4])], cache.BlockSize, CPU), cache);
+            past += chunk;
+            Assert.Equal(last ? 2 : 1, logits.shape[0]); // a chunk before the last asks no logits
+            if (last)
+            {
+                worst = Math.Max(worst, (logits[0] - reference[41]).abs().max().item<float>());
+            }
+        }
+
+        for (var t = 42; t < tokens.Length; t++)
+        {
+            var logits = model.Forward(StepPlan.Build([new StepRow(Scattered, t, [tokens[t]])], cache.BlockSize, CPU), cache);
+            worst = Math.Max(worst, (logits[0] - reference[t]).abs().max().item<float>());
+        }
+
+        AssertClose(worst, reference);
+    }
+
+    [Fact]
+    public void A_prompt_that_reuses_another_sequences_cached_prefix_blocks_gets_the_logits_of_a_full_forward_pass()
+    {
+        var (config, model, cache) = Load(blocks: 16);
+        using var _ = model;
+        using var __ = cache;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var random = new Random(8);
+        var prefix = Enumerable.Range(0, 32).Select(_ => random.Next(config.VocabSize)).ToArray();
+        int[] first = [.. prefix, 4, 5, 6], second = [.. prefix, .. Enumerable.Range(0, 13).Select(_ => random.Next(config.VocabSize))];
+
+        // The first sequence fills blocks 9, 2, 14 and 5 with the prefix; the second reads them and computes only its
+        // own tail, in blocks of its own.
+        model.Forward(StepPlan.Build([new StepRow(Scattered, 0, first)], cache.BlockSize, CPU), cache);
+        int[] table = [9, 2, 14, 5, 13, 6];
+        var tail = model.Forward(StepPlan.Build([new StepRow(table, 32, second[32..])], cache.BlockSize, CPU), cache);
+
+        var reference = Reference(model, second);
+        AssertClose((tail[0] - reference[^1]).abs().max().item<float>(), reference);
+    }
+
+    [Fact]
+    public void A_sequence_prefilled_with_others_of_other_lengths_gets_the_logits_it_gets_alone()
+    {
+        var (_, model, cache) = Load(blocks: 24);
+        using var m = model;
+        using var c = cache;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        int[] a = [5, 9, 200, 31, 7], b = [44, 2], c2 = [100, 101, 102, 103, 104, 105, 106], d = [8, 9, 10, 11, 12];
+        var alone = model.Forward(StepPlan.Build([new StepRow([0], 0, a)], cache.BlockSize, CPU), cache)[0];
+        var together = model.Forward(StepPlan.Build([new StepRow([1], 0, b), new StepRow([3], 0, a), new StepRow([2], 0, c2), new StepRow([4], 0, d)], cache.BlockSize, CPU), cache);
+
+        Assert.True((together[1] - alone).abs().max().item<float>() < Tolerance);
+    }
+
+    private static (ModelConfig Config, LlamaModel Model, KvCache Cache) Load(int blocks)
+    {
+        var config = ModelConfig.Load(TinyModel.Path_);
+        return (config, LlamaModel.Load(TinyModel.Path_, config, CPU, ScalarType.Float32, 128), new KvCache(config, blocks, ScalarType.Float32, CPU, blockSize: 8));
+    }
+
+    /// <summary>Every position's logits from one pass over the whole sequence, without a cache.</summary>
+    private static Tensor Reference(LlamaModel model, int[] tokens)
+    {
         var full = new long[1, tokens.Length];
         for (var t = 0; t < tokens.Length; t++)
         {
             full[0, t] = tokens[t];
         }
 
-        var reference = model.Forward(StepPlan.Full(full, CPU), null); // [40, vocab]
+        return model.Forward(StepPlan.Full(full, CPU), null);
+    }
 
-        // Slot 2 prefills 9 tokens (slot 0 holds another sequence, decoded alongside), then decodes one at a time.
-        const int Prompt = 9;
-        var step = model.Forward(StepPlan.Batch([(0, other), (2, tokens[..Prompt])], [], CPU), cache);
-        var worst = (step[1] - reference[Prompt - 1]).abs().max().item<float>();
-        for (var t = Prompt; t < tokens.Length; t++)
-        {
-            var logits = model.Forward(StepPlan.Batch([], [(2, tokens[t], t), (0, other[0], other.Length + t - Prompt)], CPU), cache);
-            worst = Math.Max(worst, (logits[0] - reference[t]).abs().max().item<float>());
-        }
-
+    private static void AssertClose(float worst, Tensor reference)
+    {
         Assert.True(worst < Tolerance, $"largest logit difference {worst} exceeds {Tolerance}");
         // The logits are not trivially equal: they vary by far more than the tolerance from token to token.
         Assert.True((reference[1] - reference[0]).abs().max().item<float>() > 100 * Tolerance);
-    }
-
-    [Fact]
-    public void A_sequence_prefilled_with_others_of_other_lengths_gets_the_logits_it_gets_alone()
-    {
-        var config = ModelConfig.Load(TinyModel.Path_);
-        using var model = LlamaModel.Load(TinyModel.Path_, config, CPU, ScalarType.Float32, 64);
-        using var cache = new KvCache(config, slots: 4, maxTokens: 64, ScalarType.Float32, CPU);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        int[] a = [5, 9, 200, 31, 7], b = [44, 2], c = [100, 101, 102, 103, 104, 105, 106], d = [8, 9, 10, 11, 12];
-        var alone = model.Forward(StepPlan.Batch([(0, a)], [], CPU), cache)[0];
-        var together = model.Forward(StepPlan.Batch([(1, b), (3, a), (2, c), (0, d)], [], CPU), cache);
-
-        Assert.True((together[1] - alone).abs().max().item<float>() < Tolerance);
     }
 
     [Theory]
