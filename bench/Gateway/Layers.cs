@@ -68,7 +68,7 @@ internal static class Layers
                 }
             }
 
-            pipeline.Complete(admission, admission.Prompt.PromptTokens, tokens, null, TimeSpan.Zero, "ok");
+            pipeline.Complete(admission, admission.Prompt.PromptTokens, 0, tokens, null, TimeSpan.Zero, "ok");
             if (depth >= 5)
             {
                 // 5 serialize: the answer written by the serializer, as the endpoint writes it.

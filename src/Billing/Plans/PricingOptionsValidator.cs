@@ -19,6 +19,11 @@ public sealed class PricingOptionsValidator : IValidateOptions<PricingOptions>
                 failures.Add($"Pricing:Models[{m.Model}]: prices are not negative.");
             }
 
+            if (m.CachedInputPerMillionUsd is { } cached && (cached < 0 || cached > m.InputPerMillionUsd))
+            {
+                failures.Add($"Pricing:Models[{m.Model}]: the cached input price is between 0 and the input price.");
+            }
+
             if (string.IsNullOrWhiteSpace(m.Source) || m.AsOf == default)
             {
                 failures.Add($"Pricing:Models[{m.Model}]: a price says where it comes from (Source) and when (AsOf).");

@@ -340,11 +340,14 @@ public sealed class AdmissionPipeline(
     }
 
     /// <summary>Ends a request: actual cost counted, the rest of the hold released, usage metered, lane freed.</summary>
-    public void Complete(Admission a, long promptTokens, long outputTokens, TimeSpan? firstToken, TimeSpan generation, string outcome)
+    /// <summary>The request ended: the hold settles at what it cost (prompt tokens the engine served from its prefix
+    /// cache, <paramref name="cachedPromptTokens"/> of <paramref name="promptTokens"/>, at the cached-input rate), and
+    /// the lane, the meter and the metrics are told.</summary>
+    public void Complete(Admission a, long promptTokens, long cachedPromptTokens, long outputTokens, TimeSpan? firstToken, TimeSpan generation, string outcome)
     {
         // Note: the hold is the most a request may cost; an engine that reports more than was held (an upstream
         // whose tokenizer disagrees with the estimate) is settled at the hold, never above the budget.
-        var cost = Math.Min(PriceTable.Spend(a.Price, promptTokens, outputTokens), a.Hold.AmountUsd);
+        var cost = Math.Min(PriceTable.Spend(a.Price, promptTokens, cachedPromptTokens, outputTokens), a.Hold.AmountUsd);
         budgets.Settle(a.Hold, cost);
         a.Lease.ServedTokens = promptTokens + outputTokens;
         a.Lease.Dispose();

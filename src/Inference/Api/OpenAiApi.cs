@@ -405,7 +405,7 @@ public static partial class OpenAiApi
         finally
         {
             // Tokens generated before a disconnect are counted; the lane is free for the next request at once.
-            pipeline.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
+            pipeline.Complete(admission, promptTokens, cachedTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
         }
     }
 

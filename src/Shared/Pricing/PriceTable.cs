@@ -25,6 +25,12 @@ public sealed class PriceTable
         return Spend(price, inputTokens, outputTokens);
     }
 
-    public static decimal Spend(ModelPrice price, long inputTokens, long outputTokens) =>
-        (inputTokens * price.InputPerMillionUsd + outputTokens * price.OutputPerMillionUsd) / 1_000_000m;
+    public static decimal Spend(ModelPrice price, long inputTokens, long outputTokens) => Spend(price, inputTokens, 0, outputTokens);
+
+    /// <summary>Spend with <paramref name="cachedInputTokens"/> of the input served from a prefix cache, at its rate.</summary>
+    public static decimal Spend(ModelPrice price, long inputTokens, long cachedInputTokens, long outputTokens)
+    {
+        var cached = Math.Clamp(cachedInputTokens, 0, inputTokens);
+        return ((inputTokens - cached) * price.InputPerMillionUsd + cached * price.CachedInputRate + outputTokens * price.OutputPerMillionUsd) / 1_000_000m;
+    }
 }

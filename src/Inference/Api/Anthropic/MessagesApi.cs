@@ -150,7 +150,7 @@ public static class MessagesApi
         var id = "msg_" + Guid.NewGuid().ToString("N")[..24];
         var started = Stopwatch.GetTimestamp();
         TimeSpan? firstToken = null;
-        long tokens = 0, promptTokens = admission.Prompt.PromptTokens;
+        long tokens = 0, promptTokens = admission.Prompt.PromptTokens, cached = 0;
         var finish = FinishReason.Stop;
         var outcome = "ok";
         var blocks = new List<JsonObject>();
@@ -177,6 +177,7 @@ public static class MessagesApi
                 firstToken ??= pipeline.Clock.GetUtcNow() - admission.ArrivedAt;
                 tokens += chunk.Tokens;
                 promptTokens = chunk.PromptTokens ?? promptTokens;
+                cached = chunk.CachedPromptTokens ?? cached;
                 finish = chunk.Finish ?? finish;
                 if (chunk.Text.Length > 0)
                 {
@@ -247,7 +248,7 @@ public static class MessagesApi
                     content.Add(new JsonObject { ["type"] = "tool_use", ["id"] = c.Id, ["name"] = c.Name, ["input"] = Input(c.Input.ToString()) });
                 }
 
-                await JsonAnswers.WriteAsync(http, Message(id, call.Model, content, stopReason, promptTokens, tokens), http.RequestAborted);
+                await JsonAnswers.WriteAsync(http, Message(id, call.Model, content, stopReason, promptTokens, tokens, cached), http.RequestAborted);
                 return null;
             }
 
@@ -256,7 +257,9 @@ public static class MessagesApi
             {
                 ["type"] = "message_delta",
                 ["delta"] = new JsonObject { ["stop_reason"] = stopReason, ["stop_sequence"] = null },
-                ["usage"] = new JsonObject { ["output_tokens"] = tokens },
+                ["usage"] = cached > 0
+                    ? new JsonObject { ["input_tokens"] = promptTokens - cached, ["cache_read_input_tokens"] = cached, ["output_tokens"] = tokens }
+                    : new JsonObject { ["output_tokens"] = tokens },
             });
             await Event(http, "message_stop", new JsonObject { ["type"] = "message_stop" });
             return null;
@@ -280,7 +283,7 @@ public static class MessagesApi
         }
         finally
         {
-            pipeline.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
+            pipeline.Complete(admission, promptTokens, cached, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
         }
 
         async Task Close()
@@ -292,7 +295,9 @@ public static class MessagesApi
         }
     }
 
-    private static JsonObject Message(string id, string model, JsonArray content, string? stopReason, long input, long output) => new()
+    /// <summary>A message in Anthropic's shape. Its usage counts cached prompt tokens apart, as Anthropic does:
+    /// <c>input_tokens</c> are those computed, <c>cache_read_input_tokens</c> those read from the prefix cache.</summary>
+    private static JsonObject Message(string id, string model, JsonArray content, string? stopReason, long input, long output, long cached = 0) => new()
     {
         ["id"] = id,
         ["type"] = "message",
@@ -301,7 +306,9 @@ public static class MessagesApi
         ["content"] = content,
         ["stop_reason"] = stopReason,
         ["stop_sequence"] = null,
-        ["usage"] = new JsonObject { ["input_tokens"] = input, ["output_tokens"] = output },
+        ["usage"] = cached > 0
+            ? new JsonObject { ["input_tokens"] = input - cached, ["cache_read_input_tokens"] = cached, ["output_tokens"] = output }
+            : new JsonObject { ["input_tokens"] = input, ["output_tokens"] = output },
     };
 
     /// <summary>Anthropic's tool-use ids look like <c>toolu_…</c>; an engine's own id is kept after that prefix.</summary>

@@ -95,7 +95,7 @@ public static class ResponsesApi
         }
         finally
         {
-            pipeline.Complete(admission, promptTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
+            pipeline.Complete(admission, promptTokens, cached, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
         }
     }
 

@@ -54,6 +54,31 @@ public class TorchEngineThroughTheGatewayTests(GatewayOnTorchEngine gateway) : I
     }
 
     [Fact]
+    public async Task An_agents_next_turn_is_served_from_its_prefix_cache_reported_as_cached_tokens_and_priced_at_the_cached_rate()
+    {
+        var (tenant, key) = await gateway.TenantWithKey();
+        var chat = gateway.Chat(key.Secret, "lanes-demo");
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 6, Temperature = 0 };
+        var system = string.Join(" ", Enumerable.Repeat("You are a coding agent: read, test, fix, report.", 6));
+        List<ChatMessage> messages = [new SystemChatMessage(system), new UserChatMessage("Fix the build.")];
+
+        ChatCompletion first = await chat.CompleteChatAsync(messages, options);
+        messages.AddRange([new AssistantChatMessage(first.Content[0].Text), new UserChatMessage("Run the tests.")]);
+        ChatCompletion second = await chat.CompleteChatAsync(messages, options);
+
+        Assert.Equal(0, first.Usage.InputTokenDetails?.CachedTokenCount ?? 0);
+        var cached = second.Usage.InputTokenDetails.CachedTokenCount;
+        Assert.True(cached >= 32 && cached < second.Usage.InputTokenCount, $"{cached} of {second.Usage.InputTokenCount} cached");
+
+        // Spend counts cached prompt tokens at the model's cached-input rate (0.025 against 0.10 per million).
+        await gateway.Get<Lanes.Inference.Metering.UsageFlusher>().FlushAsync(CancellationToken.None);
+        var metered = await gateway.Get<Lanes.Billing.Keys.KeyService>().FindAsync(tenant.Id, key.Key.Id);
+        var input = first.Usage.InputTokenCount + second.Usage.InputTokenCount;
+        var output = first.Usage.OutputTokenCount + second.Usage.OutputTokenCount;
+        Assert.Equal(((input - cached) * 0.10m + cached * 0.025m + output * 0.40m) / 1_000_000m, metered!.WindowSpentUsd);
+    }
+
+    [Fact]
     public async Task The_demo_model_is_listed()
     {
         var (_, key) = await gateway.TenantWithKey();
