@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Lanes.Engine.Bench;
 using Lanes.Inference.Engine;
 using Lanes.Inference.Engine.Torch;
 using Lanes.Inference.Engine.Torch.Checkpoint;
@@ -9,22 +10,56 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 // Engine benchmark: continuous batching on a ~32M-parameter Llama-shaped model with random weights.
-// Run with: ./lanes bench engine [--threads N] [--tokens N] [--rounds N] [--device auto|cpu|cuda]
+// Run with: ./lanes bench engine [--threads N] [--tokens N] [--rounds N] [--device auto|cpu|cuda] [--scenario all|decode|agent-loop|long-prompt]
 // Every figure is measured in this process; batch-1 throughput is the baseline for the batched runs.
 var threads = Arg("--threads", 2);
 var tokens = Arg("--tokens", 64);
 var device = args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "auto";
 const int PromptTokens = 32, LongPrompt = 480, Context = 1024, MaxBatch = 32;
 
-var folder = Path.Combine(AppContext.BaseDirectory, "bench-model-32m");
+var scenario = args.SkipWhile(a => a != "--scenario").Skip(1).FirstOrDefault() ?? "all";
+var folder = Path.Combine(AppContext.BaseDirectory, "bench-model-32m-v2");
 var shape = new Func<int, ModelConfig>(_ => DemoModel.DemoConfig(16_384) with
 {
-    HiddenSize = 512, IntermediateSize = 1408, Layers = 8, Heads = 8, KvHeads = 4, HeadDim = 64, MaxPositions = Context, TieWordEmbeddings = true,
+    HiddenSize = 512, IntermediateSize = 1408, Layers = 8, Heads = 8, KvHeads = 4, HeadDim = 64, MaxPositions = 8192, TieWordEmbeddings = true,
 });
 if (!File.Exists(Path.Combine(folder, "lanes-demo.json")))
 {
     Console.WriteLine("Writing the benchmark checkpoint (random weights, seed 1)...");
     DemoModel.Write(folder, seed: 1, trainSteps: 0, shape);
+}
+
+if (scenario is "all" or "agent-loop" or "long-prompt")
+{
+    // Agent loops and long prompts need long sequences: 8 slots of 4,608 tokens.
+    TorchEngine Long(double stretch) => new(
+        Options.Create(new TorchEngineOptions { ModelPath = folder, ModelId = "bench", Slots = 8, ContextTokens = 4608, Threads = threads, Device = device, IgnoreEndOfSequence = true, PrefillStretch = stretch }),
+        NullLogger<TorchEngine>.Instance);
+    if (scenario is "all" or "agent-loop")
+    {
+        using var agents = Long(1.5);
+        await AgentLoop.RunAsync(agents, tenants: 8, turns: 10, prefix: 2000, requestTokens: 24, answerTokens: 16);
+    }
+
+    if (scenario is "all" or "long-prompt")
+    {
+        Console.WriteLine("E3 long prompt: 7 sequences decoding, then a 4,000-token prompt arrives");
+        Console.WriteLine("| prefill pacing | decode gap p50 alone | decode gap p99 while the prompt prefills | ratio | prompt's time to first token |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var stretch in new[] { 1.5, 100.0 })
+        {
+            using var paced = Long(stretch);
+            var (calm, during, prefill) = await LongPrompt.RunAsync(paced, running: 7, prompt: 4000);
+            Console.WriteLine($"| PrefillStretch {stretch} | {calm * 1000:F1} ms | {during * 1000:F1} ms | {during / calm:F2}{(stretch < 2 ? " (aim <= 2)" : "")} | {prefill:F2} s |");
+        }
+
+        Console.WriteLine();
+    }
+
+    if (scenario is not "all")
+    {
+        return;
+    }
 }
 
 using var engine = new TorchEngine(
