@@ -49,7 +49,7 @@ if (scenario is "all" or "agent-loop" or "long-prompt")
         foreach (var stretch in new[] { 1.5, 100.0 })
         {
             using var paced = Long(stretch);
-            var (calm, during, prefill) = await LongPrompt.RunAsync(paced, running: 7, prompt: 4000);
+            var (calm, during, prefill) = await LongPromptPacing.RunAsync(paced, running: 7, prompt: 4000);
             Console.WriteLine($"| PrefillStretch {stretch} | {calm * 1000:F1} ms | {during * 1000:F1} ms | {during / calm:F2}{(stretch < 2 ? " (aim <= 2)" : "")} | {prefill:F2} s |");
         }
 

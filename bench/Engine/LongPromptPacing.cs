@@ -9,7 +9,7 @@ namespace Lanes.Engine.Bench;
 /// inter-token gaps are timed for a while alone (p50), then while a <c>prompt</c>-token prompt is prefilled beside
 /// them (p99, from when it is sent until its first token).
 /// </summary>
-internal static class LongPrompt
+internal static class LongPromptPacing
 {
     public static async Task<(double CalmP50, double DuringP99, double PrefillSeconds)> RunAsync(TorchEngine engine, int running, int prompt)
     {
