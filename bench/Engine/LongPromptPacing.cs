@@ -11,7 +11,7 @@ namespace Lanes.Engine.Bench;
 /// </summary>
 internal static class LongPromptPacing
 {
-    public static async Task<(double CalmP50, double DuringP99, double PrefillSeconds)> RunAsync(TorchEngine engine, int running, int prompt)
+    public static async Task<(double CalmP50, double CalmP99, double DuringP99, double PrefillSeconds)> RunAsync(TorchEngine engine, int running, int prompt)
     {
         using var stop = new CancellationTokenSource();
         var gaps = new List<(double At, double Gap)>();
@@ -69,6 +69,6 @@ internal static class LongPromptPacing
             during = [.. gaps.Where(g => g.At > sent && g.At - g.Gap < first).Select(g => g.Gap).Order()];
         }
 
-        return (calm[calm.Count / 2], during[Math.Min(during.Count - 1, (int)(during.Count * 0.99))], first - sent);
+        return (calm[calm.Count / 2], calm[Math.Min(calm.Count - 1, (int)(calm.Count * 0.99))], during[Math.Min(during.Count - 1, (int)(during.Count * 0.99))], first - sent);
     }
 }

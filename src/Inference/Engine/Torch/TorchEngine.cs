@@ -453,6 +453,15 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         sequence.Blocks.AddRange(blocks);
         sequence.Keys.AddRange(keys);
         sequence.Reserved = need;
+
+        // The prompt's own blocks are taken now, together, so a long prompt's table is one run of blocks where the
+        // cache allows, and its chunks read their past in place; the completion's blocks are taken as it grows.
+        while (sequence.Blocks.Count < _cache.BlocksFor(sequence.Prompt.Length))
+        {
+            sequence.Blocks.Add(_blocks.Take());
+            sequence.Reserved--;
+        }
+
         sequence.Length = sequence.CachedTokens = blocks.Count * _cache.BlockSize;
         Interlocked.Add(ref _cachedTokens, sequence.CachedTokens);
         return true;

@@ -90,17 +90,21 @@ public class TorchPrefixCacheTests
     }
 
     [Fact]
-    public void The_prefill_pace_cuts_chunks_so_a_step_with_decodes_stays_within_the_stretch()
+    public void The_prefill_pace_steers_chunks_toward_a_step_of_the_stretch_times_a_decode_step()
     {
         var pace = new Lanes.Inference.Engine.Torch.Batching.PrefillPace(stretch: 1.5, cap: 4096, blockSize: 16);
         Assert.Equal(4096, pace.Budget(decoding: 0)); // nobody to keep pace with
         Assert.Equal(16, pace.Budget(decoding: 4)); // nothing measured yet: one block
 
-        pace.Record(TimeSpan.FromMilliseconds(20), prefilled: 0, decoding: 4); // a decode step: 20 ms
-        pace.Record(TimeSpan.FromMilliseconds(120), prefilled: 1000, decoding: 0); // 0.12 ms per prompt token
+        pace.Record(TimeSpan.FromMilliseconds(20), prefilled: 0, decoding: 4); // a decode step: 20 ms, so the target is 30 ms
+        pace.Record(TimeSpan.FromMilliseconds(15), prefilled: 16, decoding: 4);
+        Assert.Equal(32, pace.Budget(decoding: 4)); // twice as fast as allowed: twice the tokens
 
-        // Half a decode step's time (10 ms) buys about 83 prompt tokens.
-        Assert.InRange(pace.Budget(decoding: 4), 80, 86);
+        pace.Record(TimeSpan.FromMilliseconds(60), prefilled: 32, decoding: 4);
+        Assert.Equal(16, pace.Budget(decoding: 4)); // later chunks cost more per token: halved
+
+        pace.Record(TimeSpan.FromMilliseconds(300), prefilled: 16, decoding: 4);
+        Assert.Equal(16, pace.Budget(decoding: 4)); // never below a block
     }
 
     private static async Task<Reply> Generate(TorchEngine engine, ChatTurn[] turns, string? scope, int tokens = 12, Action? firstChunk = null)

@@ -1,56 +1,47 @@
 namespace Lanes.Inference.Engine.Torch.Batching;
 
 /// <summary>
-/// Sizes prefill chunks so running sequences keep their pace: from what steps have cost so far (a decode-only step,
-/// and each prefilled token), the tokens a step may prefill alongside decodes so it takes at most
-/// <c>stretch</c> times a decode-only step. With nothing decoding, a step prefills as much as the cap allows.
-/// Measured on the device the engine runs on, so the same setting holds on a CPU and on a GPU, where a token of
-/// prefill costs a very different share of a step.
+/// Sizes prefill chunks so running sequences keep their pace: a step that prefills beside decodes should take about
+/// <c>stretch</c> times a decode-only step. The chunk is steered by what the last such step really took, not by a
+/// cost model: a chunk late in a long prompt attends to (and gathers) every position before it, so it costs more per
+/// token than an early one, and feedback follows that where an average would lag. With nothing decoding, a step
+/// prefills as much as the cap allows. Measured on the device the engine runs on, so one setting holds on a CPU and
+/// on a GPU, where a token of prefill costs a very different share of a step.
 /// </summary>
-internal sealed class PrefillPace(double stretch, int cap, int blockSize)
+internal sealed class PrefillPace
 {
-    /// <summary>Weight of the newest measurement in the running averages.</summary>
+    /// <summary>Weight of the newest decode-only step in its running average.</summary>
     private const double Smoothing = 0.2;
 
+    private readonly double _stretch;
+    private readonly int _cap;
+    private readonly int _blockSize;
     private double _decodeStep;
-    private double _perPrefillToken;
-    private double _perDecodeRow;
+    private int _chunk;
 
-    /// <summary>Prompt tokens the next step may prefill with <paramref name="decoding"/> sequences decoding in it.</summary>
-    public int Budget(int decoding)
+    public PrefillPace(double stretch, int cap, int blockSize)
     {
-        if (decoding == 0)
-        {
-            return cap;
-        }
-
-        if (_perPrefillToken <= 0 || _decodeStep <= 0)
-        {
-            return blockSize; // nothing measured yet: a small chunk, then measure
-        }
-
-        var decodeStep = Math.Max(_decodeStep, _perDecodeRow * decoding);
-        var tokens = (stretch - 1) * decodeStep / _perPrefillToken;
-        return (int)Math.Clamp(tokens, blockSize, cap);
+        (_stretch, _cap, _blockSize) = (stretch, cap, blockSize);
+        _chunk = blockSize;
     }
 
-    /// <summary>What a step that prefilled <paramref name="prefilled"/> tokens and decoded
-    /// <paramref name="decoding"/> sequences took.</summary>
+    /// <summary>Prompt tokens the next step may prefill with <paramref name="decoding"/> sequences decoding in it.</summary>
+    public int Budget(int decoding) => decoding == 0 ? _cap : _chunk;
+
+    /// <summary>What a step that prefilled <paramref name="prefilled"/> tokens beside <paramref name="decoding"/>
+    /// decoding sequences took.</summary>
     public void Record(TimeSpan took, int prefilled, int decoding)
     {
         var seconds = took.TotalSeconds;
         if (prefilled == 0)
         {
-            _decodeStep = Average(_decodeStep, seconds);
-            _perDecodeRow = Average(_perDecodeRow, seconds / Math.Max(1, decoding));
+            _decodeStep = _decodeStep <= 0 ? seconds : _decodeStep + Smoothing * (seconds - _decodeStep);
         }
-        else
+        else if (decoding > 0 && _decodeStep > 0 && seconds > 0)
         {
-            // The step's time beyond what its decodes alone would have taken is the prefill's.
-            var decodes = decoding == 0 ? 0 : Math.Max(_decodeStep, _perDecodeRow * decoding);
-            _perPrefillToken = Average(_perPrefillToken, Math.Max(seconds - decodes, seconds * 0.1) / prefilled);
+            // Scale the chunk by how far the step was from its target (a quarter to twice the tokens).
+            var correction = Math.Clamp(_stretch * _decodeStep / seconds, 0.25, 2.0);
+            _chunk = (int)Math.Clamp(prefilled * correction, _blockSize, _cap);
         }
     }
-
-    private static double Average(double current, double sample) => current <= 0 ? sample : current + Smoothing * (sample - current);
 }

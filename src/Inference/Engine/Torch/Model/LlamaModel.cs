@@ -298,12 +298,16 @@ public sealed class LlamaModel : IDisposable
 
         foreach (var run in plan.Extends)
         {
-            // New tokens after a cached past read the sequence's blocks: q [1, H, T, D], k/v [1, H, keys, D].
+            // New tokens after a cached past read the sequence's blocks. The query heads sharing a KV head are folded
+            // into rows, so the cached k/v are read as they are, never copied per query head:
+            // q [1, KVH, G × T, D] against k/v [1, KVH, keys, D], the causal mask repeated for each head of a group.
             long t = run.Length, keys = run.KeyBlocks.shape[0] * cache!.BlockSize;
-            var qe = q.narrow(0, run.Start, t).view(1, t, h, d).transpose(1, 2);
-            var ke = ExpandHeads(Blocks(cache.Keys[index], run.KeyBlocks, cache.BlockSize).view(1, keys, kvh, d).transpose(1, 2), groups);
-            var ve = ExpandHeads(Blocks(cache.Values[index], run.KeyBlocks, cache.BlockSize).view(1, keys, kvh, d).transpose(1, 2), groups);
-            outputs.Add(F.scaled_dot_product_attention(qe, ke, ve, run.Mask).transpose(1, 2).reshape(t, h * d));
+            var qe = q.narrow(0, run.Start, t).view(t, kvh, groups, d).permute(1, 2, 0, 3).reshape(1, kvh, groups * t, d);
+            var ke = Blocks(cache.Keys[index], run, cache.BlockSize).view(1, keys, kvh, d).transpose(1, 2);
+            var ve = Blocks(cache.Values[index], run, cache.BlockSize).view(1, keys, kvh, d).transpose(1, 2);
+            var mask = groups == 1 ? run.Mask : run.Mask.repeat(groups, 1);
+            var attended = F.scaled_dot_product_attention(qe, ke, ve, mask); // [1, KVH, G × T, D]
+            outputs.Add(attended.view(kvh, groups, t, d).permute(2, 0, 1, 3).reshape(t, h * d));
         }
 
         if (plan.DecodeRows > 0)
@@ -329,6 +333,17 @@ public sealed class LlamaModel : IDisposable
     {
         long rows = cache.shape[0], kvh = cache.shape[1], d = cache.shape[2];
         return cache.view(rows / blockSize, blockSize * kvh * d).index_select(0, table);
+    }
+
+    /// <summary>An extending sequence's blocks: a view when they are consecutive, else gathered.</summary>
+    private static Tensor Blocks(Tensor cache, ExtendRun run, int blockSize)
+    {
+        if (run.FirstBlock < 0)
+        {
+            return Blocks(cache, run.KeyBlocks, blockSize);
+        }
+
+        return cache.narrow(0, (long)run.FirstBlock * blockSize, run.KeyBlocks.shape[0] * blockSize);
     }
 
     private static Tensor ExpandHeads(Tensor kv, long groups)

@@ -15,8 +15,9 @@ public readonly record struct PrefillGroup(int Start, int Rows, int Length);
 
 /// <summary>A sequence that continues after <see cref="Past"/> cached tokens with <see cref="Length"/> new ones (a
 /// chunk of a long prompt, or a prompt whose prefix was cached): it reads its cached blocks
-/// (<see cref="KeyBlocks"/>), masked so new token i sees positions up to <c>Past + i</c>.</summary>
-public sealed record ExtendRun(int Start, int Length, int Past, Tensor KeyBlocks, Tensor Mask);
+/// (<see cref="KeyBlocks"/>; in place from <see cref="FirstBlock"/> when they are consecutive), masked so new token
+/// i sees positions up to <c>Past + i</c>.</summary>
+public sealed record ExtendRun(int Start, int Length, int Past, Tensor KeyBlocks, Tensor Mask, int FirstBlock = -1);
 
 /// <summary>
 /// The shape of one forward step over a packed batch of N new tokens: fresh prefill groups first, then sequences
@@ -141,7 +142,7 @@ public sealed class StepPlan
             groups.Add(new PrefillGroup(start, count, length));
         }
 
-        var extendShapes = new List<(int Start, int Length, int Past, int Table, int Blocks)>();
+        var extendShapes = new List<(int Start, int Length, int Past, int Table, int Blocks, int First)>();
         var table = extendAt;
         foreach (var i in extends)
         {
@@ -154,7 +155,13 @@ public sealed class StepPlan
                 buffer[table + b] = row.Blocks[b];
             }
 
-            extendShapes.Add((start, row.Tokens.Count, row.Past, table, blocks));
+            var consecutive = true;
+            for (var b = 1; b < blocks && consecutive; b++)
+            {
+                consecutive = row.Blocks[b] == row.Blocks[0] + b;
+            }
+
+            extendShapes.Add((start, row.Tokens.Count, row.Past, table, blocks, consecutive ? row.Blocks[0] : -1));
             table += blocks;
         }
 
@@ -198,7 +205,7 @@ public sealed class StepPlan
             Prefills = groups,
             Extends = [.. extendShapes.Select(e => new ExtendRun(e.Start, e.Length, e.Past, all.narrow(0, e.Table, e.Blocks),
                 // New token i (at position Past + i) sees every position up to its own.
-                arange(e.Blocks * blockSize, device: device).unsqueeze(0).le(arange(e.Length, device: device).add(e.Past).unsqueeze(1))))],
+                arange(e.Blocks * blockSize, device: device).unsqueeze(0).le(arange(e.Length, device: device).add(e.Past).unsqueeze(1)), e.First))],
             DecodeStart = decodeStart,
             DecodeRows = decodes.Count,
             DecodeBlocks = decodes.Count == 0 ? null : all.narrow(0, tablesAt, decodes.Count * decodeBlocks),

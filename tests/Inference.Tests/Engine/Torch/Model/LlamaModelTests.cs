@@ -42,10 +42,13 @@ public class LlamaModelTests
         AssertClose(worst, reference);
     }
 
-    [Fact]
-    public void A_prompt_prefilled_in_chunks_beside_decoding_sequences_gets_the_logits_of_a_full_forward_pass()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_prompt_prefilled_in_chunks_beside_decoding_sequences_gets_the_logits_of_a_full_forward_pass(bool consecutiveBlocks)
     {
-        var (config, model, cache) = Load(blocks: 16);
+        int[] table = consecutiveBlocks ? [16, 17, 18, 19, 20, 21] : Scattered; // read in place, or gathered
+        var (config, model, cache) = Load(blocks: 24);
         using var _ = model;
         using var __ = cache;
         using var scope = NewDisposeScope();
@@ -62,7 +65,7 @@ public class LlamaModelTests
         {
             var last = past + chunk == 42;
             var logits = model.Forward(StepPlan.Build(
-                [new StepRow(Scattered, past, tokens[past..(past + chunk)], last), new StepRow(Other, 3 + past / 7, [4])], cache.BlockSize, CPU), cache);
+                [new StepRow(table, past, tokens[past..(past + chunk)], last), new StepRow(Other, 3 + past / 7, [4])], cache.BlockSize, CPU), cache);
             past += chunk;
             Assert.Equal(last ? 2 : 1, logits.shape[0]); // a chunk before the last asks no logits
             if (last)
@@ -73,7 +76,7 @@ public class LlamaModelTests
 
         for (var t = 42; t < tokens.Length; t++)
         {
-            var logits = model.Forward(StepPlan.Build([new StepRow(Scattered, t, [tokens[t]])], cache.BlockSize, CPU), cache);
+            var logits = model.Forward(StepPlan.Build([new StepRow(table, t, [tokens[t]])], cache.BlockSize, CPU), cache);
             worst = Math.Max(worst, (logits[0] - reference[t]).abs().max().item<float>());
         }
 
