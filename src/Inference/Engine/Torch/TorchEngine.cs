@@ -399,8 +399,9 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
                 sequence.Reserved--;
             }
 
-            IReadOnlyList<int> input = sequence.Prefilling ? new ArraySegment<int>(sequence.Prompt, sequence.Length, tokens) : [sequence.NextToken];
-            rows.Add(new StepRow(sequence.Blocks, sequence.Length, input, logits));
+            var prompt = sequence.Prefilling;
+            IReadOnlyList<int> input = prompt ? new ArraySegment<int>(sequence.Prompt, sequence.Length, tokens) : [sequence.NextToken];
+            rows.Add(new StepRow(sequence.Blocks, sequence.Length, input, logits, prompt));
         }
 
         int[] sampled;

@@ -41,6 +41,8 @@ internal sealed class PrefillPace
         {
             // Scale the chunk by how far the step was from its target (a quarter to twice the tokens).
             var correction = Math.Clamp(_stretch * _decodeStep / seconds, 0.25, 2.0);
+            // Never below a block: smaller chunks cost nearly as much a step (the past is read whatever the chunk) and
+            // only stretch the prompt's wait.
             _chunk = (int)Math.Clamp(prefilled * correction, _blockSize, _cap);
         }
     }

@@ -4,7 +4,8 @@ namespace Lanes.Inference.Engine.Torch.Model;
 
 /// <summary>
 /// Keys and values in blocks of <see cref="BlockSize"/> token positions, allocated once at start: per layer
-/// <c>[blocks × blockSize, kvHeads, headDim]</c>. A sequence owns a block table: its position <c>p</c> lives in row
+/// <c>[kvHeads, blocks × blockSize, headDim]</c>, head first, so one head's keys for a run of positions are one run of
+/// memory that attention multiplies in place. A sequence owns a block table: its position <c>p</c> lives in row
 /// <c>table[p / blockSize] × blockSize + p % blockSize</c>. So a sequence's blocks need not be consecutive, memory is
 /// spent on the tokens sequences hold rather than on every slot's longest possible sequence, and a block holding a
 /// prompt's prefix can be read by every later sequence that starts with the same tokens (see
@@ -24,8 +25,8 @@ public sealed class KvCache : IDisposable
         Values = new Tensor[config.Layers];
         for (var i = 0; i < config.Layers; i++)
         {
-            Keys[i] = zeros([(long)blocks * blockSize, config.KvHeads, config.HeadDim], dtype, device).DetachFromDisposeScope();
-            Values[i] = zeros([(long)blocks * blockSize, config.KvHeads, config.HeadDim], dtype, device).DetachFromDisposeScope();
+            Keys[i] = zeros([config.KvHeads, (long)blocks * blockSize, config.HeadDim], dtype, device).DetachFromDisposeScope();
+            Values[i] = zeros([config.KvHeads, (long)blocks * blockSize, config.HeadDim], dtype, device).DetachFromDisposeScope();
         }
 
         BytesPerToken = BytesPerTokenOf(config, Keys[0].ElementSize);
@@ -40,7 +41,7 @@ public sealed class KvCache : IDisposable
 
     public long BytesPerBlock => BytesPerToken * BlockSize;
 
-    /// <summary>Per layer, one row per token position: <c>[blocks × blockSize, kvHeads, headDim]</c>.</summary>
+    /// <summary>Per layer, one row per token position and head: <c>[kvHeads, blocks × blockSize, headDim]</c>.</summary>
     public Tensor[] Keys { get; }
 
     public Tensor[] Values { get; }

@@ -280,9 +280,9 @@ public sealed class LlamaModel : IDisposable
         var v = qkv.narrow(1, (h + kvh) * d, kvh * d).view(n, kvh, d);
         if (cache is not null && plan.WriteRows is not null)
         {
-            // cache: [blocks × blockSize, KVH, D]; every new token's k/v goes to its row, through its block table.
-            cache.Keys[index].index_copy_(0, plan.WriteRows, k);
-            cache.Values[index].index_copy_(0, plan.WriteRows, v);
+            // cache: [KVH, blocks × blockSize, D]; every new token's k/v goes to its row, through its block table.
+            cache.Keys[index].index_copy_(1, plan.WriteRows, k.transpose(0, 1));
+            cache.Values[index].index_copy_(1, plan.WriteRows, v.transpose(0, 1));
         }
 
         var outputs = new List<Tensor>(plan.Prefills.Count + plan.Extends.Count + 1);
@@ -303,8 +303,8 @@ public sealed class LlamaModel : IDisposable
             // q [1, KVH, G × T, D] against k/v [1, KVH, keys, D], the causal mask repeated for each head of a group.
             long t = run.Length, keys = run.KeyBlocks.shape[0] * cache!.BlockSize;
             var qe = q.narrow(0, run.Start, t).view(t, kvh, groups, d).permute(1, 2, 0, 3).reshape(1, kvh, groups * t, d);
-            var ke = Blocks(cache.Keys[index], run, cache.BlockSize).view(1, keys, kvh, d).transpose(1, 2);
-            var ve = Blocks(cache.Values[index], run, cache.BlockSize).view(1, keys, kvh, d).transpose(1, 2);
+            var ke = Blocks(cache.Keys[index], run, cache.BlockSize).unsqueeze(0);
+            var ve = Blocks(cache.Values[index], run, cache.BlockSize).unsqueeze(0);
             var mask = groups == 1 ? run.Mask : run.Mask.repeat(groups, 1);
             var attended = F.scaled_dot_product_attention(qe, ke, ve, mask); // [1, KVH, G × T, D]
             outputs.Add(attended.view(kvh, groups, t, d).permute(2, 0, 1, 3).reshape(t, h * d));
@@ -316,8 +316,8 @@ public sealed class LlamaModel : IDisposable
             // q [R, KVH, G, D] against each sequence's cached k/v [R, KVH, keys, D], masked by its length.
             long r = plan.DecodeRows, keys = plan.DecodeKeys;
             var qd = q.narrow(0, plan.DecodeStart, r).view(r, kvh, groups, d);
-            var kd = Blocks(cache!.Keys[index], plan.DecodeBlocks!, cache.BlockSize).view(r, keys, kvh, d).transpose(1, 2);
-            var vd = Blocks(cache.Values[index], plan.DecodeBlocks!, cache.BlockSize).view(r, keys, kvh, d).transpose(1, 2);
+            var kd = Blocks(cache!.Keys[index], plan.DecodeBlocks!, cache.BlockSize).view(kvh, r, keys, d).transpose(0, 1);
+            var vd = Blocks(cache.Values[index], plan.DecodeBlocks!, cache.BlockSize).view(kvh, r, keys, d).transpose(0, 1);
             outputs.Add(F.scaled_dot_product_attention(qd, kd, vd, plan.DecodeMask).reshape(r, h * d));
         }
 
@@ -328,11 +328,11 @@ public sealed class LlamaModel : IDisposable
         return x + Project(F.silu(gateUp.narrow(1, 0, inter)) * gateUp.narrow(1, inter, inter), w.Down);
     }
 
-    /// <summary>Whole blocks of one layer's cached k or v, gathered in table order: [blocks × blockSize, KVH, D].</summary>
+    /// <summary>Whole blocks of one layer's cached k or v, gathered in table order: [KVH, blocks × blockSize, D].</summary>
     private static Tensor Blocks(Tensor cache, Tensor table, int blockSize)
     {
-        long rows = cache.shape[0], kvh = cache.shape[1], d = cache.shape[2];
-        return cache.view(rows / blockSize, blockSize * kvh * d).index_select(0, table);
+        long kvh = cache.shape[0], rows = cache.shape[1], d = cache.shape[2];
+        return cache.view(kvh, rows / blockSize, blockSize * d).index_select(1, table).view(kvh, table.shape[0] * blockSize, d);
     }
 
     /// <summary>An extending sequence's blocks: a view when they are consecutive, else gathered.</summary>
@@ -343,7 +343,7 @@ public sealed class LlamaModel : IDisposable
             return Blocks(cache, run.KeyBlocks, blockSize);
         }
 
-        return cache.narrow(0, (long)run.FirstBlock * blockSize, run.KeyBlocks.shape[0] * blockSize);
+        return cache.narrow(1, (long)run.FirstBlock * blockSize, run.KeyBlocks.shape[0] * blockSize);
     }
 
     private static Tensor ExpandHeads(Tensor kv, long groups)

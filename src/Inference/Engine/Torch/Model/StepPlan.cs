@@ -5,9 +5,11 @@ namespace Lanes.Inference.Engine.Torch.Model;
 /// <summary>
 /// One sequence's part in a step: its block table, how many of its tokens are already in the cache
 /// (<paramref name="Past"/>), its new tokens, and whether the logits after its last new token are wanted (a prompt
-/// prefilled in chunks wants them only after its last chunk).
+/// prefilled in chunks wants them only after its last chunk). A <paramref name="Prompt"/> chunk after a cached past
+/// always attends on its own, even when it is a single token: batched with the decoding rows it would make every one
+/// of them read as many positions as the longest prompt.
 /// </summary>
-public sealed record StepRow(IReadOnlyList<int> Blocks, int Past, IReadOnlyList<int> Tokens, bool Logits = true);
+public sealed record StepRow(IReadOnlyList<int> Blocks, int Past, IReadOnlyList<int> Tokens, bool Logits = true, bool Prompt = false);
 
 /// <summary>Rows of equal length starting fresh at position 0, packed from token <see cref="Start"/>: they attend
 /// only to their own new tokens, so the cache is written but not read.</summary>
@@ -99,7 +101,7 @@ public sealed class StepPlan
                 throw new ArgumentException("A step row needs at least one new token.", nameof(rows));
             }
 
-            (row.Past == 0 ? fresh : row.Tokens.Count == 1 ? decodes : extends).Add(i);
+            (row.Past == 0 ? fresh : row.Tokens.Count == 1 && !row.Prompt ? decodes : extends).Add(i);
         }
 
         fresh.Sort((a, b) => rows[a].Tokens.Count != rows[b].Tokens.Count ? rows[a].Tokens.Count.CompareTo(rows[b].Tokens.Count) : a.CompareTo(b));
