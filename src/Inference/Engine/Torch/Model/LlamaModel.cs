@@ -312,13 +312,15 @@ public sealed class LlamaModel : IDisposable
 
         if (plan.DecodeRows > 0)
         {
-            // One new token per sequence; the query heads sharing a KV head are folded into rows:
-            // q [R, KVH, G, D] against each sequence's cached k/v [R, KVH, keys, D], masked by its length.
+            // One new token per sequence; the query heads sharing a KV head are folded into rows, and the KV head is
+            // the outer batch dimension, as the cache is laid out, so the gathered k/v are used as they come:
+            // q [KVH, R, G, D] against each sequence's cached k/v [KVH, R, keys, D], masked by its length.
             long r = plan.DecodeRows, keys = plan.DecodeKeys;
-            var qd = q.narrow(0, plan.DecodeStart, r).view(r, kvh, groups, d);
-            var kd = Blocks(cache!.Keys[index], plan.DecodeBlocks!, cache.BlockSize).view(kvh, r, keys, d).transpose(0, 1);
-            var vd = Blocks(cache.Values[index], plan.DecodeBlocks!, cache.BlockSize).view(kvh, r, keys, d).transpose(0, 1);
-            outputs.Add(F.scaled_dot_product_attention(qd, kd, vd, plan.DecodeMask).reshape(r, h * d));
+            var qd = q.narrow(0, plan.DecodeStart, r).view(r, kvh, groups, d).transpose(0, 1);
+            var kd = Blocks(cache!.Keys[index], plan.DecodeBlocks!, cache.BlockSize).view(kvh, r, keys, d);
+            var vd = Blocks(cache.Values[index], plan.DecodeBlocks!, cache.BlockSize).view(kvh, r, keys, d);
+            var attended = F.scaled_dot_product_attention(qd, kd, vd, plan.DecodeMask!.view(1, r, 1, keys)); // [KVH, R, G, D]
+            outputs.Add(attended.transpose(0, 1).reshape(r, h * d));
         }
 
         var attention = outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
