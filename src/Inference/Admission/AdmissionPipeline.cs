@@ -54,6 +54,11 @@ public sealed class AdmissionPipeline(
     private static readonly ApiRefusal BudgetUnavailable =
         ApiRefusal.Unavailable("budget_unavailable", "The budget service is unreachable just now; retry in a moment.");
 
+    /// <summary>Each tenant's prefix-cache scope, made once per tenant rather than once per request.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, string> _cacheScopes = new();
+
+    private string CacheScopeOf(Guid tenant) => _cacheScopes.GetOrAdd(tenant, static id => id.ToString("N"));
+
     public Refusable<KeyStatus> Authenticate(string? authorization) => Authenticate(authorization, null);
 
     /// <summary>
@@ -319,7 +324,7 @@ public sealed class AdmissionPipeline(
                 Key = key,
                 Tenant = tenant,
                 Prompt = prompt,
-                Sampling = new Sampling(maxTokens, call.Temperature, call.TopP, null, call.Seed, call.Stop) { Streamed = call.Stream, CacheScope = key.TenantId.ToString() },
+                Sampling = new Sampling(maxTokens, call.Temperature, call.TopP, null, call.Seed, call.Stop) { Streamed = call.Stream, CacheScope = CacheScopeOf(key.TenantId) },
                 Price = price,
                 Hold = hold!,
                 Lease = lease,
