@@ -356,10 +356,12 @@ public sealed class AdmissionPipeline(
         budgets.Settle(a.Hold, cost);
         a.Lease.ServedTokens = promptTokens + outputTokens;
         a.Lease.Dispose();
-        drain.Leave();
         meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation, a.Door));
         metrics.Request(outcome, a.Prompt.Model);
         metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, cost, a.QueueWait, firstToken, generation);
+
+        // Last: a shutdown waiting on the drain flushes only once this request's usage is in the meter.
+        drain.Leave();
     }
 
     private ApiRefusal Refuse(KeyStatus key, string model, ApiRefusal error, DateTimeOffset at, Lanes.Billing.Usage.ApiDoor door)

@@ -155,6 +155,8 @@ public partial class MalformedRequestTests(GatewayOnKestrel gateway) : IClassFix
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, "/v1/chat/completions", key.Secret, new MalformedBody("valid", Encoding.UTF8.GetBytes(Chat)))).Status);
+        // The answer reaches the client just before its request is metered: wait until it has been.
+        Assert.True(await gateway.Get<Lanes.Inference.Metering.RequestDrain>().WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None));
         await gateway.Get<UsageFlusher>().FlushAsync(CancellationToken.None);
         var recorded = await gateway.Get<KeyService>().FindAsync(tenant.Id, key.Key.Id);
         Assert.Equal((1L, 0L), (recorded!.WindowRequests, recorded.WindowThrottled));
