@@ -10,7 +10,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 // Engine benchmark: continuous batching on a ~32M-parameter Llama-shaped model with random weights.
-// Run with: ./lanes bench engine [--threads N] [--tokens N] [--rounds N] [--device auto|cpu|cuda] [--scenario all|decode|agent-loop|long-prompt]
+// Run with: ./lanes bench engine [--threads N] [--tokens N] [--rounds N] [--device auto|cpu|cuda] [--scenario all|ops|decode|agent-loop|long-prompt] [--shape qwen2.5-0.5b|llama-3.2-1b [--past N] [--steps N]]
 // Every figure is measured in this process; batch-1 throughput is the baseline for the batched runs.
 var threads = Arg("--threads", 2);
 var tokens = Arg("--tokens", 64);
@@ -27,6 +27,30 @@ if (!File.Exists(Path.Combine(folder, "lanes-demo.json")))
 {
     Console.WriteLine("Writing the benchmark checkpoint (random weights, seed 1)...");
     DemoModel.Write(folder, seed: 1, trainSteps: 0, shape);
+}
+
+if (args.SkipWhile(a => a != "--shape").Skip(1).FirstOrDefault() is { } shapeName)
+{
+    // Real model shapes with random weights, at the engine's step level (no checkpoint or tokenizer needed).
+    if (threads > 0)
+    {
+        set_num_threads(threads);
+    }
+
+    var on = device == "cpu" || (device == "auto" && !cuda.is_available()) ? CPU : CUDA;
+    var shapeConfig = ShapeBench.Shape(shapeName) ?? throw new ArgumentException($"--shape {shapeName}: known shapes are qwen2.5-0.5b and llama-3.2-1b");
+    var gpu = on.type == DeviceType.CUDA;
+    ShapeBench.Run(shapeName, shapeConfig, on, gpu ? [1, 32, 128] : [1, 8, 32], past: Arg("--past", 512), steps: Arg("--steps", gpu ? 64 : 8), MeasureBandwidth(on));
+    return;
+}
+
+if (scenario is "all" or "ops")
+{
+    await StepCost.RunAsync(folder, threads);
+    if (scenario is "ops")
+    {
+        return;
+    }
 }
 
 if (scenario is "all" or "agent-loop" or "long-prompt")

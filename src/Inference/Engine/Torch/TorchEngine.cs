@@ -64,6 +64,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private ConstraintMasks.Scratch? _maskScratch;
     private int _disposed;
     private long _liveTensors;
+    private StepCounts _decodeCounts;
 
     public TorchEngine(IOptions<TorchEngineOptions> options, ILogger<TorchEngine> logger)
     {
@@ -168,6 +169,19 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
     /// <summary>Tensors alive on the engine's thread after the last step: flat when every step frees what it made.</summary>
     public long LiveTensors => Interlocked.Read(ref _liveTensors);
+
+    /// <summary>What the steps that only decoded (no prompt in the batch) cost, summed: tensor ops and copies between
+    /// host and device (see <see cref="StepCounts"/>).</summary>
+    public StepCounts DecodeStepCounts
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _decodeCounts;
+            }
+        }
+    }
 
     /// <summary>Sequences holding a slot or waiting for one.</summary>
     public int Active
@@ -406,6 +420,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
         int[] sampled;
         var started = Stopwatch.GetTimestamp();
+        var before = StepCounts.Now();
         using (NewDisposeScope())
         using (no_grad())
         {
@@ -417,6 +432,15 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
 
         _pace.Record(Stopwatch.GetElapsedTime(started), prefilled, decodes.Count);
+        if (prefilled == 0)
+        {
+            var step = StepCounts.Now() - before;
+            lock (_gate)
+            {
+                _decodeCounts += step;
+            }
+        }
+
         Interlocked.Increment(ref _steps);
         Interlocked.Add(ref _prefilledTokens, prefilled);
         Interlocked.Exchange(ref _liveTensors, DisposeScopeManager.Statistics.ThreadTotalLiveCount);

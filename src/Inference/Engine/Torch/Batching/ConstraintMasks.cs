@@ -1,4 +1,5 @@
 using Lanes.Inference.Engine.Torch.Constraints;
+using Lanes.Inference.Engine.Torch.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -60,8 +61,8 @@ public static class ConstraintMasks
         }
 
         var device = logits.device;
-        using var mask = torch.tensor(scratch.Allowed, [rows.Count, vocab]).to(device);
-        using var index = torch.tensor(rows.Select(r => (long)r).ToArray(), device: device);
+        using var mask = DeviceCopies.ToDevice(scratch.Allowed, [rows.Count, vocab], device);
+        using var index = DeviceCopies.ToDevice(rows.Select(r => (long)r).ToArray(), device);
         var picked = logits.index_select(0, index).masked_fill(mask.logical_not(), float.NegativeInfinity);
         return logits.index_copy(0, index, picked);
     }

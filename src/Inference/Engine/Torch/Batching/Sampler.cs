@@ -1,3 +1,4 @@
+using Lanes.Inference.Engine.Torch.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,52 +8,87 @@ namespace Lanes.Inference.Engine.Torch.Batching;
 public readonly record struct RowSampling(double Temperature, double TopP, int TopK, Random Random);
 
 /// <summary>
-/// Picks the next token for every row of a step's logits at once: greedy rows by argmax; sampled rows by
-/// temperature, top-k and top-p over the sorted distribution, drawing with a per-request random source so a seeded
-/// request gives the same tokens whatever else is in the batch.
+/// Picks the next token for every row of a step's logits on the device, and reads them back in one copy: greedy rows
+/// by argmax; sampled rows by temperature, drawing with a per-request random source so a seeded request gives the
+/// same tokens whatever else is in the batch. A row without top-k or top-p draws by inverse CDF over the whole
+/// vocabulary, which is exact and needs no sort; only rows that cut the distribution sort, and only as far as the
+/// largest k among them.
 /// </summary>
 public static class Sampler
 {
     /// <param name="logits">[rows, vocab] float32.</param>
     public static int[] Sample(Tensor logits, IReadOnlyList<RowSampling> rows)
     {
-        var count = rows.Count;
-        var result = new int[count];
-        var greedy = logits.argmax(1).cpu().data<long>().ToArray();
-        var sampled = Enumerable.Range(0, count).Where(i => rows[i].Temperature > 0).ToList();
-        for (var i = 0; i < count; i++)
-        {
-            result[i] = (int)greedy[i];
-        }
-
-        if (sampled.Count == 0)
-        {
-            return result;
-        }
-
         var vocab = (int)logits.shape[1];
-        var k = Math.Min(vocab, sampled.Max(i => rows[i].TopK is > 0 and var tk ? tk : vocab));
-        var device = logits.device;
-        var picked = logits.index_select(0, tensor(sampled.Select(i => (long)i).ToArray(), device: device));
-        var temperatures = tensor(sampled.Select(i => (float)rows[i].Temperature).ToArray(), [sampled.Count, 1], device: device);
-        // values, ids: [S, k] sorted from the most likely down.
-        var (values, ids) = (picked / temperatures).topk(k, 1);
-        var probs = values.softmax(1);
-        var rank = arange(k, device: device).unsqueeze(0);
-        var topK = tensor(sampled.Select(i => (long)(rows[i].TopK is > 0 and var tk ? tk : vocab)).ToArray(), [sampled.Count, 1], device: device);
-        var topP = tensor(sampled.Select(i => (float)rows[i].TopP).ToArray(), [sampled.Count, 1], device: device);
-        // Keep a token while the mass before it is under top_p (the most likely token always stays).
-        var keep = rank.lt(topK).logical_and((probs.cumsum(1) - probs).lt(topP));
-        probs = probs * keep.to(probs.dtype);
-        var cdf = probs.cumsum(1);
-        var draws = tensor(sampled.Select(i => (float)rows[i].Random.NextDouble()).ToArray(), [sampled.Count, 1], device: device) * cdf.narrow(1, k - 1, 1);
-        var choice = cdf.lt(draws).sum(1, keepdim: true).clamp_max(k - 1);
-        var tokens = ids.gather(1, choice).squeeze(1).cpu().data<long>().ToArray();
-        for (var s = 0; s < sampled.Count; s++)
+        var picks = logits.argmax(1);
+        var whole = new List<int>();
+        var cut = new List<int>();
+        for (var i = 0; i < rows.Count; i++)
         {
-            result[sampled[s]] = (int)tokens[s];
+            if (rows[i].Temperature > 0)
+            {
+                (Cuts(rows[i], vocab) ? cut : whole).Add(i);
+            }
+        }
+
+        if (whole.Count + cut.Count > 0)
+        {
+            // One copy to the device for every sampled row: row, 1 / temperature, draw, top-k, top-p.
+            const int Fields = 5;
+            var host = new float[(whole.Count + cut.Count) * Fields];
+            var at = 0;
+            foreach (var i in whole.Concat(cut))
+            {
+                var row = rows[i];
+                host[at++] = i;
+                host[at++] = (float)(1 / row.Temperature);
+                // In (0, 1], so the draw never lands on a token of zero probability.
+                host[at++] = (float)(1 - row.Random.NextDouble());
+                host[at++] = row.TopK is > 0 and var k && k < vocab ? k : vocab;
+                host[at++] = (float)row.TopP;
+            }
+
+            var device = logits.device;
+            var parameters = DeviceCopies.ToDevice(host, [whole.Count + cut.Count, Fields], device);
+            if (whole.Count > 0)
+            {
+                var p = parameters.narrow(0, 0, whole.Count);
+                var index = p.select(1, 0).to(ScalarType.Int64);
+                var cdf = (logits.index_select(0, index) * p.narrow(1, 1, 1)).softmax(1).cumsum(1);
+                // The first token whose cumulative probability reaches the draw (scaled by the total, which rounding
+                // leaves a hair off 1).
+                var choice = cdf.lt(p.narrow(1, 2, 1) * cdf.narrow(1, vocab - 1, 1)).sum(1).clamp_max(vocab - 1);
+                picks = picks.index_copy(0, index, choice);
+            }
+
+            if (cut.Count > 0)
+            {
+                var p = parameters.narrow(0, whole.Count, cut.Count);
+                var index = p.select(1, 0).to(ScalarType.Int64);
+                var k = cut.Max(i => rows[i].TopK is > 0 and var tk && tk < vocab ? tk : vocab);
+                // values, ids: [S, k] sorted from the most likely down.
+                var (values, ids) = (logits.index_select(0, index) * p.narrow(1, 1, 1)).topk(k, 1);
+                var probs = values.softmax(1);
+                var rank = arange(k, device: device).unsqueeze(0);
+                // Keep a token while its rank is under top_k and the mass before it is under top_p (the most likely
+                // token always stays).
+                var keep = rank.lt(p.narrow(1, 3, 1)).logical_and((probs.cumsum(1) - probs).lt(p.narrow(1, 4, 1)));
+                var cdf = (probs * keep.to(probs.dtype)).cumsum(1);
+                var choice = cdf.lt(p.narrow(1, 2, 1) * cdf.narrow(1, k - 1, 1)).sum(1, keepdim: true).clamp_max(k - 1);
+                picks = picks.index_copy(0, index, ids.gather(1, choice).squeeze(1));
+            }
+        }
+
+        var tokens = DeviceCopies.ToHost(picks);
+        var result = new int[tokens.Length];
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            result[i] = (int)tokens[i];
         }
 
         return result;
     }
+
+    /// <summary>Whether the row samples from part of the distribution (top-k or top-p), which needs it sorted.</summary>
+    private static bool Cuts(RowSampling row, int vocab) => row.TopP < 1 || row.TopK is > 0 and var k && k < vocab;
 }

@@ -21,11 +21,19 @@ public sealed class LlamaModel : IDisposable
     private readonly Tensor _embed;
     private Tensor _lmHead;
     private readonly Tensor _norm;
-    private readonly Tensor _cos;
-    private readonly Tensor _sin;
 
-    /// <summary>Projection weights stored [in, out] (see <see cref="TransposeForCpu"/>).</summary>
+    /// <summary>[positions, 2, headDim]: each position's cosines, then its sines signed for rotating half a head
+    /// (see <see cref="RopeFor"/>).</summary>
+    private readonly Tensor _rope;
+
+    /// <summary>[1, 2, 1, headDim]: the rotation that leaves a head as it is (cos 1, sin 0), for the value heads.</summary>
+    private readonly Tensor _still;
+
+    /// <summary>Projection weights seen as [in, out] (see <see cref="PrepareForInference"/>).</summary>
     private bool _transposed;
+
+    /// <summary>RMSNorm weights multiplied into the projections that read the norm's output.</summary>
+    private bool _normsFolded;
 
     private LlamaModel(ModelConfig config, Device device, ScalarType dtype, Tensor embed, Tensor lmHead, Tensor norm, LayerWeights[] layers, int maxPositions)
     {
@@ -37,8 +45,8 @@ public sealed class LlamaModel : IDisposable
         _norm = norm;
         _layers = layers;
         MaxPositions = maxPositions;
-        (_cos, _sin) = RopeTables(config, maxPositions, dtype, device);
-        foreach (var t in Parameters().Append(_cos).Append(_sin))
+        (_rope, _still) = RopeTables(config, maxPositions, dtype, device);
+        foreach (var t in Parameters().Append(_rope).Append(_still))
         {
             // The model owns its weights: no caller's dispose scope may free them.
             t.DetachFromDisposeScope();
@@ -98,24 +106,20 @@ public sealed class LlamaModel : IDisposable
         }
 
         var model = new LlamaModel(config, device, dtype, embed, lmHead, Read("model.norm.weight", hidden), layers, maxPositions);
-        if (device.type == DeviceType.CPU)
-        {
-            model.TransposeForCpu();
-        }
-
+        model.PrepareForInference();
         return model;
     }
 
     /// <summary>Random weights from a seed (tests, benchmarks, the start of the demo's training). With
     /// <paramref name="trainable"/> the weights are leaf tensors that collect gradients.</summary>
-    public static LlamaModel Random(ModelConfig config, long seed, Device device, bool trainable = false, int? maxPositions = null)
+    public static LlamaModel Random(ModelConfig config, long seed, Device device, bool trainable = false, int? maxPositions = null, ScalarType dtype = ScalarType.Float32)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var generator = new Generator((ulong)seed);
         long hd = config.HeadDim, h = config.Heads, kv = config.KvHeads, hidden = config.HiddenSize, inter = config.IntermediateSize;
         // Scaled so activations keep unit size through the layers and logits are well separated.
-        Tensor Make(Tensor t) => trainable ? new TorchSharp.Modules.Parameter(t.to(device), requires_grad: true) : t.to(device);
+        Tensor Make(Tensor t) => trainable ? new TorchSharp.Modules.Parameter(t.to(device), requires_grad: true) : t.to(dtype, device);
         Tensor Normal(long rows, long cols, double std) => Make(randn([rows, cols], generator: generator) * std);
         Tensor Ones(long n) => Make(ones(n));
         Tensor Bias(long n) => Make(randn([n], generator: generator) * 0.02);
@@ -135,34 +139,71 @@ public sealed class LlamaModel : IDisposable
                 Normal(hidden, inter, 0.5 / Math.Sqrt(inter * config.Layers)));
         }
 
-        return new LlamaModel(config, device, ScalarType.Float32, embed, lmHead, Ones(hidden), layers, maxPositions ?? config.MaxPositions);
+        return new LlamaModel(config, device, trainable ? ScalarType.Float32 : dtype, embed, lmHead, Ones(hidden), layers, maxPositions ?? config.MaxPositions);
     }
 
     /// <summary>
-    /// Stores the projections and the output head as [in, out]: on CPU, <c>x.matmul(w)</c> with the weight laid
-    /// out that way runs up to twice as fast at batch 8-32 as <c>linear(x, w)</c> with [out, in] (measured on the
-    /// benchmark model). A tied head gets its own transposed copy. Inference only: the weights can no longer be
-    /// written back out.
+    /// Readies the weights for decoding, which then can no longer be written back out or trained:
+    /// <list type="bullet">
+    /// <item>Each RMSNorm's weight is multiplied into the projection that reads its output (q/k/v, gate/up, the
+    /// output head), so a norm is one op fewer per layer. A tied head gets its own copy.</item>
+    /// <item>Projections are seen as [in, out], so a projection and the residual add after it are one <c>addmm</c>.
+    /// On CPU they are also stored that way: <c>x.matmul(w)</c> with the weight laid out [in, out] runs up to twice as
+    /// fast at batch 8-32 as with [out, in] (measured on the benchmark model). On CUDA they stay views of the
+    /// [out, in] tensors, as <c>linear</c> reads them.</item>
+    /// </list>
     /// </summary>
-    private void TransposeForCpu()
+    public void PrepareForInference()
     {
-        using var scope = NewDisposeScope();
-        Tensor T(Tensor w)
+        if (_transposed)
         {
-            var t = w.t().contiguous().DetachFromDisposeScope();
+            return;
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var copy = Device.type == DeviceType.CPU;
+        Tensor Owned(Tensor t) => t.DetachFromDisposeScope();
+        void Drop(Tensor w)
+        {
             if (!ReferenceEquals(w, _embed))
             {
                 w.Dispose();
+            }
+        }
+
+        // The norm's weight scales the projection's input columns; computed in float32, rounded once.
+        Tensor Fold(Tensor w, Tensor norm) => (w.to(ScalarType.Float32) * norm.to(ScalarType.Float32).unsqueeze(0)).to(w.dtype);
+        Tensor InOut(Tensor w)
+        {
+            var t = Owned(copy ? w.t().contiguous() : w.t());
+            if (copy)
+            {
+                Drop(w);
             }
 
             return t;
         }
 
-        _layers = _layers.Select(l => l with { Qkv = T(l.Qkv), O = T(l.O), GateUp = T(l.GateUp), Down = T(l.Down) }).ToArray();
-        _lmHead = T(_lmHead);
-        _transposed = true;
+        Tensor FoldedInOut(Tensor w, Tensor norm)
+        {
+            var folded = Fold(w, norm);
+            Drop(w);
+            return Owned(copy ? folded.t().contiguous() : folded.t());
+        }
+
+        _layers = _layers.Select(l => l with
+        {
+            Qkv = FoldedInOut(l.Qkv, l.AttnNorm),
+            O = InOut(l.O),
+            GateUp = FoldedInOut(l.GateUp, l.MlpNorm),
+            Down = InOut(l.Down),
+        }).ToArray();
+        _lmHead = FoldedInOut(_lmHead, _norm);
+        _transposed = _normsFolded = true;
     }
 
+    /// <summary>x · w (+ bias): one op when the weights are prepared.</summary>
     private Tensor Project(Tensor x, Tensor w, Tensor? bias = null)
     {
         if (!_transposed)
@@ -170,9 +211,11 @@ public sealed class LlamaModel : IDisposable
             return F.linear(x, w, bias);
         }
 
-        var y = x.matmul(w);
-        return bias is null ? y : y + bias;
+        return bias is null ? x.matmul(w) : bias.addmm(x, w);
     }
+
+    /// <summary>residual + x · w, as one op when the weights are prepared.</summary>
+    private Tensor AddProjected(Tensor residual, Tensor x, Tensor w) => _transposed ? residual.addmm(x, w) : residual + F.linear(x, w);
 
     /// <summary>Every weight tensor once (a tied head is the embedding).</summary>
     public IEnumerable<Tensor> Parameters()
@@ -205,7 +248,7 @@ public sealed class LlamaModel : IDisposable
     {
         if (_transposed)
         {
-            throw new InvalidOperationException("A model laid out for CPU inference cannot be written back.");
+            throw new InvalidOperationException("A model prepared for inference cannot be written back.");
         }
 
         long hd = Config.HeadDim, qRows = Config.Heads * hd, kvRows = Config.KvHeads * hd, inter = Config.IntermediateSize;
@@ -252,9 +295,7 @@ public sealed class LlamaModel : IDisposable
 
         // x: [N, hidden]
         var x = _embed.index_select(0, plan.Tokens);
-        // cos/sin: [N, 1, headDim], broadcast over heads.
-        var cos = _cos.index_select(0, plan.Positions).unsqueeze(1);
-        var sin = _sin.index_select(0, plan.Positions).unsqueeze(1);
+        var (cos, sin) = RopeFor(plan.Positions);
         for (var i = 0; i < _layers.Length; i++)
         {
             x = Layer(i, x, cos, sin, plan, cache);
@@ -265,7 +306,20 @@ public sealed class LlamaModel : IDisposable
             x = x.index_select(0, rows);
         }
 
-        return Project(RmsNorm(x, _norm), _lmHead).to(ScalarType.Float32);
+        var logits = Project(Norm(x, _norm), _lmHead);
+        return logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32);
+    }
+
+    /// <summary>
+    /// The rotation of every head of every new token, [N, H + 2 KVH, D] cosines and sines: each token's position's
+    /// for the query and key heads, the identity for the value heads. So one layer rotates q, k and v as one tensor
+    /// and its new keys and values stay side by side, to be written to the cache in one copy.
+    /// </summary>
+    private (Tensor Cos, Tensor Sin) RopeFor(Tensor positions)
+    {
+        long n = positions.shape[0], rotated = Config.Heads + Config.KvHeads, kvh = Config.KvHeads, d = Config.HeadDim;
+        var table = cat([_rope.index_select(0, positions).unsqueeze(2).expand(n, 2, rotated, d), _still.expand(n, 2, kvh, d)], 2);
+        return (table.select(1, 0), table.select(1, 1));
     }
 
     private Tensor Layer(int index, Tensor x, Tensor cos, Tensor sin, StepPlan plan, KvCache? cache)
@@ -273,16 +327,16 @@ public sealed class LlamaModel : IDisposable
         var w = _layers[index];
         long n = x.shape[0], h = Config.Heads, kvh = Config.KvHeads, d = Config.HeadDim, groups = h / kvh;
 
-        // qkv: [N, (H + 2 KVH) D]
-        var qkv = Project(RmsNorm(x, w.AttnNorm), w.Qkv, w.QkvBias);
-        var q = Rope(qkv.narrow(1, 0, h * d).view(n, h, d), cos, sin);
-        var k = Rope(qkv.narrow(1, h * d, kvh * d).view(n, kvh, d), cos, sin);
-        var v = qkv.narrow(1, (h + kvh) * d, kvh * d).view(n, kvh, d);
+        // heads: [N, H + 2 KVH, D], rotated (see RopeFor): rotate_half(x) is x rolled by half a head with the
+        // first half's sines negated.
+        var qkv = Project(Norm(x, w.AttnNorm), w.Qkv, w.QkvBias).view(n, h + 2 * kvh, d);
+        var heads = (qkv * cos).addcmul(qkv.roll(d / 2, -1), sin, 1);
+        var q = heads.narrow(1, 0, h);
+        var kv = heads.narrow(1, h, 2 * kvh);
         if (cache is not null && plan.WriteRows is not null)
         {
-            // cache: [KVH, blocks × blockSize, D]; every new token's k/v goes to its row, through its block table.
-            cache.Keys[index].index_copy_(1, plan.WriteRows, k.transpose(0, 1));
-            cache.Values[index].index_copy_(1, plan.WriteRows, v.transpose(0, 1));
+            // cache: [2 KVH, blocks × blockSize, D]; every new token's k and v go to its row, through its block table.
+            cache.Layers[index].index_copy_(1, plan.WriteRows, kv.transpose(0, 1));
         }
 
         var outputs = new List<Tensor>(plan.Prefills.Count + plan.Extends.Count + 1);
@@ -291,8 +345,9 @@ public sealed class LlamaModel : IDisposable
             // A fresh sequence attends causally to its own new tokens: q [R, H, T, D], k/v [R, H, T, D].
             long r = group.Rows, t = group.Length;
             var qg = q.narrow(0, group.Start, r * t).view(r, t, h, d).transpose(1, 2);
-            var kg = ExpandHeads(k.narrow(0, group.Start, r * t).view(r, t, kvh, d).transpose(1, 2), groups);
-            var vg = ExpandHeads(v.narrow(0, group.Start, r * t).view(r, t, kvh, d).transpose(1, 2), groups);
+            var kvg = kv.narrow(0, group.Start, r * t).view(r, t, 2 * kvh, d).transpose(1, 2);
+            var kg = ExpandHeads(kvg.narrow(1, 0, kvh), groups);
+            var vg = ExpandHeads(kvg.narrow(1, kvh, kvh), groups);
             outputs.Add(F.scaled_dot_product_attention(qg, kg, vg, is_casual: true).transpose(1, 2).reshape(r * t, h * d));
         }
 
@@ -301,12 +356,11 @@ public sealed class LlamaModel : IDisposable
             // New tokens after a cached past read the sequence's blocks. The query heads sharing a KV head are folded
             // into rows, so the cached k/v are read as they are, never copied per query head:
             // q [1, KVH, G × T, D] against k/v [1, KVH, keys, D], the causal mask repeated for each head of a group.
-            long t = run.Length, keys = run.KeyBlocks.shape[0] * cache!.BlockSize;
+            long t = run.Length;
             var qe = q.narrow(0, run.Start, t).view(t, kvh, groups, d).permute(1, 2, 0, 3).reshape(1, kvh, groups * t, d);
-            var ke = Blocks(cache.Keys[index], run, cache.BlockSize).unsqueeze(0);
-            var ve = Blocks(cache.Values[index], run, cache.BlockSize).unsqueeze(0);
+            var past = Blocks(cache!, index, run).unsqueeze(0);
             var mask = groups == 1 ? run.Mask : run.Mask.repeat(groups, 1);
-            var attended = F.scaled_dot_product_attention(qe, ke, ve, mask); // [1, KVH, G × T, D]
+            var attended = F.scaled_dot_product_attention(qe, past.narrow(1, 0, kvh), past.narrow(1, kvh, kvh), mask); // [1, KVH, G × T, D]
             outputs.Add(attended.view(kvh, groups, t, d).permute(2, 0, 1, 3).reshape(t, h * d));
         }
 
@@ -314,38 +368,31 @@ public sealed class LlamaModel : IDisposable
         {
             // One new token per sequence; the query heads sharing a KV head are folded into rows, and the KV head is
             // the outer batch dimension, as the cache is laid out, so the gathered k/v are used as they come:
-            // q [KVH, R, G, D] against each sequence's cached k/v [KVH, R, keys, D], masked by its length.
+            // q [KVH, R, G, D] against each sequence's cached k/v [KVH, R, keys, D], masked by its length. One gather
+            // reads both.
             long r = plan.DecodeRows, keys = plan.DecodeKeys;
             var qd = q.narrow(0, plan.DecodeStart, r).view(r, kvh, groups, d).transpose(0, 1);
-            var kd = Blocks(cache!.Keys[index], plan.DecodeBlocks!, cache.BlockSize).view(kvh, r, keys, d);
-            var vd = Blocks(cache.Values[index], plan.DecodeBlocks!, cache.BlockSize).view(kvh, r, keys, d);
-            var attended = F.scaled_dot_product_attention(qd, kd, vd, plan.DecodeMask!.view(1, r, 1, keys)); // [KVH, R, G, D]
+            var past = cache!.ByBlock[index].index_select(1, plan.DecodeBlocks!).view(2 * kvh, r, keys, d);
+            var attended = F.scaled_dot_product_attention(qd, past.narrow(0, 0, kvh), past.narrow(0, kvh, kvh), plan.DecodeMask!); // [KVH, R, G, D]
             outputs.Add(attended.transpose(0, 1).reshape(r, h * d));
         }
 
         var attention = outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
-        x = x + Project(attention, w.O);
-        var gateUp = Project(RmsNorm(x, w.MlpNorm), w.GateUp);
+        x = AddProjected(x, attention, w.O);
+        var gateUp = Project(Norm(x, w.MlpNorm), w.GateUp);
         long inter = Config.IntermediateSize;
-        return x + Project(F.silu(gateUp.narrow(1, 0, inter)) * gateUp.narrow(1, inter, inter), w.Down);
+        return AddProjected(x, F.silu(gateUp.narrow(1, 0, inter)).mul(gateUp.narrow(1, inter, inter)), w.Down);
     }
 
-    /// <summary>Whole blocks of one layer's cached k or v, gathered in table order: [KVH, blocks × blockSize, D].</summary>
-    private static Tensor Blocks(Tensor cache, Tensor table, int blockSize)
+    /// <summary>An extending sequence's cached keys then values, [2 KVH, blocks × blockSize, D]: a view when its
+    /// blocks are consecutive, else gathered in table order.</summary>
+    private static Tensor Blocks(KvCache cache, int layer, ExtendRun run)
     {
-        long kvh = cache.shape[0], rows = cache.shape[1], d = cache.shape[2];
-        return cache.view(kvh, rows / blockSize, blockSize * d).index_select(1, table).view(kvh, table.shape[0] * blockSize, d);
-    }
-
-    /// <summary>An extending sequence's blocks: a view when they are consecutive, else gathered.</summary>
-    private static Tensor Blocks(Tensor cache, ExtendRun run, int blockSize)
-    {
-        if (run.FirstBlock < 0)
-        {
-            return Blocks(cache, run.KeyBlocks, blockSize);
-        }
-
-        return cache.narrow(1, (long)run.FirstBlock * blockSize, run.KeyBlocks.shape[0] * blockSize);
+        long blocks = run.KeyBlocks.shape[0], size = cache.BlockSize;
+        var all = cache.Layers[layer];
+        return run.FirstBlock >= 0
+            ? all.narrow(1, run.FirstBlock * size, blocks * size)
+            : cache.ByBlock[layer].index_select(1, run.KeyBlocks).view(all.shape[0], blocks * size, all.shape[2]);
     }
 
     private static Tensor ExpandHeads(Tensor kv, long groups)
@@ -360,22 +407,21 @@ public sealed class LlamaModel : IDisposable
         return kv.unsqueeze(2).expand(r, kvh, groups, t, d).reshape(r, kvh * groups, t, d);
     }
 
-    private Tensor RmsNorm(Tensor x, Tensor weight)
+    /// <summary>RMSNorm, computed in float32 as Hugging Face does; without the weight once it is folded into the
+    /// projection that follows.</summary>
+    private Tensor Norm(Tensor x, Tensor weight)
     {
-        var f = x.to(ScalarType.Float32);
-        var normed = f * rsqrt(f.pow(2).mean([-1], keepdim: true) + Config.RmsNormEps);
-        return weight * normed.to(x.dtype);
+        var f = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        var normed = f * f.square().mean([-1], keepdim: true).add(Config.RmsNormEps).rsqrt();
+        if (normed.dtype != x.dtype)
+        {
+            normed = normed.to(x.dtype);
+        }
+
+        return _normsFolded ? normed : weight * normed;
     }
 
-    /// <summary>Rotates pairs (i, i + D/2), the layout Hugging Face checkpoints use.</summary>
-    private static Tensor Rope(Tensor x, Tensor cos, Tensor sin)
-    {
-        var half = x.shape[^1] / 2;
-        var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return x * cos + rotated * sin;
-    }
-
-    private static (Tensor Cos, Tensor Sin) RopeTables(ModelConfig config, int positions, ScalarType dtype, Device device)
+    private static (Tensor Table, Tensor Still) RopeTables(ModelConfig config, int positions, ScalarType dtype, Device device)
     {
         var half = config.HeadDim / 2;
         var inv = new double[half];
@@ -409,20 +455,25 @@ public sealed class LlamaModel : IDisposable
             }
         }
 
-        var cos = new float[positions * config.HeadDim];
-        var sin = new float[positions * config.HeadDim];
+        // Per position: cos, then sin with the first half negated, since rotate_half(x) = (-x2, x1) = roll(x) * (-1, 1).
+        var d = config.HeadDim;
+        var table = new float[positions * 2 * d];
         for (var p = 0; p < positions; p++)
         {
             for (var i = 0; i < half; i++)
             {
                 // Hugging Face computes the angle in float32.
                 var angle = (float)p * (float)inv[i];
-                cos[p * config.HeadDim + i] = cos[p * config.HeadDim + half + i] = MathF.Cos(angle);
-                sin[p * config.HeadDim + i] = sin[p * config.HeadDim + half + i] = MathF.Sin(angle);
+                float cos = MathF.Cos(angle), sin = MathF.Sin(angle);
+                table[p * 2 * d + i] = table[p * 2 * d + half + i] = cos;
+                table[p * 2 * d + d + i] = -sin;
+                table[p * 2 * d + d + half + i] = sin;
             }
         }
 
-        return (tensor(cos, [positions, config.HeadDim]).to(dtype, device), tensor(sin, [positions, config.HeadDim]).to(dtype, device));
+        var still = new float[2 * d];
+        Array.Fill(still, 1f, 0, d);
+        return (tensor(table, [positions, 2, d]).to(dtype, device), tensor(still, [1, 2, 1, d]).to(dtype, device));
     }
 
     public void Dispose()
@@ -432,7 +483,7 @@ public sealed class LlamaModel : IDisposable
             t.Dispose();
         }
 
-        _cos.Dispose();
-        _sin.Dispose();
+        _rope.Dispose();
+        _still.Dispose();
     }
 }

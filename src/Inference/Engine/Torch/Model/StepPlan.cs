@@ -50,14 +50,11 @@ public sealed class StepPlan
     /// <summary>Cache positions the decode attention reads per row: the longest table's blocks × block size.</summary>
     public int DecodeKeys { get; init; }
 
-    /// <summary>[R, 1, 1, keys] true where a key belongs to the row's sequence.</summary>
+    /// <summary>[1, R, 1, keys] true where a key belongs to the row's sequence (shaped for attention over [KVH, R, G, keys]).</summary>
     public Tensor? DecodeMask { get; init; }
 
     /// <summary>[rows] which packed tokens to return logits for; null returns all.</summary>
     public Tensor? LogitRows { get; init; }
-
-    /// <summary>Host-to-device copies this plan made: one, whatever the batch.</summary>
-    public int Copies { get; init; }
 
     /// <summary>A batch of sequences of equal length, run without a cache (all logits): the reference forward
     /// pass and training.</summary>
@@ -191,12 +188,12 @@ public sealed class StepPlan
             }
         }
 
-        var all = tensor(buffer, device: device);
+        var all = DeviceCopies.ToDevice(buffer, device);
         Tensor? decodeMask = null;
         if (decodes.Count > 0)
         {
             var keys = decodeBlocks * blockSize;
-            decodeMask = arange(keys, device: device).unsqueeze(0).lt(all.narrow(0, lengthsAt, decodes.Count).unsqueeze(1)).view(decodes.Count, 1, 1, keys);
+            decodeMask = arange(keys, device: device).unsqueeze(0).lt(all.narrow(0, lengthsAt, decodes.Count).unsqueeze(1)).view(1, decodes.Count, 1, keys);
         }
 
         return new StepPlan
@@ -214,7 +211,6 @@ public sealed class StepPlan
             DecodeKeys = decodeBlocks * blockSize,
             DecodeMask = decodeMask,
             LogitRows = all.narrow(0, logitsAt, logitCount),
-            Copies = 1,
         };
     }
 }
