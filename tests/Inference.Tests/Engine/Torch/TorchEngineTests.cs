@@ -86,6 +86,24 @@ public class TorchEngineTests
     }
 
     [Fact]
+    public async Task A_decode_step_copies_to_the_device_once_and_reads_back_once_whether_rows_are_greedy_or_sampled()
+    {
+        using var engine = TinyModel.Engine(slots: 4);
+
+        await Task.WhenAll(
+            Generate(engine, Prompts[0], Greedy(16)),
+            Generate(engine, Prompts[2], new Sampling(16, Temperature: 0.8, Seed: 5)),
+            Generate(engine, Prompts[3], new Sampling(16, Temperature: 0.8, TopP: 0.9, Seed: 6)));
+
+        // On a GPU each copy back is a sync that stalls the device; the step plan and the sampling parameters are
+        // one copy each way.
+        var counts = engine.DecodeStepCounts;
+        Assert.True(counts.Steps >= 10, $"{counts.Steps} decode steps");
+        Assert.Equal(counts.Steps, counts.ToHost);
+        Assert.InRange(counts.ToDevice, counts.Steps, 2 * counts.Steps);
+    }
+
+    [Fact]
     public async Task Seeded_sampling_repeats_and_different_seeds_differ()
     {
         using var engine = TinyModel.Engine();
