@@ -44,7 +44,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private readonly BlockPool _blocks;
     private readonly PrefillPace _pace;
     private readonly int[][] _sharedPrefixes;
-    private readonly BpeTokenizer _tokenizer;
+    private readonly ModelTokenizer _tokenizer;
     private readonly ChatTemplate? _chat;
     private readonly HashSet<int> _stopTokens;
     private readonly TokenVocabulary _vocabulary;
@@ -91,7 +91,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         var dtype = cuda ? ScalarType.BFloat16 : ScalarType.Float32;
 
         var config = ModelConfig.Load(folder);
-        _tokenizer = BpeTokenizer.Load(folder);
+        _tokenizer = ModelTokenizer.Load(folder);
         _chat = ChatTemplate.Load(folder, _tokenizer);
         _stopTokens = [.. config.EosTokenIds, .. GenerationEos(folder), _chat.EndOfTurn];
 
@@ -147,7 +147,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
     public Device Device { get; }
 
-    public BpeTokenizer Tokenizer => _tokenizer;
+    public ModelTokenizer Tokenizer => _tokenizer;
 
     public LlamaModel Model => _model;
 

@@ -8,7 +8,7 @@ namespace Lanes.Inference.Engine.Torch.Batching;
 /// mid-character), and holds back any tail that could still become a stop string, so a stop string is never
 /// streamed.
 /// </summary>
-public sealed class SequenceText(BpeTokenizer tokenizer, IReadOnlyList<string> stops)
+public sealed class SequenceText(ModelTokenizer tokenizer, IReadOnlyList<string> stops)
 {
     private readonly List<byte> _bytes = [];
     private readonly StringBuilder _held = new();

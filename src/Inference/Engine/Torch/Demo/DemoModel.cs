@@ -76,7 +76,7 @@ public static class DemoModel
         var specialIds = Specials.Select(s => tokenizerJson["added_tokens"]!.AsArray().First(t => t!["content"]!.GetValue<string>() == s)!["id"]!.GetValue<int>()).ToArray();
         var vocab = specialIds.Max() + 1;
         var config = (shape ?? DemoConfig)(vocab) with { EosTokenIds = [specialIds[2]], BosTokenId = null };
-        var tokenizer = BpeTokenizer.FromJson(tokenizerJson);
+        var tokenizer = ModelTokenizer.FromJson(tokenizerJson);
 
         using var model = LlamaModel.Random(config, seed, CPU, trainable: trainSteps > 0);
         if (trainSteps > 0)
@@ -105,13 +105,13 @@ public static class DemoModel
     /// result is the same on every machine.</summary>
     public static JsonObject TrainTokenizer(IEnumerable<string> texts, int merges)
     {
-        var split = new Regex(BpeTokenizer.Gpt2Pattern, RegexOptions.CultureInvariant);
+        var split = new Regex(ModelTokenizer.Gpt2Pattern, RegexOptions.CultureInvariant);
         var words = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var text in texts)
         {
             foreach (Match m in split.Matches(text))
             {
-                var chars = string.Concat(System.Text.Encoding.UTF8.GetBytes(m.Value).Select(BpeTokenizer.ByteChar));
+                var chars = string.Concat(System.Text.Encoding.UTF8.GetBytes(m.Value).Select(ModelTokenizer.ByteChar));
                 words[chars] = words.GetValueOrDefault(chars) + 1;
             }
         }
@@ -120,7 +120,7 @@ public static class DemoModel
         var vocab = new JsonObject();
         for (var b = 0; b < 256; b++)
         {
-            vocab[BpeTokenizer.ByteChar((byte)b).ToString()] = b;
+            vocab[ModelTokenizer.ByteChar((byte)b).ToString()] = b;
         }
 
         var mergeList = new JsonArray();
@@ -193,7 +193,7 @@ public static class DemoModel
     }
 
     /// <summary>Next-token training on the corpus's conversations in the chat format the engine renders.</summary>
-    private static void Train(LlamaModel model, BpeTokenizer tokenizer, long seed, int steps, Action<string>? log)
+    private static void Train(LlamaModel model, ModelTokenizer tokenizer, long seed, int steps, Action<string>? log)
     {
         const int Batch = 16, Window = 96;
         var template = ChatTemplate.FromTemplate(ChatMlTemplate, tokenizer);

@@ -24,7 +24,7 @@ public enum ChatFormat
 /// </summary>
 public sealed class ChatTemplate
 {
-    private readonly BpeTokenizer _tokenizer;
+    private readonly ModelTokenizer _tokenizer;
     private readonly string? _defaultSystem;
     private readonly bool _llamaDatePreamble;
     private readonly int? _bos;
@@ -32,7 +32,7 @@ public sealed class ChatTemplate
     private readonly int _end;
     private readonly int _headerEnd;
 
-    private ChatTemplate(ChatFormat format, BpeTokenizer tokenizer, string? defaultSystem, bool llamaDatePreamble)
+    private ChatTemplate(ChatFormat format, ModelTokenizer tokenizer, string? defaultSystem, bool llamaDatePreamble)
     {
         Format = format;
         _tokenizer = tokenizer;
@@ -62,7 +62,7 @@ public sealed class ChatTemplate
     /// <summary>The token that closes a turn: generation stops on it.</summary>
     public int EndOfTurn => _end;
 
-    public static ChatTemplate Load(string folder, BpeTokenizer tokenizer)
+    public static ChatTemplate Load(string folder, ModelTokenizer tokenizer)
     {
         var path = Path.Combine(folder, "tokenizer_config.json");
         if (!File.Exists(path))
@@ -95,7 +95,7 @@ public sealed class ChatTemplate
         return FromTemplate(text ?? throw new ModelLoadException($"{path} has no chat_template."), tokenizer);
     }
 
-    public static ChatTemplate FromTemplate(string template, BpeTokenizer tokenizer)
+    public static ChatTemplate FromTemplate(string template, ModelTokenizer tokenizer)
     {
         if (template.Contains("<|im_start|>", StringComparison.Ordinal))
         {

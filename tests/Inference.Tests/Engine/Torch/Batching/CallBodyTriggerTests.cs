@@ -29,7 +29,7 @@ public class CallBodyTriggerTests
     [Fact]
     public void The_call_body_grammar_takes_a_valid_call_and_refuses_an_unknown_tool()
     {
-        var tokenizer = BpeTokenizer.Load(TinyModel.Path_);
+        var tokenizer = ModelTokenizer.Load(TinyModel.Path_);
         var vocabulary = TokenVocabulary.Build(Enumerable.Range(0, tokenizer.VocabSize).Select(id => tokenizer.IsSpecial(id) ? [] : tokenizer.Bytes(id).ToArray()).ToList());
         var request = new ChatRequest([new ChatTurn("user", "Weather?")], [Weather], ToolChoice.Auto, true, OutputFormat.Text);
         var body = new GrammarCache(vocabulary).CallBodyFor(request, ChatFormat.ChatMl)!;

@@ -5,7 +5,7 @@ namespace Lanes.Inference.Tests.Engine.Torch.Batching;
 
 public class SequenceTextTests
 {
-    private static readonly BpeTokenizer Tokenizer = BpeTokenizer.Load(TinyModel.Path_);
+    private static readonly ModelTokenizer Tokenizer = ModelTokenizer.Load(TinyModel.Path_);
 
     [Fact]
     public void A_character_spread_over_several_tokens_is_streamed_whole()

@@ -8,9 +8,9 @@ namespace Lanes.Inference.Tests.Engine.Torch.Constraints;
 /// <summary>The matcher on a real (small) byte-level BPE vocabulary: the demo model's tokenizer.</summary>
 public class DemoTokenizerTests
 {
-    private static readonly Lazy<(BpeTokenizer Tokenizer, TokenVocabulary Vocabulary, int[] Ends)> Demo = new(() =>
+    private static readonly Lazy<(ModelTokenizer Tokenizer, TokenVocabulary Vocabulary, int[] Ends)> Demo = new(() =>
     {
-        var tokenizer = BpeTokenizer.FromJson(DemoModel.TrainTokenizer(DemoModel.Conversations().SelectMany(c => new[] { c.Question, c.Answer }), 400));
+        var tokenizer = ModelTokenizer.FromJson(DemoModel.TrainTokenizer(DemoModel.Conversations().SelectMany(c => new[] { c.Question, c.Answer }), 400));
         var vocabulary = TokenVocabulary.Build([.. Enumerable.Range(0, tokenizer.VocabSize).Select(id => tokenizer.Bytes(id).ToArray())]);
         return (tokenizer, vocabulary, [tokenizer.SpecialId("<|im_end|>"), tokenizer.SpecialId("<|endoftext|>")]);
     });

@@ -11,7 +11,7 @@ public class ChatTemplateTests
     [Fact]
     public void The_model_folders_chatml_template_renders_turns_with_special_tokens_by_id()
     {
-        var tokenizer = BpeTokenizer.Load(TinyModel.Path_);
+        var tokenizer = ModelTokenizer.Load(TinyModel.Path_);
         var template = ChatTemplate.Load(TinyModel.Path_, tokenizer);
         int start = tokenizer.SpecialId("<|im_start|>"), end = tokenizer.SpecialId("<|im_end|>");
 
@@ -27,7 +27,7 @@ public class ChatTemplateTests
     [Fact]
     public void Qwen_templates_add_their_default_system_turn()
     {
-        var tokenizer = BpeTokenizer.Load(TinyModel.Path_);
+        var tokenizer = ModelTokenizer.Load(TinyModel.Path_);
         var template = ChatTemplate.FromTemplate("{%- if not system %}<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n{% endif %}<|im_start|>", tokenizer);
 
         var text = tokenizer.Decode(template.Render([new ChatTurn("user", "Hi")]));
@@ -46,7 +46,7 @@ public class ChatTemplateTests
             added.Add(new JsonObject { ["id"] = 2000 + i, ["content"] = controls[i], ["special"] = true });
         }
 
-        var tokenizer = BpeTokenizer.FromJson(json);
+        var tokenizer = ModelTokenizer.FromJson(json);
         int Id(string control) => 2000 + Array.IndexOf(controls, control);
         var template = ChatTemplate.FromTemplate("{{ bos_token }}{% for m in messages %}[INST] {{ m.content }}[/INST]{% endfor %}", tokenizer);
         var weather = new ToolDefinition("get_weather", null, System.Text.Json.JsonDocument.Parse("""{"type":"object"}""").RootElement, false);
@@ -86,7 +86,7 @@ public class ChatTemplateTests
             added.Add(new JsonObject { ["id"] = id++, ["content"] = special, ["special"] = true });
         }
 
-        var tokenizer = BpeTokenizer.FromJson(json);
+        var tokenizer = ModelTokenizer.FromJson(json);
         var template = ChatTemplate.FromTemplate("{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n{{ m.content | trim }}<|eot_id|>{% endfor %}", tokenizer);
 
         var ids = template.Render([new ChatTurn("user", " hello ")]);
@@ -100,7 +100,7 @@ public class ChatTemplateTests
     [Fact]
     public void An_unknown_template_is_an_error_not_a_guess()
     {
-        var tokenizer = BpeTokenizer.Load(TinyModel.Path_);
+        var tokenizer = ModelTokenizer.Load(TinyModel.Path_);
 
         var error = Assert.Throws<ModelLoadException>(() => ChatTemplate.FromTemplate("{% for m in messages %}<start_of_turn>{{ m.role }}\n{{ m.content }}<end_of_turn>{% endfor %}", tokenizer));
 

@@ -1,56 +1,74 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Lanes.Inference.Engine.Torch.Checkpoint;
+using Microsoft.ML.Tokenizers;
 
 namespace Lanes.Inference.Engine.Torch.Tokenization;
 
 /// <summary>
-/// A BPE tokenizer read from a Hugging Face <c>tokenizer.json</c>, in the two forms the Llama family ships:
-/// byte-level (GPT-2 style: Llama 3, Qwen2) and SentencePiece-style with byte fallback (Llama 2, Mistral: spaces as
-/// "▁", unknown characters as <c>&lt;0xNN&gt;</c> tokens). Text given to <see cref="Encode"/> is never scanned for
+/// A model's BPE tokenizer read from a Hugging Face <c>tokenizer.json</c>, in the two forms the Llama family ships:
+/// byte-level (GPT-2 style: Llama 3, Qwen2, with the model's own split pattern) and SentencePiece-style with byte
+/// fallback (Llama 2, Mistral: spaces as "▁", unknown characters as <c>&lt;0xNN&gt;</c> tokens). Encoding is
+/// Microsoft.ML.Tokenizers' (its BPE merges a word in n log n, so a long word is merged whole, as the reference
+/// does); this class adds what the engine needs around it: each token's bytes for streaming and grammars, the
+/// special tokens by name, the prompt's prefix token. Text given to <see cref="Encode"/> is never scanned for
 /// special tokens, so a user cannot inject a turn marker; templates add special tokens by id.
 /// </summary>
-public sealed class BpeTokenizer
+public sealed class ModelTokenizer
 {
     /// <summary>GPT-2's pre-tokenizer pattern, used when a ByteLevel pre-tokenizer splits on its own.</summary>
     public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     private const char SpaceMark = '\u2581';
-    private const int MaxCachedWords = 200_000;
+
+    /// <summary>The pre-tokenizer for text that is one word: Microsoft.ML.Tokenizers' BPE splits words from
+    /// non-words when it is given none, which would keep "▁" from ever merging with the word after it.</summary>
+    private static readonly Regex WholeText = new(@"[\s\S]+", RegexOptions.CultureInvariant);
+
+    /// <summary>Metaspace: a word starts at each "▁".</summary>
+    private static readonly Regex MetaspaceWords = new("\u2581?[^\u2581]+|\u2581+", RegexOptions.CultureInvariant);
+
+    /// <summary>Stands for "no such piece" inside the encoder, so a character the vocabulary lacks comes back with
+    /// its place in the text and is spelled in byte-fallback tokens.</summary>
+    private const string EncoderUnknown = "\u0000unknown";
 
     private static readonly char[] ByteToChar = BuildByteToChar();
     private static readonly Dictionary<char, byte> CharToByte = ByteToChar.Select((c, b) => (c, b)).ToDictionary(x => x.c, x => (byte)x.b);
 
     private readonly Dictionary<string, int> _vocab;
-    private readonly Dictionary<(string, string), int> _ranks;
     private readonly Dictionary<string, int> _special;
     private readonly HashSet<int> _specialIds;
     private readonly byte[][] _tokenBytes;
-    private readonly Regex? _split;
+    private readonly Tokenizer _encoder;
     private readonly bool _byteLevel;
     private readonly bool _prependSpace;
-    private readonly int[] _byteFallback = new int[256];
-    private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
 
-    private BpeTokenizer(Dictionary<string, int> vocab, List<(string, string)> merges, Dictionary<string, int> special,
-        Regex? split, bool byteLevel, bool prependSpace, int? bos)
+    private ModelTokenizer(Dictionary<string, int> vocab, List<(string, string)> merges, Dictionary<string, int> special,
+        Regex? split, bool byteLevel, bool prependSpace, bool metaspace, int? bos)
     {
         _vocab = vocab;
-        _ranks = new Dictionary<(string, string), int>(merges.Count);
-        for (var i = 0; i < merges.Count; i++)
-        {
-            _ranks.TryAdd(merges[i], i);
-        }
-
         _special = special;
         _specialIds = [.. special.Values];
-        _split = split;
         _byteLevel = byteLevel;
         _prependSpace = prependSpace;
         PrefixToken = bos;
+        // The vocabulary without the added tokens, and no special tokens: text is text, whatever it spells.
+        _encoder = byteLevel
+            ? Microsoft.ML.Tokenizers.BpeTokenizer.Create(new BpeOptions(vocab)
+            {
+                Merges = merges.Select(m => m.Item1 + " " + m.Item2),
+                ByteLevel = true,
+                PreTokenizer = new RegexPreTokenizer(split ?? WholeText, specialTokens: null),
+            })
+            : Microsoft.ML.Tokenizers.BpeTokenizer.Create(new BpeOptions(vocab.Append(KeyValuePair.Create(EncoderUnknown, int.MaxValue)))
+            {
+                Merges = merges.Select(m => m.Item1 + " " + m.Item2),
+                UnknownToken = EncoderUnknown,
+                // Without a Metaspace pre-tokenizer the text is one word, as the reference merges it.
+                PreTokenizer = new RegexPreTokenizer(metaspace ? MetaspaceWords : WholeText, specialTokens: null),
+            });
         VocabSize = Math.Max(vocab.Count == 0 ? 0 : vocab.Values.Max() + 1, special.Count == 0 ? 0 : special.Values.Max() + 1);
         var names = new string[VocabSize];
         foreach (var (token, id) in vocab)
@@ -63,7 +81,6 @@ public sealed class BpeTokenizer
             names[id] = token;
         }
 
-        Array.Fill(_byteFallback, -1);
         _tokenBytes = new byte[VocabSize][];
         for (var id = 0; id < VocabSize; id++)
         {
@@ -78,7 +95,7 @@ public sealed class BpeTokenizer
 
     public IReadOnlyDictionary<string, int> SpecialTokens => _special;
 
-    public static BpeTokenizer Load(string folder)
+    public static ModelTokenizer Load(string folder)
     {
         var path = Path.Combine(folder, "tokenizer.json");
         if (!File.Exists(path))
@@ -98,7 +115,7 @@ public sealed class BpeTokenizer
         }
     }
 
-    public static BpeTokenizer FromJson(JsonObject json, string source = "tokenizer.json")
+    public static ModelTokenizer FromJson(JsonObject json, string source = "tokenizer.json")
     {
         var model = json["model"]?.AsObject() ?? throw new ModelLoadException($"{source} has no model.");
         if (model["type"]?.GetValue<string>() is { } type && type != "BPE")
@@ -136,6 +153,7 @@ public sealed class BpeTokenizer
         }
 
         // SentencePiece-style: a normalizer or Metaspace pre-tokenizer prepends "▁" to the text.
+        var metaspace = !byteLevel && preTokenizers.Any(p => p["type"]?.GetValue<string>() == "Metaspace");
         var prepend = !byteLevel && (Flatten(json["normalizer"]).Any(n => n["type"]?.GetValue<string>() == "Prepend")
                                      || preTokenizers.Any(p => p["type"]?.GetValue<string>() == "Metaspace" && p["prepend_scheme"]?.GetValue<string>() != "never"));
         int? bos = null;
@@ -147,7 +165,7 @@ public sealed class BpeTokenizer
             }
         }
 
-        return new BpeTokenizer(vocab, merges, special, split, byteLevel, prepend, bos);
+        return new ModelTokenizer(vocab, merges, special, split, byteLevel, prepend, metaspace, bos);
     }
 
     private static IEnumerable<JsonObject> Flatten(JsonNode? node)
@@ -190,29 +208,24 @@ public sealed class BpeTokenizer
 
         if (_byteLevel)
         {
-            if (_split is null)
-            {
-                into.AddRange(EncodeWord(ToByteChars(text)));
-            }
-            else
-            {
-                foreach (var match in _split.EnumerateMatches(text))
-                {
-                    into.AddRange(EncodeWord(ToByteChars(text.AsSpan(match.Index, match.Length))));
-                }
-            }
-
+            into.AddRange(_encoder.EncodeToIds(text));
             return into;
         }
 
+        // SentencePiece-style: spaces become "▁" (one prepended, as the normalizer says); a character the vocabulary
+        // lacks is spelled in byte-fallback tokens.
         var normalized = (_prependSpace ? " " + text : text).Replace(' ', SpaceMark);
-        var start = 0;
-        for (var i = 1; i <= normalized.Length; i++)
+        foreach (var token in _encoder.EncodeToTokens(normalized, out _))
         {
-            if (i == normalized.Length || normalized[i] == SpaceMark)
+            if (token.Id != int.MaxValue)
             {
-                into.AddRange(EncodeWord(normalized[start..i]));
-                start = i;
+                into.Add(token.Id);
+                continue;
+            }
+
+            foreach (var b in Encoding.UTF8.GetBytes(normalized[token.Offset]))
+            {
+                into.Add(ByteFallback(b));
             }
         }
 
@@ -233,109 +246,8 @@ public sealed class BpeTokenizer
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
-    /// <summary>Merging is quadratic in a word's length, so a pathological "word" (a megabyte without a space) is
-    /// encoded in pieces of this many characters; real words are far shorter and are not affected.</summary>
-    private const int MaxWordChars = 256;
-
-    private int[] EncodeWord(string word)
-    {
-        if (word.Length > MaxWordChars)
-        {
-            var ids = new List<int>(word.Length / 2);
-            for (var start = 0; start < word.Length;)
-            {
-                var length = Math.Min(MaxWordChars, word.Length - start);
-                if (start + length < word.Length && char.IsHighSurrogate(word[start + length - 1]))
-                {
-                    length--; // never split a surrogate pair
-                }
-
-                ids.AddRange(EncodeWord(word.Substring(start, length)));
-                start += length;
-            }
-
-            return [.. ids];
-        }
-
-        if (_cache.TryGetValue(word, out var cached))
-        {
-            return cached;
-        }
-
-        var symbols = new List<string>(word.Length);
-        for (var i = 0; i < word.Length; i++)
-        {
-            symbols.Add(char.IsHighSurrogate(word[i]) && i + 1 < word.Length ? word.Substring(i++, 2) : word[i].ToString());
-        }
-
-        while (symbols.Count > 1)
-        {
-            var best = int.MaxValue;
-            var at = -1;
-            for (var i = 0; i < symbols.Count - 1; i++)
-            {
-                if (_ranks.TryGetValue((symbols[i], symbols[i + 1]), out var rank) && rank < best)
-                {
-                    best = rank;
-                    at = i;
-                }
-            }
-
-            if (at < 0)
-            {
-                break;
-            }
-
-            var (left, right) = (symbols[at], symbols[at + 1]);
-            for (var i = 0; i < symbols.Count - 1; i++)
-            {
-                if (symbols[i] == left && symbols[i + 1] == right)
-                {
-                    symbols[i] = left + right;
-                    symbols.RemoveAt(i + 1);
-                }
-            }
-        }
-
-        var wordIds = new List<int>(symbols.Count);
-        foreach (var symbol in symbols)
-        {
-            if (_vocab.TryGetValue(symbol, out var id))
-            {
-                wordIds.Add(id);
-            }
-            else if (!_byteLevel)
-            {
-                foreach (var b in Encoding.UTF8.GetBytes(symbol))
-                {
-                    wordIds.Add(ByteFallback(b));
-                }
-            }
-            else
-            {
-                throw new InvalidOperationException($"Byte-level symbol '{symbol}' is missing from the vocabulary.");
-            }
-        }
-
-        var result = wordIds.ToArray();
-        if (_cache.Count > MaxCachedWords)
-        {
-            _cache.Clear();
-        }
-
-        _cache[word] = result;
-        return result;
-    }
-
-    private int ByteFallback(byte b)
-    {
-        if (_byteFallback[b] < 0)
-        {
-            _byteFallback[b] = _vocab.TryGetValue($"<0x{b:X2}>", out var id) ? id : throw new InvalidOperationException($"The vocabulary lacks the byte-fallback token <0x{b:X2}>.");
-        }
-
-        return _byteFallback[b];
-    }
+    private int ByteFallback(byte b) =>
+        _vocab.TryGetValue($"<0x{b:X2}>", out var id) ? id : throw new InvalidOperationException($"The vocabulary lacks the byte-fallback token <0x{b:X2}>.");
 
     private byte[] TokenToBytes(string token, int id)
     {
@@ -356,7 +268,6 @@ public sealed class BpeTokenizer
 
         if (token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>' && byte.TryParse(token.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out var single))
         {
-            _byteFallback[single] = id;
             return [single];
         }
 
