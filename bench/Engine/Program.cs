@@ -70,7 +70,7 @@ if (scenario is "all" or "agent-loop" or "long-prompt")
         Console.WriteLine("E3 long prompt: 7 sequences decoding, then a 4,000-token prompt arrives");
         Console.WriteLine("| prefill pacing | decode gap p50 (p99) alone | decode gap p99 while the prompt prefills | ratio to p50 alone | prompt's time to first token |");
         Console.WriteLine("|---|---|---|---|---|");
-        foreach (var stretch in new[] { 1.5, 100.0 })
+        foreach (var stretch in new[] { 1.25, 1.5, 100.0 })
         {
             using var paced = Long(stretch);
             var (calm, calmP99, during, prefill) = await LongPromptPacing.RunAsync(paced, running: 7, prompt: 4000);
