@@ -94,6 +94,9 @@ public static class BillingHostingExtensions
         services.AddSingleton<Support.SupportQueries>();
         services.AddSingleton<WindowRoller>();
         services.AddSingleton<DueSubscriptions>();
+        services.AddOptions<LaneCredits.LaneCreditOptions>().BindConfiguration(LaneCredits.LaneCreditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<LaneCredits.LanePromiseFigures>();
+        services.AddSingleton<LaneCredits.LaneCreditService>();
         services.AddSingleton<DueKeys>();
         services.AddTransient<BillingJobs>();
 

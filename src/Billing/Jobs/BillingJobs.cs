@@ -13,7 +13,7 @@ namespace Lanes.Billing.Jobs;
 public sealed class BillingJobs(
     WindowRoller windows, DueSubscriptions subscriptions, DueKeys keys, Leases.LeasePools pools, Payments.StripeBilling stripe,
     Payments.BillingModeInfo mode, Notices.BillingNoticeQueue notices, Notices.BillingNoticeSender sender, Capacity.CapacityLedgerView capacity,
-    TimeProvider clock)
+    LaneCredits.LaneCreditService credits, TimeProvider clock)
 {
     public const string RollWindows = "billing:roll-windows";
     public const string ExpireKeys = "billing:expire-keys";
@@ -26,6 +26,7 @@ public sealed class BillingJobs(
     public const string SendNotices = "billing:send-notices";
     public const string TrialNotices = "billing:trial-notices";
     public const string CapacitySnapshot = "billing:capacity-snapshot";
+    public const string LaneCredits = "billing:lane-credits";
 
     /// <summary>Ids of jobs an earlier version registered, removed at start so Hangfire does not run what is gone.</summary>
     private static readonly string[] Retired = ["billing:revoke-keys"];
@@ -88,6 +89,11 @@ public sealed class BillingJobs(
     [AutomaticRetry(Attempts = 0)]
     public Task SnapshotCapacityAsync(CancellationToken ct) => capacity.RecordSnapshotAsync(ct);
 
+    /// <summary>Each ended billing period's lane promise is judged once its usage has settled, and what it earned is
+    /// credited (<see cref="LaneCredits.LaneCreditService"/>).</summary>
+    [AutomaticRetry(Attempts = 0)]
+    public Task<int> AssessLaneCreditsAsync(CancellationToken ct) => credits.AssessEndedPeriodsAsync(ct);
+
     public static void Register(IRecurringJobManager jobs)
     {
         var utc = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc };
@@ -107,5 +113,6 @@ public sealed class BillingJobs(
         jobs.AddOrUpdate<BillingJobs>(SendNotices, j => j.SendNoticesAsync(CancellationToken.None), Cron.Minutely(), utc);
         jobs.AddOrUpdate<BillingJobs>(TrialNotices, j => j.QueueTrialNoticesAsync(CancellationToken.None), Cron.Hourly(), utc);
         jobs.AddOrUpdate<BillingJobs>(CapacitySnapshot, j => j.SnapshotCapacityAsync(CancellationToken.None), Cron.Minutely(), utc);
+        jobs.AddOrUpdate<BillingJobs>(LaneCredits, j => j.AssessLaneCreditsAsync(CancellationToken.None), "*/5 * * * *", utc);
     }
 }

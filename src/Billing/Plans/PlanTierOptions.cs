@@ -36,9 +36,12 @@ public sealed class PlanTierOptions
     /// <c>Gateway:Pool</c>, which must serve the plan's models.</summary>
     public string Pool { get; set; } = ModelPools.Default;
 
+    /// <summary>The plan's lane promise (<c>Plans:Tiers:N:Slo</c>); the defaults when unset.</summary>
+    public LaneSloOptions Slo { get; set; } = new();
+
     public PlanTier ToTier()
     {
         WindowSchedule.TryParseLength(Window, out var window);
-        return new PlanTier(Id, Name, MonthlyPriceUsd, ReservedLanes, RequestsPerWindow, DefaultKeyBudgetUsd, window, Models, StripePriceId, SelfServe, Pool);
+        return new PlanTier(Id, Name, MonthlyPriceUsd, ReservedLanes, RequestsPerWindow, DefaultKeyBudgetUsd, window, Models, StripePriceId, SelfServe, Pool, Slo.ToSlo());
     }
 }

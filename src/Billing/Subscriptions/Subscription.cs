@@ -1,3 +1,5 @@
+using Lanes.Billing.LaneCredits;
+
 namespace Lanes.Billing.Subscriptions;
 
 public enum SubscriptionStatus
@@ -171,6 +173,17 @@ public sealed record Subscription
 
     public bool IsLive => Status is not (SubscriptionStatus.None or SubscriptionStatus.Ended);
 
+    /// <summary>Service credits issued to the customer (for missed lane objectives, or by staff), reversed or not.
+    /// Kept across restarts of the subscription: it is the customer's ledger.</summary>
+    public IReadOnlyList<ServiceCredit> Credits { get; init; } = [];
+
+    /// <summary>Paid periods that have ended and whose lane promise is not judged yet (the credits job judges each
+    /// once, after usage has settled).</summary>
+    public IReadOnlyList<EndedPeriod> PeriodsToAssess { get; init; } = [];
+
+    /// <summary>The credits the customer holds now, in USD.</summary>
+    public decimal CreditBalanceUsd => Credits.Where(c => !c.Reversed).Sum(c => c.AmountUsd);
+
     /// <summary>The lanes the gateway reserves for the tenant right now (the rule is the gateway's own, so both
     /// sides read a reservation the same way).</summary>
     public int ReservedLanesAt(DateTimeOffset now) => ToReservation().ReservedLanesAt(now);
@@ -187,6 +200,8 @@ public sealed record Subscription
         StripeCustomerId = StripeCustomerId,
         Refunded = Refunded,
         Disputes = Disputes,
+        Credits = Credits,
+        PeriodsToAssess = PeriodsToAssess,
         TenantId = e.TenantId,
         PlanId = e.PlanId,
         Status = e.Status,
@@ -217,6 +232,8 @@ public sealed record Subscription
 
     public Subscription Apply(SubscriptionRenewed e) => this with
     {
+        // The period that ended is judged later; a free trial's is not (nothing was paid for it).
+        PeriodsToAssess = FreeTrial || e.PeriodStart <= PeriodStart ? PeriodsToAssess : [.. PeriodsToAssess, new EndedPeriod(PeriodStart, Min(PeriodEnd, e.PeriodStart), PlanId)],
         PeriodStart = e.PeriodStart,
         PeriodEnd = e.PeriodEnd,
         // A paid trial (Stripe's) becomes active when it is paid; staff extending a free trial extend the trial.
@@ -241,6 +258,7 @@ public sealed record Subscription
 
     public Subscription Apply(SubscriptionEnded e) => Allocate(this with
     {
+        PeriodsToAssess = FreeTrial || e.EndedAt <= PeriodStart ? PeriodsToAssess : [.. PeriodsToAssess, new EndedPeriod(PeriodStart, Min(PeriodEnd, e.EndedAt), PlanId, Final: true)],
         Status = SubscriptionStatus.Ended,
         EndedAt = e.EndedAt,
         EndReason = e.Reason,
@@ -291,6 +309,23 @@ public sealed record Subscription
 
     public Subscription Apply(PaymentDisputed e) => this with { Disputes = new Dictionary<string, string>(Disputes) { [e.DisputeId] = e.Status } };
 
+    public Subscription Apply(LanePeriodAssessed e) => this with
+    {
+        PeriodsToAssess = [.. PeriodsToAssess.Where(p => p.Start != e.PeriodStart)],
+        Credits = e.CreditUsd <= 0 ? Credits
+            : [.. Credits, new ServiceCredit(e.CreditId, e.CreditUsd, e.AssessedAt,
+                $"{e.HonouredPercent:0.###} % of within-reservation requests honoured against {e.TargetPercent:0.###} %: {e.CreditPercent:0.#} % of the monthly fee",
+                e.PeriodStart, e.PeriodEnd, e.StripeBalanceTransactionId)],
+    };
+
+    public Subscription Apply(ServiceCreditGranted e) =>
+        this with { Credits = [.. Credits, new ServiceCredit(e.CreditId, e.AmountUsd, e.GrantedAt, e.Reason, null, null, e.StripeBalanceTransactionId)] };
+
+    public Subscription Apply(ServiceCreditReversed e) =>
+        this with { Credits = [.. Credits.Select(c => c.Id == e.CreditId ? c with { ReversedAt = e.ReversedAt, ReversedWhy = e.Reason } : c)] };
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
     private static Subscription Allocate(Subscription s)
     {
         var allocated = !s.IsLive ? 0 : Math.Max(s.PlanLanes, s.Override?.Lanes ?? 0);
@@ -328,6 +363,9 @@ public sealed record Subscription
         (not null, CapacityOverbooked x) => s.Apply(x),
         (not null, PaymentRefunded x) => s.Apply(x),
         (not null, PaymentDisputed x) => s.Apply(x),
+        (not null, LanePeriodAssessed x) => s.Apply(x),
+        (not null, ServiceCreditGranted x) => s.Apply(x),
+        (not null, ServiceCreditReversed x) => s.Apply(x),
         _ => throw new InvalidOperationException($"{e.GetType().Name} cannot apply to {(s is null ? "a new" : "this")} subscription."),
     };
 }

@@ -198,6 +198,11 @@ public sealed class SubscriptionService(
             : throw new RuleViolation("trial_used", "This organisation has already had a subscription; ask Lanes staff for a plan."), ct);
     }
 
+    /// <summary>Appends what <paramref name="decide"/> makes of the current state to the tenant's subscription
+    /// history (nothing when it returns none), for entries that do not change lanes: service credits.</summary>
+    public Task<Subscription> RecordAsync(Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, CancellationToken ct = default) =>
+        WriteAsync(tenantId, decide, ct, enforceCapacity: false);
+
     private async Task<Subscription> WriteAsync(Guid tenantId, Func<Subscription?, IReadOnlyList<object>> decide, CancellationToken ct, bool enforceCapacity = true)
     {
         for (var attempt = 1; ; attempt++)

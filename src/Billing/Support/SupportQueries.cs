@@ -124,6 +124,12 @@ public sealed class SupportQueries(IDocumentStore store, KeyService keys)
             PaymentDisputed x => ($"Charge {x.ChargeId} disputed ({x.Reason.Replace('_', ' ')}, {Lanes.Shared.Money.MinorUnits.Format(x.Amount, x.Currency)}): {x.Status.Replace('_', ' ')}", null),
             CapacityOverbooked x => ($"Overbooked: Stripe started {x.Lanes} paid lanes with {x.FreeLanes} free; add capacity or settle with the customer", null),
             StripeSubscriptionCanceled x => ($"Stripe subscription {x.SubscriptionId} canceled ({x.Reason.Replace('_', ' ')})", null),
+            LaneCredits.LanePeriodAssessed { CreditUsd: > 0 } x =>
+                ($"Lane objective missed from {x.PeriodStart:d MMM yyyy} to {x.PeriodEnd:d MMM yyyy}: {x.Honoured:N0} of {x.WithinReservation:N0} requests within the reservation started on time ({x.HonouredPercent:0.###} % against {x.TargetPercent:0.###} %); credited ${x.CreditUsd:N2} ({x.CreditPercent:0.#} % of ${x.MonthlyFeeUsd:N2}){(x.StripeBalanceTransactionId is { } t ? $" as Stripe balance transaction {t}" : "")}", null),
+            LaneCredits.LanePeriodAssessed x =>
+                ($"Lane objective met from {x.PeriodStart:d MMM yyyy} to {x.PeriodEnd:d MMM yyyy}: {x.Honoured:N0} of {x.WithinReservation:N0} requests within the reservation started on time ({x.HonouredPercent:0.###} % against {x.TargetPercent:0.###} %); no credit", null),
+            LaneCredits.ServiceCreditGranted x => ($"Service credit of ${x.AmountUsd:N2} granted: {x.Reason}", x.StaffId),
+            LaneCredits.ServiceCreditReversed x => ($"Service credit of ${x.AmountUsd:N2} reversed: {x.Reason}", x.StaffId),
             _ => (e.EventTypeName.Replace('_', ' '), null),
         };
         return new TimelineEntry(e.Timestamp, e.Sequence, stream, what, by);

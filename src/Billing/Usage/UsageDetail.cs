@@ -11,6 +11,21 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
     /// usage recorded before doors were counted.</summary>
     public long[]? RequestsByApi { get; init; }
 
+    /// <summary>Requests sent while their tenant had fewer requests running, fleet-wide, than its reserved lanes:
+    /// the requests the lane promise covers (admitted, or refused for want of a lane). 0 in usage recorded before
+    /// they were counted.</summary>
+    public long WithinReservation { get; init; }
+
+    /// <summary>Of <see cref="WithinReservation"/>, those that started within their plan's admission target.</summary>
+    public long Honoured { get; init; }
+
+    /// <summary>Queue waits of the within-reservation requests that started, on <see cref="QueueWaitBounds"/>; null
+    /// when there were none.</summary>
+    public long[]? ReservedWaitCounts { get; init; }
+
+    /// <summary>The honoured share of within-reservation requests, in percent; null when there were none.</summary>
+    public double? HonouredPercent => WithinReservation == 0 ? null : 100.0 * Honoured / WithinReservation;
+
     /// <summary>Upper bounds of the queue-wait buckets, in seconds; the last bucket is open-ended.</summary>
     public static readonly double[] QueueWaitBounds = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -51,23 +66,38 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
         RequestsByApi = RequestsByApi is null && other.RequestsByApi is null
             ? null
             : [.. Enum.GetValues<ApiDoor>().Select(d => RequestsThrough(d) + other.RequestsThrough(d))],
+        WithinReservation = WithinReservation + other.WithinReservation,
+        Honoured = Honoured + other.Honoured,
+        ReservedWaitCounts = ReservedWaitCounts is null && other.ReservedWaitCounts is null
+            ? null
+            : [.. Enumerable.Range(0, QueueWaitBounds.Length + 1).Select(i => At(ReservedWaitCounts, i) + At(other.ReservedWaitCounts, i))],
     };
+
+    private static long At(long[]? counts, int i) => counts is not null && i < counts.Length ? counts[i] : 0;
 
     /// <summary>The bucket bound under which 95% of queue waits fell (null when nothing was admitted; the
     /// largest bound when the slowest 5% waited past it).</summary>
-    public double? QueueWaitP95Seconds()
+    public double? QueueWaitP95Seconds() => Percentile(QueueWaitCounts, 0.95);
+
+    /// <summary>The bucket bound under which <paramref name="fraction"/> of within-reservation requests' waits fell
+    /// (null when none started).</summary>
+    public double? ReservedWaitSeconds(double fraction) => ReservedWaitCounts is { } counts ? Percentile(counts, fraction) : null;
+
+    /// <summary>The bucket bound under which <paramref name="fraction"/> of a histogram's waits fell (null when empty;
+    /// the largest bound when the slowest waited past it).</summary>
+    public static double? Percentile(IReadOnlyList<long> counts, double fraction)
     {
-        var total = QueueWaitCounts.Sum();
+        var total = counts.Sum();
         if (total == 0)
         {
             return null;
         }
 
-        var wanted = (long)Math.Ceiling(total * 0.95);
+        var wanted = (long)Math.Ceiling(total * fraction);
         long seen = 0;
-        for (var i = 0; i < QueueWaitCounts.Length; i++)
+        for (var i = 0; i < counts.Count; i++)
         {
-            seen += QueueWaitCounts[i];
+            seen += counts[i];
             if (seen >= wanted)
             {
                 return QueueWaitBounds[Math.Min(i, QueueWaitBounds.Length - 1)];
@@ -78,6 +108,8 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
     }
 
     public bool IsValid => BudgetRefusals >= 0 && RequestRefusals >= 0 && LaneRefusals >= 0 && LaneSeconds >= 0 && double.IsFinite(LaneSeconds)
+        && WithinReservation >= 0 && Honoured >= 0 && Honoured <= WithinReservation
+        && (ReservedWaitCounts is null || (ReservedWaitCounts.Length <= QueueWaitBounds.Length + 1 && ReservedWaitCounts.All(c => c >= 0)))
         && QueueWaitCounts.Length <= QueueWaitBounds.Length + 1 && QueueWaitCounts.All(c => c >= 0)
         && (RequestsByApi is null || (RequestsByApi.Length <= Enum.GetValues<ApiDoor>().Length && RequestsByApi.All(c => c >= 0)));
 

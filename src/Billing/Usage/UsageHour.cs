@@ -17,7 +17,8 @@ public sealed record UsageHour
     /// <summary>Refusals by cause, lane time and queue waits (null for usage metered before they were recorded).</summary>
     public UsageDetail? Detail { get; init; }
 
-    /// <summary>Reads the row <see cref="UsageReports"/> selects: key, model, hour, counts, then the detail columns.</summary>
+    /// <summary>Reads the row <see cref="UsageReports"/> selects: key, model, hour, counts, then the detail columns
+    /// (refusals, lane time, waits, doors, then the lane promise's counts and waits).</summary>
     internal static UsageHour Read(NpgsqlDataReader row) => new()
     {
         KeyId = row.GetGuid(0),
@@ -33,6 +34,9 @@ public sealed record UsageHour
             : new UsageDetail(row.GetInt64(8), row.GetInt64(9), row.GetInt64(10), row.GetDouble(11), row.GetFieldValue<long[]>(12))
             {
                 RequestsByApi = row.IsDBNull(13) ? null : row.GetFieldValue<long[]>(13),
+                WithinReservation = row.IsDBNull(14) ? 0 : row.GetInt64(14),
+                Honoured = row.IsDBNull(15) ? 0 : row.GetInt64(15),
+                ReservedWaitCounts = row.IsDBNull(16) ? null : row.GetFieldValue<long[]>(16),
             },
     };
 }

@@ -65,6 +65,19 @@ public sealed record UsagePoint(
 {
     /// <summary>Requests (served and refused) per API, indexed by <see cref="ApiDoor"/>.</summary>
     public IReadOnlyList<long> RequestsByApi { get; init; } = new long[Enum.GetValues<ApiDoor>().Length];
+
+    /// <summary>Requests the lane promise covered, and of those, the ones that started within the admission target.</summary>
+    public long WithinReservation { get; init; }
+
+    public long Honoured { get; init; }
+
+    /// <summary>The honoured share of within-reservation requests, in percent (null when there were none).</summary>
+    public double? HonouredPercent => WithinReservation == 0 ? null : 100.0 * Honoured / WithinReservation;
+
+    /// <summary>Admission wait p50 and p99 of within-reservation requests that started (bucket bounds; null when none).</summary>
+    public double? ReservedWaitP50Seconds { get; init; }
+
+    public double? ReservedWaitP99Seconds { get; init; }
 }
 
 /// <summary>Usage of one model over the whole range, for the per-token comparison.</summary>
@@ -89,12 +102,14 @@ public sealed record UsageReport(UsageQuery Query, IReadOnlyList<UsagePoint> Poi
     /// <summary>One row per bucket, invariant culture, ISO-8601 UTC times: what spreadsheets and scripts expect.</summary>
     public string ToCsv()
     {
-        var csv = new StringBuilder("start_utc,requests,input_tokens,output_tokens,spend_usd,throttled,throttled_budget,throttled_requests,throttled_lanes,lane_seconds,queue_wait_p95_s,requests_chat_completions,requests_completions,requests_responses,requests_messages\n");
+        var csv = new StringBuilder("start_utc,requests,input_tokens,output_tokens,spend_usd,throttled,throttled_budget,throttled_requests,throttled_lanes,lane_seconds,queue_wait_p95_s,requests_chat_completions,requests_completions,requests_responses,requests_messages,within_reservation,honoured,honoured_pct,reserved_wait_p50_s,reserved_wait_p99_s\n");
         foreach (var p in Points)
         {
             csv.Append(CultureInfo.InvariantCulture, $"{p.Start.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{p.Requests},{p.InputTokens},{p.OutputTokens},{p.SpendUsd:0.######},{p.Throttled},")
                .Append(CultureInfo.InvariantCulture, $"{p.BudgetRefusals},{p.RequestRefusals},{p.LaneRefusals},{p.LaneSeconds:0.###},{p.QueueWaitP95Seconds?.ToString(CultureInfo.InvariantCulture)},")
-               .Append(CultureInfo.InvariantCulture, $"{string.Join(',', p.RequestsByApi)}\n");
+               .Append(CultureInfo.InvariantCulture, $"{string.Join(',', p.RequestsByApi)},")
+               .Append(CultureInfo.InvariantCulture, $"{p.WithinReservation},{p.Honoured},{p.HonouredPercent?.ToString("0.###", CultureInfo.InvariantCulture)},")
+               .Append(CultureInfo.InvariantCulture, $"{p.ReservedWaitP50Seconds?.ToString(CultureInfo.InvariantCulture)},{p.ReservedWaitP99Seconds?.ToString(CultureInfo.InvariantCulture)}\n");
         }
 
         return csv.ToString();
@@ -110,7 +125,8 @@ public sealed class UsageReports(NpgsqlDataSource database)
         await using var command = database.CreateCommand(
             $"""
             select key_id, model, hour_start, requests, input_tokens, output_tokens, spend_usd, throttled,
-                   budget_refusals, request_refusals, lane_refusals, lane_seconds, queue_wait_counts, requests_by_api
+                   budget_refusals, request_refusals, lane_refusals, lane_seconds, queue_wait_counts, requests_by_api,
+                   within_reservation, honoured, reserved_wait_counts
             from {UsageTables.Hours}
             where tenant_id = $1 and hour_start >= $2 and hour_start < $3 and ($4::uuid is null or key_id = $4) and ($5::text is null or model = $5)
             """);
@@ -146,6 +162,10 @@ public sealed class UsageReports(NpgsqlDataSource database)
                 detail.QueueWaitP95Seconds())
             {
                 RequestsByApi = [.. Enum.GetValues<ApiDoor>().Select(detail.RequestsThrough)],
+                WithinReservation = detail.WithinReservation,
+                Honoured = detail.Honoured,
+                ReservedWaitP50Seconds = detail.ReservedWaitSeconds(0.5),
+                ReservedWaitP99Seconds = detail.ReservedWaitSeconds(0.99),
             });
         }
 

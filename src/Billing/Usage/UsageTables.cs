@@ -54,6 +54,12 @@ internal static class UsageTables
         hours.AddColumn("lane_seconds", "double precision");
         hours.AddColumn("queue_wait_counts", "bigint[]");
         hours.AddColumn("requests_by_api", "bigint[]");
+
+        // The lane promise: requests within their tenant's reservation, those honoured, and their admission waits
+        // (null in usage recorded before it was counted).
+        hours.AddColumn("within_reservation", "bigint");
+        hours.AddColumn("honoured", "bigint");
+        hours.AddColumn("reserved_wait_counts", "bigint[]");
         hours.Indexes.Add(new IndexDefinition("usage_hours_tenant_hour") { Columns = ["tenant_id", "hour_start"] });
         yield return hours;
     }

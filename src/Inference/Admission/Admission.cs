@@ -21,4 +21,8 @@ public sealed class Admission
     public required TimeSpan QueueWait { get; init; }
 
     public ApiDoor Door { get; init; }
+
+    /// <summary>Whether the lane promise covered this request and, if so, whether it started within the plan's
+    /// admission target.</summary>
+    public Metering.LanePromise Promise { get; init; }
 }

@@ -310,14 +310,19 @@ public sealed class AdmissionPipeline(
         try
         {
             // With several gateways, each holds its placed share of the tenant's reservation (docs/scale-out.md).
-            var (lease, refusal) = await lanes.AcquireAsync(
-                key.TenantId, placement.ReservedHere(key.TenantId, keys.ReservedInPool(tenant, arrived)), placement.ReservedByAllHere(keys.TotalReservedLanes), ct);
+            var reservedInPool = keys.ReservedInPool(tenant, arrived);
+            var (lease, refusal, within) = await lanes.AcquireAsync(
+                key.TenantId, placement.ReservedHere(key.TenantId, reservedInPool), placement.ReservedByAllHere(keys.TotalReservedLanes), ct,
+                new FleetStanding(reservedInPool, placement.RunningElsewhere(key.TenantId)));
             if (lease is null)
             {
-                return Refuse(key, model.Id, ApiRefusal.TooMany(refusal!.Code, refusal.Message, TimeSpan.FromSeconds(1)), arrived, call.Door);
+                return Refuse(key, model.Id, ApiRefusal.TooMany(refusal!.Code, refusal.Message, TimeSpan.FromSeconds(1)), arrived, call.Door,
+                    within ? LanePromise.Missed : LanePromise.NotCovered);
             }
 
             admitted = true;
+            var queueWait = clock.GetUtcNow() - arrived;
+            var target = (plans.Find(tenant.PlanId)?.Slo ?? Lanes.Shared.Plans.LaneSlo.Default).AdmissionTarget;
             drain.Enter();
             return new Admission
             {
@@ -329,8 +334,9 @@ public sealed class AdmissionPipeline(
                 Hold = hold!,
                 Lease = lease,
                 ArrivedAt = arrived,
-                QueueWait = clock.GetUtcNow() - arrived,
+                QueueWait = queueWait,
                 Door = call.Door,
+                Promise = !within ? LanePromise.NotCovered : queueWait <= target ? LanePromise.Honoured : LanePromise.Missed,
             };
         }
         finally
@@ -356,7 +362,8 @@ public sealed class AdmissionPipeline(
         budgets.Settle(a.Hold, cost);
         a.Lease.ServedTokens = promptTokens + outputTokens;
         a.Lease.Dispose();
-        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation, a.Door));
+        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation, a.Door, a.Promise));
+        metrics.LanePromise(a.Key.TenantId, a.Prompt.Model, a.Promise);
         metrics.Request(outcome, a.Prompt.Model);
         metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, cost, a.QueueWait, firstToken, generation);
 
@@ -364,7 +371,7 @@ public sealed class AdmissionPipeline(
         drain.Leave();
     }
 
-    private ApiRefusal Refuse(KeyStatus key, string model, ApiRefusal error, DateTimeOffset at, Lanes.Billing.Usage.ApiDoor door)
+    private ApiRefusal Refuse(KeyStatus key, string model, ApiRefusal error, DateTimeOffset at, Lanes.Billing.Usage.ApiDoor door, LanePromise promise = LanePromise.NotCovered)
     {
         var cause = error.Code switch
         {
@@ -372,8 +379,9 @@ public sealed class AdmissionPipeline(
             "request_window_exhausted" => RefusalCause.Requests,
             _ => RefusalCause.Lanes,
         };
-        meter.Record(new Metered(key.TenantId, key.Id, model, WindowSchedule.At(at, key.WindowLength).Start, at, 0, 0, 0m, cause, Door: door));
+        meter.Record(new Metered(key.TenantId, key.Id, model, WindowSchedule.At(at, key.WindowLength).Start, at, 0, 0, 0m, cause, Door: door, Promise: promise));
         metrics.Request(error.Code, model);
+        metrics.LanePromise(key.TenantId, model, promise);
         return error;
     }
 

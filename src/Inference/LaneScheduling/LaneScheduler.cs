@@ -6,13 +6,19 @@ namespace Lanes.Inference.LaneScheduling;
 /// <summary>Why a request did not get a lane: its queue was full, or it waited past the queue timeout.</summary>
 public sealed record LaneRefusal(string Code, string Message);
 
-/// <summary>What asking for a lane gives: the lease, or why not. A value, so a flood's refusals cost no exceptions.</summary>
-public readonly record struct LaneGrant(LaneLease? Lease, LaneRefusal? Refusal)
+/// <summary>What asking for a lane gives: the lease, or why not. A value, so a flood's refusals cost no exceptions.
+/// <paramref name="WithinReservation"/>: the tenant had fewer requests running, fleet-wide, than its reserved lanes
+/// when this one arrived, so the lane promise covers it.</summary>
+public readonly record struct LaneGrant(LaneLease? Lease, LaneRefusal? Refusal, bool WithinReservation = false)
 {
     public static implicit operator LaneGrant(LaneLease lease) => new(lease, null);
 
     public static implicit operator LaneGrant(LaneRefusal refusal) => new(null, refusal);
 }
+
+/// <summary>A tenant's reservation across the fleet and what it has running on the other gateways (from their last
+/// occupancy reports): what decides whether a request is within reservation.</summary>
+public readonly record struct FleetStanding(int Reserved, int RunningElsewhere);
 
 /// <summary>A tenant's lanes at one moment, for headers and <c>/v1/usage</c>.</summary>
 public readonly record struct LaneView(int Reserved, int InUse, int Borrowed, int Queued);
@@ -38,14 +44,18 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 
     public int Slots => _slots;
 
-    /// <summary>Waits for a lane. <paramref name="reserved"/> is the tenant's reservation now;
-    /// <paramref name="reservedByAll"/> is the sum over every live tenant (what bursting must leave free).</summary>
-    public async ValueTask<LaneGrant> AcquireAsync(Guid tenantId, int reserved, int reservedByAll, CancellationToken ct)
+    /// <summary>Waits for a lane. <paramref name="reserved"/> is the tenant's reservation on this gateway;
+    /// <paramref name="reservedByAll"/> is the sum over every live tenant (what bursting must leave free);
+    /// <paramref name="fleet"/> is its whole reservation and what runs elsewhere (null: this gateway is the fleet).</summary>
+    public async ValueTask<LaneGrant> AcquireAsync(Guid tenantId, int reserved, int reservedByAll, CancellationToken ct, FleetStanding? fleet = null)
     {
         Waiter waiter;
+        bool within;
         lock (_lock)
         {
             var lane = Lane(tenantId);
+            // Judged on arrival, before this request takes a lane or a place in the queue.
+            within = fleet is { } f ? lane.InUse + f.RunningElsewhere < f.Reserved : lane.InUse < reserved;
             var changed = lane.Reserved != reserved || _reservedByAll != reservedByAll;
             _reservedInUse += Math.Min(lane.InUse, reserved) - Math.Min(lane.InUse, lane.Reserved);
             lane.Reserved = reserved;
@@ -58,13 +68,13 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 
             if (lane.Queue.Count == 0 && TryAdmit(lane) is { } lease)
             {
-                return lease;
+                return new LaneGrant(lease, null, within);
             }
 
             if (lane.Queue.Count >= options.Value.QueueLength)
             {
-                return new LaneRefusal("lane_queue_full",
-                    $"Your lane queue is full ({options.Value.QueueLength} requests waiting for your {reserved} reserved lanes). Retry when a request finishes.");
+                return new LaneGrant(null, new LaneRefusal("lane_queue_full",
+                    $"Your lane queue is full ({options.Value.QueueLength} requests waiting for your {reserved} reserved lanes). Retry when a request finishes."), within);
             }
 
             if (lane.Queue.Count == 0)
@@ -90,12 +100,12 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         {
             try
             {
-                return await waiter.Admitted.Task;
+                return new LaneGrant(await waiter.Admitted.Task, null, within);
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
             {
-                return new LaneRefusal("lane_queue_timeout",
-                    $"No lane freed within {options.Value.QueueTimeout.TotalSeconds:0} s while your {reserved} reserved lanes were busy. Retry, or ask for more lanes.");
+                return new LaneGrant(null, new LaneRefusal("lane_queue_timeout",
+                    $"No lane freed within {options.Value.QueueTimeout.TotalSeconds:0} s while your {reserved} reserved lanes were busy. Retry, or ask for more lanes."), within);
             }
         }
     }

@@ -42,7 +42,12 @@ public sealed partial class PlacementService(
     public int ReservedByAllHere(int reservedByAll) =>
         _current is { Nodes.Count: > 1 } c ? c.Placement.ReservedByAllOn(node.Id) : reservedByAll;
 
-    private sealed record Computed(Placement Placement, IReadOnlyList<string> Nodes, int Slots);
+    /// <summary>What the tenant had running on the other live gateways of this pool at their last reports (0 when
+    /// this gateway is alone). Reports are up to a report interval old: a count, not a lock.</summary>
+    public int RunningElsewhere(Guid tenantId) =>
+        _current is { Nodes.Count: > 1 } c && c.RunningElsewhere.TryGetValue(tenantId, out var running) ? running : 0;
+
+    private sealed record Computed(Placement Placement, IReadOnlyList<string> Nodes, int Slots, IReadOnlyDictionary<Guid, int> RunningElsewhere);
 
     /// <summary>How far a peer's clock may be off this gateway's and its reports still be read.</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(1);
@@ -90,7 +95,11 @@ public sealed partial class PlacementService(
             Log.Oversold(logger, placement.Unplaced, nodes.Count, node.Pool);
         }
 
-        _current = new Computed(placement, [.. nodes.Select(n => n.Id)], nodes.Sum(n => n.Slots));
+        var elsewhere = live.Where(r => r.Id != node.Id && r.PoolId == node.Pool)
+            .SelectMany(r => r.Tenants)
+            .GroupBy(t => t.TenantId)
+            .ToDictionary(g => g.Key, g => g.Sum(t => t.InUse));
+        _current = new Computed(placement, [.. nodes.Select(n => n.Id)], nodes.Sum(n => n.Slots), elsewhere);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

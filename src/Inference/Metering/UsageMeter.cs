@@ -2,11 +2,26 @@ using Lanes.Billing.Usage;
 
 namespace Lanes.Inference.Metering;
 
-/// <summary>What one request used (or why it was refused), counted per key, model, window and hour.</summary>
+/// <summary>What one request used (or why it was refused), counted per key, model, window and hour.
+/// <paramref name="Promise"/> says whether the lane promise covered it and whether it was kept.</summary>
 public readonly record struct Metered(
     Guid TenantId, Guid KeyId, string Model, DateTimeOffset WindowStart, DateTimeOffset At,
     long InputTokens, long OutputTokens, decimal SpendUsd, RefusalCause? Refused, TimeSpan QueueWait = default, TimeSpan LaneTime = default,
-    ApiDoor Door = ApiDoor.ChatCompletions);
+    ApiDoor Door = ApiDoor.ChatCompletions, LanePromise Promise = LanePromise.NotCovered);
+
+/// <summary>Whether a request was within its tenant's reservation when it arrived, and if so whether it started within
+/// its plan's admission target.</summary>
+public enum LanePromise
+{
+    /// <summary>The tenant already had its reserved lanes running (or the request never asked for a lane).</summary>
+    NotCovered,
+
+    /// <summary>Within reservation, and started within the admission target.</summary>
+    Honoured,
+
+    /// <summary>Within reservation, but it waited past the target or got no lane.</summary>
+    Missed,
+}
 
 /// <summary>
 /// Aggregates usage in memory; <see cref="UsageFlusher"/> drains it into billing once a second. Note: only counts
@@ -37,6 +52,20 @@ public sealed class UsageMeter
             }
 
             total.ByDoor[(int)m.Door]++;
+            if (m.Promise != LanePromise.NotCovered)
+            {
+                total.WithinReservation++;
+                if (m.Promise == LanePromise.Honoured)
+                {
+                    total.Honoured++;
+                }
+
+                if (m.Refused is null)
+                {
+                    total.ReservedWaits[bucket]++;
+                }
+            }
+
             switch (m.Refused)
             {
                 case null:
@@ -77,7 +106,13 @@ public sealed class UsageMeter
         var lines = new List<UsageLine>(drained.Count);
         foreach (var ((tenant, key, model, window, hour), t) in drained)
         {
-            var detail = new UsageDetail(t.BudgetRefusals, t.RequestRefusals, t.LaneRefusals, t.LaneSeconds, t.QueueWaits) { RequestsByApi = t.ByDoor };
+            var detail = new UsageDetail(t.BudgetRefusals, t.RequestRefusals, t.LaneRefusals, t.LaneSeconds, t.QueueWaits)
+            {
+                RequestsByApi = t.ByDoor,
+                WithinReservation = t.WithinReservation,
+                Honoured = t.Honoured,
+                ReservedWaitCounts = t.WithinReservation == 0 ? null : t.ReservedWaits,
+            };
             lines.Add(new UsageLine(tenant, key, model, window, hour, t.Requests, t.InputTokens, t.OutputTokens, t.SpendUsd,
                 t.BudgetRefusals + t.RequestRefusals + t.LaneRefusals, detail));
         }
@@ -88,10 +123,11 @@ public sealed class UsageMeter
     /// <summary>The running total of one key, model, window and hour; written only under the meter's lock.</summary>
     private sealed class Total
     {
-        public long Requests, InputTokens, OutputTokens, BudgetRefusals, RequestRefusals, LaneRefusals;
+        public long Requests, InputTokens, OutputTokens, BudgetRefusals, RequestRefusals, LaneRefusals, WithinReservation, Honoured;
         public decimal SpendUsd;
         public double LaneSeconds;
         public readonly long[] QueueWaits = new long[UsageDetail.QueueWaitBounds.Length + 1];
+        public readonly long[] ReservedWaits = new long[UsageDetail.QueueWaitBounds.Length + 1];
         public readonly long[] ByDoor = new long[Doors];
     }
 }

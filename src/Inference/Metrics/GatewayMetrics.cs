@@ -17,6 +17,7 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> _timeToFirstToken;
     private readonly Histogram<double> _tokensPerSecond;
     private readonly Counter<double> _spend;
+    private readonly Counter<long> _lanePromise;
 
     public GatewayMetrics(IMeterFactory meters, LaneScheduler lanes, PlacementService placement, Auth.KeyDirectory keys, Infrastructure.GatewayNode node, Metering.UsageSpool spool, TimeProvider clock)
     {
@@ -29,6 +30,8 @@ public sealed class GatewayMetrics
         meter.CreateObservableGauge("lanes.gateway.lanes_in_use", () => lanes.Occupancy()
             .Select(o => new Measurement<int>(o.InUse, new KeyValuePair<string, object?>("tenant", o.Tenant.ToString()))));
         _spend = meter.CreateCounter<double>("lanes.gateway.spend_usd", description: "Spend equivalent at list prices, by model (what budgets count; never billed)");
+        _lanePromise = meter.CreateCounter<long>("lanes.lane_promise.requests",
+            description: "Requests within their tenant's reservation, by whether they started within the plan's admission target (outcome honoured or missed)");
         meter.CreateObservableGauge("lanes.gateway.lanes_reserved", () => keys.Reservations(clock.GetUtcNow())
             .Select(r => new Measurement<int>(placement.ReservedHere(r.Tenant, r.Reserved), new KeyValuePair<string, object?>("tenant", r.Tenant.ToString()))));
         // The fleet as this gateway sees it, for its model pool (every gateway of a pool computes the same placement):
@@ -50,6 +53,18 @@ public sealed class GatewayMetrics
 
     public void Request(string outcome, string model) =>
         _requests.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("model", model));
+
+    /// <summary>A request the lane promise covered: honoured (started within the admission target) or missed.</summary>
+    public void LanePromise(Guid tenant, string model, Metering.LanePromise promise)
+    {
+        if (promise == Metering.LanePromise.NotCovered)
+        {
+            return;
+        }
+
+        _lanePromise.Add(1, new KeyValuePair<string, object?>("tenant", tenant.ToString()), new KeyValuePair<string, object?>("model", model),
+            new KeyValuePair<string, object?>("outcome", promise == Metering.LanePromise.Honoured ? "honoured" : "missed"));
+    }
 
     public void Completed(string model, long inputTokens, long outputTokens, decimal spendUsd, TimeSpan queueWait, TimeSpan? firstToken, TimeSpan generation)
     {

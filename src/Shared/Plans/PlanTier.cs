@@ -7,6 +7,7 @@ namespace Lanes.Shared.Plans;
 /// <param name="DefaultKeyBudgetUsd">Budget a new key gets per window when its creator does not set one.</param>
 /// <param name="SelfServe">False for tiers only staff can assign (Enterprise).</param>
 /// <param name="Pool">The model pool the plan's lanes are on (<see cref="ModelPools"/>).</param>
+/// <param name="SloTerms">The plan's lane promise; null is <see cref="LaneSlo.Default"/>.</param>
 public sealed record PlanTier(
     string Id,
     string Name,
@@ -18,7 +19,11 @@ public sealed record PlanTier(
     IReadOnlyList<string> Models,
     string? StripePriceId = null,
     bool SelfServe = true,
-    string Pool = ModelPools.Default)
+    string Pool = ModelPools.Default,
+    LaneSlo? SloTerms = null)
 {
+    /// <summary>The plan's lane promise: admission target, monthly objective and credit tiers.</summary>
+    public LaneSlo Slo => SloTerms ?? LaneSlo.Default;
+
     public bool Allows(string model) => Models.Count == 0 || Models.Contains(model, StringComparer.Ordinal);
 }
