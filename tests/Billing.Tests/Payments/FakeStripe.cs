@@ -46,6 +46,9 @@ public sealed class FakeStripe : IAsyncDisposable
     /// <summary>The next request answers this Stripe error (type, code, message, HTTP status), as Stripe does.</summary>
     public (string Type, string Code, string Message, int Status)? NextError { get; set; }
 
+    /// <summary>Each customer's balance in cents, as their balance transactions left it (negative: credit).</summary>
+    public ConcurrentDictionary<string, long> Balances { get; } = new();
+
     /// <summary>Checkout sessions as Stripe holds them, by id.</summary>
     public ConcurrentDictionary<string, JsonObject> Sessions { get; } = new();
 
@@ -252,6 +255,22 @@ public sealed class FakeStripe : IAsyncDisposable
             }
 
             return Json(c);
+        });
+        app.MapPost("/v1/customers/{id}/balance_transactions", (string id, HttpContext http) =>
+        {
+            // A customer balance transaction as Stripe returns one: the amount (negative is a credit) added to the
+            // customer's balance, which the next invoice uses up.
+            var form = Form(http);
+            var t = Fixture("customer_balance_transaction");
+            var amount = long.Parse(form["amount"], System.Globalization.CultureInfo.InvariantCulture);
+            t["id"] = $"cbtxn_{Interlocked.Increment(ref _ids)}";
+            t["customer"] = id;
+            t["amount"] = amount;
+            t["currency"] = form["currency"];
+            t["description"] = form.GetValueOrDefault("description");
+            t["metadata"] = Metadata(form, "metadata");
+            t["ending_balance"] = Balances.AddOrUpdate(id, amount, (_, balance) => balance + amount);
+            return Json(t);
         });
         app.MapPost("/v1/checkout/sessions", (HttpContext http) =>
         {
