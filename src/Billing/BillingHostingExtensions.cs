@@ -97,6 +97,7 @@ public static class BillingHostingExtensions
         services.AddOptions<LaneCredits.LaneCreditOptions>().BindConfiguration(LaneCredits.LaneCreditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<LaneCredits.LanePromiseFigures>();
         services.AddSingleton<LaneCredits.LaneCreditService>();
+        services.AddSingleton<Status.FleetStatus>();
         services.AddSingleton<DueKeys>();
         services.AddTransient<BillingJobs>();
 

@@ -98,4 +98,26 @@ public static class PageSteps
             await page.ReloadAsync();
         }
     }
+
+    /// <summary>Reloads until an element matching <paramref name="selector"/> is on the page (figures a server
+    /// computes now and then, such as the status page's).</summary>
+    public static async Task ReloadUntilPresentAsync(this IPage page, string selector, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            await page.WaitForSelectorAsync("body[data-interactive=true]");
+            if (await page.Locator(selector).CountAsync() > 0)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Nothing matched {selector} within {timeout.TotalSeconds:0} s.");
+            }
+
+            await page.ReloadAsync();
+        }
+    }
 }

@@ -14,6 +14,9 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
 {
     private const string Password = "Correct-Horse-42!";
 
+    /// <summary>The status page's figures are computed at most once a minute: a little over that.</summary>
+    private static readonly TimeSpan FleetStatusRefresh = Lanes.Billing.Status.FleetStatus.CacheFor + TimeSpan.FromSeconds(30);
+
     [Fact]
     public async Task A_new_customer_signs_up_picks_a_plan_creates_a_key_calls_the_gateway_and_sees_the_usage()
     {
@@ -56,6 +59,9 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await page.OpenAsync(lanes, "/usage?range=24h", ".usage-requests", "Usage");
         await page.ReloadUntilTextAsync(".usage-requests .stat-value", "1", TimeSpan.FromSeconds(30));
         await Assertions.Expect(page.Locator(".usage-chart").First).ToBeVisibleAsync();
+        // One request with both trial lanes free: within the reservation, and it started at once.
+        await Assertions.Expect(page.Locator(".usage-honoured .stat-value")).ToHaveTextAsync("100 %");
+        await Assertions.Expect(page.Locator(".usage-chart[data-chart='Lane promise honoured']")).ToBeVisibleAsync();
         await page.ScreenshotAsync(lanes, "07-usage");
 
         await page.OpenAsync(lanes, "/keys", ".key-link", "API keys");
@@ -64,6 +70,9 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await page.ScreenshotAsync(lanes, "08-key");
         await page.OpenAsync(lanes, "/dashboard", ".lanes-reserved", "Dashboard");
         await Assertions.Expect(page.Locator(".plan .stat-value")).ToHaveTextAsync("Starter");
+        await Assertions.Expect(page.Locator(".lane-promise-honoured")).ToHaveTextAsync("100 % honoured");
+        await Assertions.Expect(page.Locator(".lane-promise")).ToContainTextAsync("1 of 1 request within your reservation started on time");
+        await Assertions.Expect(page.Locator(".lane-promise-credit")).ToContainTextAsync("On track");
         await page.ScreenshotAsync(lanes, "04-dashboard");
         await page.OpenAsync(lanes, "/team", ".members", "Team");
         await page.ScreenshotAsync(lanes, "09-team");
@@ -103,6 +112,39 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
 
         await customer.OpenAsync(lanes, "/dashboard", ".lanes-reserved", "Dashboard (after reservation)");
         await Assertions.Expect(customer.Locator(".lanes-reserved .stat-value")).ToHaveTextAsync("9");
+    }
+
+    [Fact]
+    public async Task Staff_post_an_incident_and_anyone_sees_it_with_each_models_lane_promise_on_the_public_status_page()
+    {
+        // Traffic within a reservation on the scripted model (the demo tenant's Pro lanes).
+        var demo = new ChatClient("scripted", new ApiKeyCredential(lanes.DemoKeySecret), new OpenAIClientOptions { Endpoint = new Uri(lanes.GatewayUrl) });
+        await demo.CompleteChatAsync([new UserChatMessage("status usage")]);
+
+        var staff = await lanes.NewPersonAsync();
+        await staff.SignInAsStaffAsync(lanes);
+        await staff.OpenAsync(lanes, "/support/status", ".incident-form", "Support status incidents");
+        var title = $"Slow admissions in eu-1 {Guid.NewGuid():N}"[..30];
+        await staff.FillAsync(".incident-title input", title);
+        await staff.FillAsync(".incident-message textarea", "Requests on one gateway wait for a lane; we are adding a node.");
+        await staff.ClickAsync(".incident-post");
+        await staff.ClickAsync(".mud-message-box__yes-button");
+        await Assertions.Expect(staff.Locator(".open-incident").Filter(new() { HasText = title })).ToBeVisibleAsync();
+
+        // Nobody signed in: the status page names no customer, only models, and shows the open incident.
+        var visitor = await lanes.NewPersonAsync();
+        await visitor.OpenAsync(lanes, "/status", ".status-open-incident", "Status (public)");
+        await Assertions.Expect(visitor.Locator(".status-open-incident").Filter(new() { HasText = title })).ToBeVisibleAsync();
+        await visitor.ReloadUntilPresentAsync(".status-models tbody tr:has(code:text-is('scripted'))", FleetStatusRefresh);
+        await Assertions.Expect(visitor.Locator(".status-models tbody tr:has(code:text-is('scripted')) .status-day-honoured")).ToContainTextAsync("%");
+        await visitor.ScreenshotAsync(lanes, "16-status");
+
+        // Resolved, it moves to the history.
+        await staff.FillAsync(".open-incident:has-text('" + title + "') .incident-resolution input", "Node added; waits back to normal.");
+        await staff.ClickAsync(".open-incident:has-text('" + title + "') .incident-resolve");
+        await Assertions.Expect(staff.Locator(".open-incident").Filter(new() { HasText = title })).ToHaveCountAsync(0);
+        await visitor.OpenAsync(lanes, "/status", ".status-incident", "Status (public, after)");
+        await Assertions.Expect(visitor.Locator(".status-incident").Filter(new() { HasText = title })).ToContainTextAsync("Node added");
     }
 
     [Fact]

@@ -33,6 +33,7 @@ public static class BillingStore
         opts.Schema.For<Capacity.PlannedFleet>().SingleTenanted();
         opts.Schema.For<Capacity.CapacitySnapshot>().SingleTenanted().Index(x => x.At);
         opts.Schema.For<Payments.StripePortalConfiguration>().SingleTenanted();
+        opts.Schema.For<Status.StatusIncident>().SingleTenanted().Index(x => x.StartedAt);
         opts.Schema.For<ApiKey>().Index(x => x.SecretHash).Index(x => x.Prefix).Index(x => x.WindowEnd);
         opts.Schema.For<Subscription>().Index(x => x.Status);
         opts.Schema.For<BillingDetails.BillingContact>();

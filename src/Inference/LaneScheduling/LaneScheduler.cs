@@ -24,11 +24,14 @@ public readonly record struct FleetStanding(int Reserved, int RunningElsewhere);
 public readonly record struct LaneView(int Reserved, int InUse, int Borrowed, int Queued);
 
 /// <summary>
-/// Admits each request into its tenant's lane. A tenant below its reservation runs at once. Above it, a request may
-/// borrow capacity nobody has reserved (burst), shared among bursting tenants least-service-first (a virtual token
-/// counter, after Sheng et al., "Fairness in Serving Large Language Models", OSDI 2024); otherwise it waits in its
-/// own bounded queue. Note: bursting never uses a slot that an idle reservation may claim, so one tenant's burst
-/// cannot delay another tenant's reserved lanes.
+/// Admits each request into its tenant's lane. A tenant below its reservation on this gateway runs at once. Above it
+/// but still below its reservation across the fleet (its requests reached this gateway beyond its placed share, as a
+/// random balancer makes them), a request runs in this gateway's spill lanes: slots bursting may not take
+/// (<see cref="SetSpillLanes"/>, docs/scale-out.md). Beyond its reservation, a request may borrow capacity nobody has
+/// reserved (burst), shared among bursting tenants least-service-first (a virtual token counter, after Sheng et al.,
+/// "Fairness in Serving Large Language Models", OSDI 2024); otherwise it waits in its own bounded queue. Note:
+/// bursting never uses a slot that an idle reservation or an unused spill lane may claim, so one tenant's burst cannot
+/// delay another tenant's reserved lanes, on this gateway or across the fleet.
 /// </summary>
 public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions> options, TimeProvider clock)
 {
@@ -41,6 +44,37 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
     private readonly int _slots = engine.Slots;
     private int _busy;
     private long _arrivals;
+
+    /// <summary>Slots bursting must leave free here for requests within their tenant's fleet reservation beyond its
+    /// share on this gateway, and how many such requests run now.</summary>
+    private int _spillLanes;
+    private int _spilling;
+
+    /// <summary>Sets the spill lanes (placement does, each time it places reservations): never more than the slots
+    /// no reservation here holds.</summary>
+    public void SetSpillLanes(int lanes)
+    {
+        lock (_lock)
+        {
+            var changed = _spillLanes != lanes;
+            _spillLanes = Math.Max(0, lanes);
+            if (changed)
+            {
+                Dispatch();
+            }
+        }
+    }
+
+    public int SpillLanes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _spillLanes;
+            }
+        }
+    }
 
     public int Slots => _slots;
 
@@ -66,7 +100,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
                 Dispatch();
             }
 
-            if (lane.Queue.Count == 0 && TryAdmit(lane) is { } lease)
+            if (lane.Queue.Count == 0 && TryAdmit(lane, within) is { } lease)
             {
                 return new LaneGrant(lease, null, within);
             }
@@ -89,7 +123,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
                 lane.Service = Math.Max(lane.Service, least);
             }
 
-            waiter = new Waiter(lane, ++_arrivals);
+            waiter = new Waiter(lane, ++_arrivals, within);
             lane.Queue.AddLast(waiter.Node);
             _backlogged.Add(lane);
         }
@@ -148,7 +182,9 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
     /// <summary>Slots that must stay free for reservations not in use right now.</summary>
     private int UnusedReservations() => Math.Max(0, _reservedByAll - _reservedInUse);
 
-    private LaneLease? TryAdmit(TenantLane lane)
+    /// <param name="fleetWithin">The tenant had fewer requests running across the fleet than its reservation when
+    /// this one arrived.</param>
+    private LaneLease? TryAdmit(TenantLane lane, bool fleetWithin)
     {
         var free = _slots - _busy;
         if (free <= 0)
@@ -156,35 +192,52 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
             return null;
         }
 
-        var withinReservation = lane.InUse < lane.Reserved;
-        if (!withinReservation && free - UnusedReservations() <= 0)
+        var withinHere = lane.InUse < lane.Reserved;
+        var spill = !withinHere && fleetWithin;
+        if (!withinHere)
         {
-            return null;
+            // Past its share here: never a slot an idle reservation may claim; and a burst leaves the unused spill
+            // lanes too.
+            var spare = free - UnusedReservations();
+            if (spare <= 0 || (!spill && spare - Math.Max(0, _spillLanes - _spilling) <= 0))
+            {
+                return null;
+            }
         }
 
         _busy++;
-        if (withinReservation)
+        if (withinHere)
         {
             _reservedInUse++;
         }
 
+        if (spill)
+        {
+            _spilling++;
+        }
+
         lane.InUse++;
-        return new LaneLease(this, lane, borrowed: !withinReservation);
+        return new LaneLease(this, lane, borrowed: !withinHere && !spill, spill);
     }
 
-    internal void Release(TenantLane lane, long servedTokens)
+    internal void Release(TenantLane lane, long servedTokens, bool spill)
     {
         lock (_lock)
         {
-            Free(lane);
+            Free(lane, spill);
             lane.Service += servedTokens;
             Dispatch();
         }
     }
 
-    private void Free(TenantLane lane)
+    private void Free(TenantLane lane, bool spill)
     {
         _busy--;
+        if (spill)
+        {
+            _spilling--;
+        }
+
         if (lane.InUse <= lane.Reserved)
         {
             _reservedInUse--;
@@ -223,14 +276,20 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
     {
         while (_busy < _slots && _backlogged.Count > 0)
         {
-            // Tenants below their reservation first, oldest waiter first; then bursting tenants, least service first (the
-            // oldest waiter among equals).
-            TenantLane? reservedNext = null, burstNext = null;
+            // Tenants below their reservation here first, oldest waiter first; then requests within their fleet
+            // reservation (spill), oldest first; then bursting tenants, least service first (the oldest waiter among
+            // equals).
+            TenantLane? reservedNext = null, spillNext = null, burstNext = null;
             foreach (var t in _backlogged)
             {
                 if (t.InUse < t.Reserved && (reservedNext is null || t.Queue.First!.Value.Arrival < reservedNext.Queue.First!.Value.Arrival))
                 {
                     reservedNext = t;
+                }
+
+                if (t.Queue.First!.Value.FleetWithin && (spillNext is null || t.Queue.First!.Value.Arrival < spillNext.Queue.First!.Value.Arrival))
+                {
+                    spillNext = t;
                 }
 
                 if (burstNext is null || t.Service < burstNext.Service
@@ -240,8 +299,8 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
                 }
             }
 
-            var next = reservedNext ?? burstNext;
-            if (next is null || TryAdmit(next) is not { } lease)
+            var next = reservedNext ?? spillNext ?? burstNext;
+            if (next is null || TryAdmit(next, next.Queue.First!.Value.FleetWithin) is not { } lease)
             {
                 return;
             }
@@ -256,7 +315,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
             if (!waiter.Admitted.TrySetResult(lease))
             {
                 // Abandoned at this very moment: give the slot back and look again.
-                Free(next);
+                Free(next, lease.Spill);
             }
         }
     }
@@ -292,15 +351,19 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 
     internal sealed class Waiter
     {
-        public Waiter(TenantLane lane, long arrival)
+        public Waiter(TenantLane lane, long arrival, bool fleetWithin)
         {
             Lane = lane;
             Arrival = arrival;
+            FleetWithin = fleetWithin;
             Node = new LinkedListNode<Waiter>(this);
         }
 
         public TenantLane Lane { get; }
         public long Arrival { get; }
+
+        /// <summary>Within its tenant's fleet reservation when it arrived: it may use the spill lanes.</summary>
+        public bool FleetWithin { get; }
         public LinkedListNode<Waiter> Node { get; }
         public TaskCompletionSource<LaneLease> Admitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -313,15 +376,19 @@ public sealed class LaneLease : IDisposable
     private readonly LaneScheduler.TenantLane _lane;
     private int _released;
 
-    internal LaneLease(LaneScheduler scheduler, LaneScheduler.TenantLane lane, bool borrowed)
+    internal LaneLease(LaneScheduler scheduler, LaneScheduler.TenantLane lane, bool borrowed, bool spill = false)
     {
         _scheduler = scheduler;
         _lane = lane;
         Borrowed = borrowed;
+        Spill = spill;
     }
 
     /// <summary>True when the request runs on unreserved capacity (burst).</summary>
     public bool Borrowed { get; }
+
+    /// <summary>True when it runs in a spill lane: within its tenant's fleet reservation, past its share here.</summary>
+    public bool Spill { get; }
 
     /// <summary>Tokens the request consumed, added to the tenant's service counter for burst fairness.</summary>
     public long ServedTokens { get; set; }
@@ -330,7 +397,7 @@ public sealed class LaneLease : IDisposable
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)
         {
-            _scheduler.Release(_lane, ServedTokens);
+            _scheduler.Release(_lane, ServedTokens, Spill);
         }
     }
 }

@@ -14,4 +14,9 @@ public sealed class PlacementOptions
     /// <summary>How often the placement is computed again.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Keep spill lanes on each gateway of a fleet: slots bursting may not take, so a tenant under its
+    /// fleet-wide reservation whose requests land unevenly (a random or round-robin balancer) never waits
+    /// (docs/scale-out.md). Off, a reservation is held per gateway only.</summary>
+    public bool SpillLanes { get; set; } = true;
 }

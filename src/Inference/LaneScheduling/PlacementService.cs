@@ -47,6 +47,22 @@ public sealed partial class PlacementService(
     public int RunningElsewhere(Guid tenantId) =>
         _current is { Nodes.Count: > 1 } c && c.RunningElsewhere.TryGetValue(tenantId, out var running) ? running : 0;
 
+    /// <summary>
+    /// The slots this gateway keeps for requests within their tenant's fleet reservation beyond its share here: as
+    /// many as the largest such excess (a tenant's whole reservation less its share here, which is how far a random
+    /// balancer can pile its requests on this gateway), within the slots no reservation here holds. Alone, none.
+    /// </summary>
+    private int SpillLanesOf(Placement placement, IReadOnlyList<(Guid Tenant, int Reserved)> reservations, int gateways)
+    {
+        if (gateways <= 1 || !options.Value.SpillLanes)
+        {
+            return 0;
+        }
+
+        var excess = reservations.Select(r => r.Reserved - placement.ReservedOn(node.Id, r.Tenant)).DefaultIfEmpty(0).Max();
+        return Math.Clamp(excess, 0, Math.Max(0, lanes.Slots - placement.ReservedByAllOn(node.Id)));
+    }
+
     private sealed record Computed(Placement Placement, IReadOnlyList<string> Nodes, int Slots, IReadOnlyDictionary<Guid, int> RunningElsewhere);
 
     /// <summary>How far a peer's clock may be off this gateway's and its reports still be read.</summary>
@@ -89,7 +105,9 @@ public sealed partial class PlacementService(
         var nodes = live.Where(r => r.Id != node.Id && r.PoolId == node.Pool).Select(r => new PlacementNode(r.Id, r.Slots))
             .Append(new PlacementNode(node.Id, lanes.Slots))
             .ToList();
-        var placement = LanePlacement.Place(nodes, keys.Reservations(clock.GetUtcNow()));
+        var reservations = keys.Reservations(clock.GetUtcNow());
+        var placement = LanePlacement.Place(nodes, reservations);
+        lanes.SetSpillLanes(SpillLanesOf(placement, reservations, nodes.Count));
         if (placement.Unplaced > 0 && Unplaced == 0)
         {
             Log.Oversold(logger, placement.Unplaced, nodes.Count, node.Pool);

@@ -130,6 +130,48 @@ public class LaneSchedulerTests
         next.Dispose();
         Assert.Equal(new LaneView(1, 0, 0, 0), lanes.View(A, 1));
     }
+
+    [Fact]
+    public async Task Past_its_share_here_a_tenant_under_its_fleet_reservation_runs_in_a_spill_lane_that_bursting_cannot_take()
+    {
+        // One of two gateways of 8 slots: A reserves 6 across the fleet, 3 placed here, and runs nothing elsewhere;
+        // B floods. The gateway keeps 3 spill lanes (A's whole reservation less its share here).
+        var lanes = Scheduler(slots: 8, queueLength: 64);
+        lanes.SetSpillLanes(3);
+        var flood = Enumerable.Range(0, 32).Select(_ => lanes.LeaseAsync(B, reserved: 0, reservedByAll: 3, CancellationToken.None)).ToList();
+        Assert.Equal(2, flood.Count(t => t.IsCompletedSuccessfully)); // 8 slots - 3 of A's reservation - 3 spill lanes
+
+        var mine = await Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
+            (await lanes.AcquireAsync(A, reserved: 3, reservedByAll: 3, CancellationToken.None, new FleetStanding(6, RunningElsewhere: 0))).Lease!));
+
+        Assert.Equal(3, mine.Count(l => l.Spill));
+        Assert.DoesNotContain(mine, l => l.Borrowed);
+
+        // At its fleet reservation, the next request of A is a burst like B's and waits.
+        var over = lanes.AcquireAsync(A, reserved: 3, reservedByAll: 3, CancellationToken.None, new FleetStanding(6, RunningElsewhere: 0));
+        Assert.False(over.IsCompleted);
+        mine[5].Dispose();
+        Assert.Equal(2 + 0, flood.Count(t => t.IsCompletedSuccessfully)); // the freed spill lane is not B's
+        Assert.False(over.IsCompleted);
+        foreach (var lease in mine[..5])
+        {
+            lease.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_request_within_the_fleet_reservation_is_judged_with_what_runs_elsewhere()
+    {
+        var lanes = Scheduler(slots: 8);
+
+        var first = await lanes.AcquireAsync(A, reserved: 2, reservedByAll: 2, CancellationToken.None, new FleetStanding(4, RunningElsewhere: 3));
+        var second = await lanes.AcquireAsync(A, reserved: 2, reservedByAll: 2, CancellationToken.None, new FleetStanding(4, RunningElsewhere: 3));
+
+        Assert.True(first.WithinReservation); // 0 here + 3 elsewhere < 4
+        Assert.False(second.WithinReservation); // 1 here + 3 elsewhere = 4
+        first.Lease!.Dispose();
+        second.Lease!.Dispose();
+    }
 }
 
 internal static class GrantedLanes

@@ -130,17 +130,18 @@ public sealed class InfraManifestsTests
     }
 
     [Fact]
-    public void Alert_rules_query_only_metrics_the_gateway_exports_and_cover_lost_capacity()
+    public void Alert_rules_query_only_metrics_the_gateway_exports_and_cover_lost_capacity_and_a_missed_lane_promise()
     {
         var source = File.ReadAllText(Path.Combine(InfraTree.RepositoryRoot, "src", "Inference", "Metrics", "GatewayMetrics.cs"));
         var exported = MetricNames.FromSource(source);
         var rules = File.ReadAllLines(Path.Combine(InfraTree.InfraRoot, "prometheus", "lanes-alerts.yaml"))
             .Select(l => l.Trim()).Where(l => l.StartsWith("expr:", StringComparison.Ordinal)).Select(l => l["expr:".Length..].Trim()).ToList();
 
-        Assert.Equal(2, rules.Count);
+        Assert.Equal(3, rules.Count);
         Assert.DoesNotContain(rules.SelectMany(MetricNames.Referenced), n => !exported.Contains(n));
         Assert.Contains(rules, r => r.Contains("lanes_fleet_unplaced_lanes", StringComparison.Ordinal));
         Assert.Contains(rules, r => r.Contains("lanes_fleet_sold_lanes", StringComparison.Ordinal) && r.Contains("lanes_fleet_live_slots", StringComparison.Ordinal));
+        Assert.Contains(rules, r => r.Contains("lanes_lane_promise_requests_total{outcome=\"honoured\"}", StringComparison.Ordinal) && r.Contains("< 0.999", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -19,7 +19,20 @@ public sealed record UsagePointView(
     [property: JsonPropertyName("throttled_lanes")] long ThrottledLanes,
     [property: JsonPropertyName("lane_seconds")] double LaneSeconds,
     [property: JsonPropertyName("queue_wait_p95_s")] double? QueueWaitP95Seconds,
-    [property: JsonPropertyName("requests_by_api")] RequestsByApiView RequestsByApi);
+    [property: JsonPropertyName("requests_by_api")] RequestsByApiView RequestsByApi,
+    [property: JsonPropertyName("lane_promise")] LanePromiseView LanePromise);
+
+/// <summary>Requests sent within the tenant's reservation, those that started within the plan's admission target,
+/// and the admission waits of those that started (bucket bounds).</summary>
+public sealed record LanePromiseView(
+    [property: JsonPropertyName("within_reservation")] long WithinReservation,
+    [property: JsonPropertyName("honoured")] long Honoured,
+    [property: JsonPropertyName("honoured_pct")] double? HonouredPercent,
+    [property: JsonPropertyName("admission_wait_p50_s")] double? AdmissionWaitP50Seconds,
+    [property: JsonPropertyName("admission_wait_p99_s")] double? AdmissionWaitP99Seconds)
+{
+    public static LanePromiseView Of(UsagePoint p) => new(p.WithinReservation, p.Honoured, p.HonouredPercent, p.ReservedWaitP50Seconds, p.ReservedWaitP99Seconds);
+}
 
 /// <summary>Requests (served and refused) by the API they came through.</summary>
 public sealed record RequestsByApiView(
@@ -120,7 +133,7 @@ public static class UsageApi
             usage.Start, usage.End, step == UsageGranularity.Hour ? "hour" : "day", key, usage.Model,
             report.Requests, report.InputTokens, report.OutputTokens, report.SpendUsd, report.Throttled,
             [.. report.Points.Select(p => new UsagePointView(p.Start, p.Requests, p.InputTokens, p.OutputTokens, p.SpendUsd, p.Throttled,
-                p.BudgetRefusals, p.RequestRefusals, p.LaneRefusals, p.LaneSeconds, p.QueueWaitP95Seconds, RequestsByApiView.Of(p.RequestsByApi)))],
+                p.BudgetRefusals, p.RequestRefusals, p.LaneRefusals, p.LaneSeconds, p.QueueWaitP95Seconds, RequestsByApiView.Of(p.RequestsByApi), LanePromiseView.Of(p)))],
             [.. report.Models.Select(m => new ModelUsageView(m.Model, m.Requests, m.InputTokens, m.OutputTokens, m.SpendUsd))]));
     }
 }

@@ -14,6 +14,7 @@ public static class NavItems
         {
             new("/", "Plans", Icons.Material.Filled.Home),
             new("/calculator", "Calculator", Icons.Material.Filled.Calculate),
+            new("/status", "Status", Icons.Material.Filled.MonitorHeart),
         };
         if (signedIn && role is not null)
         {
@@ -32,6 +33,7 @@ public static class NavItems
         {
             items.Add(new("/support", "Support", Icons.Material.Filled.SupportAgent));
             items.Add(new("/support/capacity", "Capacity", Icons.Material.Filled.Dns));
+            items.Add(new("/support/status", "Incidents", Icons.Material.Filled.Campaign));
             items.Add(new("/hangfire", "Jobs", Icons.Material.Filled.Schedule, ForceLoad: true));
         }
 

@@ -64,6 +64,18 @@ public static class UsageChartData
             new("Lane utilisation", "% of reserved lane time", ChartType.Line,
                 [("Utilisation", [.. p.Select(x => reservedLanes <= 0 ? 0 : Math.Round(Math.Min(100, 100 * x.LaneSeconds / (reservedLanes * stepSeconds)), 1))])]),
             new("Queue wait p95", "milliseconds", ChartType.Line, [("p95", [.. p.Select(x => (x.QueueWaitP95Seconds ?? 0) * 1000)])]),
+            new("Lane promise: requests within your reservation", "requests", stacked,
+            [
+                ("Started on time", [.. p.Select(x => (double)x.Honoured)]),
+                ("Late or refused", [.. p.Select(x => (double)(x.WithinReservation - x.Honoured))]),
+            ]),
+            new("Lane promise honoured", "% started within the admission target; hours without such requests show 100", ChartType.Line,
+                [("Honoured", [.. p.Select(x => Math.Round(x.HonouredPercent ?? 100, 2))])]),
+            new("Admission wait within reservation", "milliseconds (bucket bounds)", ChartType.Line,
+            [
+                ("p50", [.. p.Select(x => (x.ReservedWaitP50Seconds ?? 0) * 1000)]),
+                ("p99", [.. p.Select(x => (x.ReservedWaitP99Seconds ?? 0) * 1000)]),
+            ]),
         ];
     }
 }

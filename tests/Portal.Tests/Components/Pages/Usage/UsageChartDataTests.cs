@@ -14,6 +14,23 @@ public class UsageChartDataTests
     }
 
     [Fact]
+    public void The_lane_promise_charts_split_on_time_from_late_and_show_an_hour_without_such_requests_as_kept()
+    {
+        var detail = UsageDetail.Empty with { WithinReservation = 4, Honoured = 3, ReservedWaitCounts = [3, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0] };
+        var report = Report(UsageGranularity.Hour, 2, new UsageHour { HourStart = Monday, Model = "m", Requests = 4, Detail = detail });
+
+        var charts = UsageChartData.Charts(report, reservedLanes: 2);
+
+        var split = charts.Single(c => c.Title == "Lane promise: requests within your reservation");
+        Assert.Equal([3, 0], split.Series.Single(s => s.Name == "Started on time").Values);
+        Assert.Equal([1, 0], split.Series.Single(s => s.Name == "Late or refused").Values);
+        Assert.Equal([75, 100], charts.Single(c => c.Title == "Lane promise honoured").Series[0].Values);
+        var waits = charts.Single(c => c.Title == "Admission wait within reservation");
+        Assert.Equal([5, 0], waits.Series.Single(s => s.Name == "p50").Values);
+        Assert.Equal([2500, 0], waits.Series.Single(s => s.Name == "p99").Values);
+    }
+
+    [Fact]
     public void Every_chart_has_one_value_per_point_and_refusals_are_split_by_cause()
     {
         var refused = UsageDetail.Refused(RefusalCause.Budget).Add(UsageDetail.Refused(RefusalCause.Lanes)).Add(UsageDetail.Refused(RefusalCause.Lanes));
