@@ -88,11 +88,17 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         lock (_lock)
         {
             var lane = Lane(tenantId);
-            // Judged on arrival, before this request takes a lane or a place in the queue.
+            // Judged on arrival, before this request takes a lane or a place in the queue. What runs elsewhere is
+            // known from reports a moment old, so a tenant running at its reservation, whose next request follows
+            // each one that ends, would often be judged over it for a moment after each end: the spill lanes
+            // therefore admit by what is exact, the tenant's requests here against its whole reservation
+            // (docs/scale-out.md), and the promise is metered by the fleet-wide count.
             within = fleet is { } f ? lane.InUse + f.RunningElsewhere < f.Reserved : lane.InUse < reserved;
+            lane.FleetReserved = fleet?.Reserved ?? 0;
             var changed = lane.Reserved != reserved || _reservedByAll != reservedByAll;
             _reservedInUse += Math.Min(lane.InUse, reserved) - Math.Min(lane.InUse, lane.Reserved);
             lane.Reserved = reserved;
+            SettleSpill(lane);
             _reservedByAll = reservedByAll;
             if (changed)
             {
@@ -100,7 +106,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
                 Dispatch();
             }
 
-            if (lane.Queue.Count == 0 && TryAdmit(lane, within) is { } lease)
+            if (lane.Queue.Count == 0 && TryAdmit(lane) is { } lease)
             {
                 return new LaneGrant(lease, null, within);
             }
@@ -123,7 +129,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
                 lane.Service = Math.Max(lane.Service, least);
             }
 
-            waiter = new Waiter(lane, ++_arrivals, within);
+            waiter = new Waiter(lane, ++_arrivals);
             lane.Queue.AddLast(waiter.Node);
             _backlogged.Add(lane);
         }
@@ -182,10 +188,12 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
     /// <summary>Slots that must stay free for reservations not in use right now.</summary>
     private int UnusedReservations() => Math.Max(0, _reservedByAll - _reservedInUse);
 
-    /// <param name="fleetWithin">The tenant had fewer requests running across the fleet than its reservation when
-    /// this one arrived.</param>
-    private LaneLease? TryAdmit(TenantLane lane, bool fleetWithin)
+    /// <summary>Admits the tenant's next request if a slot is free for it now: in its reservation here, else in a
+    /// spill lane while it runs fewer here than its whole fleet reservation (judged now, not when it arrived: a
+    /// waiter must not spill past it), else as a burst.</summary>
+    private LaneLease? TryAdmit(TenantLane lane)
     {
+        var fleetWithin = lane.InUse < lane.FleetReserved;
         var free = _slots - _busy;
         if (free <= 0)
         {
@@ -214,6 +222,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         if (spill)
         {
             _spilling++;
+            lane.Spilling++;
         }
 
         lane.InUse++;
@@ -233,9 +242,10 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
     private void Free(TenantLane lane, bool spill)
     {
         _busy--;
-        if (spill)
+        if (spill && lane.Spilling > 0)
         {
             _spilling--;
+            lane.Spilling--;
         }
 
         if (lane.InUse <= lane.Reserved)
@@ -247,6 +257,21 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         if (lane.InUse == 0)
         {
             lane.IdleSince = clock.GetUtcNow();
+        }
+
+        SettleSpill(lane);
+    }
+
+    /// <summary>Spill lanes in use are counted, not owned by a request: when one of a tenant's reserved requests ends
+    /// while its spilled ones run, a spilled one now runs in the reserved lane, so the tenant spills no more than it
+    /// runs past its share here.</summary>
+    private void SettleSpill(TenantLane lane)
+    {
+        var over = Math.Max(0, lane.InUse - lane.Reserved);
+        if (lane.Spilling > over)
+        {
+            _spilling -= lane.Spilling - over;
+            lane.Spilling = over;
         }
     }
 
@@ -287,7 +312,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
                     reservedNext = t;
                 }
 
-                if (t.Queue.First!.Value.FleetWithin && (spillNext is null || t.Queue.First!.Value.Arrival < spillNext.Queue.First!.Value.Arrival))
+                if (t.InUse < t.FleetReserved && (spillNext is null || t.Queue.First!.Value.Arrival < spillNext.Queue.First!.Value.Arrival))
                 {
                     spillNext = t;
                 }
@@ -300,7 +325,7 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
             }
 
             var next = reservedNext ?? spillNext ?? burstNext;
-            if (next is null || TryAdmit(next, next.Queue.First!.Value.FleetWithin) is not { } lease)
+            if (next is null || TryAdmit(next) is not { } lease)
             {
                 return;
             }
@@ -342,6 +367,13 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
         public Guid TenantId { get; } = tenantId;
         public int Reserved { get; set; }
         public int InUse { get; set; }
+
+        /// <summary>Its reservation across the fleet (0 when the caller gave none): past its share here, it may spill
+        /// while it runs fewer than this here.</summary>
+        public int FleetReserved { get; set; }
+
+        /// <summary>Of <see cref="InUse"/>, how many run in this gateway's spill lanes.</summary>
+        public int Spilling { get; set; }
         public long Service { get; set; }
         public LinkedList<Waiter> Queue { get; } = new();
 
@@ -351,19 +383,15 @@ public sealed class LaneScheduler(IInferenceEngine engine, IOptions<LaneOptions>
 
     internal sealed class Waiter
     {
-        public Waiter(TenantLane lane, long arrival, bool fleetWithin)
+        public Waiter(TenantLane lane, long arrival)
         {
             Lane = lane;
             Arrival = arrival;
-            FleetWithin = fleetWithin;
             Node = new LinkedListNode<Waiter>(this);
         }
 
         public TenantLane Lane { get; }
         public long Arrival { get; }
-
-        /// <summary>Within its tenant's fleet reservation when it arrived: it may use the spill lanes.</summary>
-        public bool FleetWithin { get; }
         public LinkedListNode<Waiter> Node { get; }
         public TaskCompletionSource<LaneLease> Admitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

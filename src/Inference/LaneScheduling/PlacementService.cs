@@ -48,9 +48,11 @@ public sealed partial class PlacementService(
         _current is { Nodes.Count: > 1 } c && c.RunningElsewhere.TryGetValue(tenantId, out var running) ? running : 0;
 
     /// <summary>
-    /// The slots this gateway keeps for requests within their tenant's fleet reservation beyond its share here: as
-    /// many as the largest such excess (a tenant's whole reservation less its share here, which is how far a random
-    /// balancer can pile its requests on this gateway), within the slots no reservation here holds. Alone, none.
+    /// The slots this gateway keeps for requests within their tenant's fleet reservation beyond its share here: each
+    /// tenant's whole reservation less its share here (how far a random balancer can pile its requests on this
+    /// gateway), summed, within the slots no reservation here holds. Alone, none. Note: the largest excess alone
+    /// was measured too little: flooding tenants hold their own excess, and the tenant that needs it most waits
+    /// (docs/benchmarks.md, scale-out).
     /// </summary>
     private int SpillLanesOf(Placement placement, IReadOnlyList<(Guid Tenant, int Reserved)> reservations, int gateways)
     {
@@ -59,7 +61,7 @@ public sealed partial class PlacementService(
             return 0;
         }
 
-        var excess = reservations.Select(r => r.Reserved - placement.ReservedOn(node.Id, r.Tenant)).DefaultIfEmpty(0).Max();
+        var excess = reservations.Sum(r => Math.Max(0, r.Reserved - placement.ReservedOn(node.Id, r.Tenant)));
         return Math.Clamp(excess, 0, Math.Max(0, lanes.Slots - placement.ReservedByAllOn(node.Id)));
     }
 
