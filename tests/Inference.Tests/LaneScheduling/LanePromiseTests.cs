@@ -9,7 +9,7 @@ namespace Lanes.Inference.Tests.LaneScheduling;
 
 /// <summary>
 /// A node whose engine runs 2 requests at once under a plan that reserves 4 lanes (capacity configured far above the
-/// node, as when a node is lost or shrunk under what was sold): a request is honoured when it starts within 100 ms;
+/// node, as when a node is lost or shrunk under what was sold): a request is honoured when it starts within 500 ms;
 /// a slow request takes a second. Credits are judged as soon as a period ends.
 /// </summary>
 public sealed class ShrunkNode : GatewayOnKestrel
@@ -30,7 +30,7 @@ public sealed class ShrunkNode : GatewayOnKestrel
         new("Plans:Tiers:0:RequestsPerWindow", "1000"),
         new("Plans:Tiers:0:DefaultKeyBudgetUsd", "10"),
         new("Plans:Tiers:0:Window", "8h"),
-        new("Plans:Tiers:0:Slo:AdmissionTargetMs", "100"),
+        new("Plans:Tiers:0:Slo:AdmissionTargetMs", "500"),
         new("LaneCredits:SettleDelay", "00:00:00"),
     ];
 }
