@@ -81,6 +81,11 @@ internal static class DemoSeed
             {
                 // Most traffic through Chat Completions, some coding agents on Responses and Messages.
                 RequestsByApi = [requests * 6 / 10, 0, requests / 5, requests - requests * 6 / 10 - requests / 5],
+
+                // Most requests arrive within the reservation and start at once; at the busiest hours one in 200 waits.
+                WithinReservation = requests * 9 / 10,
+                Honoured = requests * 9 / 10 - (busy > 0.9 ? requests / 200 : 0),
+                ReservedWaitCounts = [requests * 8 / 10, requests / 10 - (busy > 0.9 ? requests / 200 : 0), 0, 0, busy > 0.9 ? requests / 200 : 0, 0, 0, 0, 0, 0, 0],
             };
             var batchId = new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes($"demo-usage:{key.Id}:{hour:O}")));
             var window = Lanes.Shared.Windows.WindowSchedule.At(hour, key.WindowLength);

@@ -8,11 +8,11 @@ namespace Lanes.Portal.Tests.Components.Layout;
 public class NavLinksTests
 {
     [Theory]
-    [InlineData(false, null, false, "Plans,Calculator")]
-    [InlineData(true, MemberRole.Member, false, "Plans,Calculator,Dashboard,API keys,Usage")]
-    [InlineData(true, MemberRole.Admin, false, "Plans,Calculator,Dashboard,API keys,Usage,Team,Billing,API clients")]
-    [InlineData(true, MemberRole.Owner, true, "Plans,Calculator,Dashboard,API keys,Usage,Team,Billing,API clients,Support,Capacity,Jobs")]
-    [InlineData(true, null, true, "Plans,Calculator,Support,Capacity,Jobs")]
+    [InlineData(false, null, false, "Plans,Calculator,Status")]
+    [InlineData(true, MemberRole.Member, false, "Plans,Calculator,Status,Dashboard,API keys,Usage")]
+    [InlineData(true, MemberRole.Admin, false, "Plans,Calculator,Status,Dashboard,API keys,Usage,Team,Billing,API clients")]
+    [InlineData(true, MemberRole.Owner, true, "Plans,Calculator,Status,Dashboard,API keys,Usage,Team,Billing,API clients,Support,Capacity,Incidents,Jobs")]
+    [InlineData(true, null, true, "Plans,Calculator,Status,Support,Capacity,Incidents,Jobs")]
     public async Task The_menu_offers_what_the_role_may_open(bool signedIn, MemberRole? role, bool staff, string expected)
     {
         await using var ctx = new BunitContext();
