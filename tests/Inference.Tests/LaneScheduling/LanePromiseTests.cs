@@ -3,6 +3,7 @@ using Lanes.Billing.LaneCredits;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Usage;
 using Lanes.Inference.Metering;
+using Lanes.Testing;
 using static Lanes.Inference.Tests.Api.ChatCompletionsTests;
 
 namespace Lanes.Inference.Tests.LaneScheduling;
@@ -10,12 +11,27 @@ namespace Lanes.Inference.Tests.LaneScheduling;
 /// <summary>
 /// A node whose engine runs 2 requests at once under a plan that reserves 4 lanes (capacity configured far above the
 /// node, as when a node is lost or shrunk under what was sold): a request is honoured when it starts within 500 ms;
-/// a slow request takes a second. Credits are judged as soon as a period ends.
+/// a slow request takes a second. Credits are judged as soon as a period ends. Billing is in Stripe mode, against
+/// Stripe's documented objects replayed on loopback (<see cref="FakeStripe"/>).
 /// </summary>
 public sealed class ShrunkNode : GatewayOnKestrel
 {
+    // Started before the host is built: its address is part of the settings.
+    public FakeStripe Stripe { get; } = FakeStripe.StartAsync().GetAwaiter().GetResult();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Stripe.DisposeAsync();
+    }
+
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
     [
+        new("Stripe:SecretKey", "sk_test_lanes"),
+        new("Stripe:WebhookSecret", "whsec_test_lanes"),
+        new("Stripe:ApiBase", Stripe.ApiBase),
+        new("Stripe:MaxNetworkRetries", "0"),
+        new("Stripe:Prices:four", "price_four"),
         new("Engine:Scripted:Slots", "2"),
         new("Engine:Scripted:Tokens", "50"),
         new("Engine:Scripted:TokenDelay", "00:00:00.020"),
@@ -41,9 +57,11 @@ public class LanePromiseTests(ShrunkNode gateway) : IClassFixture<ShrunkNode>
     private const string Quick = """{"model":"scripted","messages":[{"role":"user","content":"hi"}],"max_tokens":1}""";
 
     [Fact]
-    public async Task When_a_node_runs_fewer_requests_than_the_reservation_the_waiting_ones_are_missed_and_the_period_earns_one_credit_once()
+    public async Task When_a_node_runs_fewer_requests_than_the_reservation_the_waiting_ones_are_missed_and_the_period_earns_one_stripe_credit_once()
     {
         var (tenant, key) = await gateway.TenantWithKey(plan: "four");
+        const string Customer = "cus_shrunk_node";
+        await gateway.Get<SubscriptionService>().RecordAsync(tenant.Id, _ => [new StripeSubscriptionLinked(tenant.Id, Customer, "sub_shrunk_node", DateTimeOffset.UtcNow)]);
         using var http = gateway.Http();
 
         // Six requests one at a time: each starts at once.
@@ -63,7 +81,8 @@ public class LanePromiseTests(ShrunkNode gateway) : IClassFixture<ShrunkNode>
         Assert.Equal(80, usage.Totals.HonouredPercent);
         Assert.True(usage.Totals.ReservedWaitSeconds(0.99) >= 1, $"p99 admission wait {usage.Totals.ReservedWaitSeconds(0.99)} s");
 
-        // The period closes (here: the subscription ends). 80 % is under 95 %: half the $200 fee comes back, once.
+        // The period closes (here: the subscription ends). 80 % is under 95 %: half the $200 fee comes back, once,
+        // onto the customer's Stripe balance for the next invoice.
         await gateway.Get<SubscriptionService>().EndAsync(tenant.Id, "cancelled", "test");
         var credits = gateway.Get<LaneCreditService>();
         Assert.Equal(1, await credits.AssessEndedPeriodsAsync());
@@ -75,5 +94,9 @@ public class LanePromiseTests(ShrunkNode gateway) : IClassFixture<ShrunkNode>
         Assert.Contains("80 % of within-reservation requests honoured against 99.9 %", credit.Why);
         Assert.Empty(subscription.PeriodsToAssess);
         Assert.Equal(100.00m, subscription.CreditBalanceUsd);
+        var sent = Assert.Single(gateway.Stripe.To("POST", $"/v1/customers/{Customer}/balance_transactions"));
+        Assert.Equal(("-10000", "usd", $"lane-credit-{credit.Id:N}"), (sent.Form["amount"], sent.Form["currency"], sent.IdempotencyKey));
+        Assert.Equal(-10000, gateway.Stripe.Balances[Customer]);
+        Assert.StartsWith("cbtxn_", credit.StripeBalanceTransactionId);
     }
 }

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Lanes.Billing.Tests.Payments;
+namespace Lanes.Testing;
 
 /// <summary>What Stripe.net sent: the form fields and the idempotency key.</summary>
 public sealed record StripeRequest(string Method, string Path, IReadOnlyDictionary<string, string> Form, string? IdempotencyKey);
