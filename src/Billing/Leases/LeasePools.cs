@@ -38,6 +38,26 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
             throw new ArgumentOutOfRangeException(nameof(wanted), "A grant asks for a positive amount of at least its minimum.");
         }
 
+        try
+        {
+            return await TryGrantAsync(pool, windowStart, holder, capacity, wanted, minimum, spendable, alreadyUsed, budgetOfKey, ct);
+        }
+        catch (NpgsqlException e) when (e.IsTransient && !ct.IsCancellationRequested)
+        {
+            // A pooled connection that died with the server (PostgreSQL restarted since it was last used) fails on its
+            // first use, and so would every other idle one: a request waiting for this grant would be refused for a
+            // database that is back. Drop them and ask once more on a fresh connection. Asking twice is safe: a grant
+            // that did commit before the connection broke is held by this holder, within the capacity, and given back
+            // when unused.
+            database.Clear();
+            return await TryGrantAsync(pool, windowStart, holder, capacity, wanted, minimum, spendable, alreadyUsed, budgetOfKey, ct);
+        }
+    }
+
+    private async Task<LeaseGrant> TryGrantAsync(
+        string pool, DateTimeOffset windowStart, string holder, decimal capacity, decimal wanted, decimal minimum, decimal spendable,
+        decimal alreadyUsed, Guid? budgetOfKey, CancellationToken ct)
+    {
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(Sql.Command(
             $"insert into {Pools} (pool, window_start, granted) values ($1, $2, $3) on conflict (pool, window_start) do nothing",
