@@ -19,6 +19,9 @@ public sealed class GatewayMetrics
     private readonly Counter<double> _spend;
     private readonly Counter<long> _lanePromise;
 
+    /// <summary>Each tenant's label, made once: the promise is counted on every request.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, string> _tenantLabels = new();
+
     public GatewayMetrics(IMeterFactory meters, LaneScheduler lanes, PlacementService placement, Auth.KeyDirectory keys, Infrastructure.GatewayNode node, Metering.UsageSpool spool, TimeProvider clock)
     {
         var meter = meters.Create(MeterName);
@@ -62,7 +65,7 @@ public sealed class GatewayMetrics
             return;
         }
 
-        _lanePromise.Add(1, new KeyValuePair<string, object?>("tenant", tenant.ToString()), new KeyValuePair<string, object?>("model", model),
+        _lanePromise.Add(1, new KeyValuePair<string, object?>("tenant", _tenantLabels.GetOrAdd(tenant, static t => t.ToString())), new KeyValuePair<string, object?>("model", model),
             new KeyValuePair<string, object?>("outcome", promise == Metering.LanePromise.Honoured ? "honoured" : "missed"));
     }
 
