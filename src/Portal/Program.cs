@@ -33,7 +33,8 @@ builder.AddTrustedProxies();
 builder.AddManagementApi();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 builder.Services.AddCascadingAuthenticationState();
-builder.Services.AddMudServices();
+// Snackbars open at the bottom, clear of the top bar and its controls.
+builder.Services.AddMudServices(mud => mud.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
 builder.Services.AddScoped<Lanes.Portal.Account.Signup>();
 builder.AddOrganisations();
 

@@ -27,6 +27,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
     public string? AdminAuthenticatorKey { get; set; }
     public string DemoKeySecret { get; private set; } = "";
     public Guid DemoKeyId { get; private set; }
+    public Guid DemoTenantId { get; private set; }
     public IBrowser Browser { get; private set; } = default!;
 
     /// <summary>Where screenshots go: <c>artifacts/screenshots</c> at the repository root.</summary>
@@ -68,6 +69,7 @@ public sealed class LanesOnLoopback : IAsyncLifetime
         {
             DemoKeySecret = json.RootElement.GetProperty("secret").GetString()!;
             DemoKeyId = json.RootElement.GetProperty("key_id").GetGuid();
+            DemoTenantId = json.RootElement.GetProperty("tenant_id").GetGuid();
         }
 
         _services.Add(await ServiceProcess.StartAsync("gateway", "Inference", environment, port: gatewayPort));

@@ -203,6 +203,9 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await page.OpenAsync(lanes, "/keys", ".keys-empty");
 
         await page.ClickAsync(".create-key");
+        // Windows are picked from a list; a custom length is typed, and checked.
+        await page.ClickAsync(".key-window-choice");
+        await page.ClickAsync(".mud-popover-open .mud-list-item:has-text('Custom length')");
         await page.FillAsync(".key-window input", "forever");
         await page.ClickAsync(".key-create");
 

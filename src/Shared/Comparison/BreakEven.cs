@@ -3,32 +3,38 @@ using Lanes.Shared.Pricing;
 
 namespace Lanes.Shared.Comparison;
 
-/// <summary>What a month of tokens costs at one per-token price, and how that compares with a flat plan.</summary>
-public sealed record BreakEvenRow(ModelPrice Price, decimal PerTokenMonthlyUsd, IReadOnlyList<(PlanTier Plan, decimal SavingUsd)> Plans);
+/// <summary>One plan against one per-token price for a workload: the saving is there only when the plan carries the
+/// workload. A plan too small to run it saves nothing, however cheap it is.</summary>
+public sealed record PlanComparison(PlanVerdict Verdict, decimal? SavingUsd)
+{
+    public PlanTier Plan => Verdict.Plan;
+}
 
-/// <summary>The break-even calculator: monthly tokens (or a workload shape) against per-token list prices and each plan.</summary>
+/// <summary>What a month of the workload costs at one per-token price, and how each self-serve plan compares.</summary>
+public sealed record BreakEvenRow(ModelPrice Price, decimal PerTokenMonthlyUsd, IReadOnlyList<PlanComparison> Plans);
+
+/// <summary>The break-even calculator: a workload against per-token list prices and each plan.</summary>
 public static class BreakEven
 {
-    /// <summary>A workload described as requests per day of a typical shape, turned into monthly tokens (30 days).</summary>
-    public static (long Input, long Output) MonthlyTokens(long requestsPerDay, int inputTokensPerRequest, int outputTokensPerRequest)
-    {
-        if (requestsPerDay < 0 || inputTokensPerRequest < 0 || outputTokensPerRequest < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(requestsPerDay), "A workload has no negative figures.");
-        }
+    /// <summary>Each self-serve plan judged against the workload, in catalog order.</summary>
+    public static IReadOnlyList<PlanVerdict> Verdicts(Workload workload, IEnumerable<PlanTier> plans) =>
+        [.. plans.Where(p => p.SelfServe).Select(p => PlanVerdict.For(p, workload))];
 
-        return (requestsPerDay * 30 * inputTokensPerRequest, requestsPerDay * 30 * outputTokensPerRequest);
-    }
+    /// <summary>The cheapest self-serve plan that carries the workload, preferring one with no waits at the peak
+    /// when it costs no more; null when none does.</summary>
+    public static PlanVerdict? BestPlan(IReadOnlyList<PlanVerdict> verdicts) =>
+        verdicts.Where(v => v.Carries).OrderBy(v => v.Plan.MonthlyPriceUsd).ThenBy(v => v.Fit == PlanFit.Carries ? 0 : 1).FirstOrDefault();
 
-    /// <summary>One row per price: the per-token bill for the month and, per self-serve plan, what the plan saves
-    /// (negative when per-token is cheaper).</summary>
-    public static IReadOnlyList<BreakEvenRow> Compare(long monthlyInputTokens, long monthlyOutputTokens, IEnumerable<ModelPrice> prices, IEnumerable<PlanTier> plans)
+    /// <summary>One row per price: the per-token bill for a month of the workload and, per self-serve plan, what the
+    /// plan saves (negative when per-token is cheaper; null when the plan cannot carry the workload).</summary>
+    public static IReadOnlyList<BreakEvenRow> Compare(Workload workload, IEnumerable<ModelPrice> prices, IEnumerable<PlanTier> plans)
     {
-        var selfServe = plans.Where(p => p.SelfServe).ToList();
+        var verdicts = Verdicts(workload, plans);
+        var (input, output) = workload.MonthlyTokens;
         return [.. prices.Select(price =>
         {
-            var perToken = Math.Round(PriceTable.Spend(price, monthlyInputTokens, monthlyOutputTokens), 2);
-            return new BreakEvenRow(price, perToken, [.. selfServe.Select(plan => (plan, perToken - plan.MonthlyPriceUsd))]);
+            var perToken = Math.Round(PriceTable.Spend(price, input, output), 2);
+            return new BreakEvenRow(price, perToken, [.. verdicts.Select(v => new PlanComparison(v, v.Carries ? perToken - v.Plan.MonthlyPriceUsd : null))]);
         })];
     }
 

@@ -40,7 +40,4 @@ public static class LaneSizing
         return new LaneThroughput(lanes, requests, requests * shape.InputTokens, requests * shape.OutputTokens, cap);
     }
 
-    /// <summary>The fewest lanes that run <paramref name="concurrentRequests"/> at once without queueing.</summary>
-    public static PlanTier? SmallestPlanFor(int concurrentRequests, PlanCatalog catalog) =>
-        catalog.Tiers.Where(t => t.SelfServe && t.ReservedLanes >= concurrentRequests).OrderBy(t => t.ReservedLanes).FirstOrDefault();
 }

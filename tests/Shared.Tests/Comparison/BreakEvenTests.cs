@@ -9,21 +9,72 @@ public class BreakEvenTests
     private static readonly ModelPrice OneAndFour = new("m", 1m, 4m, "test", new DateOnly(2025, 1, 1));
     private static readonly PlanTier Pro = new("pro", "Pro", 50m, 6, 10_000, 20m, TimeSpan.FromHours(8), []);
 
-    [Fact]
-    public void A_month_of_tokens_is_priced_per_million_and_compared_with_each_plan()
-    {
-        var row = Assert.Single(BreakEven.Compare(20_000_000, 5_000_000, [OneAndFour], [Pro]));
+    /// <summary>1,000 requests a day of 1,500 in and 300 out, 2 at once, at 40 tokens/s: 9.4 s each in a lane.</summary>
+    private static readonly Workload Steady = new(1_000, 1_500, 300, 2, 40);
 
-        // 20 M × $1 + 5 M × $4 = $40: the $50 plan costs $10 more.
-        Assert.Equal(40m, row.PerTokenMonthlyUsd);
-        Assert.Equal(-10m, Assert.Single(row.Plans).SavingUsd);
+    [Fact]
+    public void A_month_of_the_workload_is_priced_per_million_and_compared_with_each_plan_that_carries_it()
+    {
+        var row = Assert.Single(BreakEven.Compare(Steady, [OneAndFour], [Pro]));
+
+        // 30 × 1,000 × (1,500 × $1 + 300 × $4) / 1 M = $81: the $50 plan saves $31.
+        Assert.Equal(81m, row.PerTokenMonthlyUsd);
+        Assert.Equal(31m, Assert.Single(row.Plans).SavingUsd);
+        Assert.Equal((30L * 1000 * 1500, 30L * 1000 * 300), Steady.MonthlyTokens);
     }
 
     [Fact]
-    public void A_workload_shape_becomes_thirty_days_of_tokens()
+    public void A_plan_whose_requests_per_window_fall_short_saves_nothing_however_cheap_it_is()
     {
-        Assert.Equal((30L * 1000 * 1500, 30L * 1000 * 300), BreakEven.MonthlyTokens(1000, 1500, 300));
-        Assert.Throws<ArgumentOutOfRangeException>(() => BreakEven.MonthlyTokens(-1, 1, 1));
+        // Pro allows 10,000 per 8-hour window: 30,000 a day. A workload of 40,000 a day would cost far more per token.
+        var busy = Steady with { RequestsPerDay = 40_000, OutputTokensPerSecond = 10_000 };
+
+        var comparison = Assert.Single(Assert.Single(BreakEven.Compare(busy, [OneAndFour], [Pro])).Plans);
+
+        Assert.Equal(PlanFit.TooFewRequests, comparison.Verdict.Fit);
+        Assert.Null(comparison.SavingUsd);
+        Assert.Equal(30_000, comparison.Verdict.RequestsPerDayAllowed);
+    }
+
+    [Fact]
+    public void A_plan_whose_lanes_cannot_run_the_requests_in_a_day_saves_nothing()
+    {
+        // 6 lanes × 86,400 s ÷ (20,000 out ÷ 40/s + 1,500 in ÷ 800/s ≈ 502 s) ≈ 1,033 requests a day, fewer than 2,000.
+        var long_ = Steady with { RequestsPerDay = 2_000, OutputTokensPerRequest = 20_000 };
+
+        var verdict = PlanVerdict.For(Pro, long_);
+
+        Assert.Equal(PlanFit.TooFewLanes, verdict.Fit);
+        Assert.False(verdict.Carries);
+        Assert.InRange(verdict.RequestsPerDayLanesRun, 1_000, 1_100);
+    }
+
+    [Fact]
+    public void A_peak_above_the_reserved_lanes_still_carries_the_day_but_says_some_requests_wait()
+    {
+        var verdict = PlanVerdict.For(Pro, Steady with { PeakConcurrentRequests = 8 });
+
+        Assert.Equal(PlanFit.QueuesAtPeak, verdict.Fit);
+        Assert.True(verdict.Carries);
+    }
+
+    [Fact]
+    public void The_best_plan_is_the_cheapest_that_carries_the_workload_and_none_when_none_does()
+    {
+        var starter = Pro with { Id = "starter", MonthlyPriceUsd = 20m, ReservedLanes = 2, RequestsPerWindow = 2_000 };
+        var catalog = new[] { starter, Pro };
+
+        Assert.Equal("starter", BreakEven.BestPlan(BreakEven.Verdicts(Steady, catalog))?.Plan.Id);
+        Assert.Equal("pro", BreakEven.BestPlan(BreakEven.Verdicts(Steady with { RequestsPerDay = 20_000 }, catalog))?.Plan.Id);
+        Assert.Null(BreakEven.BestPlan(BreakEven.Verdicts(Steady with { RequestsPerDay = 50_000 }, catalog)));
+    }
+
+    [Theory]
+    [InlineData(-1, 1)]
+    [InlineData(10, 0)]
+    public void Impossible_workloads_are_explained(long requestsPerDay, int peak)
+    {
+        Assert.NotEmpty((Steady with { RequestsPerDay = requestsPerDay, PeakConcurrentRequests = peak }).Validate());
     }
 
     [Fact]
@@ -40,7 +91,7 @@ public class BreakEvenTests
     {
         var enterprise = Pro with { Id = "enterprise", SelfServe = false };
 
-        Assert.Single(BreakEven.Compare(1, 1, [OneAndFour], [Pro, enterprise])[0].Plans);
+        Assert.Single(BreakEven.Compare(Steady, [OneAndFour], [Pro, enterprise])[0].Plans);
     }
 
     [Fact]

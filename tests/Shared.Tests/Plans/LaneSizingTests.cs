@@ -29,16 +29,6 @@ public class LaneSizingTests
         Assert.True(estimate.CappedByRequests);
     }
 
-    [Fact]
-    public void The_smallest_self_serve_plan_with_enough_lanes_is_suggested()
-    {
-        var catalog = new PlanCatalog(PlanCatalog.Defaults);
-
-        Assert.Equal("pro", LaneSizing.SmallestPlanFor(5, catalog)?.Id);
-        Assert.Equal("starter", LaneSizing.SmallestPlanFor(1, catalog)?.Id);
-        Assert.Null(LaneSizing.SmallestPlanFor(60, catalog));
-    }
-
     [Theory]
     [InlineData(-1, 10, 10.0)]
     [InlineData(10, 0, 10.0)]

@@ -1,81 +1,115 @@
+using System.Globalization;
 using Lanes.Billing.Usage;
-using MudBlazor;
 
 namespace Lanes.Portal.Components.Pages.Usage;
 
-/// <summary>One chart: its series over a shared time axis.</summary>
-public sealed record UsageChart(string Title, string Unit, ChartType Type, IReadOnlyList<(string Name, double[] Values)> Series)
+/// <summary>How a chart draws its series: counts as bars (stacked when they add up), rates and latencies as lines.</summary>
+public enum ChartKind
 {
-    public List<ChartSeries<double>> ToMudSeries() =>
-        [.. Series.Select(s => new ChartSeries<double> { Name = s.Name, Data = new ChartData<double>(s.Values) })];
-
-    public bool IsEmpty => Series.All(s => s.Values.All(v => v == 0));
+    Bars,
+    StackedBars,
+    Lines,
 }
+
+/// <summary>One series; a null value is a gap: no data for that bucket (a rate with nothing to divide, a bucket not
+/// begun), which is not the same as zero.</summary>
+public sealed record ChartLine(string Name, double?[] Values);
+
+/// <summary>One chart: its series over a shared time axis, what they measure, and how to draw them.</summary>
+public sealed record UsageChart(string Title, string Description, ChartUnit Unit, ChartKind Kind, IReadOnlyList<ChartLine> Series)
+{
+    /// <summary>True when no bucket has any data: the chart says so instead of drawing an empty frame.</summary>
+    public bool IsEmpty => Series.All(s => s.Values.All(v => v is null));
+
+    /// <summary>The largest value the axis must reach (the tallest stack for stacked bars).</summary>
+    public double Largest => Kind == ChartKind.StackedBars
+        ? Enumerable.Range(0, Series.Count == 0 ? 0 : Series[0].Values.Length).Select(i => Series.Sum(s => s.Values[i] ?? 0)).DefaultIfEmpty(0).Max()
+        : Series.SelectMany(s => s.Values).Select(v => v ?? 0).DefaultIfEmpty(0).Max();
+
+    public ChartAxis Axis => ChartAxis.Fit(Unit, Largest);
+}
+
+/// <summary>The time axis every chart of a report shares: bucket starts, tick labels, and the bucket still running.</summary>
+/// <param name="Partial">The bucket that contains "now": drawn shaded, its figures so far.</param>
+public sealed record ChartFrame(IReadOnlyList<DateTimeOffset> Starts, IReadOnlyList<string> Labels, IReadOnlyList<string> RowLabels, int? Partial);
 
 /// <summary>Turns a usage report into the portal's charts: the arithmetic lives here, tested without a browser.</summary>
 public static class UsageChartData
 {
-    /// <summary>At most this many labelled ticks, so hourly charts over weeks stay readable.</summary>
-    public const int MaxLabels = 12;
+    /// <summary>At most this many labelled ticks on the time axis (half of them on a phone).</summary>
+    public const int MaxLabels = 8;
 
-    /// <summary>Charts with more points than this draw lines instead of stacked bars.</summary>
-    public const int MaxStackedBars = 48;
-
-    public static string[] Labels(UsageReport report)
+    public static ChartFrame Frame(UsageReport report, DateTimeOffset now)
     {
         var points = report.Points;
+        var daily = report.Query.Granularity == UsageGranularity.Day;
         var every = Math.Max(1, (int)Math.Ceiling(points.Count / (double)MaxLabels));
-        return [.. points.Select((p, i) => i % every != 0 ? "" : report.Query.Granularity == UsageGranularity.Day
-            ? p.Start.UtcDateTime.ToString("d MMM")
-            : p.Start.UtcDateTime.Hour == 0 || i == 0 ? p.Start.UtcDateTime.ToString("d MMM HH:mm") : p.Start.UtcDateTime.ToString("HH:mm"))];
+        var labels = points.Select((p, i) => i % every != 0 ? "" : daily
+            ? Format(p.Start, "d MMM")
+            : p.Start.UtcDateTime.Hour == 0 || i == 0 ? Format(p.Start, "d MMM HH:mm") : Format(p.Start, "HH:mm")).ToList();
+        var rows = points.Select(p => daily ? Format(p.Start, "ddd d MMM") : Format(p.Start, "ddd d MMM HH:mm")).ToList();
+        var partial = points.Select((p, i) => (p, i)).Where(x => x.p.Start <= now && now < x.p.Start + report.Query.Step).Select(x => (int?)x.i).FirstOrDefault();
+        return new ChartFrame([.. points.Select(p => p.Start)], labels, rows, partial);
     }
 
     /// <param name="reservedLanes">Lanes reserved now: utilisation is lane time used over the lane time they allow.</param>
-    public static IReadOnlyList<UsageChart> Charts(UsageReport report, int reservedLanes)
+    /// <param name="now">Buckets that have not begun are gaps, not zeros; the running one counts only its time so far.</param>
+    public static IReadOnlyList<UsageChart> Charts(UsageReport report, int reservedLanes, DateTimeOffset now)
     {
         var p = report.Points;
-        var stepSeconds = report.Query.Step.TotalSeconds;
+        var step = report.Query.Step;
 
-        // Stacked bars read best for a few dozen points; past that they are hundreds of SVG shapes sent over the
-        // circuit, and lines show the same series for a fraction of the markup.
-        var stacked = p.Count <= MaxStackedBars ? ChartType.StackedBar : ChartType.Line;
+        // Counts are zero in a bucket that has passed without traffic, and unknown in one not yet begun.
+        double?[] Count(Func<UsagePoint, double> value) => [.. p.Select(x => x.Start > now ? (double?)null : value(x))];
+        double?[] Rate(Func<UsagePoint, double?> value) => [.. p.Select(x => x.Start > now ? null : value(x))];
+
+        double? Utilisation(UsagePoint x)
+        {
+            var elapsed = Math.Min(step.TotalSeconds, (now - x.Start).TotalSeconds);
+            return reservedLanes <= 0 || elapsed <= 0 ? null : Math.Round(Math.Min(100, 100 * x.LaneSeconds / (reservedLanes * elapsed)), 1);
+        }
+
         return
         [
-            new("Requests", "requests", ChartType.Line, [("Requests", [.. p.Select(x => (double)x.Requests)])]),
-            new("Requests by API", "requests", stacked,
+            new("Requests", "Requests served and refused", ChartUnit.Count, ChartKind.Bars, [new("Requests", Count(x => x.Requests))]),
+            new("Requests by API", "Which API each request came through", ChartUnit.Count, ChartKind.StackedBars,
             [
-                ("Chat Completions", [.. p.Select(x => (double)x.RequestsByApi[(int)ApiDoor.ChatCompletions])]),
-                ("Completions", [.. p.Select(x => (double)x.RequestsByApi[(int)ApiDoor.Completions])]),
-                ("Responses", [.. p.Select(x => (double)x.RequestsByApi[(int)ApiDoor.Responses])]),
-                ("Anthropic Messages", [.. p.Select(x => (double)x.RequestsByApi[(int)ApiDoor.Messages])]),
+                new("Chat Completions", Count(x => x.RequestsByApi[(int)ApiDoor.ChatCompletions])),
+                new("Completions", Count(x => x.RequestsByApi[(int)ApiDoor.Completions])),
+                new("Responses", Count(x => x.RequestsByApi[(int)ApiDoor.Responses])),
+                new("Anthropic Messages", Count(x => x.RequestsByApi[(int)ApiDoor.Messages])),
             ]),
-            new("Tokens", "tokens", stacked,
+            new("Tokens", "Prompt (input) and completion (output) tokens", ChartUnit.Tokens, ChartKind.StackedBars,
             [
-                ("Input", [.. p.Select(x => (double)x.InputTokens)]),
-                ("Output", [.. p.Select(x => (double)x.OutputTokens)]),
+                new("Input", Count(x => x.InputTokens)),
+                new("Output", Count(x => x.OutputTokens)),
             ]),
-            new("Spend equivalent", "USD at list prices", ChartType.Line, [("Spend", [.. p.Select(x => (double)x.SpendUsd)])]),
-            new("429 refusals by cause", "refusals", stacked,
+            new("Spend equivalent", "What the tokens would cost at list prices; counted against budgets, never billed", ChartUnit.Usd, ChartKind.Bars,
+                [new("Spend", Count(x => (double)x.SpendUsd))]),
+            new("429 refusals by cause", "Requests refused with HTTP 429, by the limit that refused them", ChartUnit.Count, ChartKind.StackedBars,
             [
-                ("Budget spent", [.. p.Select(x => (double)x.BudgetRefusals)]),
-                ("Requests per window used", [.. p.Select(x => (double)x.RequestRefusals)]),
-                ("No lane in time", [.. p.Select(x => (double)x.LaneRefusals)]),
+                new("Budget spent", Count(x => x.BudgetRefusals)),
+                new("Requests per window used", Count(x => x.RequestRefusals)),
+                new("No lane in time", Count(x => x.LaneRefusals)),
             ]),
-            new("Lane utilisation", "% of reserved lane time", ChartType.Line,
-                [("Utilisation", [.. p.Select(x => reservedLanes <= 0 ? 0 : Math.Round(Math.Min(100, 100 * x.LaneSeconds / (reservedLanes * stepSeconds)), 1))])]),
-            new("Queue wait p95", "milliseconds", ChartType.Line, [("p95", [.. p.Select(x => (x.QueueWaitP95Seconds ?? 0) * 1000)])]),
-            new("Lane promise: requests within your reservation", "requests", stacked,
+            new("Lane utilisation", "Lane time used over the lane time your reservation allows", ChartUnit.Percent, ChartKind.Lines,
+                [new("Utilisation", Rate(Utilisation))]),
+            new("Queue wait p95", "95 % of requests waited at most this long for a lane (bucket bounds)", ChartUnit.Milliseconds, ChartKind.Lines,
+                [new("p95", Rate(x => x.QueueWaitP95Seconds * 1000))]),
+            new("Lane promise: requests within your reservation", "Requests that arrived while fewer than your reserved lanes were busy", ChartUnit.Count, ChartKind.StackedBars,
             [
-                ("Started on time", [.. p.Select(x => (double)x.Honoured)]),
-                ("Late or refused", [.. p.Select(x => (double)(x.WithinReservation - x.Honoured))]),
+                new("Started on time", Count(x => x.Honoured)),
+                new("Late or refused", Count(x => x.WithinReservation - x.Honoured)),
             ]),
-            new("Lane promise honoured", "% started within the admission target; hours without such requests show 100", ChartType.Line,
-                [("Honoured", [.. p.Select(x => Math.Round(x.HonouredPercent ?? 100, 2))])]),
-            new("Admission wait within reservation", "milliseconds (bucket bounds)", ChartType.Line,
+            new("Lane promise honoured", "Share of those requests that started within the admission target; gaps are hours without such requests", ChartUnit.Percent, ChartKind.Lines,
+                [new("Honoured", Rate(x => x.HonouredPercent is { } h ? Math.Round(h, 2) : null))]),
+            new("Admission wait within reservation", "How long those requests waited to start (bucket bounds)", ChartUnit.Milliseconds, ChartKind.Lines,
             [
-                ("p50", [.. p.Select(x => (x.ReservedWaitP50Seconds ?? 0) * 1000)]),
-                ("p99", [.. p.Select(x => (x.ReservedWaitP99Seconds ?? 0) * 1000)]),
+                new("p50", Rate(x => x.ReservedWaitP50Seconds * 1000)),
+                new("p99", Rate(x => x.ReservedWaitP99Seconds * 1000)),
             ]),
         ];
     }
+
+    private static string Format(DateTimeOffset at, string format) => at.UtcDateTime.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -32,24 +32,31 @@ public class CreateKeyDialogTests
         };
         await provider.InvokeAsync(() => dialogs.ShowAsync<CreateKeyDialog>("Create", parameters));
 
-        provider.Find(".key-window input").Change("forever");
         provider.Find("button.key-create").Click();
 
         var errors = provider.FindAll(".key-error").Select(e => e.TextContent).ToList();
         Assert.Contains(errors, e => e.Contains("name of 1-100 characters"));
-        Assert.Contains(errors, e => e.Contains("8h, 30m or 1d"));
         Assert.Empty(requests);
 
         provider.Find(".key-name input").Change("ci-pipeline");
         provider.Find(".key-budget input").Change("2.5");
-        provider.Find(".key-window input").Change("4h");
         provider.Find("button.key-create").Click();
 
+        // The window list starts at the default, 8 hours.
         var request = Assert.Single(requests);
-        Assert.Equal(("ci-pipeline", 2.5m, TimeSpan.FromHours(4)), (request.Name, request.BudgetUsd, request.WindowLength));
+        Assert.Equal(("ci-pipeline", 2.5m, TimeSpan.FromHours(8)), (request.Name, request.BudgetUsd, request.WindowLength));
         provider.WaitForAssertion(() => Assert.Equal("lanes_the-secret-shown-once", provider.Find(".key-secret input").GetAttribute("value")));
-        Assert.Contains("base_url=\"http://127.0.0.1:5081/v1\"", provider.Markup);
         Assert.Contains("This is the only time the key is shown", provider.Markup);
+
+        // The key goes into the environment once; every sample reads it from there, with the gateway's base URL.
+        var snippets = provider.FindAll("pre.snippet").Select(p => p.TextContent).ToList();
+        Assert.Contains("export LANES_API_KEY=lanes_the-secret-shown-once", snippets[0]);
+        Assert.Contains("export LANES_BASE_URL=http://127.0.0.1:5081/v1", snippets[0]);
+        Assert.All(snippets.Skip(1), s => Assert.DoesNotContain("lanes_the-secret-shown-once", s));
+        Assert.Contains(snippets, s => s.Contains("base_url=\"http://127.0.0.1:5081/v1\", api_key=os.environ[\"LANES_API_KEY\"]"));
+        Assert.Contains(snippets, s => s.Contains("ANTHROPIC_BASE_URL=http://127.0.0.1:5081\n"));
+        Assert.Contains(snippets, s => s.StartsWith("curl $LANES_BASE_URL/chat/completions", StringComparison.Ordinal));
+        Assert.Equal(snippets.Count, provider.FindAll(".snippet-copy").Count);
     }
 
     [Theory]

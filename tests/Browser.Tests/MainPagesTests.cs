@@ -1,0 +1,68 @@
+using Microsoft.Playwright;
+
+namespace Lanes.Browser.Tests;
+
+/// <summary>
+/// Every main page, with the demo's week of usage, at desktop and phone width: no serious or critical accessibility
+/// problem (axe-core), no text cut off, and a screenshot of each (artifacts/screenshots, "-desktop" and "-phone").
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public class MainPagesTests(LanesOnLoopback lanes)
+{
+    [Fact]
+    public async Task Every_main_page_is_accessible_and_shows_all_its_text_at_desktop_and_phone_width()
+    {
+        var visitor = await lanes.NewPersonAsync();
+        var staff = await lanes.NewPersonAsync();
+        await staff.SignInAsStaffAsync(lanes);
+        (IPage Page, string Name, string Url, string Ready)[] pages =
+        [
+            (visitor, "plans", "/", ".plan-card"),
+            (visitor, "calculator", "/calculator", ".break-even"),
+            (visitor, "status", "/status", ".status-models, .status-empty"),
+            (visitor, "sign-up", "/Account/Register", "#Input\\.Email"),
+            (staff, "dashboard", "/dashboard", ".lanes-reserved"),
+            (staff, "keys", "/keys", ".key-link"),
+            (staff, "key", $"/keys/{lanes.DemoKeyId}", ".key-title"),
+            (staff, "usage-week", "/usage?range=7d", ".usage-chart svg"),
+            (staff, "billing", "/billing", ".plan-option"),
+            (staff, "team", "/team", ".members"),
+            (staff, "support-search", "/support?q=demo", ".support-hits"),
+            (staff, "support-tenant", $"/support/tenants/{lanes.DemoTenantId}", ".support-tenant-name"),
+        ];
+
+        var problems = new List<string>();
+        foreach (var (size, suffix) in new[] { (PageChecks.Desktop, "desktop"), (PageChecks.Phone, "phone") })
+        {
+            await visitor.SetViewportSizeAsync(size.Width, size.Height);
+            await staff.SetViewportSizeAsync(size.Width, size.Height);
+            foreach (var (page, name, url, ready) in pages)
+            {
+                if (url.StartsWith("/Account/", StringComparison.Ordinal))
+                {
+                    // Account pages are static server-rendered forms: no circuit to wait for.
+                    await page.GotoAsync(url);
+                    await page.Locator(ready).First.WaitForAsync();
+                }
+                else
+                {
+                    await page.OpenAsync(lanes, url, ready);
+                }
+
+                problems.AddRange(await page.CheckAsync(lanes, $"a11y-{name}-{suffix}"));
+            }
+
+            // The key hand-off: the dialog that shows a new key once, with its snippets.
+            await staff.OpenAsync(lanes, "/keys", ".create-key");
+            await staff.ClickAsync(".create-key");
+            await staff.FillAsync(".key-name input", $"a11y-{suffix}");
+            problems.AddRange(await staff.CheckAsync(lanes, $"a11y-key-form-{suffix}"));
+            await staff.ClickAsync(".key-create");
+            await staff.Locator(".key-secret input").WaitForAsync();
+            problems.AddRange(await staff.CheckAsync(lanes, $"a11y-key-created-{suffix}"));
+            await staff.ClickAsync("text=I have copied it");
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+}
