@@ -7,12 +7,14 @@ namespace Lanes.Portal.Tests;
 public class PortalPagesTests(AppFactory<Program> portal) : IClassFixture<AppFactory<Program>>
 {
     [Fact]
-    public async Task The_landing_page_renders_the_plan_catalog_with_mudblazor()
+    public async Task The_landing_page_renders_the_plan_catalog_with_mudblazor_and_no_operator_detail_for_visitors()
     {
         var html = await portal.CreateClient().GetStringAsync("/");
 
         Assert.Contains("mud-layout", html);
-        Assert.Contains("Internal billing", html);
+        // How the deployment bills is for staff; a visitor sees the trial on offer instead.
+        Assert.DoesNotContain("Internal billing", html);
+        Assert.Contains("Start a 14-day free trial", html);
         Assert.Matches("_content/MudBlazor/MudBlazor\\.min(\\.[a-z0-9]+)?\\.css", html);
         foreach (var plan in new[] { "Starter", "Pro", "Team", "Enterprise" })
         {

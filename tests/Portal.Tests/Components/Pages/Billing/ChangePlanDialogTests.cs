@@ -14,11 +14,12 @@ public class ChangePlanDialogTests
     private static readonly DateTimeOffset Now = new(2026, 11, 2, 10, 30, 0, TimeSpan.Zero);
 
     [Fact]
-    public async Task A_yen_preview_shows_whole_yen_and_the_credit_with_a_minus_not_amounts_divided_by_100()
+    public async Task A_yen_preview_shows_whole_yen_and_the_credit_with_a_minus_and_the_price_now_beside_the_new_one()
     {
         await using var ctx = new BunitContext();
         ctx.Services.AddMudServices();
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
+        ctx.Services.AddSingleton(new PlanCatalog(PlanCatalog.Defaults));
         var provider = ctx.Render<MudDialogProvider>();
         var current = new Subscription { PlanId = "starter", PlanLanes = 2, RequestsPerWindow = 2_000, Status = SubscriptionStatus.Active, PeriodEnd = Now.AddDays(20) };
         var preview = new PlanChangePreview("starter", "team", 4_100, "jpy", Now, Immediate: true, Now,
@@ -37,5 +38,8 @@ public class ChangePlanDialogTests
         Assert.Contains(lines, l => l.Contains("-JPY 900", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("JPY 5,000", StringComparison.Ordinal));
         Assert.StartsWith("JPY 4,100 ", provider.Find(".change-amount").TextContent);
+
+        // The price the customer pays now beside the one it will pay, not the new one alone.
+        Assert.Equal("$20 → $250", provider.Find(".change-price").TextContent.Trim());
     }
 }
