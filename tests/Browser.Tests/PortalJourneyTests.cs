@@ -209,10 +209,10 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await page.FillAsync(".key-window input", "forever");
         await page.ClickAsync(".key-create");
 
-        await Assertions.Expect(page.Locator(".key-error").First).ToBeVisibleAsync();
-        var errors = await page.Locator(".key-error").AllInnerTextsAsync();
-        Assert.Contains(errors, e => e.Contains("name of 1-100 characters"));
-        Assert.Contains(errors, e => e.Contains("8h, 30m or 1d"));
+        // Each reason shows on its own field, which is marked invalid.
+        await Assertions.Expect(page.Locator(".key-name .mud-input-helper-text")).ToContainTextAsync("name of 1-100 characters");
+        await Assertions.Expect(page.Locator(".key-window .mud-input-helper-text")).ToContainTextAsync("8h, 30m or 1d");
+        await Assertions.Expect(page.Locator(".key-name input")).ToHaveAttributeAsync("aria-invalid", "true");
         await page.ScreenshotAsync(lanes, "10-invalid-key");
         await page.ClickAsync("button:has-text('Cancel')");
         await page.ReloadAsync();

@@ -16,27 +16,31 @@ public sealed class KeyForm
 
     public string Models { get; set; } = "";
 
-    public IReadOnlyList<string> Validate(DateTimeOffset now)
+    public IReadOnlyList<string> Validate(DateTimeOffset now) => [.. Check(now).Values];
+
+    /// <summary>Each problem keyed by the field it belongs to (nameof the property), so the form shows it on that
+    /// field and a screen reader announces it with the field.</summary>
+    public IReadOnlyDictionary<string, string> Check(DateTimeOffset now)
     {
-        var errors = new List<string>();
+        var errors = new Dictionary<string, string>();
         if (string.IsNullOrWhiteSpace(Name) || Name.Trim().Length > 100)
         {
-            errors.Add("Give the key a name of 1-100 characters.");
+            errors[nameof(Name)] = "Give the key a name of 1-100 characters.";
         }
 
         if (BudgetUsd is < 0 or > KeyDecisions.MaxBudgetUsd)
         {
-            errors.Add($"The budget per window is between $0 and ${KeyDecisions.MaxBudgetUsd:N0}.");
+            errors[nameof(BudgetUsd)] = $"The budget per window is between $0 and ${KeyDecisions.MaxBudgetUsd:N0}.";
         }
 
         if (!WindowSchedule.TryParseLength(Window, out _))
         {
-            errors.Add("The window is a length such as 8h, 30m or 1d (1 minute to 31 days).");
+            errors[nameof(Window)] = "The window is a length such as 8h, 30m or 1d (1 minute to 31 days).";
         }
 
         if (ExpiresOn is { } e && new DateTimeOffset(DateTime.SpecifyKind(e, DateTimeKind.Utc)) <= now)
         {
-            errors.Add("The expiry must be in the future.");
+            errors[nameof(ExpiresOn)] = "The expiry must be in the future.";
         }
 
         return errors;

@@ -34,8 +34,9 @@ public class CreateKeyDialogTests
 
         provider.Find("button.key-create").Click();
 
-        var errors = provider.FindAll(".key-error").Select(e => e.TextContent).ToList();
-        Assert.Contains(errors, e => e.Contains("name of 1-100 characters"));
+        // The reason sits on its field, marked invalid for assistive technology.
+        Assert.Contains("name of 1-100 characters", provider.Find(".key-name .mud-input-helper-text").TextContent);
+        Assert.Equal("true", provider.Find(".key-name input").GetAttribute("aria-invalid"));
         Assert.Empty(requests);
 
         provider.Find(".key-name input").Change("ci-pipeline");
