@@ -100,7 +100,7 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         // Without a reason nothing changes and the form says why.
         await staff.FillAsync(".reservation-lanes input", "9");
         await staff.ClickAsync(".reservation-save");
-        await Assertions.Expect(staff.Locator(".reservation-error")).ToContainTextAsync("reason");
+        await Assertions.Expect(staff.Locator(".reservation-reason .mud-input-helper-text")).ToContainTextAsync("reason");
         await Assertions.Expect(staff.Locator(".support-reserved")).ToHaveTextAsync($"{before} lanes");
 
         await staff.FillAsync(".reservation-reason textarea", "Launch week: raised for the customer's launch");

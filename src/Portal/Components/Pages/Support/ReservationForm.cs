@@ -11,26 +11,29 @@ public sealed class ReservationForm
 
     public string Reason { get; set; } = "";
 
-    public IReadOnlyList<string> Validate(DateTimeOffset now)
+    public IReadOnlyList<string> Validate(DateTimeOffset now) => [.. Check(now).Values];
+
+    /// <summary>Each problem keyed by its field (nameof the property), so the form shows it on that field.</summary>
+    public IReadOnlyDictionary<string, string> Check(DateTimeOffset now)
     {
-        var errors = new List<string>();
+        var errors = new Dictionary<string, string>();
         if (Lanes is null or < 0 or > MaxLanes)
         {
-            errors.Add($"Enter the lanes to reserve, from 0 to {MaxLanes:N0}.");
+            errors[nameof(Lanes)] = $"Enter the lanes to reserve, from 0 to {MaxLanes:N0}.";
         }
 
         if (UntilUtc is { } until && until <= now)
         {
-            errors.Add("The override's end must be in the future (or empty for no end).");
+            errors[nameof(Until)] = "The override's end must be in the future (or empty for no end).";
         }
 
         if (string.IsNullOrWhiteSpace(Reason))
         {
-            errors.Add("Say why: the reason is kept in the tenant's history.");
+            errors[nameof(Reason)] = "Say why: the reason is kept in the tenant's history.";
         }
         else if (Reason.Trim().Length > 500)
         {
-            errors.Add("Keep the reason under 500 characters.");
+            errors[nameof(Reason)] = "Keep the reason under 500 characters.";
         }
 
         return errors;

@@ -11,22 +11,25 @@ public sealed class InviteForm
     public MemberRole Role { get; set; } = MemberRole.Member;
 
     /// <param name="inviter">The role of the person inviting: nobody invites above their own role.</param>
-    public IReadOnlyList<string> Validate(MemberRole inviter)
+    public IReadOnlyList<string> Validate(MemberRole inviter) => [.. Check(inviter).Values];
+
+    /// <summary>Each problem keyed by its field (nameof the property), so the form shows it on that field.</summary>
+    public IReadOnlyDictionary<string, string> Check(MemberRole inviter)
     {
-        var errors = new List<string>();
+        var errors = new Dictionary<string, string>();
         var email = Email.Trim();
         if (!MailAddress.TryCreate(email, out var address) || address.Address != email)
         {
-            errors.Add("Enter the email address of the person to invite.");
+            errors[nameof(Email)] = "Enter the email address of the person to invite.";
         }
 
         if (inviter < MemberRole.Admin)
         {
-            errors.Add("Only an owner or admin invites members.");
+            errors[nameof(Role)] = "Only an owner or admin invites members.";
         }
         else if (Role > inviter)
         {
-            errors.Add($"An {inviter.ToString().ToLowerInvariant()} cannot invite an {Role.ToString().ToLowerInvariant()}.");
+            errors[nameof(Role)] = $"An {inviter.ToString().ToLowerInvariant()} cannot invite an {Role.ToString().ToLowerInvariant()}.";
         }
 
         return errors;
