@@ -59,7 +59,8 @@ public class HomeTests
 
         var budget = ctx.Render<Home>().FindAll(".plan-budget")[0].TextContent;
 
-        Assert.Contains("$2 spending cap per key per window", budget);
+        Assert.Contains("$2 budget per key per window", budget);
+        Assert.Contains("a spending cap", budget);
         Assert.Contains("never a charge", budget);
     }
 
