@@ -35,9 +35,9 @@ public class CreateClientDialogTests
         provider.Find(".scope-keys-read input").Change(false);
         provider.Find("button.client-create").Click();
 
-        var errors = provider.FindAll(".client-error").Select(e => e.TextContent).ToList();
-        Assert.Contains(errors, e => e.Contains("name of 1-100 characters"));
-        Assert.Contains(errors, e => e.Contains("at least one scope"));
+        // Each reason sits with what it is about: the name on its field, the scopes under the checkboxes.
+        Assert.Contains("name of 1-100 characters", provider.Find(".client-name .mud-input-helper-text").TextContent);
+        Assert.Contains("at least one scope", provider.Find(".client-scopes-error").TextContent);
         Assert.Empty(requests);
 
         provider.Find(".client-name input").Change("nightly-finance");
