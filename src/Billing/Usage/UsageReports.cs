@@ -19,6 +19,11 @@ public sealed record UsageQuery(DateTimeOffset From, DateTimeOffset To, UsageGra
     public static readonly TimeSpan MaxHourly = TimeSpan.FromDays(31);
     public static readonly TimeSpan MaxDaily = TimeSpan.FromDays(400);
 
+    /// <summary>The last 24 hours, hourly: the hour now running and the 23 before it (the usage page's "24h", the
+    /// dashboard's and the support console's last-day summary).</summary>
+    public static UsageQuery LastDay(DateTimeOffset now, Guid? keyId = null, string? model = null) =>
+        new(now.AddHours(-23), now, UsageGranularity.Hour, keyId, model);
+
     public static UsageQuery LastDays(DateTimeOffset now, int days, UsageGranularity granularity, Guid? keyId = null, string? model = null) =>
         new(now.AddDays(-days), now, granularity, keyId, model);
 

@@ -59,7 +59,7 @@ public sealed record PlanVerdict(PlanTier Plan, PlanFit Fit, double RequestsPerD
 
     public static PlanVerdict For(PlanTier plan, Workload workload)
     {
-        var allowed = plan.RequestsPerWindow * (TimeSpan.FromDays(1) / plan.WindowLength);
+        var allowed = plan.RequestsPerDay;
         var lanesRun = LaneSizing.Estimate(plan.ReservedLanes, workload.Shape).RequestsPerHour * 24;
         var fit = workload.RequestsPerDay > allowed ? PlanFit.TooFewRequests
             : workload.RequestsPerDay > lanesRun ? PlanFit.TooFewLanes

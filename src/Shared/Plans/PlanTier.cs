@@ -25,5 +25,8 @@ public sealed record PlanTier(
     /// <summary>The plan's lane promise: admission target, monthly objective and credit tiers.</summary>
     public LaneSlo Slo => SloTerms ?? LaneSlo.Default;
 
+    /// <summary>Requests a tenant may start in a day: the window's allowance times the windows in a day.</summary>
+    public double RequestsPerDay => RequestsPerWindow * (TimeSpan.FromDays(1) / WindowLength);
+
     public bool Allows(string model) => Models.Count == 0 || Models.Contains(model, StringComparer.Ordinal);
 }

@@ -32,6 +32,10 @@ public static class Show
     public static string Count(long n, string singular, string? plural = null) =>
         $"{Number(n)} {(n == 1 ? singular : plural ?? singular + "s")}";
 
+    /// <summary>A window length as an adjective: "8-hour", "90-minute" ("requests per 8-hour window").</summary>
+    public static string Window(TimeSpan length) => length.TotalHours % 1 == 0
+        ? $"{length.TotalHours.ToString("0", Invariant)}-hour" : $"{length.TotalMinutes.ToString("0", Invariant)}-minute";
+
     /// <summary>A duration the way people say it: "45 min", "3 h 20 min", "2 days".</summary>
     public static string Duration(TimeSpan span)
     {

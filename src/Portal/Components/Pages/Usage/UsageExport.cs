@@ -13,7 +13,7 @@ public sealed record UsageFilter(string Range = "7d", Guid? Key = null, string? 
 
     public UsageQuery ToQuery(DateTimeOffset now) => Range switch
     {
-        "24h" => new UsageQuery(now.AddHours(-23), now, UsageGranularity.Hour, Key, Model),
+        "24h" => UsageQuery.LastDay(now, Key, Model),
         "7d" => UsageQuery.LastDays(now, 7, UsageGranularity.Hour, Key, Model),
         "30d" => UsageQuery.LastDays(now, 29, UsageGranularity.Day, Key, Model),
         "90d" => UsageQuery.LastDays(now, 89, UsageGranularity.Day, Key, Model),
