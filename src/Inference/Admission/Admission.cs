@@ -25,4 +25,10 @@ public sealed class Admission
     /// <summary>Whether the lane promise covered this request and, if so, whether it started within the plan's
     /// admission target.</summary>
     public Metering.LanePromise Promise { get; init; }
+
+    private int _completed;
+
+    /// <summary>True the first time only: a request is completed once the engine is done, before its last bytes are
+    /// written, and the API's <c>finally</c> completes it again for the paths that never got that far.</summary>
+    internal bool TryComplete() => Interlocked.Exchange(ref _completed, 1) == 0;
 }

@@ -350,12 +350,19 @@ public sealed class AdmissionPipeline(
         }
     }
 
-    /// <summary>Ends a request: actual cost counted, the rest of the hold released, usage metered, lane freed.</summary>
     /// <summary>The request ended: the hold settles at what it cost (prompt tokens the engine served from its prefix
     /// cache, <paramref name="cachedPromptTokens"/> of <paramref name="promptTokens"/>, at the cached-input rate), and
-    /// the lane, the meter and the metrics are told.</summary>
+    /// the lane, the meter and the metrics are told. Only the first call for an admission counts.</summary>
+    /// <remarks>Note: the APIs call this as soon as the engine has finished, before the answer's last bytes go out, so
+    /// a client that sends its next request the moment it has read the answer finds the hold settled and the lane free
+    /// (an agent loop would otherwise see its budget still held by the turn it has just read).</remarks>
     public void Complete(Admission a, long promptTokens, long cachedPromptTokens, long outputTokens, TimeSpan? firstToken, TimeSpan generation, string outcome)
     {
+        if (!a.TryComplete())
+        {
+            return;
+        }
+
         // Note: the hold is the most a request may cost; an engine that reports more than was held (an upstream
         // whose tokenizer disagrees with the estimate) is settled at the hold, never above the budget.
         var cost = Math.Min(PriceTable.Spend(a.Price, promptTokens, cachedPromptTokens, outputTokens), a.Hold.AmountUsd);

@@ -355,6 +355,7 @@ public static partial class OpenAiApi
                 }
             }
 
+            pipeline.Complete(admission, promptTokens, cachedTokens, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
             await OpenStreamAsync();
             var usage = new Usage(promptTokens, tokens, promptTokens + tokens) { PromptTokensDetails = cachedTokens > 0 ? new PromptTokensDetails(cachedTokens) : null };
             var reason = Wire.FinishReasonOf(finish);

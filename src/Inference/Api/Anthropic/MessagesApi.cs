@@ -229,6 +229,7 @@ public static class MessagesApi
                 }
             }
 
+            pipeline.Complete(admission, promptTokens, cached, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
             var stopReason = finish switch
             {
                 FinishReason.Length => "max_tokens",

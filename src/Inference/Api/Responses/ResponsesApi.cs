@@ -71,6 +71,7 @@ public static class ResponsesApi
                 }
             }
 
+            pipeline.Complete(admission, promptTokens, cached, tokens, firstToken, Stopwatch.GetElapsedTime(started), outcome);
             await reply.CompleteAsync(finish, promptTokens, tokens, cached);
             return null;
         }
