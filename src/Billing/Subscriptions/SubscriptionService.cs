@@ -31,6 +31,22 @@ public sealed class SubscriptionService(
         return await query.LoadAsync<Subscription>(SubscriptionStreams.For(tenantId), ct);
     }
 
+    /// <summary>The subscriptions of several tenants in one query (staff search lists up to 50 tenants); a tenant
+    /// without one is missing from the result.</summary>
+    public async Task<IReadOnlyDictionary<Guid, Subscription>> FindManyAsync(IReadOnlyCollection<Guid> tenantIds, CancellationToken ct = default)
+    {
+        if (tenantIds.Count == 0)
+        {
+            return new Dictionary<Guid, Subscription>();
+        }
+
+        await using var query = store.QuerySession();
+        var tenants = tenantIds.Select(Tenant.MartenTenantOf).ToArray();
+        var ids = tenantIds.Select(SubscriptionStreams.For).ToArray();
+        var found = await query.Query<Subscription>().Where(s => s.TenantIsOneOf(tenants) && s.Id.IsOneOf(ids)).ToListAsync(ct);
+        return found.ToDictionary(s => s.TenantId);
+    }
+
     public Task<Subscription> StartAsync(Guid tenantId, string planId, string by, bool trial = false, TimeSpan? period = null, CancellationToken ct = default)
     {
         var plan = plans.Find(planId) ?? throw new RuleViolation("unknown_plan", $"There is no plan '{planId}'. Plans: {string.Join(", ", plans.Tiers.Select(t => t.Id))}.");

@@ -2,6 +2,7 @@ using JasperFx.Events;
 using Lanes.Billing.Keys;
 using Lanes.Billing.Subscriptions;
 using Lanes.Billing.Tenants;
+using Lanes.Shared.Plans;
 using Marten;
 
 namespace Lanes.Billing.Support;
@@ -17,7 +18,7 @@ public sealed record TimelineEntry(DateTimeOffset At, long Sequence, string Stre
 /// The support console's reads. Note: these are the only queries that cross tenants, and their names say so;
 /// everything else in the portal reads in the caller's tenant.
 /// </summary>
-public sealed class SupportQueries(IDocumentStore store, KeyService keys)
+public sealed class SupportQueries(IDocumentStore store, KeyService keys, PlanCatalog plans)
 {
     /// <summary>Tenants whose name or slug contains the text, who have a member with that email, or who own a key
     /// with that prefix.</summary>
@@ -74,11 +75,14 @@ public sealed class SupportQueries(IDocumentStore store, KeyService keys)
             .OrderByDescending(e => e.Sequence)
             .Take(limit)
             .ToListAsync(ct);
-        return [.. events.Select(e => Describe(e, tenantId, keyNames))];
+        return [.. events.Select(e => Describe(e, tenantId, keyNames, plans))];
     }
 
-    internal static TimelineEntry Describe(IEvent e, Guid tenantId, IReadOnlyDictionary<Guid, string> keyNames)
+    internal static TimelineEntry Describe(IEvent e, Guid tenantId, IReadOnlyDictionary<Guid, string> keyNames, PlanCatalog plans)
     {
+        // A plan by the name customers see; a retired plan the catalog no longer has keeps its id.
+        string Plan(string id) => plans.Find(id)?.Name ?? id;
+
         var stream = e.StreamId == tenantId ? "organisation"
             : e.StreamId == SubscriptionStreams.For(tenantId) ? "subscription"
             : $"key {keyNames.GetValueOrDefault(e.StreamId, e.StreamId.ToString("N")[..8])}";
@@ -91,9 +95,9 @@ public sealed class SupportQueries(IDocumentStore store, KeyService keys)
             MemberInvited x => ($"{x.Email} invited as {Lower(x.Role)}", x.InvitedBy),
             InvitationRevoked x => ("An invitation was withdrawn", x.RevokedBy),
             InvitationAccepted x => ($"{x.Email} accepted the invitation", x.UserId),
-            SubscriptionStarted x => ($"Subscription started on {x.PlanId} ({x.PlanLanes} lanes, {Lower(x.Status)}) until {x.PeriodEnd:d MMM yyyy}", x.StartedBy),
-            PlanChanged x => ($"Plan changed from {x.From} to {x.To} ({x.PlanLanes} lanes)", x.ChangedBy),
-            PlanChangeScheduled x => ($"Change from {x.From} to {x.To} scheduled for {x.EffectiveAt:d MMM yyyy HH:mm} UTC", x.ScheduledBy),
+            SubscriptionStarted x => ($"Subscription started on {Plan(x.PlanId)} ({x.PlanLanes} lanes, {Lower(x.Status)}) until {x.PeriodEnd:d MMM yyyy}", x.StartedBy),
+            PlanChanged x => ($"Plan changed from {Plan(x.From)} to {Plan(x.To)} ({x.PlanLanes} lanes)", x.ChangedBy),
+            PlanChangeScheduled x => ($"Change from {Plan(x.From)} to {Plan(x.To)} scheduled for {x.EffectiveAt:d MMM yyyy HH:mm} UTC", x.ScheduledBy),
             SubscriptionRenewed x => ($"Period extended to {x.PeriodEnd:d MMM yyyy}", x.RenewedBy),
             PaymentFailed x => ($"Payment failed: {x.Reason}", null),
             GracePeriodStarted x => ($"Grace period with {x.ReducedLanes} lanes until {x.GraceEndsAt:d MMM yyyy HH:mm} UTC", null),
@@ -117,7 +121,7 @@ public sealed class SupportQueries(IDocumentStore store, KeyService keys)
             DuplicateStripeSubscriptionCanceled { AmountRefunded: > 0, Currency: { } currency } x =>
                 ($"Second Stripe subscription {x.SubscriptionId} canceled (kept {x.KeptSubscriptionId}) and its {Lanes.Shared.Money.MinorUnits.Format(x.AmountRefunded, currency)} refunded", null),
             DuplicateStripeSubscriptionCanceled x => ($"Second Stripe subscription {x.SubscriptionId} canceled (kept {x.KeptSubscriptionId}); no paid payment was found to refund: check it in Stripe", null),
-            ScheduledPlanChangeCanceled x => ($"Scheduled change to {x.To} undone: the plan stays", x.CanceledBy),
+            ScheduledPlanChangeCanceled x => ($"Scheduled change to {Plan(x.To)} undone: the plan stays", x.CanceledBy),
             PaymentCollectionPaused x => ($"Stripe paused collecting payment ({x.Behavior.Replace('_', ' ')}){(x.ResumesAt is { } r ? $" until {r:d MMM yyyy}" : "")}: the lanes go on", null),
             PaymentCollectionResumed => ("Stripe collects payment again", null),
             PaymentRefunded x => ($"Refunded {Lanes.Shared.Money.MinorUnits.Format(x.AmountRefunded, x.Currency)} of charge {x.ChargeId}", null),

@@ -25,6 +25,20 @@ public class SupportQueriesTests(BillingHost host) : IClassFixture<BillingHost>
     }
 
     [Fact]
+    public async Task Search_results_get_each_tenants_subscription_and_none_for_a_tenant_without_one()
+    {
+        var pro = await host.TenantWithActiveSubscription("pro");
+        var starter = await host.TenantWithActiveSubscription("starter");
+        var none = await host.Get<TenantService>().CreateAsync($"n-{Guid.NewGuid():N}"[..16], "No plan yet", "test");
+
+        var found = await host.Get<SubscriptionService>().FindManyAsync([pro.Id, starter.Id, none.Id]);
+
+        Assert.Equal(2, found.Count);
+        Assert.Equal(("pro", "starter"), (found[pro.Id].PlanId, found[starter.Id].PlanId));
+        Assert.False(found.ContainsKey(none.Id));
+    }
+
+    [Fact]
     public async Task The_timeline_tells_the_tenants_changes_in_words_newest_first_without_metering()
     {
         var tenant = await host.TenantWithActiveSubscription("pro");
@@ -39,7 +53,7 @@ public class SupportQueriesTests(BillingHost host) : IClassFixture<BillingHost>
         Assert.Equal("Key revoked (Staff)", timeline[0].What);
         Assert.Equal(("Reservation set to 9 lanes: launch week", "staff-7", "subscription"), (timeline[1].What, timeline[1].By, timeline[1].Stream));
         Assert.Equal("key ci-runner", timeline[0].Stream);
-        Assert.Contains(timeline, t => t.What.StartsWith("Subscription started on pro", StringComparison.Ordinal));
+        Assert.Contains(timeline, t => t.What.StartsWith("Subscription started on Pro (6 lanes", StringComparison.Ordinal));
         Assert.Contains(timeline, t => t.What.StartsWith("Organisation Test tenant", StringComparison.Ordinal));
         Assert.DoesNotContain(timeline, t => t.What.Contains("usage", StringComparison.OrdinalIgnoreCase));
         Assert.Equal(timeline.OrderByDescending(t => t.Sequence).Select(t => t.Sequence), timeline.Select(t => t.Sequence));
