@@ -27,11 +27,13 @@ public class EditBudgetDialogTests
         Assert.Equal("5", provider.Find(".budget-input input").GetAttribute("value"));
         provider.Find(".budget-input input").Input("");
         provider.Find("button.budget-save").Click();
-        Assert.Contains("Enter a budget", provider.Find(".budget-error").TextContent);
+        // The reason sits on the field, marked invalid for assistive technology.
+        Assert.Contains("Enter a budget", provider.Find(".budget-input .mud-input-helper-text").TextContent);
+        Assert.Equal("true", provider.Find(".budget-input input").GetAttribute("aria-invalid"));
 
         provider.Find(".budget-input input").Input("2000000");
         provider.Find("button.budget-save").Click();
-        Assert.Contains("between $0 and", provider.Find(".budget-error").TextContent);
+        Assert.Contains("between $0 and", provider.Find(".budget-input .mud-input-helper-text").TextContent);
         Assert.Empty(saved);
 
         provider.Find(".budget-input input").Input("12.5");
