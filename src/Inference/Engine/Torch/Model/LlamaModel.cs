@@ -371,7 +371,7 @@ public sealed class LlamaModel : IDisposable
             // q [KVH, R, G, D] against each sequence's cached k/v [KVH, R, keys, D], masked by its length. One gather
             // reads both.
             long r = plan.DecodeRows, keys = plan.DecodeKeys;
-            var qd = q.narrow(0, plan.DecodeStart, r).view(r, kvh, groups, d).transpose(0, 1);
+            var qd = (r == n ? q : q.narrow(0, plan.DecodeStart, r)).view(r, kvh, groups, d).transpose(0, 1);
             var past = cache!.ByBlock[index].index_select(1, plan.DecodeBlocks!).view(2 * kvh, r, keys, d);
             var attended = F.scaled_dot_product_attention(qd, past.narrow(0, 0, kvh), past.narrow(0, kvh, kvh), plan.DecodeMask!); // [KVH, R, G, D]
             outputs.Add(attended.transpose(0, 1).reshape(r, h * d));

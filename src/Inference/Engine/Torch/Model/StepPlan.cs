@@ -53,7 +53,8 @@ public sealed class StepPlan
     /// <summary>[1, R, 1, keys] true where a key belongs to the row's sequence (shaped for attention over [KVH, R, G, keys]).</summary>
     public Tensor? DecodeMask { get; init; }
 
-    /// <summary>[rows] which packed tokens to return logits for; null returns all.</summary>
+    /// <summary>[rows] which packed tokens to return logits for; null returns all (a step of one new token per row,
+    /// each wanting its logits, as every decode-only step is).</summary>
     public Tensor? LogitRows { get; init; }
 
     /// <summary>A batch of sequences of equal length, run without a cache (all logits): the reference forward
@@ -188,6 +189,26 @@ public sealed class StepPlan
             }
         }
 
+        // Every packed token wants its logits, and the rows were packed in their own order: the logits are the
+        // forward's output as it is, with no gather.
+        bool InPackedOrder()
+        {
+            if (logitCount != n)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (lastToken[i] != i)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
         var all = DeviceCopies.ToDevice(buffer, device);
         Tensor? decodeMask = null;
         if (decodes.Count > 0)
@@ -210,7 +231,7 @@ public sealed class StepPlan
             DecodeBlocks = decodes.Count == 0 ? null : all.narrow(0, tablesAt, decodes.Count * decodeBlocks),
             DecodeKeys = decodeBlocks * blockSize,
             DecodeMask = decodeMask,
-            LogitRows = all.narrow(0, logitsAt, logitCount),
+            LogitRows = InPackedOrder() ? null : all.narrow(0, logitsAt, logitCount),
         };
     }
 }

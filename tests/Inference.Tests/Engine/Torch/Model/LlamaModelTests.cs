@@ -120,6 +120,24 @@ public class LlamaModelTests
         Assert.True((together[1] - alone).abs().max().item<float>() < Tolerance);
     }
 
+    [Fact]
+    public void One_token_rows_packed_out_of_their_order_get_their_logits_back_in_row_order()
+    {
+        var (_, model, cache) = Load(blocks: 8);
+        using var m = model;
+        using var c = cache;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        int[] a = [5, 9, 200, 31], b = [77];
+        model.Forward(StepPlan.Build([new StepRow([0], 0, a[..3])], cache.BlockSize, CPU), cache);
+
+        // A decodes its fourth token while B's one-token prompt starts fresh: B is packed first, yet row 0 is A's.
+        var step = model.Forward(StepPlan.Build([new StepRow([0], 3, [a[3]]), new StepRow([5], 0, b)], cache.BlockSize, CPU), cache);
+
+        AssertClose((step[0] - Reference(model, a)[3]).abs().max().item<float>(), Reference(model, a));
+        Assert.True((step[1] - Reference(model, b)[0]).abs().max().item<float>() < Tolerance);
+    }
+
     private static (ModelConfig Config, LlamaModel Model, KvCache Cache) Load(int blocks)
     {
         var config = ModelConfig.Load(TinyModel.Path_);
