@@ -4,7 +4,8 @@ namespace Lanes.Browser.Tests;
 
 /// <summary>
 /// Every main page, with the demo's week of usage, at desktop and phone width: no serious or critical accessibility
-/// problem (axe-core), no text cut off, and a screenshot of each (artifacts/screenshots, "-desktop" and "-phone").
+/// problem (axe-core), no text cut off, and a screenshot of each (artifacts/screenshots, "-desktop" and "-phone");
+/// and again in dark mode ("-dark"), whose colours are checked for contrast the same way.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 public class MainPagesTests(LanesOnLoopback lanes)
@@ -61,6 +62,44 @@ public class MainPagesTests(LanesOnLoopback lanes)
             await staff.Locator(".key-secret input").WaitForAsync();
             problems.AddRange(await staff.CheckAsync(lanes, $"a11y-key-created-{suffix}"));
             await staff.ClickAsync("text=I have copied it");
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public async Task Every_main_page_is_accessible_in_dark_mode()
+    {
+        var visitor = await lanes.NewPersonAsync();
+        var staff = await lanes.NewPersonAsync();
+        await staff.SignInAsStaffAsync(lanes);
+        (IPage Page, string Name, string Url, string Ready)[] pages =
+        [
+            (visitor, "plans", "/", ".plan-card"),
+            (visitor, "calculator", "/calculator", ".break-even"),
+            (staff, "dashboard", "/dashboard", ".lanes-reserved"),
+            (staff, "keys", "/keys", ".key-link"),
+            (staff, "key", $"/keys/{lanes.DemoKeyId}", ".key-title"),
+            (staff, "usage-week", "/usage?range=7d", ".usage-chart svg"),
+            (staff, "billing", "/billing", ".plan-option"),
+            (staff, "team", "/team", ".members"),
+            (staff, "support-tenant", $"/support/tenants/{lanes.DemoTenantId}", ".support-tenant-name"),
+        ];
+
+        var problems = new List<string>();
+        foreach (var (page, name, url, ready) in pages)
+        {
+            await page.SetViewportSizeAsync(PageChecks.Desktop.Width, PageChecks.Desktop.Height);
+            await page.OpenAsync(lanes, url, ready);
+            await page.ClickAsync("button[aria-label='Toggle dark mode']");
+            // The theme swaps its CSS variables: wait until the page's background is dark.
+            await page.WaitForFunctionAsync("""
+                () => {
+                  const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\d+/g).map(Number);
+                  return r + g + b < 3 * 80;
+                }
+                """);
+            problems.AddRange(await page.CheckAsync(lanes, $"a11y-{name}-dark"));
         }
 
         Assert.True(problems.Count == 0, string.Join("\n", problems));

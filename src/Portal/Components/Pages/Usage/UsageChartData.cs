@@ -43,10 +43,21 @@ public static class UsageChartData
     {
         var points = report.Points;
         var daily = report.Query.Granularity == UsageGranularity.Day;
-        var every = Math.Max(1, (int)Math.Ceiling(points.Count / (double)MaxLabels));
-        var labels = points.Select((p, i) => i % every != 0 ? "" : daily
-            ? Format(p.Start, "d MMM")
-            : p.Start.UtcDateTime.Hour == 0 || i == 0 ? Format(p.Start, "d MMM HH:mm") : Format(p.Start, "HH:mm")).ToList();
+        List<string> labels;
+        if (daily)
+        {
+            var every = Math.Max(1, (int)Math.Ceiling(points.Count / (double)MaxLabels));
+            labels = [.. points.Select((p, i) => i % every != 0 ? "" : Format(p.Start, "d MMM"))];
+        }
+        else
+        {
+            // Hourly ticks fall on round times, the finest spacing that gives at most MaxLabels: every 1, 2, 3, 6 or
+            // 12 hours, or at midnight every day, every other day or on Mondays. A midnight is labelled with its
+            // date, any other tick with its time, so a week reads "27 Nov, 28 Nov, ..." wherever it starts.
+            var hours = TickHours.FirstOrDefault(h => Math.Ceiling(points.Count / (double)h) <= MaxLabels, TickHours[^1]);
+            labels = [.. points.Select(p => !OnTick(p.Start.UtcDateTime, hours) ? "" : p.Start.UtcDateTime.Hour == 0 ? Format(p.Start, "d MMM") : Format(p.Start, "HH:mm"))];
+        }
+
         var rows = points.Select(p => daily ? Format(p.Start, "ddd d MMM") : Format(p.Start, "ddd d MMM HH:mm")).ToList();
         var partial = points.Select((p, i) => (p, i)).Where(x => x.p.Start <= now && now < x.p.Start + report.Query.Step).Select(x => (int?)x.i).FirstOrDefault();
         return new ChartFrame([.. points.Select(p => p.Start)], labels, rows, partial);
@@ -110,6 +121,15 @@ public static class UsageChartData
             ]),
         ];
     }
+
+    private static readonly int[] TickHours = [1, 2, 3, 6, 12, 24, 48, 168];
+
+    private static bool OnTick(DateTime at, int hours) => hours switch
+    {
+        < 24 => at.Hour % hours == 0,
+        168 => at.Hour == 0 && at.DayOfWeek == DayOfWeek.Monday,
+        _ => at.Hour == 0 && (int)(at.Date - DateTime.UnixEpoch).TotalDays % (hours / 24) == 0,
+    };
 
     private static string Format(DateTimeOffset at, string format) => at.UtcDateTime.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -84,16 +84,26 @@ public class UsageChartDataTests
     }
 
     [Fact]
-    public void Long_hourly_ranges_label_at_most_eight_ticks_and_mark_each_new_day()
+    public void Long_hourly_ranges_label_at_most_eight_ticks_on_round_hours_and_mark_each_new_day()
     {
         var report = Report(UsageGranularity.Hour, 48);
 
         var labels = UsageChartData.Frame(report, Later).Labels;
 
         Assert.Equal(48, labels.Count);
-        Assert.InRange(labels.Count(l => l.Length > 0), 2, UsageChartData.MaxLabels);
-        Assert.Equal("2 Nov 00:00", labels[0]);
-        Assert.Equal("3 Nov 00:00", labels[24]);
+        Assert.Equal(8, labels.Count(l => l.Length > 0));
+        Assert.Equal(("2 Nov", "06:00", "3 Nov", "18:00"), (labels[0], labels[6], labels[24], labels[42]));
+    }
+
+    [Fact]
+    public void An_hourly_week_that_starts_in_the_afternoon_is_labelled_at_each_midnight_by_date()
+    {
+        var from = Monday.AddHours(17);
+        var report = UsageReports.Build(new UsageQuery(from, from.AddHours(167), UsageGranularity.Hour), []);
+
+        var ticks = UsageChartData.Frame(report, Later).Labels.Where(l => l.Length > 0).ToList();
+
+        Assert.Equal(["3 Nov", "4 Nov", "5 Nov", "6 Nov", "7 Nov", "8 Nov", "9 Nov"], ticks);
     }
 
     [Fact]
