@@ -13,30 +13,17 @@ public class MainPagesTests(LanesOnLoopback lanes)
     [Fact]
     public async Task Every_main_page_is_accessible_and_shows_all_its_text_at_desktop_and_phone_width()
     {
-        var visitor = await lanes.NewPersonAsync();
-        var staff = await lanes.NewPersonAsync();
-        await staff.SignInAsStaffAsync(lanes);
-        (IPage Page, string Name, string Url, string Ready)[] pages =
-        [
-            (visitor, "plans", "/", ".plan-card"),
-            (visitor, "calculator", "/calculator", ".break-even"),
-            (visitor, "status", "/status", ".status-models, .status-empty"),
-            (visitor, "sign-up", "/Account/Register", "#Input\\.Email"),
-            (staff, "dashboard", "/dashboard", ".lanes-reserved"),
-            (staff, "keys", "/keys", ".key-link"),
-            (staff, "key", $"/keys/{lanes.DemoKeyId}", ".key-title"),
-            (staff, "usage-week", "/usage?range=7d", ".usage-chart svg"),
-            (staff, "billing", "/billing", ".plan-option"),
-            (staff, "team", "/team", ".members"),
-            (staff, "support-search", "/support?q=demo", ".support-hits"),
-            (staff, "support-tenant", $"/support/tenants/{lanes.DemoTenantId}", ".support-tenant-name"),
-        ];
+        var pages = await MainPagesAsync();
+        var staff = pages.Single(p => p.Name == "dashboard").Page;
 
         var problems = new List<string>();
         foreach (var (size, suffix) in new[] { (PageChecks.Desktop, "desktop"), (PageChecks.Phone, "phone") })
         {
-            await visitor.SetViewportSizeAsync(size.Width, size.Height);
-            await staff.SetViewportSizeAsync(size.Width, size.Height);
+            foreach (var person in pages.Select(p => p.Page).Distinct())
+            {
+                await person.SetViewportSizeAsync(size.Width, size.Height);
+            }
+
             foreach (var (page, name, url, ready) in pages)
             {
                 if (url.StartsWith("/Account/", StringComparison.Ordinal))
@@ -70,21 +57,9 @@ public class MainPagesTests(LanesOnLoopback lanes)
     [Fact]
     public async Task Every_main_page_is_accessible_in_dark_mode()
     {
-        var visitor = await lanes.NewPersonAsync();
-        var staff = await lanes.NewPersonAsync();
-        await staff.SignInAsStaffAsync(lanes);
-        (IPage Page, string Name, string Url, string Ready)[] pages =
-        [
-            (visitor, "plans", "/", ".plan-card"),
-            (visitor, "calculator", "/calculator", ".break-even"),
-            (staff, "dashboard", "/dashboard", ".lanes-reserved"),
-            (staff, "keys", "/keys", ".key-link"),
-            (staff, "key", $"/keys/{lanes.DemoKeyId}", ".key-title"),
-            (staff, "usage-week", "/usage?range=7d", ".usage-chart svg"),
-            (staff, "billing", "/billing", ".plan-option"),
-            (staff, "team", "/team", ".members"),
-            (staff, "support-tenant", $"/support/tenants/{lanes.DemoTenantId}", ".support-tenant-name"),
-        ];
+        // Contrast is the same at any width. The sign-up form is static (no circuit to switch the theme); status and the
+        // search list use only colours the other pages already show.
+        var pages = (await MainPagesAsync()).Where(p => p.Name is not ("status" or "sign-up" or "support-search")).ToList();
 
         var problems = new List<string>();
         foreach (var (page, name, url, ready) in pages)
@@ -103,5 +78,29 @@ public class MainPagesTests(LanesOnLoopback lanes)
         }
 
         Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    /// <summary>Every main page, opened by an anonymous visitor or by signed-in staff, with the element that shows it
+    /// has rendered.</summary>
+    private async Task<(IPage Page, string Name, string Url, string Ready)[]> MainPagesAsync()
+    {
+        var visitor = await lanes.NewPersonAsync();
+        var staff = await lanes.NewPersonAsync();
+        await staff.SignInAsStaffAsync(lanes);
+        return
+        [
+            (visitor, "plans", "/", ".plan-card"),
+            (visitor, "calculator", "/calculator", ".break-even"),
+            (visitor, "status", "/status", ".status-models, .status-empty"),
+            (visitor, "sign-up", "/Account/Register", "#Input\\.Email"),
+            (staff, "dashboard", "/dashboard", ".lanes-reserved"),
+            (staff, "keys", "/keys", ".key-link"),
+            (staff, "key", $"/keys/{lanes.DemoKeyId}", ".key-title"),
+            (staff, "usage-week", "/usage?range=7d", ".usage-chart svg"),
+            (staff, "billing", "/billing", ".plan-option"),
+            (staff, "team", "/team", ".members"),
+            (staff, "support-search", "/support?q=demo", ".support-hits"),
+            (staff, "support-tenant", $"/support/tenants/{lanes.DemoTenantId}", ".support-tenant-name"),
+        ];
     }
 }
