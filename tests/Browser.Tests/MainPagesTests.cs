@@ -57,9 +57,9 @@ public class MainPagesTests(LanesOnLoopback lanes)
     [Fact]
     public async Task Every_main_page_is_accessible_in_dark_mode()
     {
-        // Contrast is the same at any width. The sign-up form is static (no circuit to switch the theme); status and the
-        // search list use only colours the other pages already show.
-        var pages = (await MainPagesAsync()).Where(p => p.Name is not ("status" or "sign-up" or "support-search")).ToList();
+        // Contrast is the same at any width. The sign-up and sign-in forms are static (no circuit to switch the theme);
+        // status and the search list use only colours the other pages already show.
+        var pages = (await MainPagesAsync()).Where(p => p.Name is not ("status" or "sign-up" or "sign-in" or "support-search")).ToList();
 
         var problems = new List<string>();
         foreach (var (page, name, url, ready) in pages)
@@ -80,6 +80,33 @@ public class MainPagesTests(LanesOnLoopback lanes)
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
+    [Fact]
+    public async Task A_week_of_usage_reads_its_axes_in_dollars_and_thousands_and_each_charts_figures_open_as_an_accessible_table()
+    {
+        var staff = await lanes.NewPersonAsync();
+        await staff.SignInAsStaffAsync(lanes);
+        await staff.SetViewportSizeAsync(PageChecks.Desktop.Width, PageChecks.Desktop.Height);
+        await staff.OpenAsync(lanes, "/usage?range=7d", ".usage-chart svg");
+
+        // The demo's week: about 180k tokens and a few dollars an hour, so the axes need "k" and "$" to be read.
+        var spend = staff.Locator(".usage-chart", new() { Has = staff.GetByRole(AriaRole.Heading, new() { Name = "Spend equivalent", Exact = true }) });
+        var tokens = staff.Locator(".usage-chart", new() { Has = staff.GetByRole(AriaRole.Heading, new() { Name = "Tokens", Exact = true }) });
+        var spendTicks = await spend.Locator(".usage-chart-y span").AllInnerTextsAsync();
+        var tokenTicks = await tokens.Locator(".usage-chart-y span").AllInnerTextsAsync();
+        Assert.Contains(spendTicks, t => t.StartsWith('$') && t != "$0");
+        Assert.Contains(tokenTicks, t => t.EndsWith('k'));
+
+        // Every chart's figures open as a table with a caption and headers, which axe checks like the rest of the page.
+        foreach (var toggle in await staff.Locator(".usage-chart-table-toggle").AllAsync())
+        {
+            await toggle.ClickAsync();
+        }
+
+        await Assertions.Expect(staff.Locator(".usage-chart-table table")).ToHaveCountAsync(await staff.Locator(".usage-chart-table-toggle").CountAsync());
+        var problems = await staff.CheckAsync(lanes, "a11y-usage-week-tables");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
     /// <summary>Every main page, opened by an anonymous visitor or by signed-in staff, with the element that shows it
     /// has rendered.</summary>
     private async Task<(IPage Page, string Name, string Url, string Ready)[]> MainPagesAsync()
@@ -93,14 +120,18 @@ public class MainPagesTests(LanesOnLoopback lanes)
             (visitor, "calculator", "/calculator", ".break-even"),
             (visitor, "status", "/status", ".status-models, .status-empty"),
             (visitor, "sign-up", "/Account/Register", "#Input\\.Email"),
+            (visitor, "sign-in", "/Account/Login", "#Input\\.Email"),
             (staff, "dashboard", "/dashboard", ".lanes-reserved"),
             (staff, "keys", "/keys", ".key-link"),
             (staff, "key", $"/keys/{lanes.DemoKeyId}", ".key-title"),
             (staff, "usage-week", "/usage?range=7d", ".usage-chart svg"),
             (staff, "billing", "/billing", ".plan-option"),
             (staff, "team", "/team", ".members"),
+            (staff, "api-clients", "/api-clients", ".create-client"),
             (staff, "support-search", "/support?q=demo", ".support-hits"),
             (staff, "support-tenant", $"/support/tenants/{lanes.DemoTenantId}", ".support-tenant-name"),
+            (staff, "support-capacity", "/support/capacity", ".capacity-sellable"),
+            (staff, "support-status", "/support/status", ".incident-form"),
         ];
     }
 }

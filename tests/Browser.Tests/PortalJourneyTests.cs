@@ -105,6 +105,14 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
 
         await staff.FillAsync(".reservation-reason textarea", "Launch week: raised for the customer's launch");
         await staff.ClickAsync(".reservation-save");
+
+        // Nothing changes until staff confirm, having read the change.
+        var confirm = staff.Locator(".mud-dialog");
+        await Assertions.Expect(confirm).ToContainTextAsync($"from {before} reserved lanes to 9 reserved lanes");
+        await Assertions.Expect(staff.Locator(".support-reserved")).ToHaveTextAsync($"{before} lanes");
+        var dialogProblems = await staff.CheckAsync(lanes, "11-support-reservation-confirm");
+        Assert.True(dialogProblems.Count == 0, string.Join("\n", dialogProblems));
+        await confirm.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
         await Assertions.Expect(staff.Locator(".support-reserved")).ToHaveTextAsync("9 lanes");
         await Assertions.Expect(staff.Locator(".support-timeline")).ToContainTextAsync($"Reservation set to 9 lanes: Launch week");
         await Assertions.Expect(staff.Locator(".support-timeline")).ToContainTextAsync($"by {lanes.AdminEmail}");
@@ -264,10 +272,10 @@ public class PortalJourneyTests(LanesOnLoopback lanes)
         await staff.ScreenshotAsync(lanes, "03-dashboard-demo");
         await Assertions.Expect(staff.Locator(".organisation-name")).ToHaveTextAsync("Demo Inc.");
 
-        // A phone-sized screen: the drawer folds away and the figures stack.
+        // A phone-sized screen: the drawer folds away, the figures stack, and the last 24 hours still lead the page.
         await staff.SetViewportSizeAsync(390, 844);
         await staff.OpenAsync(lanes, "/dashboard", ".lanes-reserved");
-        await Assertions.Expect(staff.Locator(".lanes-reserved")).ToBeInViewportAsync();
+        await Assertions.Expect(staff.Locator(".last-day-peak")).ToBeInViewportAsync();
         await staff.ScreenshotAsync(lanes, "13-dashboard-phone");
         await staff.OpenAsync(lanes, "/usage?range=24h", ".usage-requests");
         await staff.ScreenshotAsync(lanes, "14-usage-phone");

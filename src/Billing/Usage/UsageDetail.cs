@@ -23,6 +23,10 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
     /// when there were none.</summary>
     public long[]? ReservedWaitCounts { get; init; }
 
+    /// <summary>The most lanes the tenant had running at once, fleet-wide, as seen when its requests started (the
+    /// request itself included); 0 in usage recorded before it was counted. A peak, not a sum: merged by the larger.</summary>
+    public int PeakLanes { get; init; }
+
     /// <summary>The honoured share of within-reservation requests, in percent; null when there were none.</summary>
     public double? HonouredPercent => WithinReservation == 0 ? null : 100.0 * Honoured / WithinReservation;
 
@@ -68,6 +72,7 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
             : [.. Enum.GetValues<ApiDoor>().Select(d => RequestsThrough(d) + other.RequestsThrough(d))],
         WithinReservation = WithinReservation + other.WithinReservation,
         Honoured = Honoured + other.Honoured,
+        PeakLanes = Math.Max(PeakLanes, other.PeakLanes),
         ReservedWaitCounts = ReservedWaitCounts is null && other.ReservedWaitCounts is null
             ? null
             : [.. Enumerable.Range(0, QueueWaitBounds.Length + 1).Select(i => At(ReservedWaitCounts, i) + At(other.ReservedWaitCounts, i))],
@@ -108,7 +113,7 @@ public sealed record UsageDetail(long BudgetRefusals, long RequestRefusals, long
     }
 
     public bool IsValid => BudgetRefusals >= 0 && RequestRefusals >= 0 && LaneRefusals >= 0 && LaneSeconds >= 0 && double.IsFinite(LaneSeconds)
-        && WithinReservation >= 0 && Honoured >= 0 && Honoured <= WithinReservation
+        && WithinReservation >= 0 && PeakLanes >= 0 && Honoured >= 0 && Honoured <= WithinReservation
         && (ReservedWaitCounts is null || (ReservedWaitCounts.Length <= QueueWaitBounds.Length + 1 && ReservedWaitCounts.All(c => c >= 0)))
         && QueueWaitCounts.Length <= QueueWaitBounds.Length + 1 && QueueWaitCounts.All(c => c >= 0)
         && (RequestsByApi is null || (RequestsByApi.Length <= Enum.GetValues<ApiDoor>().Length && RequestsByApi.All(c => c >= 0)));

@@ -18,7 +18,7 @@ public sealed record UsageHour
     public UsageDetail? Detail { get; init; }
 
     /// <summary>Reads the row <see cref="UsageReports"/> selects: key, model, hour, counts, then the detail columns
-    /// (refusals, lane time, waits, doors, then the lane promise's counts and waits).</summary>
+    /// (refusals, lane time, waits, doors, then the lane promise's counts and waits, then the peak lanes).</summary>
     internal static UsageHour Read(NpgsqlDataReader row) => new()
     {
         KeyId = row.GetGuid(0),
@@ -37,6 +37,7 @@ public sealed record UsageHour
                 WithinReservation = row.IsDBNull(14) ? 0 : row.GetInt64(14),
                 Honoured = row.IsDBNull(15) ? 0 : row.GetInt64(15),
                 ReservedWaitCounts = row.IsDBNull(16) ? null : row.GetFieldValue<long[]>(16),
+                PeakLanes = row.IsDBNull(17) ? 0 : row.GetInt32(17),
             },
     };
 }

@@ -93,18 +93,19 @@ public sealed class UsageRecorder(NpgsqlDataSource database, TimeProvider clock)
             $"""
             insert into {UsageTables.Hours} as h (key_id, model, hour_start, tenant_id, requests, input_tokens, output_tokens, spend_usd, throttled,
                 budget_refusals, request_refusals, lane_refusals, lane_seconds, queue_wait_counts, requests_by_api,
-                within_reservation, honoured, reserved_wait_counts)
+                within_reservation, honoured, reserved_wait_counts, peak_lanes)
             select l.key_id, l.model, l.hour_start, l.tenant_id, l.requests, l.input_tokens, l.output_tokens, l.spend_usd, l.throttled,
                    case when l.has_detail then l.budget_refusals end, case when l.has_detail then l.request_refusals end,
                    case when l.has_detail then l.lane_refusals end, case when l.has_detail then l.lane_seconds end,
                    case when l.has_detail then $15[(l.n - 1) * {Buckets} + 1 : l.n * {Buckets}] end,
                    case when l.has_detail then $16[(l.n - 1) * {Doors} + 1 : l.n * {Doors}] end,
                    case when l.has_detail then l.within_reservation end, case when l.has_detail then l.honoured end,
-                   case when l.has_detail and l.within_reservation > 0 then $19[(l.n - 1) * {Buckets} + 1 : l.n * {Buckets}] end
+                   case when l.has_detail and l.within_reservation > 0 then $19[(l.n - 1) * {Buckets} + 1 : l.n * {Buckets}] end,
+                   case when l.has_detail then l.peak_lanes end
             from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bigint[], $6::bigint[], $7::bigint[], $8::numeric[], $9::bigint[],
-                        $10::boolean[], $11::bigint[], $12::bigint[], $13::bigint[], $14::float8[], $17::bigint[], $18::bigint[]) with ordinality
+                        $10::boolean[], $11::bigint[], $12::bigint[], $13::bigint[], $14::float8[], $17::bigint[], $18::bigint[], $20::integer[]) with ordinality
                  as l(tenant_id, key_id, model, hour_start, requests, input_tokens, output_tokens, spend_usd, throttled,
-                      has_detail, budget_refusals, request_refusals, lane_refusals, lane_seconds, within_reservation, honoured, n)
+                      has_detail, budget_refusals, request_refusals, lane_refusals, lane_seconds, within_reservation, honoured, peak_lanes, n)
             join {ApiKeys} k on k.id = l.key_id and k.tenant_id = l.tenant_id::text
             order by l.key_id, l.model, l.hour_start
             on conflict (key_id, model, hour_start) do update set
@@ -115,7 +116,9 @@ public sealed class UsageRecorder(NpgsqlDataSource database, TimeProvider clock)
                 lane_refusals = {Sum("lane_refusals")}, lane_seconds = {Sum("lane_seconds")},
                 queue_wait_counts = {SumArrays("queue_wait_counts")}, requests_by_api = {SumArrays("requests_by_api")},
                 within_reservation = {Sum("within_reservation")}, honoured = {Sum("honoured")},
-                reserved_wait_counts = {SumArrays("reserved_wait_counts")}
+                reserved_wait_counts = {SumArrays("reserved_wait_counts")},
+                peak_lanes = case when h.peak_lanes is null and excluded.peak_lanes is null then null
+                                  else greatest(coalesce(h.peak_lanes, 0), coalesce(excluded.peak_lanes, 0)) end
             """,
             rows.Hours.Select(h => h.TenantId).ToArray(), rows.Hours.Select(h => h.KeyId).ToArray(), rows.Hours.Select(h => h.Model).ToArray(),
             rows.Hours.Select(h => h.HourStart.UtcDateTime).ToArray(), rows.Hours.Select(h => h.Requests).ToArray(),
@@ -127,7 +130,8 @@ public sealed class UsageRecorder(NpgsqlDataSource database, TimeProvider clock)
             rows.Hours.SelectMany(h => Padded(h.Detail?.QueueWaitCounts, Buckets)).ToArray(),
             rows.Hours.SelectMany(h => Padded(h.Detail?.RequestsByApi, Doors)).ToArray(),
             rows.Hours.Select(h => h.Detail?.WithinReservation ?? 0).ToArray(), rows.Hours.Select(h => h.Detail?.Honoured ?? 0).ToArray(),
-            rows.Hours.SelectMany(h => Padded(h.Detail?.ReservedWaitCounts, Buckets)).ToArray()));
+            rows.Hours.SelectMany(h => Padded(h.Detail?.ReservedWaitCounts, Buckets)).ToArray(),
+            rows.Hours.Select(h => h.Detail?.PeakLanes ?? 0).ToArray()));
 
         await batch.ExecuteNonQueryAsync(ct);
         if (batch.BatchCommands[0].RecordsAffected < ordered.Length)

@@ -76,6 +76,10 @@ public sealed record UsagePoint(
 
     public long Honoured { get; init; }
 
+    /// <summary>The most lanes the tenant had running at once in the bucket (0 when none started, or for usage
+    /// recorded before it was counted).</summary>
+    public int PeakLanes { get; init; }
+
     /// <summary>The honoured share of within-reservation requests, in percent (null when there were none).</summary>
     public double? HonouredPercent => WithinReservation == 0 ? null : 100.0 * Honoured / WithinReservation;
 
@@ -107,14 +111,14 @@ public sealed record UsageReport(UsageQuery Query, IReadOnlyList<UsagePoint> Poi
     /// <summary>One row per bucket, invariant culture, ISO-8601 UTC times: what spreadsheets and scripts expect.</summary>
     public string ToCsv()
     {
-        var csv = new StringBuilder("start_utc,requests,input_tokens,output_tokens,spend_usd,throttled,throttled_budget,throttled_requests,throttled_lanes,lane_seconds,queue_wait_p95_s,requests_chat_completions,requests_completions,requests_responses,requests_messages,within_reservation,honoured,honoured_pct,reserved_wait_p50_s,reserved_wait_p99_s\n");
+        var csv = new StringBuilder("start_utc,requests,input_tokens,output_tokens,spend_usd,throttled,throttled_budget,throttled_requests,throttled_lanes,lane_seconds,queue_wait_p95_s,requests_chat_completions,requests_completions,requests_responses,requests_messages,within_reservation,honoured,honoured_pct,reserved_wait_p50_s,reserved_wait_p99_s,peak_lanes\n");
         foreach (var p in Points)
         {
             csv.Append(CultureInfo.InvariantCulture, $"{p.Start.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{p.Requests},{p.InputTokens},{p.OutputTokens},{p.SpendUsd:0.######},{p.Throttled},")
                .Append(CultureInfo.InvariantCulture, $"{p.BudgetRefusals},{p.RequestRefusals},{p.LaneRefusals},{p.LaneSeconds:0.###},{p.QueueWaitP95Seconds?.ToString(CultureInfo.InvariantCulture)},")
                .Append(CultureInfo.InvariantCulture, $"{string.Join(',', p.RequestsByApi)},")
                .Append(CultureInfo.InvariantCulture, $"{p.WithinReservation},{p.Honoured},{p.HonouredPercent?.ToString("0.###", CultureInfo.InvariantCulture)},")
-               .Append(CultureInfo.InvariantCulture, $"{p.ReservedWaitP50Seconds?.ToString(CultureInfo.InvariantCulture)},{p.ReservedWaitP99Seconds?.ToString(CultureInfo.InvariantCulture)}\n");
+               .Append(CultureInfo.InvariantCulture, $"{p.ReservedWaitP50Seconds?.ToString(CultureInfo.InvariantCulture)},{p.ReservedWaitP99Seconds?.ToString(CultureInfo.InvariantCulture)},{p.PeakLanes}\n");
         }
 
         return csv.ToString();
@@ -131,7 +135,7 @@ public sealed class UsageReports(NpgsqlDataSource database)
             $"""
             select key_id, model, hour_start, requests, input_tokens, output_tokens, spend_usd, throttled,
                    budget_refusals, request_refusals, lane_refusals, lane_seconds, queue_wait_counts, requests_by_api,
-                   within_reservation, honoured, reserved_wait_counts
+                   within_reservation, honoured, reserved_wait_counts, peak_lanes
             from {UsageTables.Hours}
             where tenant_id = $1 and hour_start >= $2 and hour_start < $3 and ($4::uuid is null or key_id = $4) and ($5::text is null or model = $5)
             """);
@@ -169,6 +173,7 @@ public sealed class UsageReports(NpgsqlDataSource database)
                 RequestsByApi = [.. Enum.GetValues<ApiDoor>().Select(detail.RequestsThrough)],
                 WithinReservation = detail.WithinReservation,
                 Honoured = detail.Honoured,
+                PeakLanes = detail.PeakLanes,
                 ReservedWaitP50Seconds = detail.ReservedWaitSeconds(0.5),
                 ReservedWaitP99Seconds = detail.ReservedWaitSeconds(0.99),
             });

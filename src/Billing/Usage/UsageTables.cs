@@ -60,6 +60,9 @@ internal static class UsageTables
         hours.AddColumn("within_reservation", "bigint");
         hours.AddColumn("honoured", "bigint");
         hours.AddColumn("reserved_wait_counts", "bigint[]");
+
+        // The most lanes the tenant had running at once in the hour (null in usage recorded before it was counted).
+        hours.AddColumn("peak_lanes", "integer");
         hours.Indexes.Add(new IndexDefinition("usage_hours_tenant_hour") { Columns = ["tenant_id", "hour_start"] });
         yield return hours;
     }

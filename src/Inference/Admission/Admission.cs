@@ -26,6 +26,10 @@ public sealed class Admission
     /// admission target.</summary>
     public Metering.LanePromise Promise { get; init; }
 
+    /// <summary>Lanes its tenant had running, fleet-wide, once this request started (itself included): what the usage
+    /// charts' peak is made of.</summary>
+    public int LanesInUse { get; init; }
+
     private int _completed;
 
     /// <summary>True the first time only: a request is completed once the engine is done, before its last bytes are

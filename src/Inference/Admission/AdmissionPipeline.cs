@@ -337,6 +337,8 @@ public sealed class AdmissionPipeline(
                 QueueWait = queueWait,
                 Door = call.Door,
                 Promise = !within ? LanePromise.NotCovered : queueWait <= target ? LanePromise.Honoured : LanePromise.Missed,
+                // Read just after the grant, so it includes this request; what runs elsewhere is a moment old.
+                LanesInUse = lanes.View(key.TenantId, 0).InUse + placement.RunningElsewhere(key.TenantId),
             };
         }
         finally
@@ -369,7 +371,7 @@ public sealed class AdmissionPipeline(
         budgets.Settle(a.Hold, cost);
         a.Lease.ServedTokens = promptTokens + outputTokens;
         a.Lease.Dispose();
-        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation, a.Door, a.Promise));
+        meter.Record(new Metered(a.Key.TenantId, a.Key.Id, a.Prompt.Model, a.Hold.WindowStart, a.ArrivedAt, promptTokens, outputTokens, cost, Refused: null, a.QueueWait, generation, a.Door, a.Promise, a.LanesInUse));
         metrics.LanePromise(a.Key.TenantId, a.Prompt.Model, a.Promise);
         metrics.Request(outcome, a.Prompt.Model);
         metrics.Completed(a.Prompt.Model, promptTokens, outputTokens, cost, a.QueueWait, firstToken, generation);

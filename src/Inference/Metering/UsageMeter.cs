@@ -3,11 +3,12 @@ using Lanes.Billing.Usage;
 namespace Lanes.Inference.Metering;
 
 /// <summary>What one request used (or why it was refused), counted per key, model, window and hour.
-/// <paramref name="Promise"/> says whether the lane promise covered it and whether it was kept.</summary>
+/// <paramref name="Promise"/> says whether the lane promise covered it and whether it was kept; <paramref name="LanesInUse"/>
+/// is how many lanes its tenant had running, fleet-wide, once it started (itself included).</summary>
 public readonly record struct Metered(
     Guid TenantId, Guid KeyId, string Model, DateTimeOffset WindowStart, DateTimeOffset At,
     long InputTokens, long OutputTokens, decimal SpendUsd, RefusalCause? Refused, TimeSpan QueueWait = default, TimeSpan LaneTime = default,
-    ApiDoor Door = ApiDoor.ChatCompletions, LanePromise Promise = LanePromise.NotCovered);
+    ApiDoor Door = ApiDoor.ChatCompletions, LanePromise Promise = LanePromise.NotCovered, int LanesInUse = 0);
 
 /// <summary>Whether a request was within its tenant's reservation when it arrived, and if so whether it started within
 /// its plan's admission target.</summary>
@@ -52,6 +53,7 @@ public sealed class UsageMeter
             }
 
             total.ByDoor[(int)m.Door]++;
+            total.PeakLanes = Math.Max(total.PeakLanes, m.LanesInUse);
             if (m.Promise != LanePromise.NotCovered)
             {
                 total.WithinReservation++;
@@ -111,6 +113,7 @@ public sealed class UsageMeter
                 RequestsByApi = t.ByDoor,
                 WithinReservation = t.WithinReservation,
                 Honoured = t.Honoured,
+                PeakLanes = t.PeakLanes,
                 ReservedWaitCounts = t.WithinReservation == 0 ? null : t.ReservedWaits,
             };
             lines.Add(new UsageLine(tenant, key, model, window, hour, t.Requests, t.InputTokens, t.OutputTokens, t.SpendUsd,
@@ -126,6 +129,7 @@ public sealed class UsageMeter
         public long Requests, InputTokens, OutputTokens, BudgetRefusals, RequestRefusals, LaneRefusals, WithinReservation, Honoured;
         public decimal SpendUsd;
         public double LaneSeconds;
+        public int PeakLanes;
         public readonly long[] QueueWaits = new long[UsageDetail.QueueWaitBounds.Length + 1];
         public readonly long[] ReservedWaits = new long[UsageDetail.QueueWaitBounds.Length + 1];
         public readonly long[] ByDoor = new long[Doors];

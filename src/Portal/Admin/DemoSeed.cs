@@ -86,6 +86,9 @@ internal static class DemoSeed
                 WithinReservation = requests * 9 / 10,
                 Honoured = requests * 9 / 10 - (busy > 0.9 ? requests / 200 : 0),
                 ReservedWaitCounts = [requests * 8 / 10, requests / 10 - (busy > 0.9 ? requests / 200 : 0), 0, 0, busy > 0.9 ? requests / 200 : 0, 0, 0, 0, 0, 0, 0],
+
+                // Pro reserves 6 lanes: quiet hours peak at 1 or 2 running at once, the busiest fill all 6.
+                PeakLanes = 1 + (int)Math.Round(5 * busy),
             };
             var batchId = new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes($"demo-usage:{key.Id}:{hour:O}")));
             var window = Lanes.Shared.Windows.WindowSchedule.At(hour, key.WindowLength);

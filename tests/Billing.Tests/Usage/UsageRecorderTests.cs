@@ -72,6 +72,26 @@ public class UsageRecorderTests(BillingHost host) : IClassFixture<BillingHost>
     }
 
     [Fact]
+    public async Task Two_gateways_flushing_the_same_hour_keep_the_larger_peak_of_lanes_in_use()
+    {
+        var tenant = await host.TenantWithActiveSubscription();
+        var issued = await host.KeyFor(tenant);
+        var recorder = host.Get<UsageRecorder>();
+        UsageBatch Peak(int lanes)
+        {
+            var batch = Batch(tenant.Id, issued.Key, spend: 1m);
+            return batch with { Lines = [batch.Lines[0] with { Detail = UsageDetail.Served(TimeSpan.Zero, TimeSpan.FromSeconds(1)) with { PeakLanes = lanes } }] };
+        }
+
+        await recorder.RecordAsync(Peak(4));
+        await recorder.RecordAsync(Peak(2));
+
+        var tenHundred = new DateTimeOffset(2026, 11, 2, 10, 0, 0, TimeSpan.Zero);
+        var report = await host.Get<UsageReports>().ForTenantAsync(tenant.Id, new UsageQuery(tenHundred, tenHundred, UsageGranularity.Hour, issued.Key.Id));
+        Assert.Equal(4, Assert.Single(report.Points).PeakLanes);
+    }
+
+    [Fact]
     public async Task Usage_reports_read_only_the_tenants_own_hours_and_narrow_by_key_and_model()
     {
         var tenant = await host.TenantWithActiveSubscription();

@@ -106,21 +106,22 @@ public class UsageReportSpecs
     }
 
     [Fact]
-    public void The_lane_promise_is_summed_per_point_with_its_waits_and_exported_in_the_csv()
+    public void The_lane_promise_is_summed_per_point_with_its_waits_the_peak_lanes_are_the_largest_and_all_are_exported_in_the_csv()
     {
         var query = new UsageQuery(Monday.AddHours(9), Monday.AddHours(11), UsageGranularity.Hour);
-        var kept = UsageDetail.Empty with { WithinReservation = 3, Honoured = 3, ReservedWaitCounts = [3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] };
-        var missed = UsageDetail.Empty with { WithinReservation = 1, Honoured = 0, ReservedWaitCounts = [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0] };
+        var kept = UsageDetail.Empty with { WithinReservation = 3, Honoured = 3, ReservedWaitCounts = [3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], PeakLanes = 5 };
+        var missed = UsageDetail.Empty with { WithinReservation = 1, Honoured = 0, ReservedWaitCounts = [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], PeakLanes = 3 };
 
         var report = UsageReports.Build(query, [Hour(Monday.AddHours(9), 3, 0.1m) with { Detail = kept }, Hour(Monday.AddHours(9), 1, 0.1m, "other") with { Detail = missed }]);
 
         Assert.Equal((4L, 3L, 75.0), (report.Points[0].WithinReservation, report.Points[0].Honoured, report.Points[0].HonouredPercent));
         Assert.Equal((0.005, 2.5), (report.Points[0].ReservedWaitP50Seconds, report.Points[0].ReservedWaitP99Seconds));
         Assert.Null(report.Points[1].HonouredPercent);
+        Assert.Equal((5, 0, 5), (report.Points[0].PeakLanes, report.Points[1].PeakLanes, report.Totals.PeakLanes));
         var csv = report.ToCsv().Split('\n');
-        Assert.EndsWith(",within_reservation,honoured,honoured_pct,reserved_wait_p50_s,reserved_wait_p99_s", csv[0]);
-        Assert.EndsWith(",4,3,75,0.005,2.5", csv[1]);
-        Assert.EndsWith(",0,0,,,", csv[2]);
+        Assert.EndsWith(",within_reservation,honoured,honoured_pct,reserved_wait_p50_s,reserved_wait_p99_s,peak_lanes", csv[0]);
+        Assert.EndsWith(",4,3,75,0.005,2.5,5", csv[1]);
+        Assert.EndsWith(",0,0,,,,0", csv[2]);
     }
 
     private static UsageHour Hour(DateTimeOffset at, long requests, decimal spend, string model = "lanes-demo") => new()

@@ -79,6 +79,8 @@ public class LanePromiseTests(ShrunkNode gateway) : IClassFixture<ShrunkNode>
         var usage = await gateway.Get<UsageReports>().ForTenantAsync(tenant.Id, UsageQuery.LastDays(DateTimeOffset.UtcNow, 1, UsageGranularity.Hour));
         Assert.Equal((10L, 8L), (usage.Totals.WithinReservation, usage.Totals.Honoured));
         Assert.Equal(80, usage.Totals.HonouredPercent);
+        // The peak the dashboard shows: the node never ran more than its two slots of the four lanes reserved.
+        Assert.Equal(2, usage.Totals.PeakLanes);
         Assert.True(usage.Totals.ReservedWaitSeconds(0.99) >= 1, $"p99 admission wait {usage.Totals.ReservedWaitSeconds(0.99)} s");
 
         // The period closes (here: the subscription ends). 80 % is under 95 %: half the $200 fee comes back, once,

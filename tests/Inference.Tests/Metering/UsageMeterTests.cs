@@ -42,4 +42,17 @@ public class UsageMeterTests
         Assert.Equal(0.005, detail.ReservedWaitSeconds(0.5));
         Assert.Equal(2.5, detail.ReservedWaitSeconds(0.99));
     }
+
+    [Fact]
+    public void The_peak_is_the_most_lanes_any_request_saw_running_never_a_sum()
+    {
+        var meter = new UsageMeter();
+        var (tenant, key) = (Guid.NewGuid(), Guid.NewGuid());
+
+        meter.Record(new Metered(tenant, key, "m", At.Date, At, 10, 5, 0.01m, null, LanesInUse: 1));
+        meter.Record(new Metered(tenant, key, "m", At.Date, At, 10, 5, 0.01m, null, LanesInUse: 3));
+        meter.Record(new Metered(tenant, key, "m", At.Date, At, 10, 5, 0.01m, null, LanesInUse: 2));
+
+        Assert.Equal(3, Assert.Single(meter.Drain()).Detail!.PeakLanes);
+    }
 }

@@ -19,6 +19,7 @@ public sealed record UsagePointView(
     [property: JsonPropertyName("throttled_lanes")] long ThrottledLanes,
     [property: JsonPropertyName("lane_seconds")] double LaneSeconds,
     [property: JsonPropertyName("queue_wait_p95_s")] double? QueueWaitP95Seconds,
+    [property: JsonPropertyName("peak_lanes")] int PeakLanes,
     [property: JsonPropertyName("requests_by_api")] RequestsByApiView RequestsByApi,
     [property: JsonPropertyName("lane_promise")] LanePromiseView LanePromise);
 
@@ -133,7 +134,7 @@ public static class UsageApi
             usage.Start, usage.End, step == UsageGranularity.Hour ? "hour" : "day", key, usage.Model,
             report.Requests, report.InputTokens, report.OutputTokens, report.SpendUsd, report.Throttled,
             [.. report.Points.Select(p => new UsagePointView(p.Start, p.Requests, p.InputTokens, p.OutputTokens, p.SpendUsd, p.Throttled,
-                p.BudgetRefusals, p.RequestRefusals, p.LaneRefusals, p.LaneSeconds, p.QueueWaitP95Seconds, RequestsByApiView.Of(p.RequestsByApi), LanePromiseView.Of(p)))],
+                p.BudgetRefusals, p.RequestRefusals, p.LaneRefusals, p.LaneSeconds, p.QueueWaitP95Seconds, p.PeakLanes, RequestsByApiView.Of(p.RequestsByApi), LanePromiseView.Of(p)))],
             [.. report.Models.Select(m => new ModelUsageView(m.Model, m.Requests, m.InputTokens, m.OutputTokens, m.SpendUsd))]));
     }
 }

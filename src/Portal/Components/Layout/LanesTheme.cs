@@ -18,6 +18,8 @@ public static class LanesTheme
             Warning = "#a15c00",
             Error = "#c62828",
             Info = "#0277bd",
+            // The fourth chart colour (MudBlazor's default teal is 2:1 on white).
+            Tertiary = "#8e24aa",
             TextSecondary = "rgba(0,0,0,0.66)",
             TextDisabled = "rgba(0,0,0,0.54)",
         },
@@ -37,6 +39,8 @@ public static class LanesTheme
             ErrorContrastText = "#121212",
             Info = "#81d4fa",
             InfoContrastText = "#121212",
+            Tertiary = "#ce93d8",
+            TertiaryContrastText = "#121212",
             TextPrimary = "rgba(255,255,255,0.87)",
             TextSecondary = "rgba(255,255,255,0.70)",
             DrawerText = "rgba(255,255,255,0.70)",

@@ -1,5 +1,6 @@
 using Lanes.Billing.Capacity;
-using MudBlazor;
+using System.Globalization;
+using Lanes.Portal.Components.Pages.Usage;
 
 namespace Lanes.Portal.Components.Pages.Support;
 
@@ -11,7 +12,7 @@ public static class CapacityChart
     public const int MaxPoints = 48;
 
     /// <param name="pool">The model pool to chart; null for the whole fleet.</param>
-    public static (List<ChartSeries<double>> Series, string[] Labels) Of(IReadOnlyList<CapacitySnapshot> snapshots, CapacityReport now, DateTimeOffset at, string? pool = null)
+    public static (UsageChart Chart, ChartFrame Frame) Of(IReadOnlyList<CapacitySnapshot> snapshots, CapacityReport now, DateTimeOffset at, string? pool = null)
     {
         var (sellable, sold, live) = pool is null
             ? (now.SellableLanes, now.SoldLanes, now.LiveSlots)
@@ -27,13 +28,22 @@ public static class CapacityChart
         var first = points[0].At;
         var bucket = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMinutes(1).Ticks, (at - first).Ticks / MaxPoints + 1));
         var buckets = points.GroupBy(p => (p.At - first).Ticks / bucket.Ticks).OrderBy(g => g.Key).Select(g => g.Last()).ToList();
-        return (
+        var chart = new UsageChart(
+            pool is null ? "Capacity, whole fleet" : $"Capacity, pool {pool}",
+            "Lanes that can be sold, lanes sold, and engine slots live, over the last 24 hours: live below sold means lost capacity.",
+            ChartUnit.Lanes, ChartKind.Lines,
             [
-                new ChartSeries<double> { Name = "Sellable", Data = new ChartData<double>([.. buckets.Select(b => b.Sellable)]) },
-                new ChartSeries<double> { Name = "Sold", Data = new ChartData<double>([.. buckets.Select(b => b.Sold)]) },
-                new ChartSeries<double> { Name = "Live slots", Data = new ChartData<double>([.. buckets.Select(b => b.Live)]) },
-            ],
-            [.. buckets.Select((b, i) => i % Math.Max(1, buckets.Count / 8) == 0 ? b.At.ToString("HH:mm") : "")]);
+                new ChartLine("Sellable", [.. buckets.Select(b => (double?)b.Sellable)]),
+                new ChartLine("Sold", [.. buckets.Select(b => (double?)b.Sold)]),
+                new ChartLine("Live slots", [.. buckets.Select(b => (double?)b.Live)]),
+            ]);
+        var every = Math.Max(1, buckets.Count / 8);
+        var frame = new ChartFrame(
+            [.. buckets.Select(b => b.At)],
+            [.. buckets.Select((b, i) => i % every == 0 ? b.At.UtcDateTime.ToString("HH:mm", CultureInfo.InvariantCulture) : "")],
+            [.. buckets.Select(b => b.At.UtcDateTime.ToString("ddd d MMM HH:mm", CultureInfo.InvariantCulture))],
+            Partial: null);
+        return (chart, frame);
     }
 
     private sealed record Point(DateTimeOffset At, double Sellable, double Sold, double Live);

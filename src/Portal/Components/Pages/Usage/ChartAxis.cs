@@ -10,6 +10,9 @@ public enum ChartUnit
     Usd,
     Percent,
     Milliseconds,
+
+    /// <summary>Lanes and engine slots (the staff capacity chart): whole numbers, like counts.</summary>
+    Lanes,
 }
 
 /// <summary>
@@ -36,7 +39,7 @@ public sealed record ChartAxis(ChartUnit Unit, IReadOnlyList<double> Ticks)
         }
 
         // Counts are whole: an axis for at most one request runs 0–1, not 0–0.25.
-        var floor = unit is ChartUnit.Count or ChartUnit.Tokens ? Intervals : 0;
+        var floor = unit is ChartUnit.Count or ChartUnit.Tokens or ChartUnit.Lanes ? Intervals : 0;
         var top = Math.Max(largest, 0);
         if (top == 0)
         {

@@ -13,7 +13,28 @@ public class LastDaySummaryTests
         UsageReports.Build(new UsageQuery(Start, Start.AddHours(23), UsageGranularity.Hour), hours);
 
     [Fact]
-    public async Task Refusals_are_counted_by_cause_and_the_busiest_hour_is_shown_against_the_reservation()
+    public async Task The_peak_is_the_most_lanes_running_at_once_across_keys_and_hours_against_the_reservation_with_requests_left()
+    {
+        await using var ctx = new BunitContext();
+        ctx.Services.AddMudServices();
+        // Two keys in one hour, one in another: the peak is the largest any of them saw, not their sum or an average.
+        var report = Day(
+            new UsageHour { HourStart = Start.AddHours(9), KeyId = Guid.NewGuid(), Model = "m", Requests = 40, Detail = UsageDetail.Served(TimeSpan.Zero, TimeSpan.FromMinutes(30)) with { PeakLanes = 4 } },
+            new UsageHour { HourStart = Start.AddHours(9), KeyId = Guid.NewGuid(), Model = "m", Requests = 10, Detail = UsageDetail.Served(TimeSpan.Zero, TimeSpan.FromMinutes(5)) with { PeakLanes = 5 } },
+            new UsageHour { HourStart = Start.AddHours(14), KeyId = Guid.NewGuid(), Model = "m", Requests = 2, Detail = UsageDetail.Served(TimeSpan.Zero, TimeSpan.FromMinutes(1)) with { PeakLanes = 1 } });
+
+        var card = ctx.Render<LastDaySummary>(p => p.Add(c => c.Report, report).Add(c => c.ReservedLanes, 6)
+            .Add(c => c.RequestsLeft, 9_950).Add(c => c.RequestsPerWindow, 10_000));
+
+        Assert.Equal("Peak lanes used", card.Find(".last-day-peak .stat-label").TextContent.Trim());
+        Assert.Equal("5 of 6 lanes", card.Find(".last-day-peak .stat-value").TextContent);
+        Assert.Contains("1 lane never needed", card.Find(".last-day-peak").TextContent);
+        Assert.Equal("9,950", card.Find(".requests-left .stat-value").TextContent);
+        Assert.Contains("of 10,000 this window", card.Find(".requests-left").TextContent);
+    }
+
+    [Fact]
+    public async Task Refusals_are_counted_by_cause_and_without_recorded_peaks_the_busiest_hours_average_is_shown()
     {
         await using var ctx = new BunitContext();
         ctx.Services.AddMudServices();

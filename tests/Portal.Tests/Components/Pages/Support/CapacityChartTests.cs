@@ -16,12 +16,14 @@ public class CapacityChartTests
     [Fact]
     public void The_chart_ends_with_the_ledger_now_and_shows_a_lost_gateway_as_live_falling_below_sold()
     {
-        var (series, labels) = CapacityChart.Of([At(0, 16, 12, 16), At(1, 16, 12, 16)], Now(8, 12, 8), Start.AddMinutes(2));
+        var (chart, frame) = CapacityChart.Of([At(0, 16, 12, 16), At(1, 16, 12, 16)], Now(8, 12, 8), Start.AddMinutes(2));
 
-        Assert.Equal(["Sellable", "Sold", "Live slots"], series.Select(s => s.Name));
-        Assert.Equal([16d, 16d, 8d], series[0].Data.Values);
-        Assert.Equal([16d, 16d, 8d], series[2].Data.Values);
-        Assert.Equal(3, labels.Length);
+        Assert.Equal(["Sellable", "Sold", "Live slots"], chart.Series.Select(s => s.Name));
+        Assert.Equal([16d, 16d, 8d], chart.Series[0].Values);
+        Assert.Equal([16d, 16d, 8d], chart.Series[2].Values);
+        Assert.Equal(["00:00", "00:01", "00:02"], frame.Labels);
+        // Lanes are whole: the axis is fitted to them, not MudBlazor's default 0-20.
+        Assert.Equal([0d, 5, 10, 15, 20], chart.Axis.Ticks);
     }
 
     [Fact]
@@ -29,10 +31,10 @@ public class CapacityChartTests
     {
         var day = Enumerable.Range(0, 1440).Select(m => At(m, 16, m < 720 ? 6 : 12, 16)).ToList();
 
-        var (series, _) = CapacityChart.Of(day, Now(16, 12, 16), Start.AddDays(1));
+        var (chart, _) = CapacityChart.Of(day, Now(16, 12, 16), Start.AddDays(1));
 
-        Assert.InRange(series[1].Data.Values.Count, 24, CapacityChart.MaxPoints + 1);
-        Assert.Equal((6d, 12d), (series[1].Data.Values[0], series[1].Data.Values[^1]));
+        Assert.InRange(chart.Series[1].Values.Length, 24, CapacityChart.MaxPoints + 1);
+        Assert.Equal((6d, 12d), (chart.Series[1].Values[0], chart.Series[1].Values[^1]));
     }
 
     [Fact]
@@ -52,9 +54,9 @@ public class CapacityChartTests
         var (pool, _) = CapacityChart.Of([beforePools, withPools], now, Start.AddMinutes(2), "qwen-72b");
         var (fleet, _) = CapacityChart.Of([beforePools, withPools], now, Start.AddMinutes(2));
 
-        Assert.Equal([8d, 0d], pool[0].Data.Values);     // sellable: the pool's gateway is gone now
-        Assert.Equal([4d, 8d], pool[1].Data.Values);     // sold
-        Assert.Equal([8d, 0d], pool[2].Data.Values);     // live
-        Assert.Equal([16d, 24d, 16d], fleet[0].Data.Values);
+        Assert.Equal([8d, 0d], pool.Series[0].Values);     // sellable: the pool's gateway is gone now
+        Assert.Equal([4d, 8d], pool.Series[1].Values);     // sold
+        Assert.Equal([8d, 0d], pool.Series[2].Values);     // live
+        Assert.Equal([16d, 24d, 16d], fleet.Series[0].Values);
     }
 }
