@@ -91,6 +91,10 @@ using var engine = new TorchEngine(
     {
         ModelPath = folder, ModelId = "bench", Slots = MaxBatch, ContextTokens = Context, Threads = threads, Device = device, IgnoreEndOfSequence = true,
         MaxPrefillTokensPerStep = LongPrompt * MaxBatch,
+        // Every prompt of a batch in one step, however few rows are decoding: pacing prefill against decode (E3,
+        // measured above) would otherwise start a batch's sequences over many steps, and the decode window (from
+        // the last first token) would time a shrinking batch instead of the whole one.
+        PrefillStretch = 100,
     }),
     NullLogger<TorchEngine>.Instance);
 var config = engine.Model.Config;
