@@ -16,21 +16,37 @@ public sealed record Workload(long RequestsPerDay, int InputTokensPerRequest, in
     /// <summary>Thirty days of this workload's tokens.</summary>
     public (long Input, long Output) MonthlyTokens => (RequestsPerDay * 30 * InputTokensPerRequest, RequestsPerDay * 30 * OutputTokensPerRequest);
 
-    public IReadOnlyList<string> Validate()
+    /// <summary>What is wrong with the workload, each problem under the property it concerns (so a form can put it on
+    /// that field); empty when every figure is in range.</summary>
+    public IReadOnlyList<(string Field, string Message)> Problems()
     {
-        var errors = new List<string>();
+        var problems = new List<(string, string)>();
         if (RequestsPerDay is < 0 or > 100_000_000)
         {
-            errors.Add("Requests per day are between 0 and 100,000,000.");
+            problems.Add((nameof(RequestsPerDay), "Requests per day are between 0 and 100,000,000."));
         }
 
         if (PeakConcurrentRequests is < 1 or > 100_000)
         {
-            errors.Add("Requests at once at the busiest moment are between 1 and 100,000.");
+            problems.Add((nameof(PeakConcurrentRequests), "Requests at once at the busiest moment are between 1 and 100,000."));
         }
 
-        errors.AddRange(Shape.Validate());
-        return errors;
+        if (OutputTokensPerSecond is <= 0 or > 10_000 || !double.IsFinite(OutputTokensPerSecond))
+        {
+            problems.Add((nameof(OutputTokensPerSecond), "Output tokens per second are above 0 and up to 10,000."));
+        }
+
+        if (InputTokensPerRequest is < 0 or > 1_000_000)
+        {
+            problems.Add((nameof(InputTokensPerRequest), "Prompt tokens per request are between 0 and 1,000,000."));
+        }
+
+        if (OutputTokensPerRequest is < 1 or > 1_000_000)
+        {
+            problems.Add((nameof(OutputTokensPerRequest), "Output tokens per request are between 1 and 1,000,000."));
+        }
+
+        return problems;
     }
 }
 

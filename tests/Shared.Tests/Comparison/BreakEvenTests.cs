@@ -70,11 +70,12 @@ public class BreakEvenTests
     }
 
     [Theory]
-    [InlineData(-1, 1)]
-    [InlineData(10, 0)]
-    public void Impossible_workloads_are_explained(long requestsPerDay, int peak)
+    [InlineData(-1, 1, nameof(Workload.RequestsPerDay))]
+    [InlineData(10, 0, nameof(Workload.PeakConcurrentRequests))]
+    public void Impossible_workloads_are_explained_on_the_figure_that_is_wrong(long requestsPerDay, int peak, string field)
     {
-        Assert.NotEmpty((Steady with { RequestsPerDay = requestsPerDay, PeakConcurrentRequests = peak }).Validate());
+        var problem = Assert.Single((Steady with { RequestsPerDay = requestsPerDay, PeakConcurrentRequests = peak }).Problems());
+        Assert.Equal(field, problem.Field);
     }
 
     [Fact]

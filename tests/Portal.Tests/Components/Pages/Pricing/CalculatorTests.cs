@@ -72,7 +72,10 @@ public class CalculatorTests
 
         page.Find(".calc-requests input").Input("200000000");
 
-        Assert.Contains("Requests per day are between 0 and 100,000,000", page.Find(".calc-error").TextContent);
+        // The reason is on the field it concerns, marked invalid for screen readers, and no verdict is guessed.
+        Assert.Contains("Requests per day are between 0 and 100,000,000", page.Find(".calc-requests .mud-input-helper-text").TextContent);
+        Assert.Equal("true", page.Find(".calc-requests input").GetAttribute("aria-invalid"));
+        Assert.Empty(page.FindAll(".calc-peak .mud-input-error"));
         Assert.Empty(page.FindAll(".calc-verdict"));
     }
 }
