@@ -25,11 +25,15 @@ public sealed class KvCache : IDisposable
         KvHeads = config.KvHeads;
         Layers = new Tensor[config.Layers];
         ByBlock = new Tensor[config.Layers];
+        HeadBlocks = new Tensor[config.Layers];
         for (var i = 0; i < config.Layers; i++)
         {
             Layers[i] = zeros([2L * config.KvHeads, (long)blocks * blockSize, config.HeadDim], dtype, device).DetachFromDisposeScope();
             ByBlock[i] = Layers[i].view(2L * config.KvHeads, blocks, (long)blockSize * config.HeadDim).DetachFromDisposeScope();
+            HeadBlocks[i] = Layers[i].view(2L * config.KvHeads * blocks, (long)blockSize * config.HeadDim).DetachFromDisposeScope();
         }
+
+        _headStarts = (arange(2L * config.KvHeads, device: device) * blocks).unsqueeze(1).DetachFromDisposeScope();
 
         BytesPerToken = BytesPerTokenOf(config, Layers[0].ElementSize);
     }
@@ -52,6 +56,20 @@ public sealed class KvCache : IDisposable
     /// whole blocks.</summary>
     public Tensor[] ByBlock { get; }
 
+    /// <summary>The same memory with one row per head and block: <c>[2 × kvHeads × blocks, blockSize × headDim]</c>.
+    /// Gathering rows of it (<see cref="HeadBlockRows"/>) reads the same bytes as gathering <see cref="ByBlock"/>
+    /// along its second dimension, and on CPU took a third of the time (0.15 ms against 0.41-0.56 ms for 32 sequences
+    /// of 6 blocks of the benchmark model): whole rows are copied instead of a strided walk.</summary>
+    public Tensor[] HeadBlocks { get; }
+
+    /// <summary>[2 × kvHeads, 1]: each head's first row in <see cref="HeadBlocks"/>.</summary>
+    private readonly Tensor _headStarts;
+
+    /// <summary>The rows of <see cref="HeadBlocks"/> holding <paramref name="blocks"/> ([B] block ids), for every head:
+    /// <c>[2 × kvHeads × B]</c>, head first, so the rows gathered by them view as <c>[2 × kvHeads, B × blockSize,
+    /// headDim]</c>. Computed once a step and used by every layer.</summary>
+    public Tensor HeadBlockRows(Tensor blocks) => _headStarts.add(blocks.unsqueeze(0)).view(-1);
+
     public static long BytesPerTokenOf(ModelConfigView config, long elementSize) => 2L * config.Layers * config.KvHeads * config.HeadDim * elementSize;
 
     /// <summary>Blocks covering <paramref name="tokens"/> positions.</summary>
@@ -59,10 +77,12 @@ public sealed class KvCache : IDisposable
 
     public void Dispose()
     {
-        foreach (var t in ByBlock.Concat(Layers))
+        foreach (var t in HeadBlocks.Concat(ByBlock).Concat(Layers))
         {
             t.Dispose();
         }
+
+        _headStarts.Dispose();
     }
 }
 
