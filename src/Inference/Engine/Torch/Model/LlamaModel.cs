@@ -6,7 +6,11 @@ using F = TorchSharp.torch.nn.functional;
 namespace Lanes.Inference.Engine.Torch.Model;
 
 /// <summary>One decoder layer's weights; q/k/v and gate/up are stored fused so a step runs fewer matmuls.</summary>
-internal sealed record LayerWeights(Tensor AttnNorm, Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor MlpNorm, Tensor GateUp, Tensor Down);
+internal sealed record LayerWeights(Tensor AttnNorm, Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor MlpNorm, Tensor GateUp, Tensor Down)
+{
+    /// <summary>On CPU once prepared: <see cref="GateUp"/> seen as [out, in] (see LlamaModel.ProjectWide).</summary>
+    public Tensor? GateUpT { get; init; }
+}
 
 /// <summary>
 /// A Llama-family decoder (Llama 2/3, Qwen2, Mistral) as plain tensors: RMSNorm, rotary embeddings (with Llama 3
@@ -20,6 +24,9 @@ public sealed class LlamaModel : IDisposable
     private LayerWeights[] _layers;
     private readonly Tensor _embed;
     private Tensor _lmHead;
+
+    /// <summary>On CPU once prepared: the head seen as [out, in] (see <see cref="ProjectWide"/>).</summary>
+    private Tensor? _lmHeadT;
     private readonly Tensor _norm;
 
     /// <summary>[positions, 2, headDim]: each position's cosines, then its sines signed for rotating half a head
@@ -199,14 +206,21 @@ public sealed class LlamaModel : IDisposable
             return Owned(copy ? Padded(folded.t()) : folded.t());
         }
 
-        _layers = _layers.Select(l => l with
+        Tensor? Wide(Tensor inOut) => copy ? inOut.t().DetachFromDisposeScope() : null;
+        _layers = _layers.Select(l =>
         {
-            Qkv = FoldedInOut(l.Qkv, l.AttnNorm),
-            O = InOut(l.O),
-            GateUp = FoldedInOut(l.GateUp, l.MlpNorm),
-            Down = InOut(l.Down),
+            var gateUp = FoldedInOut(l.GateUp, l.MlpNorm);
+            return l with
+            {
+                Qkv = FoldedInOut(l.Qkv, l.AttnNorm),
+                O = InOut(l.O),
+                GateUp = gateUp,
+                GateUpT = Wide(gateUp),
+                Down = InOut(l.Down),
+            };
         }).ToArray();
         _lmHead = FoldedInOut(_lmHead, _norm);
+        _lmHeadT = Wide(_lmHead);
         _transposed = _normsFolded = true;
     }
 
@@ -236,6 +250,20 @@ public sealed class LlamaModel : IDisposable
 
         return bias is null ? x.matmul(w) : bias.addmm(x, w);
     }
+
+    /// <summary>
+    /// x · w for the widest projections (gate/up and the output head), whose <paramref name="wT"/> is the prepared
+    /// weight seen as [out, in]. On CPU, from <see cref="WideRows"/> rows up, it is computed as (wᵀ · xᵀ)ᵀ: the same
+    /// product, which MKL then splits across the rows instead of the columns and runs 1.3-1.6 times as fast with weights
+    /// that are not in cache, as in a real step (measured on this 2-vCPU AMD EPYC: the benchmark model's head at 32
+    /// rows 10.6 → 6.6 ms, gate/up 1.77 → 1.09 ms; below 16 rows it is slower, up to 3 times at 2 rows). The result
+    /// is a transposed view, which the ops after it read as it is; it costs two views (no kernels).
+    /// </summary>
+    private Tensor ProjectWide(Tensor x, Tensor w, Tensor? wT) =>
+        wT is not null && x.shape[0] >= WideRows ? wT.matmul(x.t()).t() : Project(x, w);
+
+    /// <summary>Rows from which <see cref="ProjectWide"/> asks for the transposed product (see there).</summary>
+    private const int WideRows = 16;
 
     /// <summary>residual + x · w, as one op when the weights are prepared.</summary>
     private Tensor AddProjected(Tensor residual, Tensor x, Tensor w) => _transposed ? residual.addmm(x, w) : residual + F.linear(x, w);
@@ -330,7 +358,7 @@ public sealed class LlamaModel : IDisposable
             x = x.index_select(0, rows);
         }
 
-        var logits = Project(Norm(x, _norm), _lmHead);
+        var logits = ProjectWide(Norm(x, _norm), _lmHead, _lmHeadT);
         return logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32);
     }
 
@@ -403,7 +431,7 @@ public sealed class LlamaModel : IDisposable
 
         var attention = outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
         x = AddProjected(x, attention, w.O);
-        var gateUp = Project(Norm(x, w.MlpNorm), w.GateUp);
+        var gateUp = ProjectWide(Norm(x, w.MlpNorm), w.GateUp, w.GateUpT);
         long inter = Config.IntermediateSize;
         return AddProjected(x, F.silu(gateUp.narrow(1, 0, inter)).mul(gateUp.narrow(1, inter, inter)), w.Down);
     }
@@ -509,6 +537,11 @@ public sealed class LlamaModel : IDisposable
         foreach (var t in Parameters())
         {
             t.Dispose();
+        }
+
+        foreach (var view in _layers.Select(l => l.GateUpT).Append(_lmHeadT))
+        {
+            view?.Dispose();
         }
 
         _rope.Dispose();

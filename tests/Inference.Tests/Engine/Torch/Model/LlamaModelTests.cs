@@ -156,6 +156,29 @@ public class LlamaModelTests
         return model.Forward(StepPlan.Full(full, CPU), null);
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(40)]
+    public void Preparing_the_weights_for_inference_leaves_every_logit_of_the_plain_formulas_unchanged(int length)
+    {
+        // Unprepared, the model runs Hugging Face's formulas as written: RMSNorm as x · rsqrt(mean(x²) + eps) · weight
+        // and linear projections on [out, in] weights. Prepared, the norm weights and √hidden are folded into the
+        // projections, the weights are stored [in, out] with padded rows, and from 16 rows up the widest products are
+        // asked for transposed: 3 rows take the narrow path, 40 the wide one.
+        var config = ModelConfig.Load(TinyModel.Path_);
+        using var model = LlamaModel.Random(config, seed: 12, CPU);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var random = new Random(length);
+        var tokens = Enumerable.Range(0, length).Select(_ => random.Next(config.VocabSize)).ToArray();
+        var plain = Reference(model, tokens);
+
+        model.PrepareForInference();
+        var prepared = Reference(model, tokens);
+
+        AssertClose((prepared - plain).abs().max().item<float>(), plain);
+    }
+
     private static void AssertClose(float worst, Tensor reference)
     {
         Assert.True(worst < Tolerance, $"largest logit difference {worst} exceeds {Tolerance}");
