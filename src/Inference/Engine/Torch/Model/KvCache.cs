@@ -24,12 +24,10 @@ public sealed class KvCache : IDisposable
         BlockSize = blockSize;
         KvHeads = config.KvHeads;
         Layers = new Tensor[config.Layers];
-        ByBlock = new Tensor[config.Layers];
         HeadBlocks = new Tensor[config.Layers];
         for (var i = 0; i < config.Layers; i++)
         {
             Layers[i] = zeros([2L * config.KvHeads, (long)blocks * blockSize, config.HeadDim], dtype, device).DetachFromDisposeScope();
-            ByBlock[i] = Layers[i].view(2L * config.KvHeads, blocks, (long)blockSize * config.HeadDim).DetachFromDisposeScope();
             HeadBlocks[i] = Layers[i].view(2L * config.KvHeads * blocks, (long)blockSize * config.HeadDim).DetachFromDisposeScope();
         }
 
@@ -52,14 +50,11 @@ public sealed class KvCache : IDisposable
     /// <summary>Per layer, one row per token position and head, keys first: <c>[2 × kvHeads, blocks × blockSize, headDim]</c>.</summary>
     public Tensor[] Layers { get; }
 
-    /// <summary>The same memory seen a block per row: <c>[2 × kvHeads, blocks, blockSize × headDim]</c>, for gathering
-    /// whole blocks.</summary>
-    public Tensor[] ByBlock { get; }
-
     /// <summary>The same memory with one row per head and block: <c>[2 × kvHeads × blocks, blockSize × headDim]</c>.
-    /// Gathering rows of it (<see cref="HeadBlockRows"/>) reads the same bytes as gathering <see cref="ByBlock"/>
-    /// along its second dimension, and on CPU took a third of the time (0.15 ms against 0.41-0.56 ms for 32 sequences
-    /// of 6 blocks of the benchmark model): whole rows are copied instead of a strided walk.</summary>
+    /// Gathering rows of it (<see cref="HeadBlockRows"/>) reads the same bytes as gathering blocks along the second
+    /// dimension of a <c>[2 × kvHeads, blocks, blockSize × headDim]</c> view, and on CPU took a third of the time
+    /// (0.15 ms against 0.41-0.56 ms for 32 sequences of 6 blocks of the benchmark model): whole rows are copied
+    /// instead of a strided walk.</summary>
     public Tensor[] HeadBlocks { get; }
 
     /// <summary>[2 × kvHeads, 1]: each head's first row in <see cref="HeadBlocks"/>.</summary>
@@ -77,7 +72,7 @@ public sealed class KvCache : IDisposable
 
     public void Dispose()
     {
-        foreach (var t in HeadBlocks.Concat(ByBlock).Concat(Layers))
+        foreach (var t in HeadBlocks.Concat(Layers))
         {
             t.Dispose();
         }

@@ -347,10 +347,10 @@ public sealed class LlamaModel : IDisposable
         // x: [N, hidden]
         var x = _embed.index_select(0, plan.Tokens);
         var (cos, sin) = RopeFor(plan.Positions);
-        var decodeRows = plan.DecodeRows > 0 ? cache!.HeadBlockRows(plan.DecodeBlocks!) : null;
+        var reads = StepReads.Of(plan, cache, Config.Heads / Config.KvHeads);
         for (var i = 0; i < _layers.Length; i++)
         {
-            x = Layer(i, x, cos, sin, plan, cache, decodeRows);
+            x = Layer(i, x, cos, sin, plan, cache, reads);
         }
 
         if (plan.LogitRows is { } rows)
@@ -374,7 +374,7 @@ public sealed class LlamaModel : IDisposable
         return (table.select(1, 0), table.select(1, 1));
     }
 
-    private Tensor Layer(int index, Tensor x, Tensor cos, Tensor sin, StepPlan plan, KvCache? cache, Tensor? decodeRows)
+    private Tensor Layer(int index, Tensor x, Tensor cos, Tensor sin, StepPlan plan, KvCache? cache, StepReads reads)
     {
         var w = _layers[index];
         long n = x.shape[0], h = Config.Heads, kvh = Config.KvHeads, d = Config.HeadDim, groups = h / kvh;
@@ -403,15 +403,16 @@ public sealed class LlamaModel : IDisposable
             outputs.Add(F.scaled_dot_product_attention(qg, kg, vg, is_casual: true).transpose(1, 2).reshape(r * t, h * d));
         }
 
-        foreach (var run in plan.Extends)
+        for (var e = 0; e < plan.Extends.Count; e++)
         {
+            var run = plan.Extends[e];
             // New tokens after a cached past read the sequence's blocks. The query heads sharing a KV head are folded
             // into rows, so the cached k/v are read as they are, never copied per query head:
             // q [1, KVH, G × T, D] against k/v [1, KVH, keys, D], the causal mask repeated for each head of a group.
             long t = run.Length;
             var qe = q.narrow(0, run.Start, t).view(t, kvh, groups, d).permute(1, 2, 0, 3).reshape(1, kvh, groups * t, d);
-            var past = Blocks(cache!, index, run).unsqueeze(0);
-            var mask = groups == 1 ? run.Mask : run.Mask.repeat(groups, 1);
+            var past = Blocks(cache!, index, run, reads.Extends[e]).unsqueeze(0);
+            var mask = reads.ExtendMasks[e];
             var attended = F.scaled_dot_product_attention(qe, past.narrow(1, 0, kvh), past.narrow(1, kvh, kvh), mask); // [1, KVH, G × T, D]
             outputs.Add(attended.view(kvh, groups, t, d).permute(2, 0, 1, 3).reshape(t, h * d));
         }
@@ -424,7 +425,7 @@ public sealed class LlamaModel : IDisposable
             // reads both, a row per head and block (see KvCache.HeadBlocks).
             long r = plan.DecodeRows, keys = plan.DecodeKeys;
             var qd = (r == n ? q : q.narrow(0, plan.DecodeStart, r)).view(r, kvh, groups, d).transpose(0, 1);
-            var past = cache!.HeadBlocks[index].index_select(0, decodeRows!).view(2 * kvh, r, keys, d);
+            var past = cache!.HeadBlocks[index].index_select(0, reads.Decode!).view(2 * kvh, r, keys, d);
             var attended = F.scaled_dot_product_attention(qd, past.narrow(0, 0, kvh), past.narrow(0, kvh, kvh), plan.DecodeMask!); // [KVH, R, G, D]
             outputs.Add(attended.transpose(0, 1).reshape(r, h * d));
         }
@@ -437,14 +438,25 @@ public sealed class LlamaModel : IDisposable
     }
 
     /// <summary>An extending sequence's cached keys then values, [2 KVH, blocks × blockSize, D]: a view when its
-    /// blocks are consecutive, else gathered in table order.</summary>
-    private static Tensor Blocks(KvCache cache, int layer, ExtendRun run)
+    /// blocks are consecutive, else gathered in table order, a row per head and block (<paramref name="rows"/>).</summary>
+    private static Tensor Blocks(KvCache cache, int layer, ExtendRun run, Tensor? rows)
     {
         long blocks = run.KeyBlocks.shape[0], size = cache.BlockSize;
         var all = cache.Layers[layer];
-        return run.FirstBlock >= 0
+        return rows is null
             ? all.narrow(1, run.FirstBlock * size, blocks * size)
-            : cache.ByBlock[layer].index_select(1, run.KeyBlocks).view(all.shape[0], blocks * size, all.shape[2]);
+            : cache.HeadBlocks[layer].index_select(0, rows).view(all.shape[0], blocks * size, all.shape[2]);
+    }
+
+    /// <summary>What every layer of a step reads the cache with, computed once a step: the rows of
+    /// <see cref="KvCache.HeadBlocks"/> the decoding sequences gather, and for each extending sequence its rows (null
+    /// when its blocks are consecutive and read in place) and its mask repeated for the query heads of a group.</summary>
+    private sealed record StepReads(Tensor? Decode, Tensor?[] Extends, Tensor[] ExtendMasks)
+    {
+        public static StepReads Of(StepPlan plan, KvCache? cache, long groups) => new(
+            plan.DecodeRows > 0 ? cache!.HeadBlockRows(plan.DecodeBlocks!) : null,
+            [.. plan.Extends.Select(run => run.FirstBlock >= 0 ? null : cache!.HeadBlockRows(run.KeyBlocks))],
+            [.. plan.Extends.Select(run => groups == 1 ? run.Mask : run.Mask.repeat(groups, 1))]);
     }
 
     private static Tensor ExpandHeads(Tensor kv, long groups)
