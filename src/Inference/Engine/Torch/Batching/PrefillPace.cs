@@ -15,14 +15,13 @@ internal sealed class PrefillPace
 
     private readonly double _stretch;
     private readonly int _cap;
-    private readonly int _floor;
+    private readonly int _blockSize;
     private double _decodeStep;
     private int _chunk;
 
     public PrefillPace(double stretch, int cap, int blockSize)
     {
-        (_stretch, _cap) = (stretch, cap);
-        _floor = Math.Max(1, blockSize / 4);
+        (_stretch, _cap, _blockSize) = (stretch, cap, blockSize);
         _chunk = blockSize;
     }
 
@@ -42,11 +41,11 @@ internal sealed class PrefillPace
         {
             // Scale the chunk by how far the step was from its target (a quarter to twice the tokens).
             var correction = Math.Clamp(_stretch * _decodeStep / seconds, 0.25, 2.0);
-            // Down to a quarter of a block: late in a long prompt even a one-block chunk overshoots the target on CPU,
-            // and its cost falls with its length (attending to a 4,000-token past on the benchmark model, a layer
-            // took 1.40 ms for 16 new tokens, 0.91 ms for 8, 0.52 ms for 4), now that the past is read in place or
-            // gathered by whole rows. Smaller still, a step would mostly pay its fixed costs.
-            _chunk = (int)Math.Clamp(prefilled * correction, _floor, _cap);
+            // Never below a block: a smaller chunk costs less (attending to a 4,000-token past on the benchmark model, a
+            // layer took 1.40 ms for 16 new tokens, 0.52 ms for 4), but a step's fixed costs stay, and with a quarter
+            // block as the floor the long prompt waited 37-80 s instead of 13-18 s while its neighbours' p99 gap did not
+            // reliably improve (measured on this CPU; see docs/benchmarks.md).
+            _chunk = (int)Math.Clamp(prefilled * correction, _blockSize, _cap);
         }
     }
 }
