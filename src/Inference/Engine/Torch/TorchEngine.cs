@@ -59,6 +59,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private readonly Thread _loop;
     private long _admissions;
     private long _steps;
+    private int _widestStep;
     private long _prefilledTokens;
     private long _cachedTokens;
     private ConstraintMasks.Scratch? _maskScratch;
@@ -166,6 +167,9 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
     /// <summary>Forward steps run so far (each batches every running sequence).</summary>
     public long Steps => Interlocked.Read(ref _steps);
+
+    /// <summary>The most sequences one step has carried so far: how full batches get.</summary>
+    public int WidestStep => Volatile.Read(ref _widestStep);
 
     /// <summary>Tensors alive on the engine's thread after the last step: flat when every step frees what it made.</summary>
     public long LiveTensors => Interlocked.Read(ref _liveTensors);
@@ -442,6 +446,10 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
 
         Interlocked.Increment(ref _steps);
+        if (stepping.Count > _widestStep)
+        {
+            Volatile.Write(ref _widestStep, stepping.Count);
+        }
         Interlocked.Add(ref _prefilledTokens, prefilled);
         Interlocked.Exchange(ref _liveTensors, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         var i = 0;

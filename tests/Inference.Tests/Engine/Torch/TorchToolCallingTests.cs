@@ -79,6 +79,33 @@ public class TorchToolCallingTests
     }
 
     [Fact]
+    public async Task Twenty_four_requests_sharing_steps_get_the_answers_each_gets_alone_greedy_sampled_or_json_constrained()
+    {
+        // From 16 rows a CPU step computes its widest products transposed and hands the JSON masks and the sampler
+        // logits in that layout; a request alone takes the plain product. No answer may tell the difference. Prompts
+        // are prefilled whole as they arrive, so the requests decode side by side rather than staggered by pacing.
+        using var engine = TinyModel.Engine(slots: 24, context: 1536, o => o.PrefillStretch = 100);
+        var requests = Enumerable.Range(0, 24).Select(i => (
+            Request: ChatRequest.Of([new ChatTurn("user", $"Request {i}: anything, as JSON.")]) with
+            {
+                Format = i % 3 == 0 ? new OutputFormat(OutputFormatKind.JsonObject) : OutputFormat.Text,
+            },
+            Sampling: new Sampling(48, Temperature: i % 2 == 0 ? 0 : 0.8, Seed: i))).ToList();
+        var alone = new List<string>();
+        foreach (var (request, sampling) in requests)
+        {
+            alone.Add((await Generate(engine, request, sampling)).Text);
+        }
+
+        Assert.Equal(1, engine.WidestStep);
+        var together = await Task.WhenAll(requests.Select(r => Generate(engine, r.Request, r.Sampling)));
+
+        Assert.Equal(alone, together.Select(t => t.Text));
+        Assert.All(Enumerable.Range(0, 24).Where(i => i % 3 == 0), i => Assert.StartsWith("{", together[i].Text));
+        Assert.True(engine.WidestStep >= 16, $"the widest step carried {engine.WidestStep} sequences");
+    }
+
+    [Fact]
     public async Task Tool_parameters_with_refs_to_their_own_defs_are_enforced()
     {
         // The shape Pydantic writes: "$ref"s point into the parameters' own "$defs".

@@ -485,8 +485,14 @@ public sealed class LlamaModel : IDisposable
         var f = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
         var normed = _normsFolded
             ? f.div(f.norm(-1, keepdim: true).hypot(_normFloor))
-            : weight * (f * f.square().mean([-1], keepdim: true).add(Config.RmsNormEps).rsqrt());
-        return normed.dtype == x.dtype ? normed : normed.to(x.dtype);
+            : f * f.square().mean([-1], keepdim: true).add(Config.RmsNormEps).rsqrt();
+        if (normed.dtype != x.dtype)
+        {
+            normed = normed.to(x.dtype);
+        }
+
+        // Hugging Face rounds to the activations' type before multiplying by the weight.
+        return _normsFolded ? normed : weight * normed;
     }
 
     private static (Tensor Table, Tensor Still) RopeTables(ModelConfig config, int positions, ScalarType dtype, Device device)
