@@ -10,7 +10,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 // Engine benchmark: continuous batching on a ~32M-parameter Llama-shaped model with random weights.
-// Run with: ./lanes bench engine [--threads N] [--tokens N] [--rounds N] [--device auto|cpu|cuda] [--scenario all|ops|decode|agent-loop|long-prompt] [--shape qwen2.5-0.5b|llama-3.2-1b [--past N] [--steps N]]
+// Run with: ./lanes bench engine [--threads N] [--tokens N] [--rounds N] [--device auto|cpu|cuda] [--scenario all|ops|decode|agent-loop|long-prompt] [--shape qwen2.5-0.5b|llama-3.2-1b [--past N] [--steps N] [--batches 1,32,128] [--dtype bf16|f32]]
 // Every figure is measured in this process; batch-1 throughput is the baseline for the batched runs.
 var threads = Arg("--threads", 2);
 var tokens = Arg("--tokens", 64);
@@ -18,17 +18,6 @@ var device = args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "a
 const int PromptTokens = 32, LongPrompt = 480, Context = 1024, MaxBatch = 32;
 
 var scenario = args.SkipWhile(a => a != "--scenario").Skip(1).FirstOrDefault() ?? "all";
-var folder = Path.Combine(AppContext.BaseDirectory, "bench-model-32m-v2");
-var shape = new Func<int, ModelConfig>(_ => DemoModel.DemoConfig(16_384) with
-{
-    HiddenSize = 512, IntermediateSize = 1408, Layers = 8, Heads = 8, KvHeads = 4, HeadDim = 64, MaxPositions = 8192, TieWordEmbeddings = true,
-});
-if (!File.Exists(Path.Combine(folder, "lanes-demo.json")))
-{
-    Console.WriteLine("Writing the benchmark checkpoint (random weights, seed 1)...");
-    DemoModel.Write(folder, seed: 1, trainSteps: 0, shape);
-}
-
 if (args.SkipWhile(a => a != "--shape").Skip(1).FirstOrDefault() is { } shapeName)
 {
     // Real model shapes with random weights, at the engine's step level (no checkpoint or tokenizer needed).
@@ -40,8 +29,29 @@ if (args.SkipWhile(a => a != "--shape").Skip(1).FirstOrDefault() is { } shapeNam
     var on = device == "cpu" || (device == "auto" && !cuda.is_available()) ? CPU : CUDA;
     var shapeConfig = ShapeBench.Shape(shapeName) ?? throw new ArgumentException($"--shape {shapeName}: known shapes are qwen2.5-0.5b and llama-3.2-1b");
     var gpu = on.type == DeviceType.CUDA;
-    ShapeBench.Run(shapeName, shapeConfig, on, gpu ? [1, 32, 128] : [1, 8, 32], past: Arg("--past", 512), steps: Arg("--steps", gpu ? 64 : 8), MeasureBandwidth(on));
+    // bf16 on CUDA and float32 on CPU unless --dtype says otherwise (bf16 on CPU tries the GPU's arithmetic here).
+    var dtype = (args.SkipWhile(a => a != "--dtype").Skip(1).FirstOrDefault() ?? (gpu ? "bf16" : "f32")) switch
+    {
+        "bf16" => ScalarType.BFloat16,
+        "f32" => ScalarType.Float32,
+        var other => throw new ArgumentException($"--dtype {other}: bf16 or f32"),
+    };
+    int[] batches = args.SkipWhile(a => a != "--batches").Skip(1).FirstOrDefault() is { } list
+        ? [.. list.Split(',').Select(b => int.Parse(b, System.Globalization.CultureInfo.InvariantCulture))]
+        : gpu ? [1, 32, 128] : [1, 8, 32];
+    ShapeBench.Run(shapeName, shapeConfig, on, dtype, batches, past: Arg("--past", 512), steps: Arg("--steps", gpu ? 64 : 8), MeasureBandwidth(on));
     return;
+}
+
+var folder = Path.Combine(AppContext.BaseDirectory, "bench-model-32m-v2");
+var shape = new Func<int, ModelConfig>(_ => DemoModel.DemoConfig(16_384) with
+{
+    HiddenSize = 512, IntermediateSize = 1408, Layers = 8, Heads = 8, KvHeads = 4, HeadDim = 64, MaxPositions = 8192, TieWordEmbeddings = true,
+});
+if (!File.Exists(Path.Combine(folder, "lanes-demo.json")))
+{
+    Console.WriteLine("Writing the benchmark checkpoint (random weights, seed 1)...");
+    DemoModel.Write(folder, seed: 1, trainSteps: 0, shape);
 }
 
 if (scenario is "all" or "ops")
@@ -221,10 +231,15 @@ static double MeasureBandwidth(Device device)
 {
     // A decode step streams weights and caches: time a read-only pass (a sum) over a buffer far larger than caches.
     using var scope = NewDisposeScope();
-    var source = ones(64L * 1024 * 1024, device: device); // 256 MB
-    Sync();
+    // 256 MB on CPU; 4 GB on a GPU, whose caches hold tens of MB and whose pass over 256 MB would be mostly launch.
+    var source = ones(device.type == DeviceType.CUDA ? 1L << 30 : 64L * 1024 * 1024, device: device);
+    using (source.sum())
+    {
+        Sync();
+    }
+
     var best = double.MaxValue;
-    for (var i = 0; i < 5; i++)
+    for (var i = 0; i < 10; i++)
     {
         var clock = Stopwatch.StartNew();
         using var sum = source.sum();

@@ -34,15 +34,16 @@ public static class ShapeBench
     };
 
     /// <param name="past">Tokens every sequence already holds in the cache when the timed steps start.</param>
-    public static void Run(string name, ModelConfig config, Device device, IReadOnlyList<int> batches, int past, int steps, double bandwidth)
+    public static void Run(string name, ModelConfig config, Device device, ScalarType dtype, IReadOnlyList<int> batches, int past, int steps, double bandwidth)
     {
-        var dtype = device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
         using var model = LlamaModel.Random(config, seed: 1, device, maxPositions: past + steps + 32, dtype: dtype);
         model.PrepareForInference();
         Console.WriteLine($"--shape {name}: {config.Parameters / 1e6:F0}M parameters, {config.Layers} layers, {dtype} on {device.type}; {model.WeightBytes / 1e6:F0} MB of weights read per step; " +
-                          $"each sequence holds {past} tokens; read bandwidth {bandwidth / 1e9:F1} GB/s");
-        Console.WriteLine("| batch | tokens/s | ms per step | tensor ops per step | copies to device | copies to host (syncs) | roofline tokens/s | % of roofline |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+                          $"each sequence holds {past} tokens; read bandwidth {bandwidth / 1e9:F1} GB/s; the host spends {HostMicrosecondsPerOp(device):F1} µs issuing one small op");
+        // "ms to issue the forward": the host's time in LlamaModel.Forward. On a GPU that only queues kernels, so when it
+        // is close to the step's time the step is bound by the host issuing ops, not by the device's memory.
+        Console.WriteLine("| batch | tokens/s | ms per step | ms to issue the forward | tensor ops per step | copies to device | copies to host (syncs) | roofline tokens/s | % of roofline |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         const int BlockSize = KvCache.DefaultBlockSize;
         var perSequence = (past + steps + 2 + BlockSize - 1) / BlockSize;
         foreach (var batch in batches)
@@ -54,6 +55,7 @@ public static class ShapeBench
             var greedy = Enumerable.Range(0, batch).Select(_ => new RowSampling(0, 1, 0, random)).ToArray();
             var length = past;
             StepCounts counts = default;
+            var issuing = new Stopwatch();
             void Step(bool counted)
             {
                 var before = StepCounts.Now();
@@ -61,7 +63,10 @@ public static class ShapeBench
                 using (no_grad())
                 {
                     var plan = StepPlan.Build([.. Enumerable.Range(0, batch).Select(r => new StepRow(tables[r], length, [next[r]]))], BlockSize, device);
-                    next = Sampler.Sample(model.Forward(plan, cache), greedy);
+                    issuing.Start();
+                    var logits = model.Forward(plan, cache);
+                    issuing.Stop();
+                    next = Sampler.Sample(logits, greedy);
                 }
 
                 length++;
@@ -76,6 +81,7 @@ public static class ShapeBench
                 Step(counted: false);
             }
 
+            issuing.Reset();
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < steps; i++)
             {
@@ -86,9 +92,36 @@ public static class ShapeBench
             var tokensPerSecond = batch * steps / seconds;
             var bytesPerStep = model.WeightBytes + (double)batch * cache.BytesPerToken * (past + steps / 2.0);
             var roofline = bandwidth / bytesPerStep * batch;
-            Console.WriteLine($"| {batch} | {tokensPerSecond:F1} | {seconds * 1000 / steps:F2} | {counts.OpsPerStep:F0} | {counts.ToDevicePerStep:F1} | {counts.ToHostPerStep:F1} | {roofline:F0} | {tokensPerSecond / roofline:P1} |");
+            Console.WriteLine($"| {batch} | {tokensPerSecond:F1} | {seconds * 1000 / steps:F2} | {issuing.Elapsed.TotalMilliseconds / steps:F2} | {counts.OpsPerStep:F0} | {counts.ToDevicePerStep:F1} | {counts.ToHostPerStep:F1} | {roofline:F0} | {tokensPerSecond / roofline:P1} |");
         }
 
         Console.WriteLine();
+    }
+
+    /// <summary>The host's cost of one op that does almost no work (an add of two 16-element tensors, its result
+    /// disposed), over 2,000 of them synchronised once: the floor under every op of a step.</summary>
+    private static double HostMicrosecondsPerOp(Device device)
+    {
+        using var scope = NewDisposeScope();
+        var a = ones(16, device: device);
+        var b = ones(16, device: device);
+        double best = double.MaxValue;
+        for (var round = 0; round < 3; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < 2_000; i++)
+            {
+                a.add(b).Dispose();
+            }
+
+            if (device.type == DeviceType.CUDA)
+            {
+                cuda.synchronize();
+            }
+
+            best = Math.Min(best, clock.Elapsed.TotalMicroseconds / 2_000);
+        }
+
+        return best;
     }
 }
