@@ -42,17 +42,22 @@ public static class ShapeBench
                           $"each sequence holds {past} tokens; read bandwidth {bandwidth / 1e9:F1} GB/s; the host spends {HostMicrosecondsPerOp(device):F1} µs issuing one small op");
         // "ms to issue the forward": the host's time in LlamaModel.Forward. On a GPU that only queues kernels, so when it
         // is close to the step's time the step is bound by the host issuing ops, not by the device's memory.
-        Console.WriteLine("| batch | tokens/s | ms per step | ms to issue the forward | tensor ops per step | copies to device | copies to host (syncs) | roofline tokens/s | % of roofline |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        // With the CUDA graph shim loaded (liblanes_cuda_graph.so), each batch runs twice: op by op, then replayed from
+        // recorded graphs as the engine runs decode steps on GPUs.
+        var graphs = device.type == DeviceType.CUDA && CudaGraph.Available;
+        Console.WriteLine($"CUDA graphs: {(graphs ? "available" : device.type == DeviceType.CUDA ? "not available (liblanes_cuda_graph.so not found)" : "CUDA only")}");
+        Console.WriteLine("| batch | graphs | tokens/s | ms per step | ms to issue the forward | tensor ops per step | copies to device | copies to host (syncs) | roofline tokens/s | % of roofline |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         const int BlockSize = KvCache.DefaultBlockSize;
         var perSequence = (past + steps + 2 + BlockSize - 1) / BlockSize;
-        foreach (var batch in batches)
+        foreach (var (batch, replay) in batches.SelectMany(b => graphs ? new[] { (b, false), (b, true) } : [(b, false)]))
         {
             using var cache = new KvCache(config, batch * perSequence, dtype, device);
             var random = new Random(7);
             var tables = Enumerable.Range(0, batch).Select(r => (IReadOnlyList<int>)Enumerable.Range(r * perSequence, perSequence).ToArray()).ToArray();
             var next = Enumerable.Range(0, batch).Select(_ => random.Next(config.VocabSize)).ToArray();
             var greedy = Enumerable.Range(0, batch).Select(_ => new RowSampling(0, 1, 0, random)).ToArray();
+            using var recorded = replay ? DecodeGraphs.ForDevice(model, cache) : null;
             var length = past;
             StepCounts counts = default;
             var issuing = new Stopwatch();
@@ -62,9 +67,13 @@ public static class ShapeBench
                 using (NewDisposeScope())
                 using (no_grad())
                 {
-                    var plan = StepPlan.Build([.. Enumerable.Range(0, batch).Select(r => new StepRow(tables[r], length, [next[r]]))], BlockSize, device);
+                    var rows = Enumerable.Range(0, batch).Select(r => new StepRow(tables[r], length, [next[r]])).ToList();
                     issuing.Start();
-                    var logits = model.Forward(plan, cache);
+                    if (recorded is null || !recorded.TryForward(rows, out var logits))
+                    {
+                        logits = model.Forward(StepPlan.Build(rows, BlockSize, device), cache);
+                    }
+
                     issuing.Stop();
                     next = Sampler.Sample(logits, greedy);
                 }
@@ -92,7 +101,7 @@ public static class ShapeBench
             var tokensPerSecond = batch * steps / seconds;
             var bytesPerStep = model.WeightBytes + (double)batch * cache.BytesPerToken * (past + steps / 2.0);
             var roofline = bandwidth / bytesPerStep * batch;
-            Console.WriteLine($"| {batch} | {tokensPerSecond:F1} | {seconds * 1000 / steps:F2} | {issuing.Elapsed.TotalMilliseconds / steps:F2} | {counts.OpsPerStep:F0} | {counts.ToDevicePerStep:F1} | {counts.ToHostPerStep:F1} | {roofline:F0} | {tokensPerSecond / roofline:P1} |");
+            Console.WriteLine($"| {batch} | {(replay ? "yes" : "no")} | {tokensPerSecond:F1} | {seconds * 1000 / steps:F2} | {issuing.Elapsed.TotalMilliseconds / steps:F2} | {counts.OpsPerStep:F0} | {counts.ToDevicePerStep:F1} | {counts.ToHostPerStep:F1} | {roofline:F0} | {tokensPerSecond / roofline:P1} |");
         }
 
         Console.WriteLine();

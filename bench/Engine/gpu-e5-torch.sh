@@ -31,6 +31,28 @@ if ! smoke; then
   smoke || exit 4
 fi
 
+# The CUDA graph shim (src/Inference/Engine/Torch/Native), built against this libtorch's headers and the CUDA
+# runtime's (from PyTorch's nvidia-* wheels, else a CUDA toolkit); without it the bench runs op by op only.
+echo "== CUDA graph shim"
+abi=$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+cudainc=
+for d in "$torch"/../nvidia/cu13/include "$torch"/../nvidia/cuda_runtime/include /usr/local/cuda/include; do
+  [ -f "$d/cuda_runtime_api.h" ] && cudainc=$(readlink -f "$d") && break
+done
+[ -n "$cudainc" ] || cudainc=$(dirname "$(find / -name cuda_runtime_api.h -not -path '/proc/*' 2>/dev/null | head -1)")
+echo "g++: $(g++ --version 2>&1 | head -1); CXX11 ABI $abi; CUDA headers: ${cudainc:-none}"
+after=
+if [ -f .gpu/cuda-include.tar.xz ]; then
+  mkdir -p /tmp/cuda-fallback && tar -xJf .gpu/cuda-include.tar.xz -C /tmp/cuda-fallback && after="-idirafter /tmp/cuda-fallback/include"
+fi
+shim=/tmp/lanes-bench/liblanes_cuda_graph.so
+for std in c++20 c++17; do
+  g++ -std=$std -O2 -fPIC -shared -w -D_GLIBCXX_USE_CXX11_ABI=$abi -I"$torch/include" -I"$torch/include/torch/csrc/api/include" -I"$cudainc" $after \
+    src/Inference/Engine/Torch/Native/lanes_cuda_graph.cpp -L"$torch/lib" -ltorch_cuda -lc10_cuda -lc10 -Wl,-rpath,"$torch/lib" -o $shim 2> /tmp/shim.err && break
+  echo "-std=$std failed:"; head -c 3000 /tmp/shim.err
+done
+if [ -f $shim ]; then echo "built $shim" && export LANES_CUDA_GRAPH_LIB=$shim; elif [ -n "${NEED_GRAPHS:-}" ]; then exit 5; fi
+
 echo "== E5: Qwen2.5-0.5B shape, bf16, random weights"
 bench --shape qwen2.5-0.5b --steps 64 | tee "$out/gpu-e5.out"
 echo "== Llama-3.2-1B shape, bf16, random weights"

@@ -41,6 +41,9 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     private readonly ILogger _logger;
     private readonly LlamaModel _model;
     private readonly KvCache _cache;
+
+    /// <summary>Decode-only steps replayed as CUDA graphs; null off CUDA, without the shim, or after a recording failed.</summary>
+    private DecodeGraphs? _graphs;
     private readonly BlockPool _blocks;
     private readonly PrefillPace _pace;
     private readonly int[][] _sharedPrefixes;
@@ -129,6 +132,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         }
 
         _cache = new KvCache(config, blocks, dtype, Device);
+        _graphs = DecodeGraphs.ForDevice(_model, _cache);
         _blocks = new BlockPool(blocks, _cache.BlockSize);
         _pace = new PrefillPace(_options.PrefillStretch, _options.MaxPrefillTokensPerStep, _cache.BlockSize);
         _sharedPrefixes = [.. _options.SharedPrefixes.Where(p => p.Length > 0).Select(p => _chat!.Render(ChatRequest.Of([new ChatTurn("system", p)])).ToArray())];
@@ -428,8 +432,7 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
         using (NewDisposeScope())
         using (no_grad())
         {
-            var plan = StepPlan.Build(rows, _cache.BlockSize, Device);
-            var logits = _model.Forward(plan, _cache);
+            var logits = Forward(rows);
             var batch = stepping.Where(s => s.Logits).Select(s => s.Sequence).ToList();
             logits = ConstraintMasks.Apply(logits, batch.Select(s => s.Constraint).ToList(), ref _maskScratch);
             sampled = Sampler.Sample(logits, batch.Select(s => s.Row).ToList());
@@ -629,8 +632,34 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
         _stop.Cancel();
         _loop.Join();
+        _graphs?.Dispose();
         _cache.Dispose();
         _model.Dispose();
+    }
+
+    /// <summary>One step's logits: replayed from a CUDA graph when it only decodes, else issued op by op. A graph that
+    /// cannot be recorded turns graphs off for good (logged once) and the step runs op by op: its warm-up wrote the same
+    /// keys and values the step writes again.</summary>
+    private Tensor Forward(IReadOnlyList<StepRow> rows)
+    {
+        if (_graphs is not null)
+        {
+            try
+            {
+                if (_graphs.TryForward(rows, out var replayed))
+                {
+                    return replayed;
+                }
+            }
+            catch (InvalidOperationException e)
+            {
+                Log.GraphsOff(_logger, e);
+                _graphs.Dispose();
+                _graphs = null;
+            }
+        }
+
+        return _model.Forward(StepPlan.Build(rows, _cache.BlockSize, Device), _cache);
     }
 
     private static partial class Log
@@ -641,5 +670,8 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
 
         [LoggerMessage(EventId = 4502, Level = LogLevel.Error, Message = "A torch engine step failed; its sequences were ended")]
         public static partial void StepFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 4503, Level = LogLevel.Warning, Message = "Recording a decode step as a CUDA graph failed; steps run op by op from now on")]
+        public static partial void GraphsOff(ILogger logger, Exception exception);
     }
 }

@@ -39,6 +39,14 @@ public static class DeviceCopies
         return tensor(values, shape, device: device);
     }
 
+    /// <summary>Writes <paramref name="values"/> into a device tensor made earlier (a recorded graph's input).</summary>
+    public static void CopyInto(Tensor target, long[] values)
+    {
+        t_toDevice++;
+        using var source = tensor(values);
+        target.copy_(source);
+    }
+
     public static long[] ToHost(Tensor values)
     {
         t_toHost++;

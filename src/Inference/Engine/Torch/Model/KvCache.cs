@@ -25,18 +25,25 @@ public sealed class KvCache : IDisposable
         KvHeads = config.KvHeads;
         Layers = new Tensor[config.Layers];
         HeadBlocks = new Tensor[config.Layers];
+        // One block more than the pool hands out: the scratch block (see ScratchBlock).
+        long stored = blocks + 1L;
         for (var i = 0; i < config.Layers; i++)
         {
-            Layers[i] = zeros([2L * config.KvHeads, (long)blocks * blockSize, config.HeadDim], dtype, device).DetachFromDisposeScope();
-            HeadBlocks[i] = Layers[i].view(2L * config.KvHeads * blocks, (long)blockSize * config.HeadDim).DetachFromDisposeScope();
+            Layers[i] = zeros([2L * config.KvHeads, stored * blockSize, config.HeadDim], dtype, device).DetachFromDisposeScope();
+            HeadBlocks[i] = Layers[i].view(2L * config.KvHeads * stored, (long)blockSize * config.HeadDim).DetachFromDisposeScope();
         }
 
-        _headStarts = (arange(2L * config.KvHeads, device: device) * blocks).unsqueeze(1).DetachFromDisposeScope();
+        _headStarts = (arange(2L * config.KvHeads, device: device) * stored).unsqueeze(1).DetachFromDisposeScope();
 
         BytesPerToken = BytesPerTokenOf(config, Layers[0].ElementSize);
     }
 
+    /// <summary>Blocks sequences may own: ids 0 to Blocks - 1.</summary>
     public int Blocks { get; }
+
+    /// <summary>A block no sequence owns (id <see cref="Blocks"/>): the rows a step is padded with to a recorded
+    /// graph's shape write their keys and values here and read it, masked out (see <see cref="DecodeGraphs"/>).</summary>
+    public int ScratchBlock => Blocks;
 
     public int BlockSize { get; }
 

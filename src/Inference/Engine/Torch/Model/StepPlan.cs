@@ -82,6 +82,30 @@ public sealed class StepPlan
     }
 
     /// <summary>
+    /// A step in which <paramref name="rows"/> sequences decode one token each, read from a device buffer laid out as
+    /// <see cref="Build"/> lays out a decode-only step: tokens | positions | write rows | block tables
+    /// (<paramref name="blocks"/> per row) | lengths. The mask is computed from the lengths, so a step recorded as a
+    /// CUDA graph reads all of its inputs from the buffer (see <see cref="DecodeGraphs"/>).
+    /// </summary>
+    public static StepPlan DecodeOnly(Tensor buffer, int rows, int blocks, int blockSize)
+    {
+        int tablesAt = 3 * rows, lengthsAt = tablesAt + rows * blocks, keys = blocks * blockSize;
+        return new StepPlan
+        {
+            Tokens = buffer.narrow(0, 0, rows),
+            Positions = buffer.narrow(0, rows, rows),
+            WriteRows = buffer.narrow(0, 2 * rows, rows),
+            DecodeRows = rows,
+            DecodeBlocks = buffer.narrow(0, tablesAt, rows * blocks),
+            DecodeKeys = keys,
+            DecodeMask = arange(keys, device: buffer.device).unsqueeze(0).lt(buffer.narrow(0, lengthsAt, rows).unsqueeze(1)).view(1, rows, 1, keys),
+        };
+    }
+
+    /// <summary>Longs in a <see cref="DecodeOnly"/> buffer.</summary>
+    public static int DecodeOnlyLength(int rows, int blocks) => 4 * rows + rows * blocks;
+
+    /// <summary>
     /// One batched step over <paramref name="rows"/>. Logits come back, in the rows' order, for each row that
     /// wants them.
     /// </summary>
