@@ -46,8 +46,8 @@ public static class ShapeBench
         // recorded graphs as the engine runs decode steps on GPUs.
         var graphs = device.type == DeviceType.CUDA && CudaGraph.Available;
         Console.WriteLine($"CUDA graphs: {(graphs ? "available" : device.type == DeviceType.CUDA ? "not available (liblanes_cuda_graph.so not found)" : "CUDA only")}");
-        Console.WriteLine("| batch | graphs | tokens/s | ms per step | ms to issue the forward | tensor ops per step | copies to device | copies to host (syncs) | roofline tokens/s | % of roofline |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| batch | graphs | tokens/s | ms per step | ms to issue the forward | tensor ops per step | copies to device | copies to host (syncs) | roofline tokens/s | % of roofline | replayed logits vs op by op (largest difference) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         const int BlockSize = KvCache.DefaultBlockSize;
         var perSequence = (past + steps + 2 + BlockSize - 1) / BlockSize;
         foreach (var (batch, replay) in batches.SelectMany(b => graphs ? new[] { (b, false), (b, true) } : [(b, false)]))
@@ -61,7 +61,8 @@ public static class ShapeBench
             var length = past;
             StepCounts counts = default;
             var issuing = new Stopwatch();
-            void Step(bool counted)
+            var difference = "—";
+            void Step(bool counted, bool compare = false)
             {
                 var before = StepCounts.Now();
                 using (NewDisposeScope())
@@ -75,6 +76,14 @@ public static class ShapeBench
                     }
 
                     issuing.Stop();
+                    if (compare && recorded is not null)
+                    {
+                        // The replayed step against the same step issued op by op (which writes the same keys and
+                        // values again): the largest logit difference, against the spread of the logits.
+                        var direct = model.Forward(StepPlan.Build(rows, BlockSize, device), cache);
+                        difference = $"{(logits - direct).abs().max().item<float>():G3} (logits' std {direct.std().item<float>():G3})";
+                    }
+
                     next = Sampler.Sample(logits, greedy);
                 }
 
@@ -87,7 +96,7 @@ public static class ShapeBench
 
             for (var i = 0; i < 3; i++)
             {
-                Step(counted: false);
+                Step(counted: false, compare: i == 2);
             }
 
             issuing.Reset();
@@ -101,7 +110,7 @@ public static class ShapeBench
             var tokensPerSecond = batch * steps / seconds;
             var bytesPerStep = model.WeightBytes + (double)batch * cache.BytesPerToken * (past + steps / 2.0);
             var roofline = bandwidth / bytesPerStep * batch;
-            Console.WriteLine($"| {batch} | {(replay ? "yes" : "no")} | {tokensPerSecond:F1} | {seconds * 1000 / steps:F2} | {issuing.Elapsed.TotalMilliseconds / steps:F2} | {counts.OpsPerStep:F0} | {counts.ToDevicePerStep:F1} | {counts.ToHostPerStep:F1} | {roofline:F0} | {tokensPerSecond / roofline:P1} |");
+            Console.WriteLine($"| {batch} | {(replay ? "yes" : "no")} | {tokensPerSecond:F1} | {seconds * 1000 / steps:F2} | {issuing.Elapsed.TotalMilliseconds / steps:F2} | {counts.OpsPerStep:F0} | {counts.ToDevicePerStep:F1} | {counts.ToHostPerStep:F1} | {roofline:F0} | {tokensPerSecond / roofline:P1} | {difference} |");
         }
 
         Console.WriteLine();

@@ -72,6 +72,11 @@ public sealed class KvCache : IDisposable
     /// headDim]</c>. Computed once a step and used by every layer.</summary>
     public Tensor HeadBlockRows(Tensor blocks) => _headStarts.add(blocks.unsqueeze(0)).view(-1);
 
+    /// <summary>The rows of <see cref="HeadBlocks"/> holding <paramref name="tables"/> ([sequences × B] block ids),
+    /// sequence first: <c>[sequences × 2 × kvHeads × B]</c>, so the rows gathered by them view as <c>[sequences,
+    /// 2 × kvHeads, B × blockSize, headDim]</c> (decode attention's layout).</summary>
+    public Tensor SequenceBlockRows(Tensor tables, long sequences) => tables.view(sequences, 1, -1).add(_headStarts).view(-1);
+
     public static long BytesPerTokenOf(ModelConfigView config, long elementSize) => 2L * config.Layers * config.KvHeads * config.HeadDim * elementSize;
 
     /// <summary>Blocks covering <paramref name="tokens"/> positions.</summary>

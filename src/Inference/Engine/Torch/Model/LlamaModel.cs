@@ -347,7 +347,7 @@ public sealed class LlamaModel : IDisposable
         // x: [N, hidden]
         var x = _embed.index_select(0, plan.Tokens);
         var (cos, sin) = RopeFor(plan.Positions);
-        var reads = StepReads.Of(plan, cache, Config.Heads / Config.KvHeads);
+        var reads = StepReads.Of(plan, cache, Config.Heads / Config.KvHeads, DType);
         for (var i = 0; i < _layers.Length; i++)
         {
             x = Layer(i, x, cos, sin, plan, cache, reads);
@@ -419,15 +419,16 @@ public sealed class LlamaModel : IDisposable
 
         if (plan.DecodeRows > 0)
         {
-            // One new token per sequence; the query heads sharing a KV head are folded into rows, and the KV head is
-            // the outer batch dimension, as the cache is laid out, so the gathered k/v are used as they come:
-            // q [KVH, R, G, D] against each sequence's cached k/v [KVH, R, keys, D], masked by its length. One gather
-            // reads both, a row per head and block (see KvCache.HeadBlocks).
+            // One new token per sequence; the query heads sharing a KV head are folded into rows, so the cached k/v are
+            // read as they are, never copied per query head: q [R, KVH, G, D] (a view of the packed heads) against each
+            // sequence's cached k/v [R, KVH, keys, D], masked by its length. One gather reads both, a row per sequence,
+            // head and block (see KvCache.HeadBlocks), and the output is already laid out [R, H × D]: no copy before or
+            // after the attention (on a GPU each is a kernel per layer).
             long r = plan.DecodeRows, keys = plan.DecodeKeys;
-            var qd = (r == n ? q : q.narrow(0, plan.DecodeStart, r)).view(r, kvh, groups, d).transpose(0, 1);
-            var past = cache!.HeadBlocks[index].index_select(0, reads.Decode!).view(2 * kvh, r, keys, d);
-            var attended = F.scaled_dot_product_attention(qd, past.narrow(0, 0, kvh), past.narrow(0, kvh, kvh), plan.DecodeMask!); // [KVH, R, G, D]
-            outputs.Add(attended.transpose(0, 1).reshape(r, h * d));
+            var qd = (r == n ? q : q.narrow(0, plan.DecodeStart, r)).view(r, kvh, groups, d);
+            var past = cache!.HeadBlocks[index].index_select(0, reads.Decode!).view(r, 2 * kvh, keys, d);
+            var attended = F.scaled_dot_product_attention(qd, past.narrow(1, 0, kvh), past.narrow(1, kvh, kvh), reads.DecodeBias!); // [R, KVH, G, D]
+            outputs.Add(attended.view(r, h * d));
         }
 
         var attention = outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
@@ -449,12 +450,15 @@ public sealed class LlamaModel : IDisposable
     }
 
     /// <summary>What every layer of a step reads the cache with, computed once a step: the rows of
-    /// <see cref="KvCache.HeadBlocks"/> the decoding sequences gather, and for each extending sequence its rows (null
-    /// when its blocks are consecutive and read in place) and its mask repeated for the query heads of a group.</summary>
-    private sealed record StepReads(Tensor? Decode, Tensor?[] Extends, Tensor[] ExtendMasks)
+    /// <see cref="KvCache.HeadBlocks"/> the decoding sequences gather (sequence first) and their mask as an additive
+    /// bias in the activations' type (0 or -∞: what attention would otherwise turn the boolean mask into in every
+    /// layer), and for each extending sequence its rows (null when its blocks are consecutive and read in place) and
+    /// its mask repeated for the query heads of a group.</summary>
+    private sealed record StepReads(Tensor? Decode, Tensor? DecodeBias, Tensor?[] Extends, Tensor[] ExtendMasks)
     {
-        public static StepReads Of(StepPlan plan, KvCache? cache, long groups) => new(
-            plan.DecodeRows > 0 ? cache!.HeadBlockRows(plan.DecodeBlocks!) : null,
+        public static StepReads Of(StepPlan plan, KvCache? cache, long groups, ScalarType dtype) => new(
+            plan.DecodeRows > 0 ? cache!.SequenceBlockRows(plan.DecodeBlocks!, plan.DecodeRows) : null,
+            plan.DecodeMask is { } mask ? zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity) : null,
             [.. plan.Extends.Select(run => run.FirstBlock >= 0 ? null : cache!.HeadBlockRows(run.KeyBlocks))],
             [.. plan.Extends.Select(run => groups == 1 ? run.Mask : run.Mask.repeat(groups, 1))]);
     }
@@ -482,6 +486,15 @@ public sealed class LlamaModel : IDisposable
     /// </remarks>
     private Tensor Norm(Tensor x, Tensor weight)
     {
+        if (_normsFolded && x.dtype is ScalarType.BFloat16 or ScalarType.Float16)
+        {
+            // Half precision (GPUs): the norm is still summed in float32 (as every reduction of a half-precision
+            // tensor is), but only its result is rounded, not a float32 copy of x made and rounded back: three kernels
+            // instead of five, which on a GPU is 4 of a layer's ~27. Each row's scale is then off by at most half a
+            // bf16 ulp (0.2 %), a rounding the same size as the one the reference makes on each element.
+            return x.div(x.norm(-1, keepdim: true).hypot(_normFloor));
+        }
+
         var f = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
         var normed = _normsFolded
             ? f.div(f.norm(-1, keepdim: true).hypot(_normFloor))

@@ -50,7 +50,7 @@ public sealed class StepPlan
     /// <summary>Cache positions the decode attention reads per row: the longest table's blocks × block size.</summary>
     public int DecodeKeys { get; init; }
 
-    /// <summary>[1, R, 1, keys] true where a key belongs to the row's sequence (shaped for attention over [KVH, R, G, keys]).</summary>
+    /// <summary>[R, 1, 1, keys] true where a key belongs to the row's sequence (shaped for attention over [R, KVH, G, keys]).</summary>
     public Tensor? DecodeMask { get; init; }
 
     /// <summary>[rows] which packed tokens to return logits for; null returns all (a step of one new token per row,
@@ -98,7 +98,7 @@ public sealed class StepPlan
             DecodeRows = rows,
             DecodeBlocks = buffer.narrow(0, tablesAt, rows * blocks),
             DecodeKeys = keys,
-            DecodeMask = arange(keys, device: buffer.device).unsqueeze(0).lt(buffer.narrow(0, lengthsAt, rows).unsqueeze(1)).view(1, rows, 1, keys),
+            DecodeMask = arange(keys, device: buffer.device).unsqueeze(0).lt(buffer.narrow(0, lengthsAt, rows).unsqueeze(1)).view(rows, 1, 1, keys),
         };
     }
 
@@ -238,7 +238,7 @@ public sealed class StepPlan
         if (decodes.Count > 0)
         {
             var keys = decodeBlocks * blockSize;
-            decodeMask = arange(keys, device: device).unsqueeze(0).lt(all.narrow(0, lengthsAt, decodes.Count).unsqueeze(1)).view(1, decodes.Count, 1, keys);
+            decodeMask = arange(keys, device: device).unsqueeze(0).lt(all.narrow(0, lengthsAt, decodes.Count).unsqueeze(1)).view(decodes.Count, 1, 1, keys);
         }
 
         return new StepPlan
