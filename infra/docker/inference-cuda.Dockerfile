@@ -18,6 +18,17 @@ COPY src/ src/
 # Publish output is already patched for TorchSharp's GLIBCXX_3.4.32 requirement (Directory.Build.targets).
 RUN dotnet publish src/Inference/Lanes.Inference.csproj -c Release --no-restore -p:LanesGpu=true -o /app /p:UseAppHost=false
 
+# The CUDA graph shim (src/Inference/Engine/Torch/Native): decode steps replayed as CUDA graphs, which TorchSharp does
+# not expose. Built against the libtorch TorchSharp 0.107 binds (2.10, CUDA 12.8), whose headers and CUDA's come with
+# PyTorch's devel image; without it the engine runs, issuing every op (about 5x slower decode, docs/benchmarks.md).
+FROM pytorch/pytorch:2.10.0-cuda12.8-cudnn9-devel AS graphs
+WORKDIR /shim
+COPY src/Inference/Engine/Torch/Native/lanes_cuda_graph.cpp .
+RUN torch="$(python -c 'import os, torch; print(os.path.dirname(torch.__file__))')" \
+ && abi="$(python -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')" \
+ && g++ -std=c++17 -O2 -fPIC -shared -D_GLIBCXX_USE_CXX11_ABI="$abi" -I"$torch/include" -I"$torch/include/torch/csrc/api/include" \
+      -I/usr/local/cuda/include lanes_cuda_graph.cpp -L"$torch/lib" -ltorch_cuda -lc10_cuda -lc10 -o liblanes_cuda_graph.so
+
 # The CUDA libraries themselves (cudart, cuBLAS, cuDNN) come inside the libtorch-cuda package; the base image gives the
 # driver hooks that the NVIDIA Container Toolkit fills in, and Ubuntu 24.04 (the same distro as aspnet:10.0).
 FROM nvidia/cuda:12.8.1-base-ubuntu24.04 AS runtime
@@ -32,6 +43,8 @@ COPY --from=mcr.microsoft.com/dotnet/aspnet:10.0 /usr/share/dotnet /usr/share/do
 RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
 WORKDIR /app
 COPY --from=build /app ./
+# Next to the assemblies, where the engine looks first; its libtorch dependencies resolve to the ones TorchSharp loaded.
+COPY --from=graphs /shim/liblanes_cuda_graph.so ./
 ENV DOTNET_ROOT=/usr/share/dotnet \
     ASPNETCORE_HTTP_PORTS=8080 \
     ASPNETCORE_ENVIRONMENT=Production \
