@@ -110,7 +110,7 @@ public static class ShapeBench
             var tokensPerSecond = batch * steps / seconds;
             var bytesPerStep = model.WeightBytes + (double)batch * cache.BytesPerToken * (past + steps / 2.0);
             var roofline = bandwidth / bytesPerStep * batch;
-            Console.WriteLine($"| {batch} | {(replay ? "yes" : "no")} | {tokensPerSecond:F1} | {seconds * 1000 / steps:F2} | {issuing.Elapsed.TotalMilliseconds / steps:F2} | {counts.OpsPerStep:F0} | {counts.ToDevicePerStep:F1} | {counts.ToHostPerStep:F1} | {roofline:F0} | {tokensPerSecond / roofline:P1} | {difference} |");
+            Console.WriteLine($"| {batch} | {(recorded is null ? "no" : $"yes ({recorded.Recordings} recorded)")} | {tokensPerSecond:F1} | {seconds * 1000 / steps:F2} | {issuing.Elapsed.TotalMilliseconds / steps:F2} | {counts.OpsPerStep:F0} | {counts.ToDevicePerStep:F1} | {counts.ToHostPerStep:F1} | {roofline:F0} | {tokensPerSecond / roofline:P1} | {difference} |");
         }
 
         Console.WriteLine();

@@ -57,3 +57,9 @@ echo "== E5: Qwen2.5-0.5B shape, bf16, random weights"
 bench --shape qwen2.5-0.5b --steps 64 | tee "$out/gpu-e5.out"
 echo "== Llama-3.2-1B shape, bf16, random weights"
 bench --shape llama-3.2-1b --steps 64 | tee -a "$out/gpu-e5.out"
+# Further runs asked for by the caller, e.g. E5_EXTRA="--shape qwen2.5-0.5b --past 16 --batches 1,128" (where a
+# batch-128 step's time goes: with short pasts attention reads almost nothing).
+if [ -n "${E5_EXTRA:-}" ]; then
+  echo "== extra: $E5_EXTRA"
+  bench $E5_EXTRA | tee -a "$out/gpu-e5-extra.out"
+fi

@@ -33,18 +33,22 @@ internal sealed class CudaGraph : IRecordedStep
     public Tensor Output { get; }
 
     /// <summary>
-    /// Runs <paramref name="step"/> once to warm it up (cuBLAS and attention pick their kernels and workspaces outside
-    /// the capture), then records it. Both run on a side stream: capture is not allowed on the default one.
+    /// Records <paramref name="step"/>, after running it once to <paramref name="warmUp"/> (cuBLAS makes its handle
+    /// and workspace for the stream lazily, which a capture must not do). Both run on a side stream: capture is not
+    /// allowed on the default one.
     /// </summary>
-    public static CudaGraph Capture(Func<Tensor> step)
+    public static CudaGraph Capture(Func<Tensor> step, bool warmUp = true)
     {
         var shim = s_shim.Value ?? throw new InvalidOperationException("liblanes_cuda_graph.so is not loaded.");
         shim.Check(shim.EnterSideStream());
         try
         {
-            using (NewDisposeScope())
+            if (warmUp)
             {
-                step();
+                using (NewDisposeScope())
+                {
+                    step();
+                }
             }
 
             var graph = shim.CaptureBegin();

@@ -78,9 +78,13 @@ public class DecodeGraphsTests
     [Theory]
     [InlineData(1, 1)]
     [InlineData(3, 4)]
-    [InlineData(8, 8)]
     [InlineData(9, 16)]
-    [InlineData(130, 136)]
+    [InlineData(17, 24)]
+    [InlineData(25, 32)]
+    [InlineData(33, 48)]
+    [InlineData(128, 128)]
+    [InlineData(130, 192)]
+    [InlineData(256, 256)]
     public void Rows_are_padded_to_few_shapes(int rows, int padded) => Assert.Equal(padded, DecodeGraphs.RowsFor(rows));
 
     [Theory]
