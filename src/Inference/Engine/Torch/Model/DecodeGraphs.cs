@@ -149,8 +149,9 @@ public sealed class DecodeGraphs : IDisposable
         try
         {
             // Only the first recording warms up: later ones run the same kinds of ops, whose lazy state (cuBLAS
-            // handles and workspaces on the side stream) exists by then, and a recording costs the step it happens
-            // in two issued forward passes instead of three (measured on the H200 with the shape bench: about 22 ms a recording instead of 67).
+            // handles and workspaces on the side stream) exists by then. The step that records then issues one
+            // forward pass (the capture) before its replay instead of two: about 22 ms instead of 67 on the H200
+            // (bench/Engine/gpu-e5-extra.out).
             step = _record(() => _model.Forward(StepPlan.DecodeOnly(input, width, blocks, _cache.BlockSize), _cache), Recordings == 0);
         }
         catch
