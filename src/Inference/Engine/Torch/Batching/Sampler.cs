@@ -12,7 +12,8 @@ public readonly record struct RowSampling(double Temperature, double TopP, int T
 /// by argmax; sampled rows by temperature, drawing with a per-request random source so a seeded request gives the
 /// same tokens whatever else is in the batch. A row without top-k or top-p draws by inverse CDF over the whole
 /// vocabulary, which is exact and needs no sort; only rows that cut the distribution sort, and only as far as the
-/// largest k among them.
+/// largest k among them. Temporaries are reused in place where nothing else reads them (a scaled row of logits is
+/// as wide as the vocabulary).
 /// </summary>
 public static class Sampler
 {
@@ -54,11 +55,11 @@ public static class Sampler
             {
                 var p = parameters.narrow(0, 0, whole.Count);
                 var index = p.select(1, 0).to(ScalarType.Int64);
-                var cdf = (logits.index_select(0, index) * p.narrow(1, 1, 1)).softmax(1).cumsum(1);
+                var cdf = logits.index_select(0, index).mul_(p.narrow(1, 1, 1)).softmax(1).cumsum(1);
                 // The first token whose cumulative probability reaches the draw (scaled by the total, which rounding
                 // leaves a hair off 1).
-                var choice = cdf.lt(p.narrow(1, 2, 1) * cdf.narrow(1, vocab - 1, 1)).sum(1).clamp_max(vocab - 1);
-                picks = picks.index_copy(0, index, choice);
+                var choice = cdf.lt(p.narrow(1, 2, 1) * cdf.narrow(1, vocab - 1, 1)).sum(1).clamp_max_(vocab - 1);
+                picks.index_copy_(0, index, choice);
             }
 
             if (cut.Count > 0)
@@ -67,15 +68,15 @@ public static class Sampler
                 var index = p.select(1, 0).to(ScalarType.Int64);
                 var k = cut.Max(i => rows[i].TopK is > 0 and var tk && tk < vocab ? tk : vocab);
                 // values, ids: [S, k] sorted from the most likely down.
-                var (values, ids) = (logits.index_select(0, index) * p.narrow(1, 1, 1)).topk(k, 1);
+                var (values, ids) = logits.index_select(0, index).mul_(p.narrow(1, 1, 1)).topk(k, 1);
                 var probs = values.softmax(1);
                 var rank = arange(k, device: device).unsqueeze(0);
                 // Keep a token while its rank is under top_k and the mass before it is under top_p (the most likely
                 // token always stays).
-                var keep = rank.lt(p.narrow(1, 3, 1)).logical_and((probs.cumsum(1) - probs).lt(p.narrow(1, 4, 1)));
-                var cdf = (probs * keep.to(probs.dtype)).cumsum(1);
-                var choice = cdf.lt(p.narrow(1, 2, 1) * cdf.narrow(1, k - 1, 1)).sum(1, keepdim: true).clamp_max(k - 1);
-                picks = picks.index_copy(0, index, ids.gather(1, choice).squeeze(1));
+                var keep = rank.lt(p.narrow(1, 3, 1)).logical_and(probs.cumsum(1).sub_(probs).lt(p.narrow(1, 4, 1)));
+                var cdf = keep.to(probs.dtype).mul_(probs).cumsum(1);
+                var choice = cdf.lt(p.narrow(1, 2, 1) * cdf.narrow(1, k - 1, 1)).sum(1, keepdim: true).clamp_max_(k - 1);
+                picks.index_copy_(0, index, ids.gather(1, choice).squeeze(1));
             }
         }
 

@@ -265,8 +265,10 @@ public sealed class LlamaModel : IDisposable
     /// <summary>Rows from which <see cref="ProjectWide"/> asks for the transposed product (see there).</summary>
     private const int WideRows = 16;
 
-    /// <summary>residual + x · w, as one op when the weights are prepared.</summary>
-    private Tensor AddProjected(Tensor residual, Tensor x, Tensor w) => _transposed ? residual.addmm(x, w) : residual + F.linear(x, w);
+    /// <summary>residual + x · w; prepared, added into the residual stream in place (one op, no new tensor): a layer's
+    /// input is read only by its own norm and its two residual adds, and the stream starts as the step's own gather from
+    /// the embedding table.</summary>
+    private Tensor AddProjected(Tensor residual, Tensor x, Tensor w) => _transposed ? residual.addmm_(x, w) : residual + F.linear(x, w);
 
     /// <summary>Every weight tensor once (a tied head is the embedding).</summary>
     public IEnumerable<Tensor> Parameters()
@@ -382,7 +384,8 @@ public sealed class LlamaModel : IDisposable
         // heads: [N, H + 2 KVH, D], rotated (see RopeFor): rotate_half(x) is x rolled by half a head with the
         // first half's sines negated.
         var qkv = Project(Norm(x, w.AttnNorm), w.Qkv, w.QkvBias).view(n, h + 2 * kvh, d);
-        var heads = (qkv * cos).addcmul(qkv.roll(d / 2, -1), sin, 1);
+        var heads = qkv * cos;
+        heads = _transposed ? heads.addcmul_(qkv.roll(d / 2, -1), sin, 1) : heads.addcmul(qkv.roll(d / 2, -1), sin, 1);
         var q = heads.narrow(1, 0, h);
         var kv = heads.narrow(1, h, 2 * kvh);
         if (cache is not null && plan.WriteRows is not null)
@@ -435,7 +438,11 @@ public sealed class LlamaModel : IDisposable
         x = AddProjected(x, attention, w.O);
         var gateUp = ProjectWide(Norm(x, w.MlpNorm), w.GateUp, w.GateUpT);
         long inter = Config.IntermediateSize;
-        return AddProjected(x, F.silu(gateUp.narrow(1, 0, inter)).mul(gateUp.narrow(1, inter, inter)), w.Down);
+        var gate = gateUp.narrow(1, 0, inter);
+        // Prepared (never trained), SiLU × up is written over the gate half of the product, which nothing else reads:
+        // no [rows, intermediate] tensor is allocated for either.
+        var swiglu = _transposed ? gate.silu_().mul_(gateUp.narrow(1, inter, inter)) : F.silu(gate).mul(gateUp.narrow(1, inter, inter));
+        return AddProjected(x, swiglu, w.Down);
     }
 
     /// <summary>An extending sequence's cached keys then values, [2 KVH, blocks × blockSize, D]: a view when its
@@ -458,7 +465,8 @@ public sealed class LlamaModel : IDisposable
     {
         public static StepReads Of(StepPlan plan, KvCache? cache, long groups, ScalarType dtype) => new(
             plan.DecodeRows > 0 ? cache!.SequenceBlockRows(plan.DecodeBlocks!, plan.DecodeRows) : null,
-            plan.DecodeMask is { } mask ? zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity) : null,
+            // log(1) = 0 and log(0) = -∞, exactly: one op.
+            plan.DecodeMask?.to(dtype).log_(),
             [.. plan.Extends.Select(run => run.FirstBlock >= 0 ? null : cache!.HeadBlockRows(run.KeyBlocks))],
             [.. plan.Extends.Select(run => groups == 1 ? run.Mask : run.Mask.repeat(groups, 1))]);
     }
