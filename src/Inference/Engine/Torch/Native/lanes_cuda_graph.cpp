@@ -19,11 +19,12 @@ namespace {
 
 thread_local std::string last_error;
 
-// Capture cannot run on the legacy default stream TorchSharp's ops go to: the engine's thread switches to this side
-// stream around a warm-up and a capture, then back. Replays launch on the current (default) stream, so they are
-// ordered with the copies into a graph's inputs and the reads of its outputs.
-std::optional<c10::cuda::CUDAStream> side;
-std::optional<c10::cuda::CUDAStream> previous;
+// Capture cannot run on the legacy default stream TorchSharp's ops go to: an engine's thread switches to its own side
+// stream around a warm-up and a capture, then back (per thread, as libtorch's current stream is, so two engines in one
+// process never share one). Replays launch on the current (default) stream, so they are ordered with the copies into a
+// graph's inputs and the reads of its outputs.
+thread_local std::optional<c10::cuda::CUDAStream> side;
+thread_local std::optional<c10::cuda::CUDAStream> previous;
 
 int fail(const std::exception& e) {
   last_error = e.what();
