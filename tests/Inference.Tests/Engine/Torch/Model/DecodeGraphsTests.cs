@@ -29,8 +29,8 @@ public class DecodeGraphsTests
         const int Decoded = 24;
         var tokens = prompts.Select(p => Enumerable.Range(0, p + Decoded).Select(_ => random.Next(config.VocabSize)).ToArray()).ToArray();
         var bystander = Enumerable.Range(0, 20).Select(_ => random.Next(config.VocabSize)).ToArray();
-        var references = tokens.Select(t => Reference(model, t)).ToArray();
-        var bystanderReference = Reference(model, bystander);
+        var references = tokens.Select(t => LlamaModelTests.Reference(model, t)).ToArray();
+        var bystanderReference = LlamaModelTests.Reference(model, bystander);
 
         // Prompts (and a sequence that then sits out every padded step) prefill op by op.
         model.Forward(StepPlan.Build([.. prompts.Select((p, s) => new StepRow(tables[s], 0, tokens[s][..p])), new StepRow(bystanderTable, 0, bystander[..19])], cache.BlockSize, CPU), cache);
@@ -94,15 +94,4 @@ public class DecodeGraphsTests
     [InlineData(33, 48)]
     [InlineData(49, 64)]
     public void Block_tables_are_padded_to_few_shapes(int blocks, int padded) => Assert.Equal(padded, DecodeGraphs.BlocksFor(blocks));
-
-    private static Tensor Reference(LlamaModel model, int[] tokens)
-    {
-        var full = new long[1, tokens.Length];
-        for (var t = 0; t < tokens.Length; t++)
-        {
-            full[0, t] = tokens[t];
-        }
-
-        return model.Forward(StepPlan.Full(full, CPU), null);
-    }
 }

@@ -145,7 +145,7 @@ public class LlamaModelTests
     }
 
     /// <summary>Every position's logits from one pass over the whole sequence, without a cache.</summary>
-    private static Tensor Reference(LlamaModel model, int[] tokens)
+    internal static Tensor Reference(LlamaModel model, int[] tokens)
     {
         var full = new long[1, tokens.Length];
         for (var t = 0; t < tokens.Length; t++)
