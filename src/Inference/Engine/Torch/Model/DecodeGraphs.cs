@@ -93,14 +93,13 @@ public sealed class DecodeGraphs : IDisposable
         }
 
         var key = (Rows: RowsFor(rows.Count), Blocks: BlocksFor(longest));
-        var values = Inputs(rows, key.Rows, key.Blocks);
         if (_shapes.TryGetValue(key, out var shape))
         {
-            DeviceCopies.CopyInto(shape.Input, values);
+            DeviceCopies.CopyInto(shape.Input, Inputs(rows, key.Rows, key.Blocks, shape.Host));
         }
         else
         {
-            shape = Record(key.Rows, key.Blocks, values);
+            shape = Record(key.Rows, key.Blocks, Inputs(rows, key.Rows, key.Blocks, new long[StepPlan.DecodeOnlyLength(key.Rows, key.Blocks)]));
         }
 
         shape.LastUse = ++_clock;
@@ -108,12 +107,12 @@ public sealed class DecodeGraphs : IDisposable
         return true;
     }
 
-    /// <summary>The step's buffer (see <see cref="StepPlan.DecodeOnly"/>), padded to <paramref name="width"/> rows
-    /// of <paramref name="blocks"/> blocks with the scratch block.</summary>
-    private long[] Inputs(IReadOnlyList<StepRow> rows, int width, int blocks)
+    /// <summary>Writes the step's buffer (see <see cref="StepPlan.DecodeOnly"/>), padded to <paramref name="width"/>
+    /// rows of <paramref name="blocks"/> blocks with the scratch block, over every entry of <paramref name="buffer"/>:
+    /// each shape keeps its host buffer, since at 256 rows one is past the large-object threshold.</summary>
+    private long[] Inputs(IReadOnlyList<StepRow> rows, int width, int blocks, long[] buffer)
     {
         int size = _cache.BlockSize, scratch = _cache.ScratchBlock, tablesAt = 3 * width, lengthsAt = tablesAt + width * blocks;
-        var buffer = new long[StepPlan.DecodeOnlyLength(width, blocks)];
         for (var r = 0; r < width; r++)
         {
             var real = r < rows.Count;
@@ -161,7 +160,7 @@ public sealed class DecodeGraphs : IDisposable
         }
 
         Recordings++;
-        var shape = new Shape(input, step);
+        var shape = new Shape(input, values, step);
         _shapes[(width, blocks)] = shape;
         return shape;
     }
@@ -176,9 +175,12 @@ public sealed class DecodeGraphs : IDisposable
         _shapes.Clear();
     }
 
-    private sealed class Shape(Tensor input, IRecordedStep step) : IDisposable
+    private sealed class Shape(Tensor input, long[] host, IRecordedStep step) : IDisposable
     {
         public Tensor Input { get; } = input;
+
+        /// <summary>The host side of <see cref="Input"/>, rewritten each step.</summary>
+        public long[] Host { get; } = host;
 
         public IRecordedStep Step { get; } = step;
 
