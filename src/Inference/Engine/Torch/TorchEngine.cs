@@ -638,8 +638,8 @@ public sealed partial class TorchEngine : IInferenceEngine, IDisposable
     }
 
     /// <summary>One step's logits: replayed from a CUDA graph when it only decodes, else issued op by op. A graph that
-    /// cannot be recorded turns graphs off for good (logged once) and the step runs op by op: its warm-up wrote the same
-    /// keys and values the step writes again.</summary>
+    /// cannot be recorded turns graphs off for good (logged once) and the step runs op by op: a capture runs nothing,
+    /// and a warm-up before it wrote the same keys and values the step writes again.</summary>
     private Tensor Forward(IReadOnlyList<StepRow> rows)
     {
         if (_graphs is not null)
