@@ -107,6 +107,41 @@ public class TorchPrefixCacheTests
         Assert.Equal(16, pace.Budget(decoding: 4)); // never below a block
     }
 
+    [Fact]
+    public void While_a_prompt_is_prefilled_beside_decodes_every_eighth_step_is_decode_only_and_retunes_the_target()
+    {
+        var pace = new Lanes.Inference.Engine.Torch.Batching.PrefillPace(stretch: 1.5, cap: 4096, blockSize: 16);
+        // No decode-only step timed yet (the prompt arrived with the others' first decode step): still probed.
+        for (var step = 0; step < Lanes.Inference.Engine.Torch.Batching.PrefillPace.ProbeEvery - 1; step++)
+        {
+            Assert.Equal(16, pace.Budget(decoding: 4));
+            pace.Record(TimeSpan.FromMilliseconds(30), prefilled: 16, decoding: 4);
+        }
+
+        Assert.Equal(0, pace.Budget(decoding: 4));
+        Assert.Equal(4096, pace.Budget(decoding: 0)); // with nobody decoding there is nothing to probe
+        pace.Record(TimeSpan.FromMilliseconds(20), prefilled: 0, decoding: 4); // target now 30 ms
+        Assert.Equal(16, pace.Budget(decoding: 4));
+        pace.Record(TimeSpan.FromMilliseconds(15), prefilled: 16, decoding: 4);
+        Assert.Equal(32, pace.Budget(decoding: 4));
+
+        // The running sequences' contexts grow: later probes find decode-only steps at 40 ms, and a chunk that took
+        // 60 ms (twice the target before) then keeps its size instead of halving.
+        for (var step = 1; step < Lanes.Inference.Engine.Torch.Batching.PrefillPace.ProbeEvery - 1; step++)
+        {
+            pace.Record(TimeSpan.FromMilliseconds(30), prefilled: 32, decoding: 4);
+        }
+
+        Assert.Equal(0, pace.Budget(decoding: 4));
+        for (var probe = 0; probe < 30; probe++)
+        {
+            pace.Record(TimeSpan.FromMilliseconds(40), prefilled: 0, decoding: 4);
+        }
+
+        pace.Record(TimeSpan.FromMilliseconds(60), prefilled: 32, decoding: 4);
+        Assert.InRange(pace.Budget(decoding: 4), 31, 32);
+    }
+
     private static async Task<Reply> Generate(TorchEngine engine, ChatTurn[] turns, string? scope, int tokens = 12, Action? firstChunk = null)
     {
         var text = "";

@@ -7,17 +7,30 @@ namespace Lanes.Inference.Engine.Torch.Batching;
 /// token than an early one, and feedback follows that where an average would lag. With nothing decoding, a step
 /// prefills as much as the cap allows. Measured on the device the engine runs on, so one setting holds on a CPU and
 /// on a GPU, where a token of prefill costs a very different share of a step.
+/// <para>
+/// What a decode-only step costs grows as the decoding sequences' contexts do (each reads every position before it),
+/// and while a prompt is prefilled every step would carry a chunk, so the target would stay what it was when the
+/// prompt arrived: beside a 4,000-token prompt on the benchmark CPU, seven sequences' decode-only steps went from
+/// 24.5 ms before it to 38.1 ms over its 23 s of prefill (one-block chunks). So every <see cref="ProbeEvery"/>th step
+/// beside decodes leaves the prompt out and is timed as a decode-only step; its running sequences get a step at
+/// their own pace too.
+/// </para>
 /// </summary>
 internal sealed class PrefillPace
 {
     /// <summary>Weight of the newest decode-only step in its running average.</summary>
     private const double Smoothing = 0.2;
 
+    /// <summary>Steps that prefill beside decodes between two decode-only steps (one step in this many gives the prompt
+    /// nothing: its time to first token grows by about that share).</summary>
+    public const int ProbeEvery = 8;
+
     private readonly double _stretch;
     private readonly int _cap;
     private readonly int _blockSize;
     private double _decodeStep;
     private int _chunk;
+    private int _sinceDecodeOnly;
 
     public PrefillPace(double stretch, int cap, int blockSize)
     {
@@ -25,8 +38,9 @@ internal sealed class PrefillPace
         _chunk = blockSize;
     }
 
-    /// <summary>Prompt tokens the next step may prefill with <paramref name="decoding"/> sequences decoding in it.</summary>
-    public int Budget(int decoding) => decoding == 0 ? _cap : _chunk;
+    /// <summary>Prompt tokens the next step may prefill with <paramref name="decoding"/> sequences decoding in it: none
+    /// when it is time to time a decode-only step again.</summary>
+    public int Budget(int decoding) => decoding == 0 ? _cap : _sinceDecodeOnly >= ProbeEvery - 1 ? 0 : _chunk;
 
     /// <summary>What a step that prefilled <paramref name="prefilled"/> tokens beside <paramref name="decoding"/>
     /// decoding sequences took.</summary>
@@ -35,17 +49,23 @@ internal sealed class PrefillPace
         var seconds = took.TotalSeconds;
         if (prefilled == 0)
         {
+            _sinceDecodeOnly = 0;
             _decodeStep = _decodeStep <= 0 ? seconds : _decodeStep + Smoothing * (seconds - _decodeStep);
         }
-        else if (decoding > 0 && _decodeStep > 0 && seconds > 0)
+        else if (decoding > 0)
         {
-            // Scale the chunk by how far the step was from its target (a quarter to twice the tokens).
-            var correction = Math.Clamp(_stretch * _decodeStep / seconds, 0.25, 2.0);
-            // Never below a block: a smaller chunk costs less (attending to a 4,000-token past on the benchmark model, a
-            // layer took 1.40 ms for 16 new tokens, 0.52 ms for 4), but a step's fixed costs stay, and with a quarter
-            // block as the floor the long prompt waited 37-80 s instead of 13-18 s while its neighbours' p99 gap did not
-            // reliably improve (measured on this CPU; see docs/benchmarks.md).
-            _chunk = (int)Math.Clamp(prefilled * correction, _blockSize, _cap);
+            // Counted even before any decode-only step was timed, so the first probe comes within ProbeEvery steps.
+            _sinceDecodeOnly++;
+            if (_decodeStep > 0 && seconds > 0)
+            {
+                // Scale the chunk by how far the step was from its target (a quarter to twice the tokens).
+                var correction = Math.Clamp(_stretch * _decodeStep / seconds, 0.25, 2.0);
+                // Never below a block: a smaller chunk costs less (attending to a 4,000-token past on the benchmark
+                // model, a layer took 1.40 ms for 16 new tokens, 0.52 ms for 4), but a step's fixed costs stay, and
+                // with a quarter block as the floor the long prompt waited 37-80 s instead of 13-18 s while its
+                // neighbours' p99 gap did not reliably improve (measured on this CPU; see docs/benchmarks.md).
+                _chunk = (int)Math.Clamp(prefilled * correction, _blockSize, _cap);
+            }
         }
     }
 }
