@@ -11,9 +11,9 @@ namespace Lanes.Inference.Engine.Torch.Batching;
 /// What a decode-only step costs grows as the decoding sequences' contexts do (each reads every position before it),
 /// and while a prompt is prefilled every step would carry a chunk, so the target would stay what it was when the
 /// prompt arrived: beside a 4,000-token prompt on the benchmark CPU, seven sequences' decode-only steps went from
-/// 24.5 ms before it to 38.1 ms over its 23 s of prefill (one-block chunks). So every <see cref="ProbeEvery"/>th step
-/// beside decodes leaves the prompt out and is timed as a decode-only step; its running sequences get a step at
-/// their own pace too.
+/// 24.5 ms before it to 38.1 ms over its 23 s of prefill (in a trial of half-block chunks). So every
+/// <see cref="ProbeEvery"/>th step beside decodes leaves the prompt out and is timed as a decode-only step; its
+/// running sequences get a step at their own pace too.
 /// </para>
 /// </summary>
 internal sealed class PrefillPace
