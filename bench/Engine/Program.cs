@@ -71,7 +71,7 @@ if (scenario is "all" or "agent-loop" or "long-prompt")
         NullLogger<TorchEngine>.Instance);
     if (scenario is "all" or "agent-loop")
     {
-        using var agents = Long(1.5);
+        using var agents = Long(new TorchEngineOptions().PrefillStretch);
         await AgentLoop.RunAsync(agents, tenants: 8, turns: 10, prefix: 2000, requestTokens: 24, answerTokens: 16);
     }
 

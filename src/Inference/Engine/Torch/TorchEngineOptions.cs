@@ -56,7 +56,8 @@ public sealed class TorchEngineOptions
 
     /// <summary>How much longer than a decode-only step a step may take when it also prefills a prompt: the prompt
     /// is cut into chunks that keep running sequences' inter-token latency within this factor (measured as the
-    /// engine runs, so it holds on any device).</summary>
+    /// engine runs, so it holds on any device). 1.25 rather than 1.5: on the E3 bench (docs/benchmarks.md, session
+    /// 18) it gave the lower inter-token p99 in all five runs for a first token about a quarter later.</summary>
     [Range(1.05, 100.0)]
-    public double PrefillStretch { get; set; } = 1.5;
+    public double PrefillStretch { get; set; } = 1.25;
 }

@@ -103,8 +103,11 @@ public class TorchPrefixCacheTests
         pace.Record(TimeSpan.FromMilliseconds(60), prefilled: 32, decoding: 4);
         Assert.Equal(16, pace.Budget(decoding: 4)); // later chunks cost more per token: halved
 
-        pace.Record(TimeSpan.FromMilliseconds(300), prefilled: 16, decoding: 4);
-        Assert.Equal(16, pace.Budget(decoding: 4)); // never below a block
+        pace.Record(TimeSpan.FromMilliseconds(60), prefilled: 16, decoding: 4);
+        Assert.Equal(8, pace.Budget(decoding: 4)); // below a block when a block costs too much
+
+        pace.Record(TimeSpan.FromMilliseconds(300), prefilled: 8, decoding: 4);
+        Assert.Equal(8, pace.Budget(decoding: 4)); // never below half a block
     }
 
     [Fact]

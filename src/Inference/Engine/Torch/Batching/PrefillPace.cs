@@ -27,14 +27,21 @@ internal sealed class PrefillPace
 
     private readonly double _stretch;
     private readonly int _cap;
-    private readonly int _blockSize;
+    private readonly int _floor;
     private double _decodeStep;
     private int _chunk;
     private int _sinceDecodeOnly;
 
     public PrefillPace(double stretch, int cap, int blockSize)
     {
-        (_stretch, _cap, _blockSize) = (stretch, cap, blockSize);
+        (_stretch, _cap) = (stretch, cap);
+        // Never below half a block. Late in a long prompt a chunk's cost is its attention to every position before it
+        // (16 new tokens against a 4,000-token past: 1.0 ms a layer on the benchmark model, 0.37 ms for 4), so with a
+        // whole block as the floor the chunk stops shrinking there and running sequences' steps took 1.5-1.6 times a
+        // decode-only step, not the stretch asked for; half a block held it (E3 p99/p50 1.56-1.87 in four runs
+        // against 1.96-2.82 in five), for a first token about twice as late (19-25 s against 11 s). A quarter block
+        // did no better in a trial run (2.10) and made the prompt wait as long (docs/benchmarks.md, session 19).
+        _floor = Math.Max(1, blockSize / 2);
         _chunk = blockSize;
     }
 
@@ -60,11 +67,7 @@ internal sealed class PrefillPace
             {
                 // Scale the chunk by how far the step was from its target (a quarter to twice the tokens).
                 var correction = Math.Clamp(_stretch * _decodeStep / seconds, 0.25, 2.0);
-                // Never below a block: a smaller chunk costs less (attending to a 4,000-token past on the benchmark
-                // model, a layer took 1.40 ms for 16 new tokens, 0.52 ms for 4), but a step's fixed costs stay, and
-                // with a quarter block as the floor the long prompt waited 37-80 s instead of 13-18 s while its
-                // neighbours' p99 gap did not reliably improve (measured on this CPU; see docs/benchmarks.md).
-                _chunk = (int)Math.Clamp(prefilled * correction, _blockSize, _cap);
+                _chunk = (int)Math.Clamp(prefilled * correction, _floor, _cap);
             }
         }
     }
