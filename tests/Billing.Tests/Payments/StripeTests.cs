@@ -46,8 +46,17 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         var tenant = await NewTenantAsync();
         var id = $"sub_{Guid.NewGuid():N}"[..20];
         var sub = billing.Stripe.PutSubscription(id, customer, tenant.Id, "active", price, Now.AddDays(-1), Now.AddDays(29));
-        Assert.Equal(HttpStatusCode.OK, (await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionCreated, sub))).StatusCode);
+        var created = $"evt_{Guid.NewGuid():N}";
+        Assert.Equal(HttpStatusCode.OK, (await billing.DeliverAsync(billing.Event(EventTypes.CustomerSubscriptionCreated, sub, created))).StatusCode);
         await LanesSubscription(tenant.Id, s => s is { IsLive: true }, "the subscription to start");
+        // The subscription is live as soon as the event's job has synced it, before the job records the event as
+        // processed; until then the nightly reconciliation would take the event as one whose job never ran and sync
+        // again, as "stripe", whatever a test has since changed in Stripe.
+        await Eventually.Get(async () =>
+        {
+            await using var query = billing.Get<IDocumentStore>().QuerySession();
+            return await query.LoadAsync<StripeEventReceipt>(created);
+        }, r => r?.ProcessedAt is not null, TimeSpan.FromSeconds(30), "the subscription's event to be processed");
         return (tenant, id);
     }
 
