@@ -31,6 +31,16 @@ public static class PageChecks
         return JsonSerializer.Deserialize<List<string>>(json) ?? [];
     }
 
+    /// <summary>Waits until a tooltip is fully shown and no popover (a tooltip, a menu) is part way through fading in or
+    /// out: axe judges text as it is drawn at that moment, and a half-transparent tooltip is not what anyone reads.</summary>
+    public static Task WaitForShownTooltipAsync(this IPage page) => page.WaitForFunctionAsync("""
+        () => {
+          const popovers = [...document.querySelectorAll('.mud-popover')].map(el => [el, getComputedStyle(el)]);
+          const settled = popovers.every(([, s]) => s.display === 'none' || s.visibility === 'hidden' || s.opacity === '0' || s.opacity === '1');
+          return settled && popovers.some(([el, s]) => el.classList.contains('mud-tooltip') && el.classList.contains('mud-popover-open') && s.opacity === '1');
+        }
+        """);
+
     /// <summary>Screenshots the page at its current width and fails with every accessibility and clipping problem
     /// found, so one run lists them all.</summary>
     public static async Task<IReadOnlyList<string>> CheckAsync(this IPage page, LanesOnLoopback lanes, string name)

@@ -36,11 +36,11 @@ internal sealed class PrefillPace
     {
         (_stretch, _cap) = (stretch, cap);
         // Never below half a block. Late in a long prompt a chunk's cost is its attention to every position before it
-        // (16 new tokens against a 4,000-token past: 1.0 ms a layer on the benchmark model, 0.37 ms for 4), so with a
-        // whole block as the floor the chunk stops shrinking there and running sequences' steps took 1.5-1.6 times a
-        // decode-only step, not the stretch asked for; half a block held it (E3 p99/p50 1.56-1.87 in four runs
-        // against 1.96-2.82 in five), for a first token about twice as late (19-25 s against 11 s). A quarter block
-        // did no better in a trial run (2.10) and made the prompt wait as long (docs/benchmarks.md, session 19).
+        // (16 new tokens against a 4,000-token past: 1.0 ms a layer on the benchmark model, 0.41 ms for 4), so with a
+        // whole block as the floor the chunk stopped shrinking there and running sequences' steps took 1.5-1.6 times
+        // a decode-only step, not the stretch asked for; half a block held it, for a first token about twice as late
+        // while others decode. Measured on a 2-vCPU Xeon (docs/benchmarks.md, session 19: E3 median 1.84 against
+        // 2.09); a quarter block did no better there, and on session 18's AMD EPYC half a block made no difference.
         _floor = Math.Max(1, blockSize / 2);
         _chunk = blockSize;
     }
