@@ -37,7 +37,7 @@ internal sealed class PrefillPace
         (_stretch, _cap) = (stretch, cap);
         // Never below half a block. Late in a long prompt a chunk's cost is its attention to every position before it
         // (16 new tokens against a 4,000-token past: 1.0 ms a layer on the benchmark model, 0.41 ms for 4), so with a
-        // whole block as the floor the chunk stopped shrinking there and running sequences' steps took 1.5-1.6 times
+        // whole block as the floor the chunk stopped shrinking there and running sequences' steps took 1.55-1.77 times
         // a decode-only step, not the stretch asked for; half a block held it, for a first token about twice as late
         // while others decode. Measured on a 2-vCPU Xeon (docs/benchmarks.md, session 19: E3 median 1.84 against
         // 2.09); a quarter block did no better there, and on session 18's AMD EPYC half a block made no difference.
