@@ -52,13 +52,16 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         // The subscription is live as soon as the event's job has synced it, before the job records the event as
         // processed; until then the nightly reconciliation would take the event as one whose job never ran and sync
         // again, as "stripe", whatever a test has since changed in Stripe.
-        await Eventually.Get(async () =>
-        {
-            await using var query = billing.Get<IDocumentStore>().QuerySession();
-            return await query.LoadAsync<StripeEventReceipt>(created);
-        }, r => r?.ProcessedAt is not null, TimeSpan.FromSeconds(30), "the subscription's event to be processed");
+        await ProcessedAsync(created);
         return (tenant, id);
     }
+
+    /// <summary>Waits until the webhook job has recorded the event as processed (its last step).</summary>
+    private Task<StripeEventReceipt?> ProcessedAsync(string eventId) => Eventually.Get(async () =>
+    {
+        await using var query = billing.Get<IDocumentStore>().QuerySession();
+        return await query.LoadAsync<StripeEventReceipt>(eventId);
+    }, r => r?.ProcessedAt is not null, TimeSpan.FromSeconds(30), $"event {eventId} to be processed");
 
     [Fact]
     public async Task Checkout_creates_one_customer_per_tenant_and_a_subscription_session_for_the_plans_price()
@@ -109,11 +112,7 @@ public class StripeTests(BillingWithStripe billing) : IClassFixture<BillingWithS
         Assert.Contains("duplicate", await second.Content.ReadAsStringAsync());
         var s = await LanesSubscription(tenant.Id, s => s is { IsLive: true }, "the checkout to activate the subscription");
         Assert.Equal((6, "sub_twice"), (s.ReservedLanesAt(Now), s.StripeSubscriptionId));
-        await Eventually.Get(async () =>
-        {
-            await using var query = billing.Get<IDocumentStore>().QuerySession();
-            return await query.LoadAsync<StripeEventReceipt>("evt_twice");
-        }, r => r?.ProcessedAt is not null, TimeSpan.FromSeconds(30), "the event to be processed");
+        await ProcessedAsync("evt_twice");
         await using var events = billing.Get<IDocumentStore>().QuerySession(Tenant.MartenTenantOf(tenant.Id));
         var stream = await events.Events.FetchStreamAsync(SubscriptionStreams.For(tenant.Id));
         Assert.Single(stream, e => e.Data is SubscriptionStarted);
