@@ -3,6 +3,7 @@ using Lanes.Billing.Leases;
 using Lanes.Inference.Budgets;
 using Lanes.Shared.Windows;
 using Lanes.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Lanes.Inference.Tests.Budgets;
@@ -14,7 +15,7 @@ public class LeaseBookTests(BillingHost host) : IClassFixture<BillingHost>
     private static readonly IOptions<BudgetLeaseOptions> Options = Microsoft.Extensions.Options.Options.Create(new BudgetLeaseOptions());
 
     private LeaseBook Book() =>
-        new(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), $"book-test/{Guid.NewGuid():N}", ILeasePools.ForKey, Options, host.Clock);
+        new(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), $"book-test/{Guid.NewGuid():N}", ILeasePools.ForKey, Options, host.Clock);
 
     private Window Window => WindowSchedule.At(host.Clock.GetUtcNow(), TimeSpan.FromHours(8));
 

@@ -5,6 +5,7 @@ using Lanes.Inference.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Lanes.Shared.Windows;
 using Lanes.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Lanes.Inference.Tests.Budgets;
@@ -26,8 +27,8 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     {
         var tenant = Guid.NewGuid();
         var window = WindowSchedule.At(host.Clock.GetUtcNow(), TimeSpan.FromHours(8));
-        var one = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
-        var two = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var one = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
+        var two = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
 
         var counted = 0;
         for (var i = 0; i < 30; i++)
@@ -35,7 +36,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
             counted += await (i % 2 == 0 ? one : two).TryCountAsync(tenant, window, limit: 10, CancellationToken.None) is null ? 0 : 1;
         }
 
-        var restarted = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var restarted = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
         Assert.Equal(10, counted);
         Assert.Null(await restarted.TryCountAsync(tenant, window, limit: 10, CancellationToken.None));
     }
@@ -45,8 +46,8 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     {
         var tenant = Guid.NewGuid();
         var window = WindowSchedule.At(host.Clock.GetUtcNow(), TimeSpan.FromHours(8));
-        var busy = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
-        var idle = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var busy = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
+        var idle = new RequestWindows(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
 
         Assert.NotNull(await idle.TryCountAsync(tenant, window, limit: 4, CancellationToken.None)); // leases 1 of 4
         var before = 0;
@@ -69,8 +70,8 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     public async Task Two_gateways_budgets_together_never_hold_more_than_the_key_budget_and_unused_slices_return()
     {
         var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
-        var one = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
-        var two = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var one = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
+        var two = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
         var now = host.Clock.GetUtcNow();
 
         var holds = new List<Hold>();
@@ -101,7 +102,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     public async Task A_key_idle_on_a_pool_with_plenty_left_keeps_its_slice_and_gives_back_what_it_did_not_spend_when_idle_long()
     {
         var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
-        var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
         var now = host.Clock.GetUtcNow();
         var pool = (LeasePools.ForKey(key.Id), WindowSchedule.At(now, key.WindowLength).Start);
         var (first, _) = await ledger.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases a 0.25 slice; 0.75 left for others
@@ -127,8 +128,8 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     public async Task Once_another_gateway_is_refused_from_the_pool_a_key_idle_here_gives_back_all_but_one_requests_worth_and_the_other_is_served()
     {
         var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
-        var idle = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
-        var busy = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var idle = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
+        var busy = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
         var now = host.Clock.GetUtcNow();
         var (first, _) = await idle.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases 0.25 of 1
         idle.Settle(first!, 0.1m);
@@ -155,7 +156,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     public async Task A_lowered_budget_applies_at_once_though_a_bigger_slice_was_leased_under_the_old_one()
     {
         var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
-        var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
         var now = host.Clock.GetUtcNow();
         var (first, _) = await ledger.TryHoldAsync(key, 0.1m, now, CancellationToken.None); // leases a 0.25 slice
         ledger.Settle(first!, 0.1m);
@@ -171,7 +172,7 @@ public class LeasedAllowanceTests(BillingHost host) : IClassFixture<BillingHost>
     public async Task A_request_that_waited_across_a_window_boundary_counts_in_the_new_window_and_does_not_roll_the_key_back()
     {
         var key = (new ApiKey { Id = Guid.NewGuid(), BudgetUsd = 1m, WindowLength = TimeSpan.FromHours(8) }).ToStatus();
-        var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock), Gateway(), Options, host.Clock);
+        var ledger = new BudgetLedger(host.Get<LeasePools>(), new LeaseCircuit(Options, host.Clock, NullLogger<LeaseCircuit>.Instance), Gateway(), Options, host.Clock);
         var window = WindowSchedule.At(host.Clock.GetUtcNow(), key.WindowLength);
         var (current, _) = await ledger.TryHoldAsync(key, 0.2m, window.Start.AddMinutes(1), CancellationToken.None);
 
