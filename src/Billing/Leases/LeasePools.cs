@@ -38,19 +38,27 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
             throw new ArgumentOutOfRangeException(nameof(wanted), "A grant asks for a positive amount of at least its minimum.");
         }
 
+        return await ReconnectingAsync(
+            c => TryGrantAsync(pool, windowStart, holder, capacity, wanted, minimum, spendable, alreadyUsed, budgetOfKey, c), ct);
+    }
+
+    /// <summary>Runs a lease call, and once more on a fresh connection when the first failed on a connection that died.</summary>
+    /// <remarks>Note: a pooled connection that died with the server (PostgreSQL restarted since it was last used, or a
+    /// network that reset it) fails on its first use, and so would every other idle one: a request waiting for this
+    /// call would be refused for a database that is back. So the idle connections are dropped and the call asked once
+    /// more. Every lease call may run twice: a grant that did commit before its connection broke is held by its holder,
+    /// within the capacity, and given back when unused; a renewal only raises; a return says what to keep.</remarks>
+    private async Task<T> ReconnectingAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken ct)
+    {
         try
         {
-            return await TryGrantAsync(pool, windowStart, holder, capacity, wanted, minimum, spendable, alreadyUsed, budgetOfKey, ct);
+            return await call(ct);
         }
-        catch (NpgsqlException e) when (e.IsTransient && !ct.IsCancellationRequested)
+        catch (NpgsqlException e) when (e.IsTransient && e.InnerException is not TimeoutException && !ct.IsCancellationRequested)
         {
-            // A pooled connection that died with the server (PostgreSQL restarted since it was last used) fails on its
-            // first use, and so would every other idle one: a request waiting for this grant would be refused for a
-            // database that is back. Drop them and ask once more on a fresh connection. Asking twice is safe: a grant
-            // that did commit before the connection broke is held by this holder, within the capacity, and given back
-            // when unused.
+            // Not after a timeout: a database that is slow or silent would only be waited for twice.
             database.Clear();
-            return await TryGrantAsync(pool, windowStart, holder, capacity, wanted, minimum, spendable, alreadyUsed, budgetOfKey, ct);
+            return await call(ct);
         }
     }
 
@@ -127,20 +135,27 @@ public sealed class LeasePools(NpgsqlDataSource database) : ILeasePools
     /// committed but looked failed can be sent again.</summary>
     public async Task ReleaseAsync(string pool, DateTimeOffset windowStart, string holder, decimal keep, CancellationToken ct = default)
     {
-        await using var command = database.CreateCommand($"""
-            with old as (select held from {Holds} where pool = $1 and window_start = $2 and holder = $3 for update),
-            h as (update {Holds} set held = least(held, $4), ceiling = least(ceiling, $4)
-                  where pool = $1 and window_start = $2 and holder = $3 and held > $4)
-            update {Pools} p set granted = greatest(0, p.granted - (old.held - $4))
-            from old where p.pool = $1 and p.window_start = $2 and old.held > $4
-            """);
-        Sql.AddParameters(command.Parameters, pool, windowStart.UtcDateTime, holder, Math.Max(0m, keep));
-        await command.ExecuteNonQueryAsync(ct);
+        await ReconnectingAsync(async c =>
+        {
+            await using var command = database.CreateCommand($"""
+                with old as (select held from {Holds} where pool = $1 and window_start = $2 and holder = $3 for update),
+                h as (update {Holds} set held = least(held, $4), ceiling = least(ceiling, $4)
+                      where pool = $1 and window_start = $2 and holder = $3 and held > $4)
+                update {Pools} p set granted = greatest(0, p.granted - (old.held - $4))
+                from old where p.pool = $1 and p.window_start = $2 and old.held > $4
+                """);
+            Sql.AddParameters(command.Parameters, pool, windowStart.UtcDateTime, holder, Math.Max(0m, keep));
+            await command.ExecuteNonQueryAsync(c);
+            return true;
+        }, ct);
     }
 
     /// <summary>The holder's heartbeat: marks it alive and raises each listed lease's ceiling to what it asks (never
     /// past what it holds). Returns the leases as the database has them, so a holder learns what was reclaimed.</summary>
-    public async Task<IReadOnlyList<HeldLease>> RenewAsync(string holder, IReadOnlyCollection<LeaseRenewal> leases, CancellationToken ct = default)
+    public Task<IReadOnlyList<HeldLease>> RenewAsync(string holder, IReadOnlyCollection<LeaseRenewal> leases, CancellationToken ct = default) =>
+        ReconnectingAsync(c => TryRenewAsync(holder, leases, c), ct);
+
+    private async Task<IReadOnlyList<HeldLease>> TryRenewAsync(string holder, IReadOnlyCollection<LeaseRenewal> leases, CancellationToken ct)
     {
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(Heartbeat(holder));
