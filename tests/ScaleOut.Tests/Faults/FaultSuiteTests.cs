@@ -237,8 +237,9 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output) 
         if (refusals.Count > 0)
         {
             var slowest = refusals.Max(r => r.Took);
+            var which = refusals.FindIndex(r => r.Took == slowest) + 1;
             report.Row($"a key with no lease gets 503 within {RefusalBound.TotalSeconds:0} s",
-                $"{refusals.Count(r => r.Status == HttpStatusCode.ServiceUnavailable)} of {refusals.Count} were 503, slowest {slowest.TotalMilliseconds:0} ms",
+                $"{refusals.Count(r => r.Status == HttpStatusCode.ServiceUnavailable)} of {refusals.Count} were 503, slowest {slowest.TotalMilliseconds:0} ms (request {which})",
                 refusals.All(r => r.Status == HttpStatusCode.ServiceUnavailable) && slowest <= RefusalBound);
         }
 
