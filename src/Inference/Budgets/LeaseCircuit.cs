@@ -24,7 +24,7 @@ public sealed partial class LeaseCircuit(IOptions<BudgetLeaseOptions> options, T
             var now = clock.GetUtcNow();
             if (now < _openUntil || (_probing && _openUntil != DateTimeOffset.MinValue))
             {
-                Log.RefusedAtOnce(logger, (_openUntil - now).TotalMilliseconds);
+                Log.RefusedAtOnce(logger, Math.Max(0, (_openUntil - now).TotalMilliseconds));
                 throw new TimeoutException("The budget database failed a moment ago; not asking it again yet.");
             }
 
@@ -112,7 +112,7 @@ public sealed partial class LeaseCircuit(IOptions<BudgetLeaseOptions> options, T
         public static partial void LostRace(ILogger logger, string sqlState, double waitedMs);
 
         [LoggerMessage(EventId = 4310, Level = LogLevel.Debug,
-            Message = "A lease call was refused at once: the budget database failed a moment ago (asked again in {LeftMs:0} ms)")]
+            Message = "A lease call was refused at once: the budget database failed a moment ago ({LeftMs:0} ms until it is asked again; 0 while another call is asking it)")]
         public static partial void RefusedAtOnce(ILogger logger, double leftMs);
     }
 }
