@@ -144,10 +144,7 @@ public sealed class FaultFleet : BillingHost
     }
 }
 
-/// <remarks>Note: run alone, after the other collections. Its criteria are latencies (a 503 within 1 s): on two cores,
-/// beside the other collections' gateway fleets (killed, restarted, flooded meanwhile), a blackhole scenario's slowest
-/// 503 went from its usual 0.76 s to 1.4 s (seen twice in full runs, never with the suite alone).</remarks>
-[CollectionDefinition(Name, DisableParallelization = true)]
+[CollectionDefinition(Name)]
 public sealed class FaultCollection : ICollectionFixture<FaultFleet>
 {
     public const string Name = "Fault injection: two gateways behind a database proxy";

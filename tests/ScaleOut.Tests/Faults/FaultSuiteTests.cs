@@ -30,12 +30,6 @@ public sealed class FaultSuiteTests(FaultFleet fleet, ITestOutputHelper output) 
     public Task Database_blackholed_for_five_seconds() =>
         OutageAsync("database blackholed 5 s", () => { fleet.Proxy.Blackhole(); return Task.CompletedTask; }, TimeSpan.FromSeconds(5), fleet.Proxy.Restore);
 
-    /// <summary>Past Npgsql's command timeout (30 s), when it sends PostgreSQL cancel requests that wait on the silent
-    /// database; with those waits on the thread pool, 503s that take 750 ms took up to 3 s.</summary>
-    [Fact]
-    public Task Database_blackholed_for_forty_five_seconds() =>
-        OutageAsync("database blackholed 45 s", () => { fleet.Proxy.Blackhole(); return Task.CompletedTask; }, TimeSpan.FromSeconds(45), fleet.Proxy.Restore);
-
     [Fact]
     public Task Database_refusing_connections_for_sixty_seconds() =>
         OutageAsync("database refused 60 s", () => { fleet.Proxy.Refuse(); return Task.CompletedTask; }, TimeSpan.FromSeconds(60), fleet.Proxy.Restore);
