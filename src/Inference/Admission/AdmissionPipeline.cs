@@ -20,7 +20,7 @@ namespace Lanes.Inference.Admission;
 /// The data plane's decisions, in the order a request meets them: key, subscription, model, context, request
 /// window, budget hold, lane. Everything here is in memory; nothing waits on the database.
 /// </summary>
-public sealed class AdmissionPipeline(
+public sealed partial class AdmissionPipeline(
     KeyDirectory keys,
     BudgetLedger budgets,
     PlacementService placement,
@@ -32,7 +32,8 @@ public sealed class AdmissionPipeline(
     UsageMeter meter,
     GatewayMetrics metrics,
     RequestDrain drain,
-    TimeProvider clock)
+    TimeProvider clock,
+    ILogger<AdmissionPipeline> logger)
 {
     public TimeProvider Clock => clock;
 
@@ -267,6 +268,7 @@ public sealed class AdmissionPipeline(
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
         {
+            Log.BudgetUnavailable(logger, "request window", (clock.GetUtcNow() - arrived).TotalMilliseconds);
             return BudgetUnavailable;
         }
 
@@ -293,6 +295,7 @@ public sealed class AdmissionPipeline(
 
             // Note: without a lease from PostgreSQL the gateway cannot prove the request fits the budget, so it
             // refuses rather than risk overspending; keys with leased budget left keep working meanwhile.
+            Log.BudgetUnavailable(logger, "budget", (clock.GetUtcNow() - arrived).TotalMilliseconds);
             return BudgetUnavailable;
         }
 
@@ -412,6 +415,15 @@ public sealed class AdmissionPipeline(
         RevocationReason.Expired => "it expired",
         _ => reason.ToString(),
     };
+
+    /// <summary>Why a request got 503 <c>budget_unavailable</c> and how long after it arrived (the lease call's own
+    /// wait is logged by <see cref="LeaseCircuit"/>): nothing about the request itself.</summary>
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4311, Level = LogLevel.Debug,
+            Message = "A request was refused (budget_unavailable) {ElapsedMs:0} ms after it arrived: its {Account} lease could not be asked for")]
+        public static partial void BudgetUnavailable(ILogger logger, string account, double elapsedMs);
+    }
 }
 
 /// <summary>A connection's last authentication header and its secret's keyed hash (never the secret alone).</summary>

@@ -82,6 +82,14 @@ public sealed class FaultFleet : BillingHost
         settings["Capacity__TotalLanes"] = "4096";
         settings["Gateway__Lanes__QueueLength"] = "256";
         settings["Gateway__Lanes__QueueTimeout"] = "00:00:30";
+        // What a failed scenario prints: each gateway line timed (UTC, as the refusals in the report), and why each
+        // 503 was given and how long its lease call waited.
+        settings["Logging__Console__FormatterName"] = "simple";
+        settings["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
+        settings["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true";
+        settings["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        settings["Logging__LogLevel__Lanes.Inference.Budgets.LeaseCircuit"] = "Debug";
+        settings["Logging__LogLevel__Lanes.Inference.Admission.AdmissionPipeline"] = "Debug";
         Nodes[i] = await ServiceProcess.StartAsync(name, "Inference", settings);
     }
 
